@@ -1,0 +1,1 @@
+"""Consumers of the integer IR: Lava processes (and, later, netx and ONNX host graphs)."""

@@ -1,0 +1,1 @@
+"""Synaptic operations, neuron updates, spikes, and energy per hardware profile."""

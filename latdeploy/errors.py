@@ -1,0 +1,41 @@
+"""The one error hierarchy of latdeploy.
+
+Every error a user can cause is a :class:`LatdeployError`; its message names the
+file or node, the offending value and the limit, and says what to do. The CLI
+prints the message without a traceback and exits with :data:`EXIT_USER_ERROR`.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_INTERNAL_ERROR = 1
+EXIT_USER_ERROR = 2
+EXIT_PARITY_FAILURE = 3
+
+
+class LatdeployError(Exception):
+    """Base class of every error caused by the user's input."""
+
+
+class ModelFormatError(LatdeployError):
+    """A model, graph or profile file is missing, malformed or not a latdeploy file."""
+
+
+class UnsupportedLayerError(LatdeployError):
+    """A layer or neuron kind has no IR node or no mapping to the target."""
+
+
+class QuantizationRangeError(LatdeployError):
+    """A value does not fit the integer range a hardware profile allows."""
+
+
+class ResourceError(LatdeployError):
+    """A network does not fit the cores or memory of a hardware profile."""
+
+
+class ProfileError(LatdeployError):
+    """A hardware profile is missing or fails schema validation."""
+
+
+class BackendError(LatdeployError):
+    """A backend (e.g. Lava) is not installed or failed to run the network."""

@@ -1,0 +1,130 @@
+"""The export flow: model file -> IR -> integer IR -> Lava run -> parity and energy -> bundle."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import latdeploy
+from latdeploy.backends.lava import lava_versions, run_lava
+from latdeploy.checkpoint import load
+from latdeploy.data import load_split
+from latdeploy.energy.counting import energy_report
+from latdeploy.errors import LatdeployError
+from latdeploy.frontend.torch_module import graph_from_module
+from latdeploy.hw.profile import load_profile
+from latdeploy.ir.onnx_io import write_onnx
+from latdeploy.passes.quantize import quantize
+from latdeploy.report.bundle import dump_json, write_bundle
+from latdeploy.sim.fixed import simulate_fixed
+from latdeploy.sim.float_sim import simulate_float
+from latdeploy.verify.parity import parity_report
+
+TARGETS = ("loihi2-sim",)
+CALIBRATION_SAMPLES = 512
+
+
+@dataclass
+class ExportResult:
+    """What :func:`export` wrote and measured (timings are not in the bundle, which is deterministic)."""
+
+    out: Path
+    parity: dict[str, Any]
+    energy: dict[str, Any]
+    lava_seconds: float
+    fixed_seconds: float
+
+    @property
+    def parity_ok(self) -> bool:
+        """True when the fixed-point simulator and Lava agree on every spike slot and output state."""
+        return self.parity["fixed_vs_lava"]["mismatches"] == 0 and not any(
+            self.parity["output_state_vs_lava"].values()
+        )
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def encode(model: torch.nn.Module, x: np.ndarray) -> np.ndarray:
+    """Encode analog inputs ``[B, n]`` with the model's encoder; returns ``[B, T, n]`` uint8 spikes."""
+    with torch.no_grad():
+        return model.encoder(torch.from_numpy(x)).permute(1, 0, 2).numpy().astype(np.uint8)
+
+
+def export(
+    model_path: Path,
+    target: str = "loihi2-sim",
+    out: Path | None = None,
+    samples: int = 100,
+    profile_name: str = "loihi2",
+    command_line: str = "",
+) -> ExportResult:
+    """Export ``model_path`` to ``target`` and verify it on ``samples`` test samples.
+
+    Returns:
+        The :class:`ExportResult`; the bundle is at ``result.out``.
+
+    Raises:
+        LatdeployError: for a bad model file, profile, target or sample count
+            (nothing is written then).
+        BackendError: if Lava is missing or its run fails.
+    """
+    if target not in TARGETS:
+        raise LatdeployError(f"unknown target {target!r}; supported: {list(TARGETS)}")
+    model_path = Path(model_path)
+    model, metadata = load(model_path)
+    profile = load_profile(profile_name)
+    test = load_split(metadata["dataset"], "test")
+    if not 1 <= samples <= len(test.y):
+        raise LatdeployError(f"--samples {samples} is outside 1..{len(test.y)} (test samples of {metadata['dataset']})")
+    out = Path(out) if out is not None else Path(f"{model_path.stem}.latdeploy")
+
+    graph = graph_from_module(model, metadata)
+    train = load_split(metadata["dataset"], "train")
+    int_graph, _ = quantize(graph, profile, encode(model, train.x[:CALIBRATION_SAMPLES]))
+
+    spikes = encode(model, test.x[:samples])
+    labels = test.y[:samples]
+    float_trace = simulate_float(graph, spikes)
+    started = time.perf_counter()
+    fixed_trace = simulate_fixed(int_graph, spikes)
+    fixed_seconds = time.perf_counter() - started
+    lava = run_lava(int_graph, spikes)
+
+    parity = parity_report(int_graph, labels, float_trace, fixed_trace, lava.trace, lava.hardware_steps)
+    energy = energy_report(int_graph, spikes, fixed_trace, profile)
+    manifest = {
+        "latdeploy": latdeploy.__version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        **lava_versions(),
+        "target": target,
+        "run_config": "Loihi2SimCfg(select_tag='fixed_pt')",
+        "profile": {"name": profile.name, "path": str(profile.path.name), "sha256": _sha256(profile.path)},
+        "model": {"path": str(model_path), "sha256": _sha256(model_path)},
+        "dataset": metadata["dataset"],
+        "test_samples": samples,
+        "command_line": command_line,
+        "files": ["graph.onnx", "graph.int.onnx", "parity.json", "energy.json", "quantization.json"],
+    }
+    write_bundle(
+        out,
+        {
+            "manifest.json": lambda p: p.write_text(dump_json(manifest)),
+            "graph.onnx": lambda p: write_onnx(graph, p),
+            "graph.int.onnx": lambda p: write_onnx(int_graph, p),
+            "quantization.json": lambda p: p.write_text(dump_json(int_graph.metadata["quantization"])),
+            "parity.json": lambda p: p.write_text(dump_json(parity)),
+            "energy.json": lambda p: p.write_text(dump_json(energy)),
+        },
+    )
+    return ExportResult(out=out, parity=parity, energy=energy, lava_seconds=lava.seconds, fixed_seconds=fixed_seconds)

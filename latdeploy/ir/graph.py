@@ -1,0 +1,92 @@
+"""The graph: nodes in topological order plus metadata (time steps, dataset, ...)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from latdeploy.errors import ModelFormatError
+from latdeploy.ir.nodes import NODE_TYPES, Node, SpikeInput
+
+
+@dataclass
+class Graph:
+    """A feed-forward spiking graph.
+
+    ``nodes`` are in topological order and every input name refers to an earlier
+    node. ``metadata`` carries ``timesteps`` and anything the model file said about
+    its data (dataset id, classes, decoder).
+    """
+
+    nodes: tuple[Node, ...]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.nodes = tuple(self.nodes)
+        seen: dict[str, Node] = {}
+        for node in self.nodes:
+            if type(node).__name__ not in NODE_TYPES:
+                raise ModelFormatError(f"node {node.name!r}: type {type(node).__name__} is not registered")
+            if node.name in seen:
+                raise ModelFormatError(f"node name {node.name!r} is used twice")
+            for name in node.inputs:
+                if name not in seen:
+                    raise ModelFormatError(f"node {node.name!r}: input {name!r} is not an earlier node")
+                expected = _fan_in(node)
+                if expected is not None and seen[name].size != expected:
+                    raise ModelFormatError(
+                        f"node {node.name!r}: expects {expected} inputs but {name!r} has {seen[name].size}"
+                    )
+            seen[node.name] = node
+        if "timesteps" not in self.metadata or int(self.metadata["timesteps"]) < 1:
+            raise ModelFormatError("graph metadata must give 'timesteps' >= 1")
+
+    @property
+    def timesteps(self) -> int:
+        """Algorithmic time steps per sample."""
+        return int(self.metadata["timesteps"])
+
+    def node(self, name: str) -> Node:
+        """Return the node called ``name``.
+
+        Raises:
+            KeyError: if there is none.
+        """
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(name)
+
+    @property
+    def input(self) -> SpikeInput:
+        """The graph's single spike input."""
+        inputs = [n for n in self.nodes if isinstance(n, SpikeInput)]
+        if len(inputs) != 1:
+            raise ModelFormatError(f"graph must have exactly one SpikeInput, has {len(inputs)}")
+        return inputs[0]
+
+    def neurons(self) -> list[Node]:
+        """Return the spiking layers in order; the last one is the output layer."""
+        return [n for n in self.nodes if n.kind == "neuron"]
+
+    def lag(self, name: str) -> int:
+        """Return the hardware latency of node ``name`` in steps: synapses on its path.
+
+        On Lava every synapse delivers one step after it receives, so the spikes of
+        a neuron layer with lag ``k`` at hardware step ``t + k`` are the float
+        model's spikes at step ``t``.
+        """
+        node = self.node(name)
+        own = 1 if node.kind == "synapse" else 0
+        return own + max((self.lag(i) for i in node.inputs), default=0)
+
+    def replace_nodes(self, nodes: list[Node], **metadata: Any) -> Graph:
+        """Return a new graph with ``nodes`` and this graph's metadata updated by ``metadata``."""
+        return Graph(tuple(nodes), {**self.metadata, **metadata})
+
+
+def _fan_in(node: Node) -> int | None:
+    weight = getattr(node, "weight", None)
+    if weight is not None:
+        return int(weight.shape[1])
+    return node.size if node.kind == "neuron" else None

@@ -1,0 +1,235 @@
+"""IR node types. Each is a small dataclass whose docstring states its equation.
+
+Conventions: spike trains are ``[batch, time, neurons]``; ``W`` is ``[out, in]``.
+Fields typed ``np.ndarray`` are tensors (ONNX initializers); ``int``, ``float`` and
+``str`` fields are attributes. :func:`register_node` puts a class in
+:data:`NODE_TYPES`, the one list that dict/JSON and ONNX conversion read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+
+from latdeploy.errors import ModelFormatError, QuantizationRangeError
+from latdeploy.ir.types import IntType
+
+NODE_TYPES: dict[str, type[Node]] = {}
+NodeClass = TypeVar("NodeClass", bound="type[Node]")
+
+STATE_TYPE = IntType(24)
+DECAY_TYPE = IntType(12, signed=False)
+THRESHOLD_TYPE = IntType(17, signed=False)
+BIAS_MANT_TYPE = IntType(13)
+BIAS_EXP_TYPE = IntType(3, signed=False)
+
+
+def register_node(cls: NodeClass) -> NodeClass:
+    """Class decorator: register a node type under its class name and return it."""
+    NODE_TYPES[cls.__name__] = cls
+    return cls
+
+
+@dataclass
+class Node:
+    """Base of all nodes: a ``name`` and the names of its ``inputs``.
+
+    ``kind`` says what a node produces: ``"input"``, ``"synapse"`` (a current,
+    one step of hardware latency) or ``"neuron"`` (spikes).
+    """
+
+    name: str
+    inputs: tuple[str, ...]
+    kind: ClassVar[str] = "node"
+
+    def __post_init__(self) -> None:
+        if not self.name or not isinstance(self.name, str):
+            raise ModelFormatError(f"{type(self).__name__}: node name must be a non-empty string")
+        self.inputs = tuple(self.inputs)
+
+    @property
+    def size(self) -> int:
+        """Number of outputs (neurons or currents) of this node."""
+        raise NotImplementedError
+
+    def tensor_fields(self) -> dict[str, np.ndarray | None]:
+        """Return the node's tensor fields by name."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if _is_tensor(f)}
+
+    def attribute_fields(self) -> dict[str, Any]:
+        """Return the node's attribute fields (ints, floats, strings) by name."""
+        skip = {"name", "inputs"}
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if not _is_tensor(f) and f.name not in skip}
+
+    def replace(self, **changes: Any) -> Node:
+        """Return a copy with ``changes`` applied (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+
+def _is_tensor(f: dataclasses.Field) -> bool:
+    return "ndarray" in str(f.type)
+
+
+def _require_range(node: Node, what: str, values: np.ndarray | int, kind: IntType) -> None:
+    values = np.asarray(values)
+    if values.size and (values.min() < kind.min() or values.max() > kind.max()):
+        raise QuantizationRangeError(
+            f"node {node.name!r}: {what} spans [{values.min()}, {values.max()}], "
+            f"outside the {kind.bits}-bit range [{kind.min()}, {kind.max()}]"
+        )
+
+
+@register_node
+@dataclass
+class SpikeInput(Node):
+    """Graph input: a spike train ``s[t] in {0, 1}^size`` produced on the host.
+
+    ``encoding`` names the host-side encoder (``"latency"``: one spike per input at
+    ``t = round((1 - x)(T - 1))``, none for ``x <= 0``).
+    """
+
+    neurons: int = 0
+    encoding: str = "latency"
+    kind: ClassVar[str] = "input"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.inputs:
+            raise ModelFormatError(f"node {self.name!r}: a SpikeInput takes no inputs")
+        if self.neurons < 1:
+            raise ModelFormatError(f"node {self.name!r}: size must be >= 1, got {self.neurons}")
+
+    @property
+    def size(self) -> int:
+        return self.neurons
+
+
+@register_node
+@dataclass
+class Dense(Node):
+    """Float all-to-all synapses: ``a[t] = W @ s[t]`` (``W``: ``[out, in]``, float32)."""
+
+    weight: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    kind: ClassVar[str] = "synapse"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.weight = np.asarray(self.weight, dtype=np.float32)
+        if self.weight.ndim != 2 or 0 in self.weight.shape:
+            raise ModelFormatError(f"node {self.name!r}: weight must be a non-empty 2-D matrix, got shape {self.weight.shape}")
+        if not np.isfinite(self.weight).all():
+            raise ModelFormatError(f"node {self.name!r}: weight holds NaN or infinite values")
+
+    @property
+    def size(self) -> int:
+        return int(self.weight.shape[0])
+
+
+@register_node
+@dataclass
+class LIF(Node):
+    """Float current-based LIF neuron with reset to zero (Loihi's ``LIF`` in float)::
+
+        u[t] = u[t-1] (1 - current_decay) + a[t]
+        v[t] = v[t-1] (1 - voltage_decay) + u[t] + bias
+        s[t] = v[t] >= threshold ;  v[t] <- 0 where s[t]
+
+    ``current_decay = 1``, ``voltage_decay = 0`` is integrate-and-fire.
+    """
+
+    threshold: float = 1.0
+    current_decay: float = 1.0
+    voltage_decay: float = 0.0
+    bias: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    kind: ClassVar[str] = "neuron"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.bias = np.asarray(self.bias, dtype=np.float32).reshape(-1)
+        if self.bias.size == 0:
+            raise ModelFormatError(f"node {self.name!r}: bias must hold one value per neuron")
+        if not self.threshold > 0:
+            raise ModelFormatError(f"node {self.name!r}: threshold must be > 0, got {self.threshold}")
+        for name in ("current_decay", "voltage_decay"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ModelFormatError(f"node {self.name!r}: {name} must lie in [0, 1], got {getattr(self, name)}")
+
+    @property
+    def size(self) -> int:
+        return int(self.bias.size)
+
+
+@register_node
+@dataclass
+class DenseInt(Node):
+    """Integer all-to-all synapses as Lava's ``Dense`` (``fixed_pt``) computes them::
+
+        acc[t] = sum_i W[:, i] s[t, i]        (int64; W as Lava stores it)
+        a[t]   = int32(acc << weight_exp)      (floor shift right when weight_exp < 0)
+
+    ``weight`` holds the values after Lava's ``clip_weights``/``truncate_weights``
+    for ``num_weight_bits`` (mixed sign: even values in [-256, 254] at 8 bits).
+    On hardware ``a[t]`` reaches the neuron one step later.
+    """
+
+    weight: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int32))
+    weight_exp: int = 0
+    num_weight_bits: int = 8
+    kind: ClassVar[str] = "synapse"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.weight = np.asarray(self.weight)
+        if self.weight.ndim != 2 or 0 in self.weight.shape:
+            raise ModelFormatError(f"node {self.name!r}: weight must be a non-empty 2-D matrix, got shape {self.weight.shape}")
+        if not np.issubdtype(self.weight.dtype, np.integer):
+            raise ModelFormatError(f"node {self.name!r}: weight must be integer, got {self.weight.dtype}")
+        self.weight = self.weight.astype(np.int32)
+        _require_range(self, "weight", self.weight, IntType(9))
+        if not -8 <= self.weight_exp <= 7:
+            raise QuantizationRangeError(f"node {self.name!r}: weight_exp {self.weight_exp} outside [-8, 7]")
+        if not 1 <= self.num_weight_bits <= 8:
+            raise QuantizationRangeError(f"node {self.name!r}: num_weight_bits {self.num_weight_bits} outside [1, 8]")
+
+    @property
+    def size(self) -> int:
+        return int(self.weight.shape[0])
+
+
+@register_node
+@dataclass
+class LIFInt(Node):
+    """Integer CUBA LIF neuron as Lava's ``LIF`` (``fixed_pt``) computes it, per step::
+
+        u <- trunc0(u (4096 - (du + 1)) / 4096) + (a << 6)   then u wraps at 24 bits
+        v <- trunc0(v (4096 - dv) / 4096) + u + (bias_mant << bias_exp), clipped to +-(2^23 - 1)
+        s <- v > (vth << 6) ;  v <- 0 where s
+
+    (int32 arithmetic as Lava's; see ``latdeploy.sim.fixed`` for every cast).
+    """
+
+    du: int = 4095
+    dv: int = 0
+    vth: int = 1
+    bias_mant: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    bias_exp: int = 6
+    kind: ClassVar[str] = "neuron"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.bias_mant = np.asarray(self.bias_mant).reshape(-1)
+        if self.bias_mant.size == 0 or not np.issubdtype(self.bias_mant.dtype, np.integer):
+            raise ModelFormatError(f"node {self.name!r}: bias_mant must hold one integer per neuron")
+        self.bias_mant = self.bias_mant.astype(np.int32)
+        _require_range(self, "du", self.du, DECAY_TYPE)
+        _require_range(self, "dv", self.dv, DECAY_TYPE)
+        _require_range(self, "vth", self.vth, THRESHOLD_TYPE)
+        _require_range(self, "bias_mant", self.bias_mant, BIAS_MANT_TYPE)
+        _require_range(self, "bias_exp", self.bias_exp, BIAS_EXP_TYPE)
+
+    @property
+    def size(self) -> int:
+        return int(self.bias_mant.size)

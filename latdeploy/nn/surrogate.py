@@ -1,0 +1,51 @@
+"""Surrogate gradients for the Heaviside spike function.
+
+Forward: ``s = 1 if x >= 0 else 0`` (``x = v - threshold``). Backward: the
+derivative of a smooth stand-in, selected by name.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+
+
+def _fast_sigmoid_grad(x: torch.Tensor, slope: float) -> torch.Tensor:
+    return 1.0 / (1.0 + slope * x.abs()) ** 2
+
+
+def _atan_grad(x: torch.Tensor, slope: float) -> torch.Tensor:
+    return (slope / 2.0) / (1.0 + (math.pi / 2.0 * slope * x) ** 2)
+
+
+SURROGATES: dict[str, Callable[[torch.Tensor, float], torch.Tensor]] = {
+    "fast_sigmoid": _fast_sigmoid_grad,
+    "atan": _atan_grad,
+}
+
+
+class _SpikeFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, name: str, slope: float) -> torch.Tensor:  # type: ignore[override]
+        ctx.save_for_backward(x)
+        ctx.name = name
+        ctx.slope = slope
+        return (x >= 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor):  # type: ignore[override]
+        (x,) = ctx.saved_tensors
+        return grad_output * SURROGATES[ctx.name](x, ctx.slope), None, None
+
+
+def spike_function(x: torch.Tensor, surrogate: str = "fast_sigmoid", slope: float = 5.0) -> torch.Tensor:
+    """Return Heaviside(x) (1.0 where ``x >= 0``) with a surrogate gradient.
+
+    Raises:
+        KeyError: if ``surrogate`` is not a key of :data:`SURROGATES`.
+    """
+    if surrogate not in SURROGATES:
+        raise KeyError(f"unknown surrogate {surrogate!r}; choose one of {sorted(SURROGATES)}")
+    return _SpikeFunction.apply(x, surrogate, slope)

@@ -1,0 +1,1 @@
+"""Graph -> graph transformations. A pass never mutates its input graph."""

@@ -1,0 +1,1 @@
+"""Artefacts: JSON files and the bundle directory, written atomically."""

@@ -1,0 +1,1 @@
+"""Simulators of the IR: float (equals the torch model) and fixed point (equals Lava)."""

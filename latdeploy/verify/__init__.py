@@ -1,0 +1,1 @@
+"""Parity between float, fixed-point and Lava runs."""
