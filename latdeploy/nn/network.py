@@ -27,7 +27,7 @@ class LatencyMLP(nn.Module):
         self.timesteps = int(config["timesteps"])
         self.encoder = LatencyEncoder(self.timesteps)
         self.linears = nn.ModuleList(
-            nn.Linear(n_in, n_out, bias=False) for n_in, n_out in zip(sizes[:-1], sizes[1:])
+            nn.Linear(n_in, n_out, bias=False) for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)
         )
         self.neurons = nn.ModuleList(
             LIF(
@@ -51,7 +51,7 @@ class LatencyMLP(nn.Module):
         layer_spikes: list[torch.Tensor] = []
         x = spikes_in
         v_pre = x
-        for linear, neuron in zip(self.linears, self.neurons):
+        for linear, neuron in zip(self.linears, self.neurons, strict=True):
             x, v_pre = neuron(linear(x))
             layer_spikes.append(x)
         return layer_spikes, v_pre
