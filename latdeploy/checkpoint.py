@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +55,24 @@ def save(model: nn.Module, path: str | os.PathLike[str], metadata: dict[str, Any
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
     try:
+        os.chmod(temporary, 0o644)
         torch.save(payload, temporary)
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
     return path
+
+
+def _load_failure_reason(error: Exception) -> str:
+    """Return the specific line of a ``torch.load`` failure (torch's own advice is left out)."""
+    text = str(error)
+    if "WeightsUnpickler error:" in text:
+        detail = text.split("WeightsUnpickler error:", 1)[1].split("Check the documentation", 1)[0]
+        detail = " ".join(detail.split()).rstrip(".")
+        if detail:
+            return detail
+    return " ".join(text.split()[:12]) or type(error).__name__
 
 
 def load(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[str, Any]]:
@@ -77,10 +90,14 @@ def load(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[str, Any]]:
     if not path.is_file():
         raise ModelFormatError(f"{path}: no such model file")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for corrupt or unsafe files
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ModelFormatError(f"{path}: not a loadable latdeploy model file ({first_line})") from error
+        raise ModelFormatError(
+            f"{path}: not a loadable latdeploy model file ({_load_failure_reason(error)}); "
+            "model files are read weights-only and never unpickle code"
+        ) from error
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
         raise ModelFormatError(f"{path}: not a latdeploy model file (no format '{FORMAT_NAME}')")
     version = payload.get("format_version")

@@ -55,7 +55,9 @@ def cli() -> None:
 @cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--target", type=click.Choice(["loihi2-sim"]), default="loihi2-sim", show_default=True)
-@click.option("-o", "--out", type=click.Path(path_type=Path), default=None, help="Bundle directory [<model stem>.latdeploy].")
+@click.option(
+    "-o", "--out", type=click.Path(path_type=Path), default=None, help="Bundle directory [<model stem>.latdeploy]."
+)
 @click.option("--samples", type=click.IntRange(min=1), default=100, show_default=True, help="Test samples to verify.")
 @click.option("--profile", "profile_name", default="loihi2", show_default=True, help="Profile name or YAML path.")
 def export(model: Path, target: str, out: Path | None, samples: int, profile_name: str) -> None:
@@ -63,7 +65,11 @@ def export(model: Path, target: str, out: Path | None, samples: int, profile_nam
     from latdeploy.export import export as run_export
 
     result = run_export(
-        model, target=target, out=out, samples=samples, profile_name=profile_name,
+        model,
+        target=target,
+        out=out,
+        samples=samples,
+        profile_name=profile_name,
         command_line=shlex.join(["latdeploy", *sys.argv[1:]]),
     )
     print_summary(result)
@@ -80,7 +86,7 @@ def main() -> None:
         click.echo("aborted", err=True)
         sys.exit(EXIT_USER_ERROR)
     except click.ClickException as error:
-        error.show()
+        click.echo(f"error: {error.format_message()} (see 'latdeploy --help')", err=True)
         sys.exit(EXIT_USER_ERROR)
     except LatdeployError as error:
         click.echo(f"error: {error}", err=True)

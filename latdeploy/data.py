@@ -40,7 +40,5 @@ def load_split(dataset: str, split: str) -> Split:
     digits = load_digits()
     x = (digits.data / 16.0).astype(np.float32)
     y = digits.target.astype(np.int64)
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=0.2, stratify=y, random_state=SPLIT_SEED
-    )
+    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, stratify=y, random_state=SPLIT_SEED)
     return Split(x_train, y_train) if split == "train" else Split(x_test, y_test)

@@ -44,9 +44,7 @@ class ExportResult:
     @property
     def parity_ok(self) -> bool:
         """True when the fixed-point simulator and Lava agree on every spike slot and output state."""
-        return self.parity["fixed_vs_lava"]["mismatches"] == 0 and not any(
-            self.parity["output_state_vs_lava"].values()
-        )
+        return self.parity["fixed_vs_lava"]["mismatches"] == 0 and not any(self.parity["output_state_vs_lava"].values())
 
 
 def _sha256(path: Path) -> str:

@@ -29,7 +29,7 @@ def graph_from_module(model: nn.Module, metadata: dict[str, Any]) -> Graph:
     first = model.linears[0]
     nodes: list = [SpikeInput("input", (), neurons=first.in_features, encoding="latency")]
     previous = "input"
-    for index, (linear, neuron) in enumerate(zip(model.linears, model.neurons), start=1):
+    for index, (linear, neuron) in enumerate(zip(model.linears, model.neurons, strict=True), start=1):
         weight = linear.weight.detach().cpu().numpy()
         bias = neuron.bias.detach().cpu().numpy() if neuron.bias is not None else None
         nodes.append(Dense(f"dense{index}", (previous,), weight=weight))

@@ -62,7 +62,9 @@ class Node:
     def attribute_fields(self) -> dict[str, Any]:
         """Return the node's attribute fields (ints, floats, strings) by name."""
         skip = {"name", "inputs"}
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if not _is_tensor(f) and f.name not in skip}
+        return {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if not _is_tensor(f) and f.name not in skip
+        }
 
     def replace(self, **changes: Any) -> Node:
         """Return a copy with ``changes`` applied (validated again)."""
@@ -119,7 +121,9 @@ class Dense(Node):
         super().__post_init__()
         self.weight = np.asarray(self.weight, dtype=np.float32)
         if self.weight.ndim != 2 or 0 in self.weight.shape:
-            raise ModelFormatError(f"node {self.name!r}: weight must be a non-empty 2-D matrix, got shape {self.weight.shape}")
+            raise ModelFormatError(
+                f"node {self.name!r}: weight must be a non-empty 2-D matrix, got shape {self.weight.shape}"
+            )
         if not np.isfinite(self.weight).all():
             raise ModelFormatError(f"node {self.name!r}: weight holds NaN or infinite values")
 
@@ -184,7 +188,9 @@ class DenseInt(Node):
         super().__post_init__()
         self.weight = np.asarray(self.weight)
         if self.weight.ndim != 2 or 0 in self.weight.shape:
-            raise ModelFormatError(f"node {self.name!r}: weight must be a non-empty 2-D matrix, got shape {self.weight.shape}")
+            raise ModelFormatError(
+                f"node {self.name!r}: weight must be a non-empty 2-D matrix, got shape {self.weight.shape}"
+            )
         if not np.issubdtype(self.weight.dtype, np.integer):
             raise ModelFormatError(f"node {self.name!r}: weight must be integer, got {self.weight.dtype}")
         self.weight = self.weight.astype(np.int32)

@@ -66,7 +66,8 @@ def to_onnx(graph: Graph) -> onnx.ModelProto:
     )
     model.ir_version = 8
     helper.set_model_props(
-        model, {"latdeploy.metadata": json.dumps(graph.metadata, sort_keys=True), "latdeploy.input_encoding": source.encoding}
+        model,
+        {"latdeploy.metadata": json.dumps(graph.metadata, sort_keys=True), "latdeploy.input_encoding": source.encoding},
     )
     return model
 
@@ -94,7 +95,9 @@ def from_onnx(model: onnx.ModelProto) -> Graph:
     for onnx_node in model.graph.node:
         cls = NODE_TYPES.get(onnx_node.op_type)
         if onnx_node.domain != DOMAIN or cls is None:
-            raise ModelFormatError(f"ONNX node {onnx_node.name!r}: op {onnx_node.domain}:{onnx_node.op_type} is not a latdeploy node")
+            raise ModelFormatError(
+                f"ONNX node {onnx_node.name!r}: op {onnx_node.domain}:{onnx_node.op_type} is not a latdeploy node"
+            )
         fields: dict[str, Any] = {}
         graph_inputs = []
         for name in onnx_node.input:

@@ -63,7 +63,7 @@ class LayerQuantization:
     calibration_overflows: dict[str, int]
 
 
-def _weight_grid(weight: np.ndarray, bits: int) -> tuple[str, int, int, int]:
+def weight_grid(weight: np.ndarray, bits: int) -> tuple[str, int, int, int]:
     """Return (sign mode, step, lowest, highest) of Lava's weight grid for ``weight``."""
     mixed = bool(weight.min() < 0 < weight.max())
     inhibitory = not mixed and bool(weight.min() < 0)
@@ -89,7 +89,7 @@ def quantize_layer(
             the threshold into its mantissa.
     """
     weight = dense.weight.astype(np.float64)
-    sign_mode, step, lowest, highest = _weight_grid(weight, weight_bits)
+    sign_mode, step, lowest, highest = weight_grid(weight, weight_bits)
     magnitude = np.abs(weight)
     clip_value = float(np.quantile(magnitude, clip_quantile)) if magnitude.max() > 0 else 1.0
     clip_value = clip_value if clip_value > 0 else float(magnitude.max() or 1.0)
@@ -168,7 +168,9 @@ def quantize(
         elif isinstance(node, LIF):
             dense = graph.node(node.inputs[0])
             if not isinstance(dense, Dense):
-                raise UnsupportedLayerError(f"node {node.name!r}: a LIF must follow a Dense, not {type(dense).__name__}")
+                raise UnsupportedLayerError(
+                    f"node {node.name!r}: a LIF must follow a Dense, not {type(dense).__name__}"
+                )
             best = None
             for quantile in CLIP_QUANTILES:
                 synapse, neuron, facts = quantize_layer(dense, node, profile, quantile, bits)

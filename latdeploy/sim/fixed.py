@@ -124,7 +124,9 @@ def simulate_fixed(graph: Graph, input_spikes: np.ndarray) -> Trace:
             continue
         kernel = KERNELS.get(type(node))
         if kernel is None:
-            raise ModelFormatError(f"node {node.name!r}: {type(node).__name__} has no fixed-point kernel; quantize first")
+            raise ModelFormatError(
+                f"node {node.name!r}: {type(node).__name__} has no fixed-point kernel; quantize first"
+            )
         result = kernel(node, values[node.inputs[0]])
         if node.kind == "neuron":
             layers[node.name], overflow[node.name] = result

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from latdeploy.errors import BackendError
-from latdeploy.ir import DenseInt, Graph, LIFInt, SpikeInput
+from latdeploy.ir import DenseInt, Graph, LIFInt
 from latdeploy.sim.trace import LayerTrace, Trace
 
 
@@ -101,11 +101,23 @@ def run_lava(graph: Graph, input_spikes: np.ndarray) -> LavaRun:
     output_readers = ()
     for synapse, neuron in layers:
         lag = graph.lag(neuron.name)
-        dense = Dense(weights=synapse.weight.astype(np.int32), weight_exp=synapse.weight_exp,
-                      num_weight_bits=synapse.num_weight_bits, name=synapse.name)
-        lif = LIFReset(shape=(neuron.size,), du=neuron.du, dv=neuron.dv, vth=neuron.vth,
-                       bias_mant=neuron.bias_mant.astype(np.int32), bias_exp=neuron.bias_exp,
-                       reset_interval=timesteps, reset_offset=lag + 1, name=neuron.name)
+        dense = Dense(
+            weights=synapse.weight.astype(np.int32),
+            weight_exp=synapse.weight_exp,
+            num_weight_bits=synapse.num_weight_bits,
+            name=synapse.name,
+        )
+        lif = LIFReset(
+            shape=(neuron.size,),
+            du=neuron.du,
+            dv=neuron.dv,
+            vth=neuron.vth,
+            bias_mant=neuron.bias_mant.astype(np.int32),
+            bias_exp=neuron.bias_exp,
+            reset_interval=timesteps,
+            reset_offset=lag + 1,
+            name=neuron.name,
+        )
         upstream.connect(dense.s_in)
         dense.a_out.connect(lif.a_in)
         sink = Sink(shape=(neuron.size,), buffer=steps)
@@ -133,8 +145,9 @@ def run_lava(graph: Graph, input_spikes: np.ndarray) -> LavaRun:
 
     traces = {}
     for name, recording in hardware.items():
-        traces[name] = LayerTrace(spikes=_align(recording, lags[name], samples, timesteps).astype(np.uint8),
-                                  v_pre=np.zeros(0))
+        traces[name] = LayerTrace(
+            spikes=_align(recording, lags[name], samples, timesteps).astype(np.uint8), v_pre=np.zeros(0)
+        )
     output_name, (_, output_neuron) = layers[-1][1].name, layers[-1]
     lag = lags[output_name]
     u = _align(u_raw, lag, samples, timesteps).astype(np.int32)

@@ -1,0 +1,35 @@
+"""Shared fixtures: small graphs, the shipped model, hypothesis settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+from latdeploy.ir import DenseInt, Graph, LIFInt, SpikeInput
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_MODEL = ROOT / "models" / "digits_mlp.pt"
+
+settings.register_profile(
+    "latdeploy", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+settings.load_profile("latdeploy")
+
+
+def int_graph(rng: np.random.Generator, sizes: tuple[int, ...], timesteps: int, **neuron) -> Graph:
+    """A random integer chain SpikeInput -> (DenseInt -> LIFInt)* of ``sizes``."""
+    nodes: list = [SpikeInput("input", (), neurons=sizes[0])]
+    previous = "input"
+    for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), start=1):
+        nodes.append(DenseInt(f"dense{index}", (previous,), weight=rng.integers(-256, 256, (n_out, n_in))))
+        nodes.append(LIFInt(f"lif{index}", (f"dense{index}",), bias_mant=np.zeros(n_out, np.int32), **neuron))
+        previous = f"lif{index}"
+    return Graph(tuple(nodes), {"timesteps": timesteps})
+
+
+@pytest.fixture
+def shipped_model_path() -> Path:
+    return SHIPPED_MODEL
