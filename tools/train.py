@@ -112,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     test_accuracy, test_step, test_decided = evaluate(model, test.x, test.y)
     print(f"test accuracy {test_accuracy:.4f}, mean decision step {test_step:.2f}, {train_seconds:.0f} s")
 
-    command = ".venv/bin/python tools/train.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    command = ".venv/bin/python tools/train.py " + " ".join(
+        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
+    )
     metadata = {
         "input_shape": [train.x.shape[1]],
         "timesteps": args.timesteps,
