@@ -1,8 +1,4 @@
-"""The ``latdeploy`` command line: thin click commands over library functions.
-
-Exit status: 0 success; 1 internal error; 2 user error (bad file, profile, option);
-3 parity failure (the fixed-point simulator and Lava disagree).
-"""
+"""``latdeploy export``: model file -> verified bundle, with a short printed summary."""
 
 from __future__ import annotations
 
@@ -12,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from latdeploy.errors import EXIT_INTERNAL_ERROR, EXIT_PARITY_FAILURE, EXIT_USER_ERROR, LatdeployError
+from latdeploy.cli.app import cli
+from latdeploy.errors import EXIT_PARITY_FAILURE
 
 
 def _percent(value: float) -> str:
@@ -46,12 +43,6 @@ def print_summary(result) -> None:
     click.echo("\n".join(lines))
 
 
-@click.group()
-@click.version_option(package_name="latdeploy")
-def cli() -> None:
-    """Deploy latency-coded spiking neural networks to neuromorphic hardware."""
-
-
 @cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--target", type=click.Choice(["loihi2-sim"]), default="loihi2-sim", show_default=True)
@@ -76,27 +67,3 @@ def export(model: Path, target: str, out: Path | None, samples: int, profile_nam
     if not result.parity_ok:
         click.echo("parity failure: the fixed-point simulator and Lava disagree (see parity.json)", err=True)
         sys.exit(EXIT_PARITY_FAILURE)
-
-
-def main() -> None:
-    """Console entry point: run the CLI, mapping errors to exit codes."""
-    try:
-        cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(EXIT_USER_ERROR)
-    except click.ClickException as error:
-        click.echo(f"error: {error.format_message()} (see 'latdeploy --help')", err=True)
-        sys.exit(EXIT_USER_ERROR)
-    except LatdeployError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(EXIT_USER_ERROR)
-    except SystemExit:
-        raise
-    except Exception as error:  # a bug: say so, keep it short, exit 1
-        click.echo(f"internal error: {type(error).__name__}: {error}", err=True)
-        sys.exit(EXIT_INTERNAL_ERROR)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,13 @@
+"""The ``latdeploy`` command line: thin click commands over library functions.
+
+Exit status: 0 success; 1 internal error; 2 user error (bad file, profile, option);
+3 parity failure (the fixed-point simulator and Lava disagree).
+
+Each command lives in its own module and registers itself on :data:`cli` when
+imported below.
+"""
+
+from latdeploy.cli import export_cmd  # noqa: F401  (registers ``export``)
+from latdeploy.cli.app import cli, main
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,5 @@
+"""``python -m latdeploy.cli``."""
+
+from latdeploy.cli import main
+
+main()
