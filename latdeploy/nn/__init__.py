@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
-from latdeploy.nn.decoders import FirstSpikeDecision, first_spike_decision
-from latdeploy.nn.encoders import LatencyEncoder
-from latdeploy.nn.network import ARCHITECTURES, LatencyMLP, build_model
+from latdeploy.nn.decoders import (
+    DECODERS,
+    FirstSpikeDecision,
+    aggregate_decision,
+    aggregate_scores,
+    decide,
+    first_spike_decision,
+)
+from latdeploy.nn.encoders import LatencyEncoder, LearnableLatencyEncoder, SpatioTemporalCompression
+from latdeploy.nn.network import ARCHITECTURES, LatencyMLP, SpikingConvNet, build_model
 from latdeploy.nn.neurons import LIF
 from latdeploy.nn.surrogate import SURROGATES, spike_function
 
 __all__ = [
     "ARCHITECTURES",
+    "DECODERS",
     "FirstSpikeDecision",
     "LIF",
     "LatencyEncoder",
     "LatencyMLP",
+    "LearnableLatencyEncoder",
     "SURROGATES",
+    "SpatioTemporalCompression",
+    "SpikingConvNet",
+    "aggregate_decision",
+    "aggregate_scores",
     "build_model",
+    "decide",
     "first_spike_decision",
     "spike_function",
 ]

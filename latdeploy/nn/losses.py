@@ -1,4 +1,10 @@
-"""Training losses on output spike trains."""
+"""Training losses on output spike trains (all inputs time-first: ``[T, B, C]``).
+
+- :func:`first_spike_membrane_cross_entropy`: per-step membrane cross-entropy up to the decision.
+- :func:`tad_loss`: temporal adaptive decision loss (per-step cross-entropy weighted by Lambda[t]).
+- :func:`first_spike_time_loss`: cross-entropy on negative, differentiable first-spike times.
+- :func:`decoded_cross_entropy`: plain cross-entropy on a decoder's scores.
+"""
 
 from __future__ import annotations
 
@@ -50,3 +56,66 @@ def first_spike_membrane_cross_entropy(
         correct = v_pre.gather(2, labels.view(1, -1, 1).expand(timesteps, batch, 1)).squeeze(2)
         loss = loss + fire_weight * F.relu(1.0 - correct.max(dim=0).values / threshold).mean()
     return loss
+
+
+def tad_weights(logits: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """Return the TAD confidence distribution ``Lambda`` ``[T, B]`` of per-step logits ``[T, B, C]``.
+
+    ``H[t] = entropy(softmax(logits[t]))`` per sample; ``Lambda[t] = (1 / H[t]) / sum_k (1 / H[k])``
+    (``H`` floored at ``eps``). Each sample's weights are positive and sum to 1 over
+    time; confident (low-entropy) steps weigh more. No gradient flows through them.
+    """
+    with torch.no_grad():
+        log_p = F.log_softmax(logits, dim=-1)
+        entropy = -(log_p.exp() * log_p).sum(dim=-1).clamp(min=eps)
+        inverse = 1.0 / entropy
+        return inverse / inverse.sum(dim=0, keepdim=True)
+
+
+def tad_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Temporal adaptive decision loss: ``mean_b sum_t Lambda[t, b] * CE(logits[t, b], label[b])``.
+
+    ``Lambda`` is :func:`tad_weights`: a per-sample distribution over steps from each
+    step's inverse entropy, so a sample that is already confident early is pushed to
+    be right early.
+
+    Args:
+        logits: ``[T, B, C]`` per-step outputs (e.g. output membrane over threshold, scaled).
+        labels: ``[B]`` class indices.
+
+    Returns:
+        The scalar loss.
+    """
+    timesteps, batch, classes = logits.shape
+    per_step = F.cross_entropy(logits.reshape(-1, classes), labels.repeat(timesteps), reduction="none").reshape(
+        timesteps, batch
+    )
+    return (tad_weights(logits) * per_step).sum(dim=0).mean()
+
+
+def soft_first_spike_time(spikes: torch.Tensor) -> torch.Tensor:
+    """Return ``[B, C]`` first-spike steps of ``[T, B, C]`` spikes (``T`` = never), differentiably.
+
+    ``time = sum_t prod_{k<=t} (1 - s[k])``: exactly the 0-based step of the first
+    spike for 0/1 spikes (graded payloads are clipped to 1); gradients reach every
+    spike up to the first one through the surrogate.
+    """
+    silent = torch.cumprod(1.0 - spikes.clamp(max=1.0), dim=0)
+    return silent.sum(dim=0)
+
+
+def first_spike_time_loss(spikes: torch.Tensor, labels: torch.Tensor, scale: float = 4.0) -> torch.Tensor:
+    """Cross-entropy on ``-scale * time / T`` (:func:`soft_first_spike_time`): the correct
+    output neuron is pushed to fire first, the others later.
+
+    Returns:
+        The scalar loss (mean over the batch).
+    """
+    times = soft_first_spike_time(spikes)
+    return F.cross_entropy(-scale * times / spikes.shape[0], labels)
+
+
+def decoded_cross_entropy(scores: torch.Tensor, labels: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    """Plain cross-entropy on a decoder's scores ``[B, C]`` (e.g. :func:`~latdeploy.nn.decoders.aggregate_scores`)
+    multiplied by ``scale``; returns the scalar mean loss."""
+    return F.cross_entropy(scale * scores, labels)

@@ -1,4 +1,14 @@
-"""Reference architectures, built from a JSON-able config."""
+"""Reference architectures, built from a JSON-able config (plain data: stored in model files).
+
+- ``mlp`` (:class:`LatencyMLP`): encoder, then ``Linear -> neuron`` per layer.
+- ``convnet`` (:class:`SpikingConvNet`): encoder, then a config-given list of layers.
+- ``vgg11``: a :class:`SpikingConvNet` whose layers are VGG-11's (for 32x32x3 input).
+
+Every model runs time-first ``[T, B, ...]``: stateless layers (``Conv2d``, ``Linear``,
+pooling, ``Flatten``, ``BatchNorm2d``) are applied to each step alone, neurons integrate
+over time. ``forward(x)`` returns ``(layer_spikes, output_v_pre)``: one spike tensor per
+neuron layer and the output layer's membrane potential before reset.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +19,64 @@ import torch
 from torch import nn
 
 from latdeploy.errors import ModelFormatError
-from latdeploy.nn.encoders import LatencyEncoder
-from latdeploy.nn.neurons import LIF
+from latdeploy.nn import neurons as neuron_module
+from latdeploy.nn.encoders import LatencyEncoder, LearnableLatencyEncoder, SpatioTemporalCompression
+
+NEURON_CLASSES = {"lif": "LIF", "ttfs": "TTFSNeuron", "multi_threshold": "MultiThresholdLIF"}
+VGG11_CHANNELS = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")
+
+
+def make_neuron(kind: str, size: int, options: dict[str, Any]) -> nn.Module:
+    """Return a neuron module of ``kind`` (a key of :data:`NEURON_CLASSES`) for ``size`` neurons.
+
+    Raises:
+        ModelFormatError: if the kind is unknown or not available in :mod:`latdeploy.nn.neurons`.
+    """
+    if kind not in NEURON_CLASSES or not hasattr(neuron_module, NEURON_CLASSES[kind]):
+        raise ModelFormatError(f"unknown neuron kind {kind!r}; known: {sorted(NEURON_CLASSES)}")
+    return getattr(neuron_module, NEURON_CLASSES[kind])(size, **options)
+
+
+def is_neuron(module: nn.Module) -> bool:
+    """Return True for a module that integrates over time (takes and returns ``[T, B, ...]``)."""
+    classes = tuple(getattr(neuron_module, name) for name in NEURON_CLASSES.values() if hasattr(neuron_module, name))
+    return isinstance(module, classes)
+
+
+def make_encoder(config: dict[str, Any], chip_inputs: int | None = None) -> nn.Module:
+    """Return the encoder named by ``config["encoder"]`` (default ``"latency"``).
+
+    ``latency``: :class:`LatencyEncoder`; ``learned_latency``: :class:`LearnableLatencyEncoder`
+    from ``config["input_size"]`` analog inputs to ``chip_inputs`` features; ``stc``:
+    :class:`SpatioTemporalCompression` with ``config["stc_decay"]`` and ``config["stc_max_level"]``.
+
+    Raises:
+        ModelFormatError: for an unknown encoder name.
+    """
+    name = config.get("encoder", "latency")
+    timesteps = int(config["timesteps"])
+    if name == "latency":
+        return LatencyEncoder(timesteps)
+    if name == "learned_latency":
+        if chip_inputs is None:
+            raise ModelFormatError("encoder 'learned_latency' is only available for the 'mlp' architecture")
+        return LearnableLatencyEncoder(timesteps, int(config["input_size"]), chip_inputs)
+    if name == "stc":
+        return SpatioTemporalCompression(
+            timesteps, float(config.get("stc_decay", 1.0)), float(config.get("stc_max_level", 15.0))
+        )
+    raise ModelFormatError(f"unknown encoder {name!r}; known: ['latency', 'learned_latency', 'stc']")
 
 
 class LatencyMLP(nn.Module):
-    """Latency encoder, then ``Linear -> LIF`` per layer; the last LIF layer is the output.
+    """Encoder, then ``Linear -> neuron`` per layer; the last neuron layer is the output.
 
-    Config keys: ``sizes`` (e.g. ``[64, 128, 10]``), ``timesteps``, ``threshold``,
-    ``bias`` (neuron bias), ``current_decay``, ``voltage_decay``, ``surrogate``.
+    Config keys: ``sizes`` (e.g. ``[64, 128, 10]``; ``sizes[0]`` is what the chip
+    receives), ``timesteps``, ``encoder`` (default ``latency``; ``learned_latency``
+    also needs ``input_size``, the analog input width), ``neuron`` (a key of
+    :data:`NEURON_CLASSES`, default ``lif``), ``neuron_options`` (extra keyword
+    arguments of the neuron class), and for ``lif``: ``threshold``, ``bias`` (neuron
+    bias), ``current_decay``, ``voltage_decay``, ``surrogate``.
     """
 
     def __init__(self, config: dict[str, Any]) -> None:
@@ -25,24 +84,25 @@ class LatencyMLP(nn.Module):
         self.config = dict(config)
         sizes = list(config["sizes"])
         self.timesteps = int(config["timesteps"])
-        self.encoder = LatencyEncoder(self.timesteps)
+        self.encoder = make_encoder(config, chip_inputs=sizes[0])
         self.linears = nn.ModuleList(
             nn.Linear(n_in, n_out, bias=False) for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)
         )
-        self.neurons = nn.ModuleList(
-            LIF(
-                n_out,
-                threshold=float(config.get("threshold", 1.0)),
-                current_decay=float(config.get("current_decay", 1.0)),
-                voltage_decay=float(config.get("voltage_decay", 0.0)),
-                bias=bool(config.get("bias", True)),
-                surrogate=str(config.get("surrogate", "fast_sigmoid")),
-            )
-            for n_out in sizes[1:]
-        )
+        kind = str(config.get("neuron", "lif"))
+        options = dict(config.get("neuron_options", {}))
+        if kind == "lif":
+            options = {
+                "threshold": float(config.get("threshold", 1.0)),
+                "current_decay": float(config.get("current_decay", 1.0)),
+                "voltage_decay": float(config.get("voltage_decay", 0.0)),
+                "bias": bool(config.get("bias", True)),
+                "surrogate": str(config.get("surrogate", "fast_sigmoid")),
+                **options,
+            }
+        self.neurons = nn.ModuleList(make_neuron(kind, n_out, options) for n_out in sizes[1:])
 
     def run_spikes(self, spikes_in: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
-        """Run the spiking layers on input spikes ``[T, B, n_in]``.
+        """Run the spiking layers on encoded input ``[T, B, n_in]``.
 
         Returns:
             ``(layer_spikes, output_v_pre)``: one ``[T, B, n]`` spike tensor per
@@ -57,11 +117,121 @@ class LatencyMLP(nn.Module):
         return layer_spikes, v_pre
 
     def forward(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
-        """Encode analog input ``[B, n_in]`` and run; returns what :meth:`run_spikes` returns."""
+        """Encode the input and run; returns what :meth:`run_spikes` returns."""
         return self.run_spikes(self.encoder(x))
 
 
-ARCHITECTURES: dict[str, Callable[[dict[str, Any]], nn.Module]] = {"mlp": LatencyMLP}
+def _stateless_layer(spec: dict[str, Any], channels: int, features: int) -> nn.Module:
+    kind = spec["type"]
+    if kind == "conv":
+        return nn.Conv2d(
+            channels,
+            int(spec["channels"]),
+            int(spec.get("kernel", 3)),
+            stride=int(spec.get("stride", 1)),
+            padding=int(spec.get("padding", 0)),
+            groups=int(spec.get("groups", 1)),
+            bias=False,
+        )
+    if kind == "linear":
+        return nn.Linear(features, int(spec["features"]), bias=False)
+    if kind == "batchnorm":
+        return nn.BatchNorm2d(channels)
+    if kind == "avgpool":
+        return nn.AvgPool2d(int(spec.get("kernel", 2)))
+    if kind == "sumpool":
+        from latdeploy.nn.layers import SumPool2d
+
+        return SumPool2d(int(spec.get("kernel", 2)))
+    if kind == "flatten":
+        return nn.Flatten()
+    raise ModelFormatError(
+        f"unknown layer type {kind!r}; known: conv, linear, batchnorm, avgpool, sumpool, flatten, neuron"
+    )
+
+
+class SpikingConvNet(nn.Module):
+    """Encoder, then the layers listed in ``config["layers"]`` (time-first, per-step for stateless ones).
+
+    Config keys: ``input_shape`` (``[C, H, W]`` that the chip's first layer receives),
+    ``timesteps``, ``encoder`` (``latency`` or ``stc``), ``neuron`` (default neuron spec:
+    ``{"kind": ..., **options}``) and ``layers``: a list of dicts with ``type`` one of
+    ``conv`` (``channels``, ``kernel``, ``stride``, ``padding``, ``groups``; no bias),
+    ``batchnorm``, ``avgpool`` / ``sumpool`` (``kernel``), ``flatten``, ``linear``
+    (``features``; no bias) and ``neuron`` (keys override the default spec; neurons get
+    the layer's flattened size). The last layer must be a neuron: the output.
+    """
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__()
+        self.config = dict(config)
+        self.timesteps = int(config["timesteps"])
+        self.encoder = make_encoder(config)
+        default_neuron = dict(config.get("neuron", {"kind": "lif", "bias": False}))
+        shape = tuple(int(n) for n in config["input_shape"])
+        probe = torch.zeros(1, *shape)
+        layers = []
+        for spec in config["layers"]:
+            if spec["type"] == "neuron":
+                options = {**default_neuron, **{k: v for k, v in spec.items() if k != "type"}}
+                kind = options.pop("kind", "lif")
+                layers.append(make_neuron(kind, int(probe[0].numel()), options))
+                continue
+            layer = _stateless_layer(spec, probe.shape[1] if probe.dim() == 4 else 0, probe.shape[-1])
+            layer.eval()
+            with torch.no_grad():
+                probe = layer(probe)
+            layers.append(layer)
+        if not layers or not is_neuron(layers[-1]):
+            raise ModelFormatError("the last layer of a convnet config must be a 'neuron' layer (the output)")
+        self.layers = nn.ModuleList(layers)
+
+    def forward(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """Encode ``x`` and run every layer; returns ``(layer_spikes, output_v_pre)``."""
+        x = self.encoder(x)
+        layer_spikes: list[torch.Tensor] = []
+        v_pre = x
+        for layer in self.layers:
+            if is_neuron(layer):
+                x, v_pre = layer(x)
+                layer_spikes.append(x)
+            else:
+                steps, batch = x.shape[:2]
+                x = layer(x.flatten(0, 1))
+                x = x.reshape(steps, batch, *x.shape[1:])
+        return layer_spikes, v_pre
+
+
+def vgg11_layers(width: float = 1.0, classes: int = 10, batch_norm: bool = True) -> list[dict[str, Any]]:
+    """Return VGG-11's layer list for 32x32 input: 8 conv 3x3 (pad 1) -> neuron blocks,
+    5 average pools, then ``Linear(512 * width, classes) -> neuron``; ``width`` scales channels."""
+    layers: list[dict[str, Any]] = []
+    for entry in VGG11_CHANNELS:
+        if entry == "M":
+            layers.append({"type": "avgpool", "kernel": 2})
+            continue
+        layers.append({"type": "conv", "channels": max(1, round(int(entry) * width)), "kernel": 3, "padding": 1})
+        if batch_norm:
+            layers.append({"type": "batchnorm"})
+        layers.append({"type": "neuron"})
+    layers += [{"type": "flatten"}, {"type": "linear", "features": classes}, {"type": "neuron"}]
+    return layers
+
+
+def _build_vgg11(config: dict[str, Any]) -> SpikingConvNet:
+    layers = vgg11_layers(
+        float(config.get("width", 1.0)), int(config.get("classes", 10)), bool(config.get("batch_norm", True))
+    )
+    model = SpikingConvNet({"input_shape": [3, 32, 32], **config, "layers": layers})
+    model.config = dict(config)
+    return model
+
+
+ARCHITECTURES: dict[str, Callable[[dict[str, Any]], nn.Module]] = {
+    "mlp": LatencyMLP,
+    "convnet": SpikingConvNet,
+    "vgg11": _build_vgg11,
+}
 
 
 def build_model(config: dict[str, Any]) -> nn.Module:
@@ -75,5 +245,5 @@ def build_model(config: dict[str, Any]) -> nn.Module:
         raise ModelFormatError(f"unknown architecture {arch!r}; known: {sorted(ARCHITECTURES)}")
     try:
         return ARCHITECTURES[arch](config)
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, ImportError) as error:
         raise ModelFormatError(f"invalid config for architecture {arch!r}: {error}") from error
