@@ -12,7 +12,7 @@ from latdeploy.nn.decoders import (
 )
 from latdeploy.nn.encoders import LatencyEncoder, LearnableLatencyEncoder, SpatioTemporalCompression
 from latdeploy.nn.network import ARCHITECTURES, LatencyMLP, SpikingConvNet, build_model
-from latdeploy.nn.neurons import LIF
+from latdeploy.nn.neurons import LIF, MultiThresholdLIF, TTFSNeuron
 from latdeploy.nn.surrogate import SURROGATES, spike_function
 
 __all__ = [
@@ -23,9 +23,11 @@ __all__ = [
     "LatencyEncoder",
     "LatencyMLP",
     "LearnableLatencyEncoder",
+    "MultiThresholdLIF",
     "SURROGATES",
     "SpatioTemporalCompression",
     "SpikingConvNet",
+    "TTFSNeuron",
     "aggregate_decision",
     "aggregate_scores",
     "build_model",

@@ -1,7 +1,12 @@
 """Surrogate gradients for the Heaviside spike function.
 
 Forward: ``s = 1 if x >= 0 else 0`` (``x = v - threshold``). Backward: the
-derivative of a smooth stand-in, selected by name.
+derivative of a smooth stand-in, selected by name, with a ``slope`` (sharpness):
+
+* ``fast_sigmoid``: ``1 / (1 + slope |x|)^2`` (SuperSpike);
+* ``atan``: ``(slope / 2) / (1 + (pi/2 slope x)^2)``;
+* ``sigmoid``: ``slope sigma(slope x) (1 - sigma(slope x))``;
+* ``triangle``: ``max(0, 1 - slope |x|)`` (piecewise linear, zero far from threshold).
 """
 
 from __future__ import annotations
@@ -20,9 +25,20 @@ def _atan_grad(x: torch.Tensor, slope: float) -> torch.Tensor:
     return (slope / 2.0) / (1.0 + (math.pi / 2.0 * slope * x) ** 2)
 
 
+def _sigmoid_grad(x: torch.Tensor, slope: float) -> torch.Tensor:
+    sigma = torch.sigmoid(slope * x)
+    return slope * sigma * (1.0 - sigma)
+
+
+def _triangle_grad(x: torch.Tensor, slope: float) -> torch.Tensor:
+    return torch.clamp(1.0 - slope * x.abs(), min=0.0)
+
+
 SURROGATES: dict[str, Callable[[torch.Tensor, float], torch.Tensor]] = {
     "fast_sigmoid": _fast_sigmoid_grad,
     "atan": _atan_grad,
+    "sigmoid": _sigmoid_grad,
+    "triangle": _triangle_grad,
 }
 
 
