@@ -1,0 +1,178 @@
+"""Compiled (numba) kernels of the fixed-point simulator: pure functions on arrays.
+
+Each kernel reproduces one lava-nc 0.10.0 ``fixed_pt`` process model bit for bit
+(see :mod:`latdeploy.sim.fixed` for the node-level wrappers and every cast). All
+arithmetic is done in int64 and brought back to int32 exactly where Lava's numpy
+code wraps (:func:`wrap_int32`), so the kernels equal the numpy reference on every
+input, overflowing ones included.
+
+Layout: currents and spikes are ``[B, T, N]`` (samples, steps, neurons), C order.
+A neuron kernel loops over time per sample; the work is split into tasks of
+(sample, block of :data:`BLOCK` neurons) run in parallel (``prange``) on all
+cores, the inner loop running over contiguous neurons.
+
+Adding a neuron kind: write its per-step update as an ``@njit(inline="always")``
+helper on int64 scalars using :func:`decay_toward_zero`, :func:`wrap_int32`,
+:func:`wrap_u24` and :func:`saturate_v`, and a ``prange`` driver shaped like
+:func:`lif_int_kernel` (one task per (sample, neuron block), overflow counts per
+task, summed at the end).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+STATE_LIMIT = 1 << 23  # Lava's max_uv_val: u wraps above it, v saturates below it
+DECAY_SHIFT = 12
+ACTIVATION_SHIFT = 6
+BLOCK = 64  # neurons per parallel task
+EVENT_DENSITY = 0.25  # below this fraction of non-zero inputs, Dense accumulates events
+
+
+@njit(inline="always", cache=True)
+def wrap_int32(x: int) -> int:
+    """Return int64 ``x`` wrapped to int32 (numpy's ``astype(np.int32)``), as int64."""
+    return ((x + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+
+
+@njit(inline="always", cache=True)
+def decay_toward_zero(state: int, factor: int) -> int:
+    """Return ``int32(sign(p) * (|p| >> 12))`` for ``p = state * factor`` (Lava's decay)."""
+    product = state * factor
+    if product < 0:
+        return wrap_int32(-((-product) >> DECAY_SHIFT))
+    return wrap_int32(product >> DECAY_SHIFT)
+
+
+@njit(inline="always", cache=True)
+def wrap_u24(summed: int) -> tuple[int, int]:
+    """Return ``(u, wrapped)``: Lava's single 24-bit wrap of ``u`` and 1 if it applied."""
+    if summed > STATE_LIMIT:
+        return summed - 2 * STATE_LIMIT, 1
+    if summed <= -STATE_LIMIT:
+        return summed + 2 * STATE_LIMIT, 1
+    return summed, 0
+
+
+@njit(inline="always", cache=True)
+def saturate_v(updated: int) -> tuple[int, int]:
+    """Return ``(v, saturated)``: ``updated`` clipped to +-(2^23 - 1) and 1 if it was."""
+    if updated > STATE_LIMIT - 1:
+        return STATE_LIMIT - 1, 1
+    if updated < -STATE_LIMIT + 1:
+        return -STATE_LIMIT + 1, 1
+    return updated, 0
+
+
+@njit(parallel=True, cache=True)
+def lif_int_kernel(
+    current: np.ndarray, decay_u: int, decay_v: int, threshold: int, bias: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """CUBA LIF (Lava ``LIF`` ``fixed_pt``) over ``current`` ``[B, T, N]`` (int32) from zero state.
+
+    ``decay_u = 4096 - (du + 1)``, ``decay_v = 4096 - dv``, ``threshold = vth << 6``,
+    ``bias`` = ``bias_mant << bias_exp`` per neuron (int32 values).
+
+    Returns:
+        ``(spikes, v_pre, u, v, u_wraps, v_saturations)``: uint8 spikes and int32
+        ``v`` before reset, ``u`` and ``v`` per step, each ``[B, T, N]``, and the counts.
+    """
+    batch, steps, size = current.shape
+    spikes = np.empty((batch, steps, size), np.uint8)
+    v_pre = np.empty((batch, steps, size), np.int32)
+    u_out = np.empty((batch, steps, size), np.int32)
+    v_out = np.empty((batch, steps, size), np.int32)
+    blocks = (size + BLOCK - 1) // BLOCK
+    tasks = batch * blocks
+    wraps = np.zeros(tasks, np.int64)
+    saturations = np.zeros(tasks, np.int64)
+    for task in prange(tasks):
+        sample = task // blocks
+        start = (task % blocks) * BLOCK
+        stop = min(start + BLOCK, size)
+        u = np.zeros(stop - start, np.int64)
+        v = np.zeros(stop - start, np.int64)
+        task_wraps = 0
+        task_saturations = 0
+        for step in range(steps):
+            for k in range(stop - start):
+                n = start + k
+                shifted = wrap_int32(np.int64(current[sample, step, n]) << ACTIVATION_SHIFT)
+                new_u, wrapped = wrap_u24(wrap_int32(decay_toward_zero(u[k], decay_u) + shifted))
+                updated = wrap_int32(wrap_int32(decay_toward_zero(v[k], decay_v) + new_u) + bias[n])
+                new_v, saturated = saturate_v(updated)
+                task_wraps += wrapped
+                task_saturations += saturated
+                v_pre[sample, step, n] = new_v
+                if new_v > threshold:
+                    spikes[sample, step, n] = 1
+                    new_v = 0
+                else:
+                    spikes[sample, step, n] = 0
+                u[k] = new_u
+                v[k] = new_v
+                u_out[sample, step, n] = new_u
+                v_out[sample, step, n] = new_v
+        wraps[task] = task_wraps
+        saturations[task] = task_saturations
+    return spikes, v_pre, u_out, v_out, wraps.sum(), saturations.sum()
+
+
+@njit(inline="always", cache=True)
+def shift_to_int32(accumulated: int, weight_exp: int) -> int:
+    """Return Lava Dense's output: ``accumulated`` shifted by ``weight_exp`` (floor right), wrapped to int32."""
+    if weight_exp > 0:
+        return wrap_int32(accumulated << weight_exp)
+    return wrap_int32(accumulated >> -weight_exp)
+
+
+@njit(parallel=True, cache=True)
+def dense_events_kernel(spikes: np.ndarray, weight_t: np.ndarray, weight_exp: int) -> np.ndarray:
+    """Event-driven Dense: per row of ``spikes`` ``[R, in]`` sum ``payload * weight_t[i]`` over non-zero inputs.
+
+    ``weight_t`` is the transposed Lava weight ``[in, out]`` (int64).
+
+    Returns:
+        ``[R, out]`` int32: the sums shifted by ``weight_exp`` and wrapped as Lava's Dense does.
+    """
+    rows, fan_in = spikes.shape
+    fan_out = weight_t.shape[1]
+    out = np.empty((rows, fan_out), np.int32)
+    for row in prange(rows):
+        accumulated = np.zeros(fan_out, np.int64)
+        for i in range(fan_in):
+            payload = np.int64(spikes[row, i])
+            if payload != 0:
+                for j in range(fan_out):
+                    accumulated[j] += payload * weight_t[i, j]
+        for j in range(fan_out):
+            out[row, j] = shift_to_int32(accumulated[j], weight_exp)
+    return out
+
+
+@njit(parallel=True, cache=True)
+def shift_wrap_kernel(accumulated: np.ndarray, weight_exp: int) -> np.ndarray:
+    """Return float64 integer sums ``[R, out]`` (exact) shifted by ``weight_exp`` and wrapped to int32."""
+    rows, fan_out = accumulated.shape
+    out = np.empty((rows, fan_out), np.int32)
+    for row in prange(rows):
+        for j in range(fan_out):
+            out[row, j] = shift_to_int32(np.int64(accumulated[row, j]), weight_exp)
+    return out
+
+
+def dense_accumulate(spikes: np.ndarray, weight: np.ndarray, weight_exp: int) -> np.ndarray:
+    """Lava Dense for every row of ``spikes`` ``[R, in]`` (binary or graded payloads) and ``weight`` ``[out, in]``.
+
+    Sparse inputs (fewer than :data:`EVENT_DENSITY` non-zero) are accumulated event by
+    event; denser ones by a float64 matrix product (exact below 2**53).
+
+    Returns:
+        ``[R, out]`` int32, as Lava's ``Dense`` (``fixed_pt``) sends it.
+    """
+    spikes = np.ascontiguousarray(spikes)
+    if spikes.size and np.count_nonzero(spikes) < EVENT_DENSITY * spikes.size:
+        return dense_events_kernel(spikes, np.ascontiguousarray(weight.T, dtype=np.int64), weight_exp)
+    accumulated = spikes.astype(np.float64) @ weight.T.astype(np.float64)
+    return shift_wrap_kernel(accumulated, weight_exp)
