@@ -1,0 +1,267 @@
+"""IR from lava-dl netx ``.net`` files (HDF5), with netx's exact fixed-point parameters.
+
+The reader follows ``lava.lib.dl.netx.hdf5.Network`` (lava-dl 0.6.0) field by field,
+so the imported integer graph computes what netx builds in Lava:
+
+* ``input`` without a neuron: the graph's :class:`~latdeploy.ir.SpikeInput` (netx
+  connects the network input straight to the first synapse). ``input`` with a
+  neuron: netx leaves that neuron's input port unconnected (the input arrives as
+  its bias or by a direct connection to ``a_in``); it becomes a ``SpikeInput``
+  whose values drive a :class:`~latdeploy.ir.LIFInt` directly (no synapse, no lag).
+* ``dense``: weights read as integers (``astype(int)``, as netx's ``NetDict``),
+  then netx's ``optimize_weight_bits`` (re-implemented bit for bit in
+  :func:`optimize_weight_bits`) gives the stored weights, ``num_weight_bits`` and
+  ``weight_exp`` of a :class:`~latdeploy.ir.DenseInt`; a ``delay`` entry makes a
+  :class:`~latdeploy.ir.netx_nodes.DelayDenseInt` (per output neuron, per input,
+  or per synapse, clamped to 62 steps as netx does).
+* neurons ``CUBA``/``LOIHI``: ``vth = vThMant``, ``du = iDecay - 1``,
+  ``dv = vDecay``, ``bias_mant = bias`` (``astype(int)``), ``bias_exp = 6``. A dense
+  layer without a neuron gets netx's default (non-leaky integrator). ``refDelay``
+  is ignored, as by netx (Lava's LIF has no refractory period). Graded spikes
+  (``gradedSpike``/``messageBits``) only widen netx's ports: Lava's LIF still sends
+  0/1, so the IR spikes are the same; the setting is kept in the metadata.
+* ``flatten`` between flat layers is the identity; ``average`` (a host-side
+  read-out that netx does not build) is kept as ``metadata["readout"]``.
+
+Anything else (``conv``/``pool`` until conv nodes exist, ``SDNN``/``RF`` neurons)
+raises :class:`~latdeploy.errors.UnsupportedLayerError` naming the layer.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from latdeploy.errors import ModelFormatError, QuantizationRangeError, UnsupportedLayerError
+from latdeploy.ir import DenseInt, Graph, LIFInt, Node, SpikeInput
+from latdeploy.ir.netx_nodes import MAX_DELAY, DelayDenseInt
+
+NETX_BIAS_EXP = 6
+NETX_NEURON_TYPES = ("CUBA", "LOIHI")
+DEFAULT_NEURON = {"type": "CUBA", "iDecay": 0, "vDecay": 4096, "vThMant": 1 << 17, "refDelay": 1}
+
+
+def optimize_weight_bits(weight: np.ndarray, where: str = "weight") -> tuple[np.ndarray, int, int]:
+    """Return netx's ``(weight, num_weight_bits, weight_exp)`` for integer ``weight``.
+
+    Bit for bit ``lava.lib.dl.netx.utils.optimize_weight_bits`` (including its
+    clipping of out-of-range mixed-sign weights to [-256, 254]).
+
+    Raises:
+        QuantizationRangeError: for weights netx cannot place on Loihi's synapse
+            (all zero, excitatory above 255, inhibitory below -256), or that need
+            9 weight bits (odd mixed-sign weights), which the IR does not hold.
+    """
+    weight = np.asarray(weight).astype(np.int64)
+    max_weight, min_weight = weight.max(), weight.min()
+    if max_weight > 254 and min_weight < 0:
+        weight = np.clip(weight, -256, 254)
+        max_weight = weight.max()
+    if min_weight < -256 and max_weight > 0:
+        weight = np.clip(weight, -256, 254)
+        min_weight = weight.min()
+    if max_weight < 0:
+        is_signed, scale = 0, -256 / min_weight
+    elif min_weight >= 0:
+        if max_weight == 0:
+            raise QuantizationRangeError(f"{where}: all weights are zero; netx cannot scale them")
+        is_signed, scale = 0, 255 / max_weight
+    else:  # netx counts [-x, 0] as mixed too (127 / 0 = inf)
+        with np.errstate(divide="ignore"):
+            is_signed, scale = 1, min(127 / max_weight, -128 / min_weight)
+    scale_bits = math.floor(math.log2(scale)) + is_signed
+    if scale_bits < 0:
+        raise QuantizationRangeError(
+            f"{where}: weights span [{min_weight}, {max_weight}], outside Loihi's 8-bit synapse "
+            "(excitatory <= 255, inhibitory >= -256)"
+        )
+    precision = 8
+    while precision > 0 and np.abs(weight / 2**precision - np.round(weight / 2**precision)).sum() != 0:
+        precision -= 1
+    precision -= is_signed
+    num_weight_bits = 8 - scale_bits - precision
+    if not 1 <= num_weight_bits <= 8:
+        raise QuantizationRangeError(
+            f"{where}: netx gives num_weight_bits {num_weight_bits} (odd mixed-sign weights need 9), "
+            "outside the 1..8 the IR holds"
+        )
+    return np.left_shift(weight.astype(np.int32), scale_bits), int(num_weight_bits), int(-scale_bits)
+
+
+def _h5py():
+    try:
+        import h5py
+    except ImportError as error:  # h5py comes with the 'lava' extra
+        raise ModelFormatError("reading .net files needs h5py: pip install 'latdeploy[lava]'") from error
+    return h5py
+
+
+def _text(value: Any) -> str:
+    value = np.asarray(value)
+    item = value.reshape(-1)[0] if value.shape else value[()]
+    return item.decode("ascii") if isinstance(item, bytes) else str(item)
+
+
+def _group_dict(group) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, item in group.items():
+        out[key] = _group_dict(item) if hasattr(item, "keys") else item[()]
+    return out
+
+
+def _neuron(config: dict[str, Any], name: str, inputs: tuple[str, ...], size: int, bias: Any, where: str) -> LIFInt:
+    kind = _text(config["type"])
+    if kind not in NETX_NEURON_TYPES:
+        raise UnsupportedLayerError(f"{where}: neuron type {kind!r} is not supported; supported: {NETX_NEURON_TYPES}")
+    du = int(config["iDecay"]) - 1
+    if du < 0:
+        raise UnsupportedLayerError(
+            f"{where}: iDecay {int(config['iDecay'])} (current never decays, Lava du = -1) is not representable; "
+            "the IR holds du in [0, 4095]"
+        )
+    bias_mant = np.zeros(size, np.int64) if bias is None else np.asarray(bias).astype(int)
+    bias_mant = np.broadcast_to(bias_mant.reshape(-1) if bias_mant.size == 1 else bias_mant, (size,))
+    return LIFInt(
+        name,
+        inputs,
+        du=du,
+        dv=int(config["vDecay"]),
+        vth=int(config["vThMant"]),
+        bias_mant=np.ascontiguousarray(bias_mant).astype(np.int32),
+        bias_exp=NETX_BIAS_EXP,
+    )
+
+
+def _delays(delay: np.ndarray, weight: np.ndarray, where: str) -> np.ndarray:
+    delay = np.asarray(delay, dtype=np.float64)
+    if delay.size and delay.min() < 0:
+        raise QuantizationRangeError(f"{where}: negative delay {delay.min()}; delays must be >= 0")
+    if delay.max() > MAX_DELAY:
+        delay = np.clip(delay, 0, MAX_DELAY)
+    if delay.ndim == 0:
+        return np.full(weight.shape, int(delay), np.int32)
+    if delay.ndim == 1:
+        if delay.size == weight.shape[0]:
+            return np.repeat(delay.reshape(-1, 1), weight.shape[1], axis=1).astype(int).astype(np.int32)
+        if delay.size == weight.shape[1]:
+            return np.repeat(delay.reshape(1, -1), weight.shape[0], axis=0).astype(int).astype(np.int32)
+        raise ModelFormatError(f"{where}: delay of shape {delay.shape} does not fit weight of shape {weight.shape}")
+    if delay.shape != weight.shape:
+        raise ModelFormatError(f"{where}: delay of shape {delay.shape} does not fit weight of shape {weight.shape}")
+    return delay.astype(int).astype(np.int32)
+
+
+def read_netx(path: str | os.PathLike[str], timesteps: int | None = None) -> Graph:
+    """Import the lava-dl netx network in ``path`` as an integer graph.
+
+    ``timesteps`` defaults to the file's ``simulation/tSample``.
+
+    Returns:
+        The graph; its metadata holds ``timesteps``, ``source: "netx"``, the layer
+        table (``netx_layers``) and any ``readout``.
+
+    Raises:
+        ModelFormatError: if the file is missing, not HDF5, or malformed.
+        UnsupportedLayerError: for layer or neuron types outside the list above.
+        QuantizationRangeError: for values the IR's integer types cannot hold.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFormatError(f"{path}: no such .net file")
+    h5py = _h5py()
+    try:
+        with h5py.File(path, "r") as handle:
+            layers = handle["layer"]
+            configs = [_group_dict(layers[key]) for key in sorted(layers.keys(), key=int)]
+            simulation = _group_dict(handle["simulation"]) if "simulation" in handle else {}
+    except (OSError, KeyError, ValueError) as error:
+        raise ModelFormatError(f"{path}: not a readable netx .net file ({type(error).__name__}: {error})") from error
+    return _graph(configs, simulation, path, timesteps)
+
+
+def _graph(configs: list[dict[str, Any]], simulation: dict[str, Any], path: Path, timesteps: int | None) -> Graph:
+    nodes: list[Node] = []
+    table: list[dict[str, Any]] = []
+    metadata: dict[str, Any] = {"source": "netx", "netx_file": path.name}
+    previous: Node | None = None
+    for index, config in enumerate(configs):
+        where = f"{path.name}: layer {index}"
+        if "type" not in config:
+            raise ModelFormatError(f"{where}: no 'type'")
+        kind = _text(config["type"])
+        shape = [int(s) for s in np.asarray(config.get("shape", [])).reshape(-1)]
+        if "readout" in metadata:
+            raise UnsupportedLayerError(f"{where}: layers after the average read-out are not supported")
+        if kind == "input":
+            if nodes:
+                raise ModelFormatError(f"{where}: a second input layer")
+            size = int(np.prod(shape)) if shape else 0
+            nodes.append(SpikeInput("input", (), neurons=size, encoding="netx"))
+            if "neuron" in config:
+                nodes.append(_neuron(config["neuron"], f"layer{index}", ("input",), size, None, where))
+            previous = nodes[-1]
+        elif kind == "flatten":
+            if previous is None:
+                raise ModelFormatError(f"{where}: flatten before the input layer")
+            if shape and int(np.prod(shape)) != previous.size:
+                raise ModelFormatError(f"{where}: flatten to {shape} but the previous layer has {previous.size}")
+        elif kind == "dense":
+            if previous is None:
+                raise ModelFormatError(f"{where}: dense before the input layer")
+            synapse, neuron = _dense(config, index, previous, where)
+            nodes.extend([synapse, neuron])
+            previous = neuron
+        elif kind == "average":
+            metadata["readout"] = {"kind": "average", "layer": index, "groups": int(np.prod(shape))}
+        else:
+            raise UnsupportedLayerError(
+                f"{where}: netx layer type {kind!r} is not supported; supported: input, flatten, dense, average"
+            )
+        message_bits = _message_bits(config)
+        table.append({"index": index, "type": kind, "shape": shape, **message_bits})
+    if not nodes:
+        raise ModelFormatError(f"{path.name}: no input layer")
+    steps = timesteps if timesteps is not None else int(simulation.get("tSample", 0) or 0)
+    if steps < 1:
+        raise ModelFormatError(f"{path.name}: no simulation/tSample; give the number of time steps")
+    metadata.update(timesteps=steps, netx_layers=table)
+    return Graph(tuple(nodes), metadata)
+
+
+def _message_bits(config: dict[str, Any]) -> dict[str, Any]:
+    neuron = config.get("neuron")
+    if not isinstance(neuron, dict):
+        return {}
+    out: dict[str, Any] = {"neuron": _text(neuron["type"])} if "type" in neuron else {}
+    if "gradedSpike" in neuron:
+        out["graded_spike"] = bool(neuron["gradedSpike"])
+    if "messageBits" in neuron:
+        out["message_bits"] = int(neuron["messageBits"])
+    return out
+
+
+def _dense(config: dict[str, Any], index: int, previous: Node, where: str) -> tuple[Node, LIFInt]:
+    size = int(np.prod(config["shape"]))
+    raw = np.asarray(config["weight"]).astype(int)
+    if raw.ndim == 1:
+        raw = raw.reshape(size, -1)
+    if raw.shape != (size, previous.size):
+        raise ModelFormatError(
+            f"{where}: weight of shape {raw.shape} does not map {previous.size} inputs to {size} neurons"
+        )
+    weight, num_weight_bits, weight_exp = optimize_weight_bits(raw, where)
+    name, inputs = f"layer{index}_synapse", (previous.name,)
+    if "delay" in config:
+        delay = _delays(config["delay"], weight, where)
+        synapse: Node = DelayDenseInt(
+            name, inputs, weight=weight, delay=delay, weight_exp=weight_exp, num_weight_bits=num_weight_bits
+        )
+    else:
+        synapse = DenseInt(name, inputs, weight=weight, weight_exp=weight_exp, num_weight_bits=num_weight_bits)
+    neuron_config = config.get("neuron", DEFAULT_NEURON)
+    neuron = _neuron(neuron_config, f"layer{index}", (name,), size, config.get("bias"), where)
+    return synapse, neuron
