@@ -3,10 +3,18 @@
 A model file is a plain ``torch.save`` of a dict that holds only strings, numbers,
 lists, dicts and tensors, so :func:`load` reads it with
 ``torch.load(..., weights_only=True)`` and never unpickles arbitrary objects.
+
+Model files are untrusted input. Before anything is allocated at the size a file
+asks for, :func:`load` builds the architecture on PyTorch's ``meta`` device (shapes
+only, no memory) and checks it against :data:`LIMITS`; weights must be finite and
+match the architecture tensor for tensor. Full-module pickles (``torch.save(model)``)
+are read only with ``trust_pickle=True`` (``latdeploy export --trust-pickle``), which
+runs whatever code the file holds and therefore warns.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import warnings
@@ -22,6 +30,19 @@ from latdeploy.nn.network import build_model
 FORMAT_NAME = "latdeploy-model"
 FORMAT_VERSION = 1
 REQUIRED_METADATA = ("input_shape", "timesteps", "encoder", "dataset", "classes")
+
+LIMITS = {
+    "file_bytes": 2**31,
+    "timesteps": 10_000,
+    "classes": 1_000_000,
+    "parameters": 2**27,
+    "activations_per_step": 2**24,
+}
+"""Upper bounds on what a model file may ask for (memory stays bounded by these)."""
+
+
+class TrustedPickleWarning(UserWarning):
+    """A model file is being unpickled with full pickle: it may run arbitrary code."""
 
 
 def save(model: nn.Module, path: str | os.PathLike[str], metadata: dict[str, Any]) -> Path:
@@ -64,6 +85,16 @@ def save(model: nn.Module, path: str | os.PathLike[str], metadata: dict[str, Any
     return path
 
 
+def _short(value: Any, limit: int = 60) -> str:
+    """Return ``repr(value)`` on one line, cut to ``limit`` characters."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
 def _load_failure_reason(error: Exception) -> str:
     """Return the specific line of a ``torch.load`` failure (torch's own advice is left out)."""
     text = str(error)
@@ -71,12 +102,176 @@ def _load_failure_reason(error: Exception) -> str:
         detail = text.split("WeightsUnpickler error:", 1)[1].split("Check the documentation", 1)[0]
         detail = " ".join(detail.split()).rstrip(".")
         if detail:
-            return detail
-    return " ".join(text.split()[:12]) or type(error).__name__
+            return detail[:200]
+    return " ".join(text.split()[:12])[:200] or type(error).__name__
 
 
-def load(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[str, Any]]:
+def _read_payload(path: Path, trust_pickle: bool) -> Any:
+    """Unpickle ``path``: weights-only unless ``trust_pickle`` (which warns)."""
+    size = path.stat().st_size
+    if size > LIMITS["file_bytes"]:
+        raise ModelFormatError(f"{path}: file is {size} bytes, more than the limit of {LIMITS['file_bytes']}")
+    if trust_pickle:
+        warnings.warn(
+            f"{path}: unpickled with --trust-pickle; this runs any code the file contains",
+            TrustedPickleWarning,
+            stacklevel=3,
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=not trust_pickle)
+    except Exception as error:  # torch raises many types for corrupt or unsafe files
+        hint = (
+            "model files are read weights-only and never unpickle code; pass --trust-pickle only for a file you trust"
+            if not trust_pickle
+            else "the file is corrupt"
+        )
+        raise ModelFormatError(
+            f"{path}: not a loadable latdeploy model file ({_load_failure_reason(error)}); {hint}"
+        ) from error
+
+
+def _from_module(path: Path, module: nn.Module) -> dict[str, Any]:
+    """Turn a trusted full-module pickle into the plain payload :func:`save` writes."""
+    config, metadata = getattr(module, "config", None), getattr(module, "metadata", None)
+    if not isinstance(config, dict) or not isinstance(metadata, dict):
+        raise ModelFormatError(
+            f"{path}: a full-module pickle needs dict attributes 'config' and 'metadata' "
+            "(a model built by latdeploy.nn.build_model); save it with latdeploy.save instead"
+        )
+    return {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "config": config,
+        "state_dict": module.state_dict(),
+        "metadata": metadata,
+    }
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _check_metadata(path: Path, metadata: dict[str, Any]) -> None:
+    """Raise ModelFormatError naming the first metadata field that is malformed or absurd."""
+    missing = [key for key in REQUIRED_METADATA if key not in metadata]
+    if missing:
+        raise ModelFormatError(f"{path}: metadata lacks required keys {missing}")
+    timesteps = metadata["timesteps"]
+    if not _positive_int(timesteps) or timesteps > LIMITS["timesteps"]:
+        raise ModelFormatError(
+            f"{path}: metadata field 'timesteps' must be an integer in [1, {LIMITS['timesteps']}], "
+            f"got {_short(timesteps)}"
+        )
+    shape = metadata["input_shape"]
+    if (
+        not isinstance(shape, (list, tuple))
+        or not 1 <= len(shape) <= 4
+        or not all(_positive_int(n) for n in shape)
+        or math.prod(shape) > LIMITS["activations_per_step"]
+    ):
+        raise ModelFormatError(
+            f"{path}: metadata field 'input_shape' must be 1 to 4 positive integers with at most "
+            f"{LIMITS['activations_per_step']} elements, got {_short(shape)}"
+        )
+    classes = metadata["classes"]
+    if not _positive_int(classes) or classes > LIMITS["classes"]:
+        raise ModelFormatError(
+            f"{path}: metadata field 'classes' must be an integer in [1, {LIMITS['classes']}], got {_short(classes)}"
+        )
+    for key in ("encoder", "dataset"):
+        if not isinstance(metadata[key], str):
+            raise ModelFormatError(f"{path}: metadata field {key!r} must be a string, got {_short(metadata[key])}")
+
+
+def _build(path: Path, config: dict[str, Any]) -> nn.Module:
+    """Build ``config`` (on the current default device), naming the file in any config error."""
+    timesteps = config.get("timesteps")
+    if not _positive_int(timesteps) or timesteps > LIMITS["timesteps"]:
+        raise ModelFormatError(
+            f"{path}: config field 'timesteps' must be an integer in [1, {LIMITS['timesteps']}], "
+            f"got {_short(timesteps)}"
+        )
+    try:
+        return build_model(config)
+    except ModelFormatError as error:
+        raise ModelFormatError(f"{path}: {_one_line(error)}") from error
+    except (KeyError, TypeError, ValueError, IndexError, RuntimeError, OverflowError, ZeroDivisionError) as error:
+        reason = f"{type(error).__name__}: {_one_line(error)[:200]}"
+        raise ModelFormatError(f"{path}: invalid config ({reason})") from error
+
+
+def _check_shapes(path: Path, config: dict[str, Any], metadata: dict[str, Any], state_dict: dict[Any, Any]) -> None:
+    """Build the architecture on the meta device and check its size and the weights against it.
+
+    Raises:
+        ModelFormatError: for an architecture beyond :data:`LIMITS`, a missing,
+            unexpected, mis-shaped or non-finite tensor.
+    """
+    with torch.device("meta"):
+        skeleton = _build(path, config)
+        expected = skeleton.state_dict()
+        parameters = sum(tensor.numel() for tensor in expected.values())
+        if parameters > LIMITS["parameters"]:
+            raise ModelFormatError(
+                f"{path}: config field 'sizes'/'layers' asks for {parameters} weights, "
+                f"more than the limit of {LIMITS['parameters']}"
+            )
+        largest = _largest_activation(skeleton, metadata["input_shape"])
+    if largest > LIMITS["activations_per_step"]:
+        raise ModelFormatError(
+            f"{path}: config asks for a layer of {largest} neurons, more than the limit of "
+            f"{LIMITS['activations_per_step']}"
+        )
+    for name, tensor in state_dict.items():
+        if not isinstance(name, str) or not isinstance(tensor, torch.Tensor):
+            raise ModelFormatError(f"{path}: state_dict entry {_short(name)} is not a named tensor")
+    missing = sorted(set(expected) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(expected))
+    if missing or unexpected:
+        raise ModelFormatError(
+            f"{path}: weights do not fit the architecture (missing {_short(missing)}, unexpected {_short(unexpected)})"
+        )
+    for name, tensor in state_dict.items():
+        if tuple(tensor.shape) != tuple(expected[name].shape):
+            raise ModelFormatError(
+                f"{path}: weights do not fit the architecture (state_dict field {name!r} has shape "
+                f"{list(tensor.shape)}, the config needs {list(expected[name].shape)})"
+            )
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ModelFormatError(f"{path}: state_dict field {name!r} holds NaN or infinite values")
+
+
+def _largest_activation(skeleton: nn.Module, input_shape: list[int]) -> int:
+    """Return the most outputs of any layer for one sample and step, run on the meta device (0 if not runnable)."""
+    sizes: list[int] = [0]
+
+    def record(_module: nn.Module, _inputs: Any, output: Any) -> None:
+        outputs = output if isinstance(output, (tuple, list)) else (output,)
+        for item in outputs:
+            if isinstance(item, torch.Tensor) and item.dim() >= 2:
+                sizes.append(math.prod(item.shape[1:]) if item.dim() > 2 else int(item.shape[-1]))
+
+    hooks = [module.register_forward_hook(record) for module in skeleton.modules() if module is not skeleton]
+    try:
+        with torch.no_grad():
+            skeleton(torch.zeros(1, *input_shape))
+    except Exception:  # an op without a meta kernel: the parameter bound still holds
+        pass
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return max(sizes)
+
+
+def load(path: str | os.PathLike[str], trust_pickle: bool = False) -> tuple[nn.Module, dict[str, Any]]:
     """Read a model file written by :func:`save` without unpickling code.
+
+    With ``trust_pickle=True`` the file is unpickled in full (a
+    :class:`TrustedPickleWarning` is issued): it may then also be a full-module
+    pickle, ``torch.save(model)`` of a model with dict attributes ``config`` and
+    ``metadata``. Either way the returned module is rebuilt from the config.
 
     Returns:
         ``(model, metadata)``: the rebuilt module in eval mode and the metadata
@@ -84,41 +279,33 @@ def load(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[str, Any]]:
 
     Raises:
         ModelFormatError: if the file is missing, not a latdeploy model, of an
-            unknown format version, or its tensors do not fit its architecture.
+            unknown format version, beyond :data:`LIMITS`, or its tensors are
+            non-finite or do not fit its architecture. The message names the file
+            and the field.
     """
     path = Path(path)
     if not path.is_file():
         raise ModelFormatError(f"{path}: no such model file")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for corrupt or unsafe files
-        raise ModelFormatError(
-            f"{path}: not a loadable latdeploy model file ({_load_failure_reason(error)}); "
-            "model files are read weights-only and never unpickle code"
-        ) from error
+    payload = _read_payload(path, trust_pickle)
+    if trust_pickle and isinstance(payload, nn.Module):
+        payload = _from_module(path, payload)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
         raise ModelFormatError(f"{path}: not a latdeploy model file (no format '{FORMAT_NAME}')")
     version = payload.get("format_version")
-    if version != FORMAT_VERSION:
+    if type(version) is not int or version != FORMAT_VERSION:
         raise ModelFormatError(
-            f"{path}: model format version {version!r} is not supported (this latdeploy reads {FORMAT_VERSION})"
+            f"{path}: model format version {_short(version)} is not supported (this latdeploy reads {FORMAT_VERSION})"
         )
     config, state_dict, metadata = (payload.get(key) for key in ("config", "state_dict", "metadata"))
     if not isinstance(config, dict) or not isinstance(state_dict, dict) or not isinstance(metadata, dict):
         raise ModelFormatError(f"{path}: 'config', 'state_dict' and 'metadata' must all be dicts")
-    missing = [key for key in REQUIRED_METADATA if key not in metadata]
-    if missing:
-        raise ModelFormatError(f"{path}: metadata lacks required keys {missing}")
-    try:
-        model = build_model(config)
-    except ModelFormatError as error:
-        raise ModelFormatError(f"{path}: {error}") from error
+    _check_metadata(path, metadata)
+    _check_shapes(path, config, metadata, state_dict)
+    model = _build(path, config)
     try:
         model.load_state_dict(state_dict, strict=True)
-    except RuntimeError as error:
-        first_line = str(error).strip().splitlines()[0]
-        raise ModelFormatError(f"{path}: weights do not fit the architecture ({first_line})") from error
+    except (RuntimeError, TypeError, ValueError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelFormatError(f"{path}: weights do not fit the architecture ({first_line[:200]})") from error
     model.eval()
     return model, {**metadata, "config": dict(config), "format_version": version}

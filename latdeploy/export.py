@@ -64,8 +64,12 @@ def export(
     samples: int = 100,
     profile_name: str = "loihi2",
     command_line: str = "",
+    trust_pickle: bool = False,
 ) -> ExportResult:
     """Export ``model_path`` to ``target`` and verify it on ``samples`` test samples.
+
+    ``trust_pickle`` lets :func:`latdeploy.checkpoint.load` unpickle the model file in
+    full (it may then run code from the file); leave it off for files you did not make.
 
     Returns:
         The :class:`ExportResult`; the bundle is at ``result.out``.
@@ -78,7 +82,7 @@ def export(
     if target not in TARGETS:
         raise LatdeployError(f"unknown target {target!r}; supported: {list(TARGETS)}")
     model_path = Path(model_path)
-    model, metadata = load(model_path)
+    model, metadata = load(model_path, trust_pickle=trust_pickle)
     profile = load_profile(profile_name)
     test = load_split(metadata["dataset"], "test")
     if not 1 <= samples <= len(test.y):

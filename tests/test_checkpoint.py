@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
 
 import pytest
 import torch
 
 import latdeploy
-from latdeploy.errors import ModelFormatError
+from latdeploy.checkpoint import TrustedPickleWarning
+from latdeploy.errors import EXIT_USER_ERROR, ModelFormatError
 from latdeploy.nn import build_model
 
 METADATA = {"input_shape": [64], "timesteps": 4, "encoder": "latency", "dataset": "sklearn-digits", "classes": 10}
@@ -82,3 +85,122 @@ def test_missing_file_and_wrong_shapes(tmp_path):
     torch.save(payload, path)
     with pytest.raises(ModelFormatError, match="do not fit"):
         latdeploy.load(path)
+
+
+class CreatesFile:
+    """Unpickling this opens (creates) ``path``: proof that code ran."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def _write_code_running_checkpoint(path, marker, writer):
+    payload = {"format": "latdeploy-model", "format_version": 1, "x": CreatesFile(marker)}
+    if writer == "pickle":
+        with path.open("wb") as handle:
+            pickle.dump(payload, handle)
+    else:
+        torch.save(payload, path)
+
+
+@pytest.mark.parametrize("writer", ["pickle", "torch.save"])
+def test_export_refuses_a_code_running_pickle_with_exit_2_and_never_runs_it(tmp_path, writer):
+    path, marker = tmp_path / "evil.pt", tmp_path / "pwned"
+    _write_code_running_checkpoint(path, marker, writer)
+    result = subprocess.run(
+        [sys.executable, "-m", "latdeploy.cli", "export", str(path), "-o", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == EXIT_USER_ERROR, result.stderr
+    assert not marker.exists()
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "evil.pt: not a loadable latdeploy model file" in lines[0]
+    assert "--trust-pickle" in lines[0] and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_trust_pickle_really_unpickles_and_warns(tmp_path):
+    path, marker = tmp_path / "evil.pt", tmp_path / "pwned"
+    _write_code_running_checkpoint(path, marker, "torch.save")
+    with (
+        pytest.warns(TrustedPickleWarning, match="evil.pt"),
+        pytest.raises(ModelFormatError, match="must all be dicts"),
+    ):
+        latdeploy.load(path, trust_pickle=True)
+    assert marker.exists()  # the crafted file does run code when trusted: the refusal above is meaningful
+
+
+def test_full_module_pickle_loads_only_with_trust_pickle(tmp_path):
+    model = _model()
+    model.metadata = dict(METADATA)
+    path = tmp_path / "whole.pt"
+    torch.save(model, path)
+    with pytest.raises(ModelFormatError, match="whole.pt: not a loadable latdeploy model file"):
+        latdeploy.load(path)
+    with pytest.warns(TrustedPickleWarning):
+        loaded, metadata = latdeploy.load(path, trust_pickle=True)
+    assert type(loaded) is type(model) and metadata["timesteps"] == 4
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], tensor)
+    del model.metadata
+    torch.save(model, path)
+    with pytest.warns(TrustedPickleWarning), pytest.raises(ModelFormatError, match="needs dict attributes"):
+        latdeploy.load(path, trust_pickle=True)
+
+
+def _saved_payload(tmp_path):
+    path = latdeploy.save(_model(), tmp_path / "m.pt", METADATA)
+    return path, torch.load(path, weights_only=True)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda p: p["state_dict"].__setitem__("linears.0.weight", torch.full((16, 64), float("nan"))), "NaN"),
+        (lambda p: p["state_dict"]["linears.1.weight"].__setitem__((0, 0), float("inf")), "linears.1.weight"),
+        (lambda p: p["config"].__setitem__("threshold", -1.0), "threshold must be > 0"),
+        (lambda p: p["config"].__setitem__("threshold", 0.0), "threshold must be > 0"),
+        (lambda p: p["config"].__setitem__("sizes", [64, 10**9, 10]), "more than the limit"),
+        (lambda p: p["config"].__setitem__("timesteps", 10**9), "config field 'timesteps'"),
+        (lambda p: p["metadata"].__setitem__("input_shape", [10**6, 10**6]), "metadata field 'input_shape'"),
+        (lambda p: p["metadata"].__setitem__("timesteps", "eight"), "metadata field 'timesteps'"),
+        (lambda p: p.__setitem__("format_version", 1.0), "version 1.0"),
+        (lambda p: p.__setitem__("format_version", True), "version True"),
+        (lambda p: p["config"].__setitem__("sizes", 64), "invalid config"),
+        (lambda p: p["state_dict"].__setitem__("linears.0.weight", "text"), "not a named tensor"),
+        (lambda p: p["state_dict"].pop("linears.0.weight"), "missing"),
+    ],
+)
+def test_malformed_or_absurd_checkpoints_are_refused_naming_file_and_field(tmp_path, mutate, message):
+    path, payload = _saved_payload(tmp_path)
+    mutate(payload)
+    torch.save(payload, path)
+    with pytest.raises(ModelFormatError, match=message) as error:
+        latdeploy.load(path)
+    assert str(error.value).startswith(str(path)) and "\n" not in str(error.value)
+
+
+def test_absurd_convnet_is_refused_before_allocating(tmp_path):
+    config = {
+        "arch": "convnet",
+        "timesteps": 4,
+        "input_shape": [1, 4096, 4096],
+        "layers": [{"type": "conv", "channels": 4096, "kernel": 1}, {"type": "neuron"}],
+    }
+    torch.save(
+        {
+            "format": "latdeploy-model",
+            "format_version": 1,
+            "config": config,
+            "state_dict": {},
+            "metadata": {**METADATA, "input_shape": [1, 4096, 4096]},
+        },
+        tmp_path / "big.pt",
+    )
+    with pytest.raises(ModelFormatError, match="layer of 68719476736 neurons"):
+        latdeploy.load(tmp_path / "big.pt")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -51,9 +52,19 @@ def print_summary(result) -> None:
 )
 @click.option("--samples", type=click.IntRange(min=1), default=100, show_default=True, help="Test samples to verify.")
 @click.option("--profile", "profile_name", default="loihi2", show_default=True, help="Profile name or YAML path.")
-def export(model: Path, target: str, out: Path | None, samples: int, profile_name: str) -> None:
+@click.option(
+    "--trust-pickle",
+    is_flag=True,
+    help="Unpickle MODEL in full (full-module pickles); this runs any code in the file. Only for files you trust.",
+)
+def export(model: Path, target: str, out: Path | None, samples: int, profile_name: str, trust_pickle: bool) -> None:
     """Export MODEL to TARGET, verify it spike for spike and estimate its energy."""
+    from latdeploy.checkpoint import TrustedPickleWarning
     from latdeploy.export import export as run_export
+
+    if trust_pickle:
+        click.echo(f"warning: --trust-pickle: {model} is unpickled in full and may run code it contains", err=True)
+        warnings.simplefilter("ignore", TrustedPickleWarning)
 
     result = run_export(
         model,
@@ -62,6 +73,7 @@ def export(model: Path, target: str, out: Path | None, samples: int, profile_nam
         samples=samples,
         profile_name=profile_name,
         command_line=shlex.join(["latdeploy", *sys.argv[1:]]),
+        trust_pickle=trust_pickle,
     )
     print_summary(result)
     if not result.parity_ok:
