@@ -70,7 +70,6 @@ class DelayDenseInt(Node):
     def size(self) -> int:
         return int(self.weight.shape[0])
 
-    @property
-    def max_delay(self) -> int:
-        """The longest delay in steps."""
+    def algorithmic_delay(self) -> int:
+        """Return the longest delay in steps (it shifts spikes in algorithmic and hardware time alike)."""
         return int(self.delay.max())

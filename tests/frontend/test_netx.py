@@ -146,3 +146,30 @@ def test_bias_delay_layouts_and_graded_flag(tmp_path):
     assert np.array_equal(synapse.delay, [[1, 2, 0], [1, 2, 0]])  # per input: 3 delays for 3 inputs
     assert np.array_equal(neuron.bias_mant, [3, -2])
     assert graph.metadata["netx_layers"][1]["graded_spike"] is True
+
+
+@needs_netx_files
+def test_ntidigits_fixed_point_equals_netx_running_in_lava():
+    """lava-dl's own netx.hdf5.Network in Lava fixed_pt, 60 steps of the recorded input."""
+    netx = pytest.importorskip("lava.lib.dl.netx")
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.magma.core.run_configs import Loihi2SimCfg
+    from lava.proc import io
+
+    steps = 60
+    spikes = np.load(NTIDIGITS / "input.npy")[:, :steps]
+    network = netx.hdf5.Network(net_config=str(NTIDIGITS / "ntidigits.net"), num_layers=5)
+    source = io.source.RingBuffer(data=spikes)
+    sink = io.sink.RingBuffer(shape=network.out.shape, buffer=steps)
+    source.s_out.connect(network.inp)
+    network.out.connect(sink.a_in)
+    try:
+        network.run(condition=RunSteps(num_steps=steps), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+        lava_output = sink.data.get()
+    finally:
+        network.stop()
+    graph = read_netx(NTIDIGITS / "ntidigits.net")
+    lag = graph.lag("layer4")
+    output = simulate_fixed(graph, spikes.T[None].astype(np.uint8)).output().spikes[0].T
+    assert lag == 3 and lava_output[:, lag:].sum() > 100
+    assert np.array_equal(output[:, : steps - lag], lava_output[:, lag:])

@@ -1,0 +1,163 @@
+"""Integer IR -> lava-dl netx ``.net`` (HDF5) that ``netx.hdf5.Network`` loads and runs.
+
+netx ignores any exponent in the file: it reads integer weights, derives
+``num_weight_bits`` and ``weight_exp`` itself (``optimize_weight_bits``), and fixes
+``bias_exp = 6``. So a layer is written as the **effective** integers Lava applies:
+``W_file = lava_weights(W) * 2**weight_exp`` and ``bias = bias_mant * 2**(bias_exp - 6)``;
+layers where these are not integers in Loihi's ranges are refused. Every layer is
+checked after writing: netx's own weight optimisation of ``W_file`` must give back
+exactly the effective weights, so the file runs spike for spike like the IR.
+
+Written layout (as lava-dl's ``export_hdf5`` writes it): ``layer/0`` an input
+(``shape``), then one ``dense`` per synapse + neuron pair with ``weight`` (float32
+``[out, in]``), ``bias``, optional ``delay`` (per output neuron when uniform along
+a row, else ``[out, in]``), and ``neuron`` (``CUBA``: ``iDecay = du + 1``,
+``vDecay = dv``, ``vThMant = vth``); ``simulation/tSample`` is the graph's
+time steps. Run it with ``netx.hdf5.Network(path, reset_interval=T,
+reset_offset=1)`` to get latdeploy's per-sample resets.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from latdeploy.errors import ModelFormatError, QuantizationRangeError, UnsupportedLayerError
+from latdeploy.frontend.netx import NETX_BIAS_EXP, optimize_weight_bits
+from latdeploy.ir import DenseInt, Graph, LIFInt, Node, SpikeInput
+from latdeploy.ir.netx_nodes import DelayDenseInt
+from latdeploy.ir.nodes import BIAS_MANT_TYPE
+from latdeploy.sim.fixed import lava_weights
+
+SYNAPSES = (DenseInt, DelayDenseInt)
+
+
+def effective_weight(node: DenseInt | DelayDenseInt) -> np.ndarray:
+    """Return the integer weights netx must read for ``node`` (Lava's stored weights times ``2**weight_exp``).
+
+    Raises:
+        QuantizationRangeError: if they are not integers netx can place on an 8-bit synapse.
+    """
+    stored = lava_weights(node.weight, node.num_weight_bits).astype(np.int64)
+    if node.weight_exp >= 0:
+        weight = stored << node.weight_exp
+    else:
+        if (stored % (1 << -node.weight_exp)).any():
+            raise QuantizationRangeError(
+                f"node {node.name!r}: weight_exp {node.weight_exp} floors sums of weights that are not multiples "
+                f"of {1 << -node.weight_exp}; netx has no weight exponent, so this layer cannot be written exactly"
+            )
+        weight = stored >> -node.weight_exp
+    where = f"node {node.name!r}"
+    netx_weight, bits, exponent = optimize_weight_bits(weight, where)
+    netx_effective = lava_weights(netx_weight, bits).astype(np.int64)
+    netx_effective = netx_effective << exponent if exponent >= 0 else netx_effective >> -exponent
+    if not np.array_equal(netx_effective, weight) or (exponent < 0 and (netx_weight % (1 << -exponent)).any()):
+        raise QuantizationRangeError(
+            f"{where}: netx would re-quantize weights in [{weight.min()}, {weight.max()}] "
+            "(8-bit synapse: excitatory <= 255, inhibitory >= -256, mixed in [-256, 254])"
+        )
+    return weight
+
+
+def _bias(neuron: LIFInt) -> np.ndarray:
+    mant = neuron.bias_mant.astype(np.int64)
+    shift = neuron.bias_exp - NETX_BIAS_EXP
+    if shift < 0 and (mant % (1 << -shift)).any():
+        raise QuantizationRangeError(
+            f"node {neuron.name!r}: bias_exp {neuron.bias_exp} is below netx's fixed 6 and bias_mant is not a "
+            f"multiple of {1 << -shift}"
+        )
+    bias = mant << shift if shift >= 0 else mant >> -shift
+    if bias.min() < BIAS_MANT_TYPE.min() or bias.max() > BIAS_MANT_TYPE.max():
+        raise QuantizationRangeError(
+            f"node {neuron.name!r}: bias at netx's bias_exp 6 spans [{bias.min()}, {bias.max()}], "
+            f"outside the 13-bit mantissa [{BIAS_MANT_TYPE.min()}, {BIAS_MANT_TYPE.max()}]"
+        )
+    return bias
+
+
+def _layers(graph: Graph) -> list[tuple[Node, LIFInt]]:
+    consumers: dict[str, list[Node]] = {}
+    for node in graph.nodes:
+        for name in node.inputs:
+            consumers.setdefault(name, []).append(node)
+    pairs = []
+    upstream = graph.input.name
+    for node in graph.nodes:
+        if isinstance(node, SpikeInput):
+            continue
+        if isinstance(node, SYNAPSES) and node.inputs == (upstream,):
+            continue
+        if isinstance(node, LIFInt) and len(node.inputs) == 1:
+            synapse = graph.node(node.inputs[0])
+            if isinstance(synapse, SYNAPSES) and synapse.inputs == (upstream,):
+                pairs.append((synapse, node))
+                upstream = node.name
+                continue
+        raise UnsupportedLayerError(
+            f"node {node.name!r}: {type(node).__name__} cannot be written to netx; the netx writer takes a chain "
+            "of DenseInt/DelayDenseInt -> LIFInt layers after the SpikeInput"
+        )
+    for name, users in consumers.items():
+        if len(users) > 1:
+            raise UnsupportedLayerError(f"node {name!r} feeds {len(users)} nodes; netx holds a chain only")
+    if not pairs:
+        raise UnsupportedLayerError("graph has no DenseInt -> LIFInt layer to write to netx")
+    return pairs
+
+
+def write_netx(graph: Graph, path: str | os.PathLike[str]) -> Path:
+    """Write the integer ``graph`` to the netx file ``path`` atomically; returns the path.
+
+    Raises:
+        UnsupportedLayerError: if the graph is not a chain of ``DenseInt``/``DelayDenseInt`` -> ``LIFInt``.
+        QuantizationRangeError: if a layer has no exact netx form (see the module docstring).
+        ModelFormatError: if h5py is missing.
+    """
+    try:
+        import h5py
+    except ImportError as error:
+        raise ModelFormatError("writing .net files needs h5py: pip install 'latdeploy[lava]'") from error
+    layers = [(synapse, neuron, effective_weight(synapse), _bias(neuron)) for synapse, neuron in _layers(graph)]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle_fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle_fd)
+    try:
+        with h5py.File(temporary, "w") as handle:
+            root = handle.create_group("layer")
+            first = root.create_group("0")
+            first.create_dataset("type", data=[np.bytes_("input")])
+            first.create_dataset("shape", data=np.array([graph.input.size], np.int64))
+            for index, (synapse, neuron, weight, bias) in enumerate(layers, start=1):
+                group = root.create_group(str(index))
+                group.create_dataset("type", data=[np.bytes_("dense")])
+                group.create_dataset("shape", data=np.array([neuron.size], np.int64))
+                group.create_dataset("inFeatures", data=int(weight.shape[1]))
+                group.create_dataset("outFeatures", data=int(weight.shape[0]))
+                group.create_dataset("weight", data=weight.astype(np.float32))
+                group.create_dataset("bias", data=bias.astype(np.float32))
+                if isinstance(synapse, DelayDenseInt):
+                    uniform = (synapse.delay == synapse.delay[:, :1]).all()
+                    delay = synapse.delay[:, 0] if uniform else synapse.delay
+                    group.create_dataset("delay", data=delay.astype(np.float32))
+                cell = group.create_group("neuron")
+                cell.create_dataset("type", data=np.bytes_("CUBA"))
+                cell.create_dataset("iDecay", data=int(neuron.du) + 1)
+                cell.create_dataset("vDecay", data=int(neuron.dv))
+                cell.create_dataset("vThMant", data=int(neuron.vth))
+                cell.create_dataset("refDelay", data=1)
+                cell.create_dataset("gradedSpike", data=False)
+            simulation = handle.create_group("simulation")
+            simulation.create_dataset("Ts", data=1)
+            simulation.create_dataset("tSample", data=graph.timesteps)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return path
