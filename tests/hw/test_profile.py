@@ -1,22 +1,57 @@
+"""Hardware profiles: shipped files load with a source for every value; schema errors name file and field."""
+
 from __future__ import annotations
 
 import pytest
 import yaml
 
-from latdeploy.errors import ProfileError
-from latdeploy.hw.profile import PROFILE_DIR, SCHEMA, load_profile
+from latdeploy.errors import LatdeployError, ProfileError
+from latdeploy.hw.profile import NULLABLE, PROFILE_DIR, SCHEMA, SECTIONS_OF_KIND, load_profile, shipped_profiles
 
 
-def test_loihi2_profile_loads_with_a_source_for_every_number():
-    profile = load_profile("loihi2")
-    assert profile["arithmetic.state_bits"] == 24 and profile["energy.synaptic_op_j"] == pytest.approx(23.6e-12)
-    for section, fields in SCHEMA.items():
-        assert set(profile.sources[section]) == set(fields)
+def test_shipped_profiles_are_the_four_of_the_issue():
+    assert shipped_profiles() == ["cmos45nm", "loihi1", "loihi2", "spinnaker2"]
+
+
+@pytest.mark.parametrize("name", ["cmos45nm", "loihi1", "loihi2", "spinnaker2"])
+def test_every_shipped_profile_has_every_field_of_its_kind_with_a_source(name):
+    profile = load_profile(name)
+    assert set(profile.values) == set(SECTIONS_OF_KIND[profile.kind])
+    for section in profile.values:
+        assert set(profile.values[section]) == set(SCHEMA[section]) == set(profile.sources[section])
         assert all(source.strip() for source in profile.sources[section].values())
+        nulls = {(section, n) for n, v in profile.values[section].items() if v is None}
+        assert nulls <= NULLABLE
 
 
-def _write(tmp_path, mutate):
-    document = yaml.safe_load((PROFILE_DIR / "loihi2.yaml").read_text())
+def test_the_figures_the_issue_names():
+    loihi2, loihi1, cmos = load_profile("loihi2"), load_profile("loihi1"), load_profile("cmos45nm")
+    assert loihi2["arithmetic.state_bits"] == 24 and loihi2["energy.synaptic_op_j"] == pytest.approx(23.6e-12)
+    assert loihi2["resources.neurons_per_core"] == 8192 and loihi1["resources.neurons_per_core"] == 1024
+    assert loihi2["arithmetic.graded_spike_bits"] > 0 and loihi1["arithmetic.graded_spike_bits"] == 0
+    assert loihi2["arithmetic.threshold_comparison"] == "greater"
+    assert cmos["energy.synaptic_op_j"] == pytest.approx(0.9e-12) and cmos["energy.ann_mac_j"] == pytest.approx(4.6e-12)
+    assert load_profile("spinnaker2")["energy.synaptic_op_j"] == pytest.approx(450e-12)
+
+
+def test_an_energy_only_profile_refuses_arithmetic_questions_with_a_profile_error():
+    with pytest.raises(ProfileError, match="energy-only.*arithmetic.weight_bits"):
+        load_profile("cmos45nm")["arithmetic.weight_bits"]
+    assert issubclass(ProfileError, LatdeployError)
+
+
+@pytest.mark.parametrize("name", ["cmos45nm", "loihi1", "loihi2", "spinnaker2"])
+def test_to_yaml_round_trips_exactly(tmp_path, name):
+    profile = load_profile(name)
+    path = tmp_path / f"{name}-copy.yaml"
+    path.write_text(profile.to_yaml())
+    again = load_profile(str(path))
+    assert (again.name, again.kind, again.description) == (profile.name, profile.kind, profile.description)
+    assert again.values == profile.values and again.sources == profile.sources
+
+
+def _write(tmp_path, mutate, base="loihi2"):
+    document = yaml.safe_load((PROFILE_DIR / f"{base}.yaml").read_text())
     mutate(document)
     path = tmp_path / "custom.yaml"
     path.write_text(yaml.safe_dump(document))
@@ -27,17 +62,47 @@ def _write(tmp_path, mutate):
     ("mutate", "message"),
     [
         (lambda d: d["resources"].pop("cores_per_chip"), "resources.cores_per_chip' is missing"),
-        (lambda d: d["energy"]["spike_j"].update(value="a lot"), "energy.spike_j' must be"),
+        (lambda d: d["energy"]["spike_j"].update(value="a lot"), "energy.spike_j' must be a number"),
         (lambda d: d["arithmetic"]["state_bits"].pop("source"), "arithmetic.state_bits' has no 'source'"),
-        (lambda d: d["resources"]["neurons_per_core"].update(value=-1), "must be >= 0"),
-        (lambda d: d["energy"].update(bogus={"value": 1, "source": "x"}), "unknown field"),
+        (lambda d: d["arithmetic"]["state_bits"].update(source="  "), "arithmetic.state_bits' has no 'source'"),
+        (lambda d: d["resources"]["neurons_per_core"].update(value=-1), "resources.neurons_per_core' must be >= 0"),
+        (lambda d: d["resources"]["cores_per_chip"].update(value=0), "resources.cores_per_chip' must be >= 1"),
+        (lambda d: d["resources"]["fan_in_per_core"].update(value=4096.5), "fan_in_per_core' must be an integer"),
+        (lambda d: d["resources"]["conv_weight_sharing"].update(value=1), "conv_weight_sharing' must be true or"),
+        (lambda d: d["arithmetic"]["weight_bits"].update(value=True), "weight_bits' must be an integer"),
+        (lambda d: d["arithmetic"]["weight_bits"].update(value=9), "weight_bits' must lie in 1..8"),
+        (lambda d: d["arithmetic"]["weight_exp_min"].update(value=9), "weight_exp_min' \\(9\\) exceeds"),
+        (lambda d: d["arithmetic"]["sign_modes"].update(value=["both"]), "sign_modes' must be a non-empty list"),
+        (lambda d: d["arithmetic"]["threshold_comparison"].update(value=">"), "threshold_comparison' must be one"),
+        (lambda d: d["arithmetic"]["decay_bits"].update(value=None), "decay_bits' must have a value"),
+        (lambda d: d["energy"]["spike_j"].update(unit="J"), "energy.spike_j' has unknown key"),
+        (lambda d: d["energy"].update(bogus={"value": 1, "source": "x"}), "unknown field\\(s\\) \\['bogus'\\]"),
+        (lambda d: d.pop("arithmetic"), "section 'arithmetic' is missing"),
+        (lambda d: d.update(kind="fpga"), "field 'kind' must be one of"),
+        (lambda d: d.update(name=""), "field 'name' must be a non-empty string"),
+        (lambda d: d.update(extras={}), "unknown top-level field"),
     ],
 )
 def test_schema_errors_name_the_file_and_field(tmp_path, mutate, message):
     path = _write(tmp_path, mutate)
     with pytest.raises(ProfileError, match=message) as error:
         load_profile(path)
-    assert "custom.yaml" in str(error.value)
+    assert "custom.yaml" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_energy_only_profile_may_not_carry_chip_sections(tmp_path):
+    path = _write(tmp_path, lambda d: d.update(resources={}), base="cmos45nm")
+    with pytest.raises(ProfileError, match="unknown top-level field.*resources.*energy-only"):
+        load_profile(path)
+
+
+def test_malformed_yaml_and_missing_files_are_profile_errors(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: [unclosed\n")
+    with pytest.raises(ProfileError, match="broken.yaml: not valid YAML"):
+        load_profile(str(broken))
+    with pytest.raises(ProfileError, match="no such profile file"):
+        load_profile(str(tmp_path / "absent.yaml"))
 
 
 def test_unknown_profile_name_lists_shipped_ones():
