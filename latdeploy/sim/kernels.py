@@ -162,6 +162,91 @@ def shift_wrap_kernel(accumulated: np.ndarray, weight_exp: int) -> np.ndarray:
     return out
 
 
+@njit(parallel=True, cache=True)
+def delay_dense_events_kernel(
+    indptr: np.ndarray,
+    columns: np.ndarray,
+    payloads: np.ndarray,
+    batch: int,
+    steps: int,
+    weight: np.ndarray,
+    delay: np.ndarray,
+    weight_exp: int,
+) -> np.ndarray:
+    """Event-driven Lava ``DelayDense``: inputs as CSR over the ``B * T`` rows (``indptr``, ``columns``, ``payloads``).
+
+    For every step with input events and every output neuron, the contributions
+    ``payload * weight[j, i]`` are summed per delay value ``delay[j, i]`` (int64),
+    each sum is shifted by ``weight_exp`` and added ``delay`` steps later; contributions
+    past the last step are dropped. ``weight`` and ``delay`` are ``[out, in]`` (int64).
+
+    Returns:
+        ``[B, T, out]`` int32: the int32 wrap of the summed contributions, as Lava's ring buffer holds it.
+    """
+    fan_out = weight.shape[0]
+    groups = delay.max() + 1 if delay.size else 1
+    blocks = (fan_out + BLOCK - 1) // BLOCK
+    total = np.zeros((batch, steps, fan_out), np.int64)
+    for task in prange(batch * blocks):
+        sample = task // blocks
+        start = (task % blocks) * BLOCK
+        stop = min(start + BLOCK, fan_out)
+        partial = np.zeros(groups, np.int64)
+        touched = np.zeros(groups, np.bool_)
+        order = np.empty(groups, np.int64)
+        for step in range(steps):
+            row = sample * steps + step
+            first, last = indptr[row], indptr[row + 1]
+            if first == last:
+                continue
+            for j in range(start, stop):
+                count = 0
+                for p in range(first, last):
+                    i = columns[p]
+                    group = delay[j, i]
+                    if not touched[group]:
+                        touched[group] = True
+                        order[count] = group
+                        count += 1
+                    partial[group] += payloads[p] * weight[j, i]
+                for q in range(count):
+                    group = order[q]
+                    if step + group < steps:
+                        if weight_exp > 0:
+                            total[sample, step + group, j] += partial[group] << weight_exp
+                        else:
+                            total[sample, step + group, j] += partial[group] >> -weight_exp
+                    partial[group] = 0
+                    touched[group] = False
+    out = np.empty((batch, steps, fan_out), np.int32)
+    for task in prange(batch):
+        for step in range(steps):
+            for j in range(fan_out):
+                out[task, step, j] = wrap_int32(total[task, step, j])
+    return out
+
+
+def events_csr(spikes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return ``(indptr, columns, payloads)``: the non-zero entries of ``spikes`` ``[R, in]`` row by row (int64)."""
+    rows, columns = np.nonzero(spikes)
+    indptr = np.zeros(spikes.shape[0] + 1, np.int64)
+    np.cumsum(np.bincount(rows, minlength=spikes.shape[0]), out=indptr[1:])
+    return indptr, columns.astype(np.int64), spikes[rows, columns].astype(np.int64)
+
+
+def delay_dense_accumulate(spikes: np.ndarray, weight: np.ndarray, delay: np.ndarray, weight_exp: int) -> np.ndarray:
+    """Lava ``DelayDense`` on ``spikes`` ``[B, T, in]`` (binary or graded) with Lava-stored ``weight`` and ``delay``.
+
+    Returns:
+        ``[B, T, out]`` int32: the synaptic input each step, each sample from an empty buffer.
+    """
+    batch, steps, fan_in = spikes.shape
+    indptr, columns, payloads = events_csr(spikes.reshape(batch * steps, fan_in))
+    return delay_dense_events_kernel(
+        indptr, columns, payloads, batch, steps, weight.astype(np.int64), delay.astype(np.int64), weight_exp
+    )
+
+
 def dense_accumulate(spikes: np.ndarray, weight: np.ndarray, weight_exp: int) -> np.ndarray:
     """Lava Dense for every row of ``spikes`` ``[R, in]`` (binary or graded payloads) and ``weight`` ``[out, in]``.
 

@@ -1,0 +1,266 @@
+"""Benchmark of the fixed-point simulator against Lava ``fixed_pt``, measured side by side in one run.
+
+(a) A network of N-TIDIGITS size (64 -> 256 -> 256 -> 242 dense CUBA LIF): Lava
+    (``latdeploy.backends.lava.run_lava``, ``Loihi2SimCfg(select_tag="fixed_pt")``)
+    and ``latdeploy.sim.fixed.simulate_fixed`` on the same graph and input; every
+    layer's spikes and the output layer's ``u``, ``v``, ``v_pre`` must be identical
+    (exit code 3 otherwise). Lava runs twice (a short and a long input) so that its
+    steady-state rate ``(long - short) / (t_long - t_short)`` excludes its one-time
+    start-up; the ratio is taken against that rate (the rate most favourable to Lava)
+    and, separately, against Lava's whole call.
+(b) All 360 digits test samples through the fixed-point simulator (the shipped
+    ``models/digits_mlp.pt``, quantized as ``latdeploy.export`` does).
+(c) VGG-11 (32x32x3), batch 64 x 4 steps: time and peak memory, when the IR can
+    hold convolutions and ``latdeploy.nn`` builds VGG-11.
+
+Every simulator time is wall time of a whole ``simulate_fixed`` call (weights as
+Lava stores them, every kernel, the trace with spikes, ``v_pre``, ``u``, ``v`` and
+overflow counts); nothing but Python imports is excluded. "first call" is the first
+call in this process, so it also holds numba's loading (or compiling) of the
+kernels. Usage::
+
+    .venv/bin/python tools/bench_sim.py [--lava-steps 100,400] [--repeats 20] [--skip-lava]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from latdeploy.backends.lava import run_lava  # noqa: E402
+from latdeploy.ir import DenseInt, Graph, LIFInt, SpikeInput  # noqa: E402
+from latdeploy.sim.fixed import simulate_fixed  # noqa: E402
+from latdeploy.sim.trace import Trace  # noqa: E402
+
+NTIDIGITS_SIZES = (64, 256, 256, 242)
+EXIT_MISMATCH = 3
+
+
+@dataclass
+class Timing:
+    """Wall times of one workload: the first call in the process and warm repeats."""
+
+    first: float
+    warm: list[float]
+
+    @property
+    def median(self) -> float:
+        """Median warm time in seconds."""
+        return statistics.median(self.warm)
+
+
+def machine() -> dict[str, Any]:
+    """Return a description of this machine and the software versions used."""
+    from importlib.metadata import version
+
+    cpu = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if "model name" in line]
+        cpu = names[0] if names else cpu
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": f"{cpu}, {os.cpu_count()} cores",
+        "load_average": os.getloadavg(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": version("numba"),
+        "lava-nc": version("lava-nc"),
+    }
+
+
+def ntidigits_size_graph(steps: int, seed: int = 0) -> tuple[Graph, np.ndarray]:
+    """An integer dense CUBA LIF chain of N-TIDIGITS size with seeded weights and input.
+
+    Neuron parameters are those of lava-dl's ``ntidigits.net`` (``du = 1023``,
+    ``dv = 1024``, ``vth = 80``, ``bias_exp = 6``); weights are even integers drawn
+    from N(-4, 32) and clipped to [-256, 254]; the input is 64 channels, 2 % dense.
+
+    Returns:
+        ``(graph, spikes)`` with ``spikes`` ``[1, steps, 64]``.
+    """
+    rng = np.random.default_rng(seed)
+    nodes: list = [SpikeInput("input", (), neurons=NTIDIGITS_SIZES[0])]
+    previous = "input"
+    for index, (fan_in, fan_out) in enumerate(zip(NTIDIGITS_SIZES[:-1], NTIDIGITS_SIZES[1:], strict=True), start=1):
+        weight = np.clip(np.round(rng.normal(-4, 32, (fan_out, fan_in)) / 2) * 2, -256, 254).astype(np.int32)
+        nodes.append(DenseInt(f"dense{index}", (previous,), weight=weight))
+        nodes.append(
+            LIFInt(f"lif{index}", (f"dense{index}",), du=1023, dv=1024, vth=80, bias_mant=np.zeros(fan_out, np.int32))
+        )
+        previous = f"lif{index}"
+    spikes = (rng.random((1, steps, NTIDIGITS_SIZES[0])) < 0.02).astype(np.uint8)
+    return Graph(tuple(nodes), {"timesteps": steps}), spikes
+
+
+def time_simulator(graph: Graph, spikes: np.ndarray, repeats: int) -> tuple[Timing, Trace]:
+    """Time ``simulate_fixed(graph, spikes)``: first call, then ``repeats`` warm calls.
+
+    Returns:
+        The :class:`Timing` and the trace of the last call.
+    """
+    started = time.perf_counter()
+    trace = simulate_fixed(graph, spikes)
+    first = time.perf_counter() - started
+    warm = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        trace = simulate_fixed(graph, spikes)
+        warm.append(time.perf_counter() - started)
+    return Timing(first, warm), trace
+
+
+def assert_identical(fixed: Trace, lava: Trace, what: str) -> None:
+    """Exit with code 3 unless every layer's spikes and the output state agree."""
+    for name, layer in fixed.layers.items():
+        if not np.array_equal(layer.spikes, lava.layers[name].spikes):
+            print(f"MISMATCH ({what}): spikes of layer {name!r} differ between simulator and Lava")
+            sys.exit(EXIT_MISMATCH)
+    for key in ("u", "v", "v_pre"):
+        if not np.array_equal(getattr(fixed.output(), key), getattr(lava.output(), key)):
+            print(f"MISMATCH ({what}): output layer {key} differs between simulator and Lava")
+            sys.exit(EXIT_MISMATCH)
+
+
+def bench_lava_ratio(short: int, long: int, repeats: int, skip_lava: bool) -> dict[str, Any]:
+    """Part (a): simulator vs Lava on the N-TIDIGITS-size network; returns the measurements."""
+    graph, spikes = ntidigits_size_graph(long)
+    short_graph = graph.replace_nodes(list(graph.nodes), timesteps=short)
+    short_spikes = spikes[:, :short]
+    timing, trace = time_simulator(graph, spikes, repeats)
+    result: dict[str, Any] = {
+        "steps": long,
+        "activity": {name: float(layer.spikes.mean()) for name, layer in trace.layers.items()},
+        "sim_first_s": timing.first,
+        "sim_median_s": timing.median,
+        "sim_min_s": min(timing.warm),
+        "sim_steps_per_s": long / timing.median,
+    }
+    if skip_lava:
+        return result
+    lava_wall = {}
+    for steps, run_graph, run_spikes in ((short, short_graph, short_spikes), (long, graph, spikes)):
+        started = time.perf_counter()
+        lava = run_lava(run_graph, run_spikes)
+        lava_wall[steps] = time.perf_counter() - started
+        assert_identical(simulate_fixed(run_graph, run_spikes), lava.trace, f"{steps} steps")
+    steady = (long - short) / (lava_wall[long] - lava_wall[short])
+    whole = long / lava_wall[long]
+    result.update(
+        lava_short_steps=short,
+        lava_short_s=lava_wall[short],
+        lava_long_s=lava_wall[long],
+        lava_steady_steps_per_s=steady,
+        lava_whole_steps_per_s=whole,
+        ratio_steady=result["sim_steps_per_s"] / steady,
+        ratio_whole_vs_first=(long / timing.first) / whole,
+        identical=True,
+    )
+    return result
+
+
+def bench_digits(repeats: int) -> dict[str, Any]:
+    """Part (b): the 360 digits test samples through the simulator; returns the measurements."""
+    from latdeploy.checkpoint import load
+    from latdeploy.data import load_split
+    from latdeploy.export import CALIBRATION_SAMPLES, encode
+    from latdeploy.frontend.torch_module import graph_from_module
+    from latdeploy.hw.profile import load_profile
+    from latdeploy.nn.decoders import first_spike_decision
+    from latdeploy.passes.quantize import quantize
+
+    model, metadata = load(ROOT / "models" / "digits_mlp.pt")
+    graph = graph_from_module(model, metadata)
+    train = load_split(metadata["dataset"], "train")
+    int_graph, _ = quantize(graph, load_profile("loihi2"), encode(model, train.x[:CALIBRATION_SAMPLES]))
+    test = load_split(metadata["dataset"], "test")
+    spikes = encode(model, test.x)
+    timing, trace = time_simulator(int_graph, spikes, repeats)
+    decision = first_spike_decision(trace.output().spikes, trace.output().v_pre)
+    return {
+        "samples": int(spikes.shape[0]),
+        "timesteps": int(spikes.shape[1]),
+        "sim_first_s": timing.first,
+        "sim_median_s": timing.median,
+        "accuracy": float((decision.label == test.y).mean()),
+    }
+
+
+def bench_vgg(batch: int, steps: int) -> dict[str, Any]:
+    """Part (c): VGG-11 on 32x32x3, ``batch`` x ``steps``: time and peak memory (or why not measurable)."""
+    return {"measurable": False, "reason": "the IR has no convolution nodes yet (issue 6, helper E1)"}
+
+
+def _print_report(info: dict[str, Any], lava: dict[str, Any], digits: dict[str, Any], vgg: dict[str, Any]) -> None:
+    print(f"machine: {info['cpu']}; load average {info['load_average'][0]:.2f} (shared machine)")
+    print(
+        f"date {info['date']}; python {info['python']}, numpy {info['numpy']}, numba {info['numba']}, "
+        f"lava-nc {info['lava-nc']}"
+    )
+    print()
+    print(f"(a) N-TIDIGITS-size network 64-256-256-242 dense CUBA LIF, batch 1, {lava['steps']} steps")
+    activity = ", ".join(f"{name} {rate:.1%}" for name, rate in lava["activity"].items())
+    print(f"    spike rates: {activity}")
+    print(f"    simulator, first call in process (incl. numba kernel load): {lava['sim_first_s'] * 1e3:9.1f} ms")
+    print(
+        f"    simulator, warm (median of repeats; min {lava['sim_min_s'] * 1e3:.1f} ms):        "
+        f"{lava['sim_median_s'] * 1e3:9.1f} ms = {lava['sim_steps_per_s']:,.0f} steps/s"
+    )
+    if "lava_long_s" in lava:
+        print(
+            f"    Lava fixed_pt, whole run_lava call (build processes, compile, run, read back, align): "
+            f"{lava['lava_short_steps']} steps {lava['lava_short_s']:.1f} s, {lava['steps']} steps "
+            f"{lava['lava_long_s']:.1f} s"
+        )
+        print(
+            f"    Lava steady state ({lava['steps'] - lava['lava_short_steps']} steps / time difference): "
+            f"{lava['lava_steady_steps_per_s']:.1f} steps/s; whole call: {lava['lava_whole_steps_per_s']:.1f} steps/s"
+        )
+        print("    spikes of every layer and output u, v, v_pre identical to Lava at both lengths: yes")
+        print(f"    RATIO simulator (warm) / Lava steady state:          {lava['ratio_steady']:,.0f}x")
+        print(f"    RATIO simulator (first call) / Lava whole call:       {lava['ratio_whole_vs_first']:,.0f}x")
+    print()
+    print(f"(b) digits test set, {digits['samples']} samples x {digits['timesteps']} steps, 64-128-10")
+    print(f"    simulator first call (incl. numba kernel load): {digits['sim_first_s'] * 1e3:.1f} ms")
+    print(f"    simulator warm (median): {digits['sim_median_s'] * 1e3:.1f} ms; accuracy {digits['accuracy']:.2%}")
+    print()
+    if vgg["measurable"]:
+        print(f"(c) VGG-11 32x32x3, batch {vgg['batch']} x {vgg['steps']} steps")
+        print(f"    simulator: {vgg['sim_s']:.2f} s; peak memory (RSS growth in the call) {vgg['peak_mib']:.0f} MiB")
+    else:
+        print(f"(c) VGG-11: not yet measurable: {vgg['reason']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its report; returns the exit code (3 on a spike mismatch)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--lava-steps", default="100,400", help="short,long step counts of the two Lava runs")
+    parser.add_argument("--repeats", type=int, default=20, help="warm simulator calls per workload")
+    parser.add_argument("--skip-lava", action="store_true", help="time the simulator only")
+    args = parser.parse_args(argv)
+    short, long = (int(value) for value in args.lava_steps.split(","))
+    if not 0 < short < long:
+        parser.error("--lava-steps needs 0 < short < long")
+    info = machine()
+    lava = bench_lava_ratio(short, long, args.repeats, args.skip_lava)
+    digits = bench_digits(args.repeats)
+    vgg = bench_vgg(64, 4)
+    _print_report(info, lava, digits, vgg)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
