@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 from latdeploy.ir.graph import Graph
+from latdeploy.ir.neurons_ext import (
+    TTFS,
+    MultiThresholdLIF,
+    MultiThresholdLIFInt,
+    SoftResetLIF,
+    SoftResetLIFInt,
+    TTFSInt,
+)
 from latdeploy.ir.nodes import (
     LIF,
     NODE_TYPES,
@@ -14,4 +22,20 @@ from latdeploy.ir.nodes import (
     register_node,
 )
 
-__all__ = ["Dense", "DenseInt", "Graph", "LIF", "LIFInt", "NODE_TYPES", "Node", "SpikeInput", "register_node"]
+__all__ = [
+    "Dense",
+    "DenseInt",
+    "Graph",
+    "LIF",
+    "LIFInt",
+    "MultiThresholdLIF",
+    "MultiThresholdLIFInt",
+    "NODE_TYPES",
+    "Node",
+    "SoftResetLIF",
+    "SoftResetLIFInt",
+    "SpikeInput",
+    "TTFS",
+    "TTFSInt",
+    "register_node",
+]

@@ -1,0 +1,218 @@
+"""IR neuron kinds beyond Loihi's stock LIF: soft reset, TTFS single spike, multi-threshold graded.
+
+Each kind has a float node (what the torch modules of :mod:`latdeploy.nn.neurons`
+compute) and an integer node (what latdeploy's own Lava processes in
+:mod:`latdeploy.backends.lava.processes` compute, bit for bit). All share the CUBA
+sub-threshold update of Loihi's LIF (float: see :class:`latdeploy.ir.LIF`;
+integer: see :class:`latdeploy.ir.LIFInt`, int32 arithmetic, 24-bit wrap of ``u``,
+saturation of ``v``, decays rounding toward zero). They differ in the threshold
+test and the reset only.
+
+Unlike the stock LIF (``v > vth << 6``), these neurons are programmed the way a
+Loihi 2 microcode neuron can be: they compare **greater-or-equal**,
+``v >= vth << 6``, like the float model, so ``vth`` is the integer image of the
+float threshold itself (``vth >= 1``).
+
+Graded spikes (multi-threshold): the integer payload is the level ``0..levels``
+itself, sent on a graded port; the next synapse multiplies it with the weight
+(``num_message_bits`` = :func:`message_bits`), as the float ``W @ s`` does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from latdeploy.errors import ModelFormatError, QuantizationRangeError
+from latdeploy.ir.nodes import (
+    BIAS_EXP_TYPE,
+    BIAS_MANT_TYPE,
+    DECAY_TYPE,
+    THRESHOLD_TYPE,
+    Node,
+    _require_range,
+    register_node,
+)
+
+RESETS = ("zero", "subtract")
+MAX_LEVELS = 255
+STATE_MAX = (1 << 23) - 1  # largest |v| Lava's LIF holds
+
+
+@dataclass
+class FloatNeuron(Node):
+    """Fields shared by the float neuron nodes (one ``bias`` per neuron, flattened)."""
+
+    threshold: float = 1.0
+    current_decay: float = 1.0
+    voltage_decay: float = 0.0
+    bias: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    kind: ClassVar[str] = "neuron"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.bias = np.asarray(self.bias, dtype=np.float32).reshape(-1)
+        if self.bias.size == 0:
+            raise ModelFormatError(f"node {self.name!r}: bias must hold one value per neuron")
+        if not np.isfinite(self.bias).all():
+            raise ModelFormatError(f"node {self.name!r}: bias holds NaN or infinite values")
+        if not self.threshold > 0:
+            raise ModelFormatError(f"node {self.name!r}: threshold must be > 0, got {self.threshold}")
+        for name in ("current_decay", "voltage_decay"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ModelFormatError(f"node {self.name!r}: {name} must lie in [0, 1], got {getattr(self, name)}")
+
+    @property
+    def size(self) -> int:
+        return int(self.bias.size)
+
+
+@register_node
+@dataclass
+class SoftResetLIF(FloatNeuron):
+    """Float CUBA LIF with subtractive (soft) reset (:class:`latdeploy.nn.LIF`, ``reset="subtract"``)::
+
+    u[t] = u[t-1] (1 - current_decay) + a[t]
+    v[t] = v[t-1] (1 - voltage_decay) + u[t] + bias
+    s[t] = v[t] >= threshold ;  v[t] <- v[t] - threshold where s[t]
+    """
+
+
+@register_node
+@dataclass
+class TTFS(FloatNeuron):
+    """Float time-to-first-spike neuron (:class:`latdeploy.nn.TTFSNeuron`), at most one spike per sample::
+
+    u, v as SoftResetLIF ;  v[t] <- 0 once the neuron has fired
+    s[t] = v[t] >= threshold and not fired before ;  v[t] <- 0 where s[t]
+    """
+
+
+@register_node
+@dataclass
+class MultiThresholdLIF(FloatNeuron):
+    """Float multi-threshold LIF (:class:`latdeploy.nn.MultiThresholdLIF`), graded output::
+
+    u, v as SoftResetLIF
+    s[t] = sum_{k=1..levels} (v[t] >= k threshold)   in 0..levels
+    reset "zero": v[t] <- 0 where s[t] > 0 ;  "subtract": v[t] <- v[t] - s[t] threshold
+    """
+
+    levels: int = 2
+    reset: str = "zero"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_levels(self, self.levels, self.reset)
+
+
+@dataclass
+class IntNeuron(Node):
+    """Fields shared by the integer neuron nodes (ranges as Lava's LIF; ``vth >= 1``)."""
+
+    du: int = 4095
+    dv: int = 0
+    vth: int = 1
+    bias_mant: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    bias_exp: int = 6
+    kind: ClassVar[str] = "neuron"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.bias_mant = np.asarray(self.bias_mant).reshape(-1)
+        if self.bias_mant.size == 0 or not np.issubdtype(self.bias_mant.dtype, np.integer):
+            raise ModelFormatError(f"node {self.name!r}: bias_mant must hold one integer per neuron")
+        self.bias_mant = self.bias_mant.astype(np.int32)
+        _require_range(self, "du", self.du, DECAY_TYPE)
+        _require_range(self, "dv", self.dv, DECAY_TYPE)
+        _require_range(self, "vth", self.vth, THRESHOLD_TYPE)
+        _require_range(self, "bias_mant", self.bias_mant, BIAS_MANT_TYPE)
+        _require_range(self, "bias_exp", self.bias_exp, BIAS_EXP_TYPE)
+        if self.vth < 1:
+            raise QuantizationRangeError(f"node {self.name!r}: vth must be >= 1 (v >= vth << 6), got {self.vth}")
+
+    @property
+    def size(self) -> int:
+        return int(self.bias_mant.size)
+
+    @property
+    def levels_max(self) -> int:
+        """Largest spike payload this neuron sends (1 for binary neurons)."""
+        return 1
+
+
+@register_node
+@dataclass
+class SoftResetLIFInt(IntNeuron):
+    """Integer CUBA LIF with soft reset (latdeploy's ``SoftResetLIFProcess``), per step::
+
+    u, v as LIFInt (trunc0 decays, u wraps at 24 bits, v clipped to +-(2^23 - 1))
+    s <- v >= (vth << 6) ;  v <- v - (vth << 6) where s
+    """
+
+
+@register_node
+@dataclass
+class TTFSInt(IntNeuron):
+    """Integer TTFS neuron (latdeploy's ``TTFSProcess``), one bit ``fired`` of state per neuron::
+
+        u, v as LIFInt ;  v <- 0 where fired
+        s <- v >= (vth << 6) and not fired ;  v <- 0 and fired <- 1 where s
+
+    ``fired`` (with ``u`` and ``v``) is cleared at each sample's start.
+    """
+
+
+@register_node
+@dataclass
+class MultiThresholdLIFInt(IntNeuron):
+    """Integer multi-threshold LIF (latdeploy's ``MultiThresholdLIFProcess``), graded payload::
+
+        u, v as LIFInt ;  theta = vth << 6
+        s <- min(levels, v // theta) where v >= theta, else 0      (the payload 0..levels)
+        reset "zero": v <- 0 where s > 0 ;  "subtract": v <- v - s theta
+
+    ``levels * theta`` must not exceed ``2^23 - 1`` (the largest ``v``), so every level
+    is reachable.
+    """
+
+    levels: int = 2
+    reset: str = "zero"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_levels(self, self.levels, self.reset)
+        if self.levels * (self.vth << 6) > STATE_MAX:
+            raise QuantizationRangeError(
+                f"node {self.name!r}: levels x (vth << 6) = {self.levels * (self.vth << 6)} exceeds the 24-bit "
+                f"membrane limit {STATE_MAX}; lower vth (weight_exp) or levels"
+            )
+
+    @property
+    def levels_max(self) -> int:
+        """Largest spike payload this neuron sends."""
+        return self.levels
+
+
+def _check_levels(node: Node, levels: int, reset: str) -> None:
+    if not 1 <= levels <= MAX_LEVELS:
+        raise ModelFormatError(f"node {node.name!r}: levels must lie in 1..{MAX_LEVELS}, got {levels}")
+    if reset not in RESETS:
+        raise ModelFormatError(f"node {node.name!r}: reset must be one of {RESETS}, got {reset!r}")
+
+
+def message_bits(node: Node) -> int:
+    """Return the ``num_message_bits`` a synapse fed by ``node`` needs: 0 for binary spikes,
+    else the bits of the largest graded payload (``levels``)."""
+    if isinstance(node, (MultiThresholdLIF, MultiThresholdLIFInt)) and node.levels > 1:
+        return int(node.levels).bit_length()
+    return 0
+
+
+FLOAT_TO_INT: dict[type[Node], type[IntNeuron]] = {
+    SoftResetLIF: SoftResetLIFInt,
+    TTFS: TTFSInt,
+    MultiThresholdLIF: MultiThresholdLIFInt,
+}
