@@ -21,6 +21,10 @@ class ModelFormatError(LatdeployError):
     """A model, graph or profile file is missing, malformed or not a latdeploy file."""
 
 
+class InputFormatError(LatdeployError):
+    """An input data file (e.g. a spike array ``.npy``) is missing, malformed or out of bounds."""
+
+
 class UnsupportedLayerError(LatdeployError):
     """A layer or neuron kind has no IR node or no mapping to the target."""
 
