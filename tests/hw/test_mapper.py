@@ -1,0 +1,134 @@
+"""The mapper: every per-core limit, the core budget, design rules, and a JSON-able mapping."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from latdeploy.errors import ProfileError, ResourceError
+from latdeploy.hw.mapper import map_graph
+from latdeploy.hw.profile import PROFILE_DIR, load_profile
+from latdeploy.ir import LIF, Dense, Graph, MultiThresholdLIF, SpikeInput
+from latdeploy.ir.netx_nodes import DelayDenseInt
+
+LOIHI2 = load_profile("loihi2")
+
+
+def _profile(tmp_path, **resources):
+    document = yaml.safe_load((PROFILE_DIR / "loihi2.yaml").read_text())
+    document["name"] = "tiny"
+    for name, value in resources.items():
+        document["resources"][name]["value"] = value
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return load_profile(str(path))
+
+
+def _chain(*weights: np.ndarray) -> Graph:
+    nodes: list = [SpikeInput("input", (), neurons=weights[0].shape[1])]
+    previous = "input"
+    for index, weight in enumerate(weights, start=1):
+        nodes.append(Dense(f"dense{index}", (previous,), weight=weight))
+        nodes.append(LIF(f"lif{index}", (f"dense{index}",), bias=np.zeros(weight.shape[0])))
+        previous = f"lif{index}"
+    return Graph(tuple(nodes), {"timesteps": 4})
+
+
+def _cover(mapping: dict, layer: str) -> list[int]:
+    return sorted(
+        i for core in mapping["cores"] if core["layer"] == layer for a, b in core["neuron_ranges"] for i in range(a, b)
+    )
+
+
+def test_neurons_per_core_splits_a_layer_into_full_cores(tmp_path):
+    mapping = map_graph(_chain(np.ones((10, 3))), _profile(tmp_path, neurons_per_core=4))
+    assert [core["neurons"] for core in mapping["cores"]] == [4, 4, 2]
+    assert mapping["total_cores"] == 3 and mapping["layers"][0]["bounded_by"] == "neurons_per_core"
+    assert _cover(mapping, "lif1") == list(range(10))
+    assert mapping["cores"][0]["utilisation"]["neurons_per_core"] == 1.0
+    json.dumps(mapping)
+
+
+def test_fan_in_counts_distinct_source_neurons_of_non_zero_weights(tmp_path):
+    weight = np.zeros((10, 100))
+    weight[:5, :50], weight[5:, 50:] = 1.0, 1.0  # two blocks: each half of the outputs reads half the inputs
+    mapping = map_graph(_chain(weight), _profile(tmp_path, fan_in_per_core=60))
+    assert [core["fan_in"] for core in mapping["cores"]] == [50, 50]
+    assert [core["neurons"] for core in mapping["cores"]] == [5, 5]
+    assert mapping["layers"][0]["bounded_by"] == "fan_in_per_core"
+    with pytest.raises(ResourceError, match="layer 'lif1': one neuron alone needs fan_in_per_core 100, .* allows 60"):
+        map_graph(_chain(np.ones((10, 100))), _profile(tmp_path, fan_in_per_core=60))
+
+
+def test_synaptic_memory_counts_weight_bits_per_stored_synapse(tmp_path):
+    # 20 synapses x 8 bits = 20 bytes per neuron: 50 bytes hold two neurons
+    mapping = map_graph(_chain(np.ones((10, 20))), _profile(tmp_path, synaptic_memory_bytes_per_core=50))
+    assert [core["neurons"] for core in mapping["cores"]] == [2] * 5
+    assert all(core["synaptic_memory_bytes"] == 40 and core["synapses"] == 40 for core in mapping["cores"])
+    assert mapping["layers"][0]["bounded_by"] == "synaptic_memory_bytes_per_core"
+    with pytest.raises(ResourceError, match="synaptic_memory_bytes_per_core 20, the profile allows 19"):
+        map_graph(_chain(np.ones((10, 20))), _profile(tmp_path, synaptic_memory_bytes_per_core=19))
+
+
+def test_fan_out_counts_destination_cores_of_each_neuron(tmp_path):
+    # layer 2 takes 5 cores (2 neurons each); every layer-1 neuron feeds all 5: fan-out 5 per neuron
+    profile = _profile(tmp_path, neurons_per_core=8, fan_out_per_core=12, synaptic_memory_bytes_per_core=20)
+    mapping = map_graph(_chain(np.ones((10, 3)), np.ones((10, 10))), profile)
+    layer1 = [core for core in mapping["cores"] if core["layer"] == "lif1"]
+    assert [core["neurons"] for core in layer1] == [2] * 5 and all(core["fan_out"] == 10 for core in layer1)
+    assert mapping["layers"][0]["bounded_by"] == "fan_out_per_core"
+    assert mapping["layers"][1]["cores"] == 5 and mapping["total_cores"] == 10
+    with pytest.raises(ResourceError, match="layer 'lif1': one neuron alone needs fan_out_per_core 5"):
+        map_graph(
+            _chain(np.ones((10, 3)), np.ones((10, 10))),
+            _profile(tmp_path, neurons_per_core=8, fan_out_per_core=4, synaptic_memory_bytes_per_core=20),
+        )
+
+
+def test_more_cores_than_the_chip_has_is_a_resource_error_naming_the_layer_and_limit(tmp_path):
+    graph = _chain(np.ones((10, 3)), np.ones((4, 10)))
+    with pytest.raises(
+        ResourceError,
+        match=r"needs 4 cores, profile 'tiny' has 3 .*layer 'lif1' alone needs 3 cores, bounded by neurons_per_core 4",
+    ):
+        map_graph(graph, _profile(tmp_path, neurons_per_core=4, cores_per_chip=3))
+    assert map_graph(graph, _profile(tmp_path, neurons_per_core=4, cores_per_chip=4))["total_cores"] == 4
+
+
+def test_axonal_delay_above_the_profile_limit_is_a_resource_error(tmp_path):
+    delay = np.full((2, 3), 10, np.int32)
+    graph = Graph(
+        (
+            SpikeInput("input", (), neurons=3),
+            DelayDenseInt("synapse", ("input",), weight=np.ones((2, 3), np.int32), delay=delay),
+            LIF("lif", ("synapse",), bias=np.zeros(2)),
+        ),
+        {"timesteps": 4},
+    )
+    assert map_graph(graph, LOIHI2)["total_cores"] == 1
+    with pytest.raises(ResourceError, match="node 'synapse': axonal delay of 10 steps exceeds .*max_axonal_delay 9"):
+        map_graph(graph, _profile(tmp_path, max_axonal_delay=9))
+
+
+def test_graded_spikes_need_a_profile_with_graded_payloads():
+    graph = Graph(
+        (
+            SpikeInput("input", (), neurons=3),
+            Dense("dense1", ("input",), weight=np.ones((4, 3))),
+            MultiThresholdLIF("graded", ("dense1",), bias=np.zeros(4), levels=3),
+            Dense("dense2", ("graded",), weight=np.ones((2, 4))),
+            LIF("out", ("dense2",), bias=np.zeros(2)),
+        ),
+        {"timesteps": 4},
+    )
+    assert map_graph(graph, LOIHI2)["total_cores"] == 2
+    with pytest.raises(ResourceError, match="'graded': sends graded spikes of 2 bits .*graded_spike_bits 0"):
+        map_graph(graph, load_profile("loihi1"))
+
+
+def test_an_energy_only_profile_cannot_be_mapped_onto():
+    with pytest.raises(ProfileError, match="energy-only"):
+        map_graph(_chain(np.ones((2, 2))), load_profile("cmos45nm"))
