@@ -9,6 +9,7 @@ imported below.
 
 from latdeploy.cli import export_cmd  # noqa: F401  (registers ``export``)
 from latdeploy.cli import profiles_cmd  # noqa: F401  (registers ``profiles``)
+from latdeploy.cli import run_cmd  # noqa: F401  (registers ``run``)
 from latdeploy.cli.app import cli, main
 
 __all__ = ["cli", "main"]

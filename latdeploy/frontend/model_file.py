@@ -1,0 +1,122 @@
+"""Open any model file latdeploy reads: checkpoint, bundle, ``.onnx``, ``.net`` or ``.nir``.
+
+:func:`detect_format` names the format from the path; :func:`load_graph` returns
+the float or the integer graph of the file (quantizing a checkpoint for the
+profile when the integer graph is asked for).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from latdeploy.errors import ModelFormatError
+from latdeploy.ir import Graph, SpikeInput
+
+FORMATS = ("checkpoint", "bundle", "onnx", "netx", "nir")
+CALIBRATION_SAMPLES = 512
+
+
+def detect_format(path: str | os.PathLike[str]) -> str:
+    """Return the format of ``path``: one of :data:`FORMATS`.
+
+    Raises:
+        ModelFormatError: if the path does not exist or its kind is unknown.
+    """
+    path = Path(path)
+    if path.is_dir():
+        if (path / "graph.onnx").is_file() or (path / "graph.int.onnx").is_file():
+            return "bundle"
+        raise ModelFormatError(f"{path}: a directory but not a latdeploy bundle (no graph.onnx or graph.int.onnx)")
+    if not path.is_file():
+        raise ModelFormatError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    by_suffix = {".pt": "checkpoint", ".pth": "checkpoint", ".onnx": "onnx", ".net": "netx", ".nir": "nir"}
+    if suffix in by_suffix:
+        return by_suffix[suffix]
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if head.startswith(b"\x89HDF"):
+        return "netx"
+    raise ModelFormatError(f"{path}: unknown model format {suffix!r}; expected .pt, .onnx, .net, .nir or a bundle")
+
+
+def is_integer_graph(graph: Graph) -> bool:
+    """Return whether every node of ``graph`` has a fixed-point kernel (an integer graph)."""
+    from latdeploy.sim import fixed
+
+    kernels = getattr(fixed, "FIXED_KERNELS", None) or fixed.KERNELS
+    return all(isinstance(node, SpikeInput) or type(node) in kernels for node in graph.nodes)
+
+
+def _checkpoint_graph(path: Path, integer: bool, profile_name: str) -> Graph:
+    from latdeploy.checkpoint import load
+    from latdeploy.frontend.torch_module import graph_from_module
+
+    model, metadata = load(path)
+    graph = graph_from_module(model, metadata)
+    if not integer:
+        return graph
+    from latdeploy.data import load_split
+    from latdeploy.export import encode
+    from latdeploy.hw.profile import load_profile
+    from latdeploy.passes.quantize import quantize
+
+    train = load_split(metadata["dataset"], "train")
+    integer_graph, _ = quantize(graph, load_profile(profile_name), encode(model, train.x[:CALIBRATION_SAMPLES]))
+    return integer_graph
+
+
+def _onnx_graph(path: Path) -> Graph:
+    import onnx
+
+    from latdeploy.ir.onnx_io import from_onnx
+
+    try:
+        model = onnx.load(str(path))
+    except Exception as error:  # protobuf raises DecodeError and others for a corrupt file
+        raise ModelFormatError(f"{path}: not a readable ONNX file ({type(error).__name__})") from error
+    return from_onnx(model)
+
+
+def load_graph(path: str | os.PathLike[str], integer: bool, profile_name: str = "loihi2") -> Graph:
+    """Return the integer (``integer=True``) or float graph held by the model file ``path``.
+
+    Checkpoints are quantized for ``profile_name`` (calibrated on their training
+    data, as ``latdeploy export`` does); bundles hold both graphs; ``.onnx`` and
+    ``.nir`` files hold one; ``.net`` files are integer only.
+
+    Raises:
+        ModelFormatError: if the file is unreadable or does not hold the graph asked for.
+        LatdeployError: from quantization or the format's reader.
+    """
+    import latdeploy.sim.fixed_delay  # noqa: F401  (registers the DelayDenseInt kernel)
+
+    path = Path(path)
+    kind = detect_format(path)
+    wanted = "integer" if integer else "float"
+    if kind == "checkpoint":
+        return _checkpoint_graph(path, integer, profile_name)
+    if kind == "bundle":
+        name = "graph.int.onnx" if integer else "graph.onnx"
+        if not (path / name).is_file():
+            raise ModelFormatError(f"{path}: bundle has no {name} (the {wanted} graph)")
+        return _onnx_graph(path / name)
+    if kind == "netx":
+        if not integer:
+            raise ModelFormatError(
+                f"{path}: a netx .net file holds an integer network only; use --backend fixed or lava"
+            )
+        from latdeploy.frontend.netx import read_netx
+
+        return read_netx(path)
+    if kind == "nir":
+        from latdeploy.frontend.nir import read_nir
+
+        graph = read_nir(path)
+    else:
+        graph = _onnx_graph(path)
+    if is_integer_graph(graph) != integer:
+        holds = "an integer" if is_integer_graph(graph) else "a float"
+        raise ModelFormatError(f"{path}: holds {holds} graph, not the {wanted} graph this backend needs")
+    return graph

@@ -1,0 +1,159 @@
+"""Run a model file on given input spikes with one backend: ``float``, ``fixed`` or ``lava``.
+
+Arrays use Lava's ring-buffer layout: ``(neurons, steps)`` for one sample,
+``(samples, neurons, steps)`` for many. Outputs are in algorithmic time (step
+``t`` of the model; the Lava run is aligned by each layer's lag), so the three
+backends' arrays are directly comparable. ``sim_seconds`` times the simulation
+alone: no file reading, quantization or Lava compilation.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from latdeploy.errors import InputFormatError, LatdeployError
+from latdeploy.frontend.model_file import detect_format, load_graph
+from latdeploy.ir import Graph
+from latdeploy.sim.trace import Trace
+
+BACKENDS = ("fixed", "lava", "float")
+
+
+@dataclass
+class RunResult:
+    """A finished run: ``trace`` (``[B, T, N]`` per layer), timings and facts for ``--json``."""
+
+    graph: Graph
+    trace: Trace
+    backend: str
+    sim_seconds: float
+    single_sample: bool
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def output_layer(self) -> str:
+        """Name of the output (last) neuron layer."""
+        return list(self.trace.layers)[-1]
+
+    def to_ring_buffer(self, spikes: np.ndarray) -> np.ndarray:
+        """Return ``[B, T, N]`` spikes as ``(N, T)`` (one sample) or ``(B, N, T)``."""
+        ring = spikes.reshape(*spikes.shape[:2], -1).transpose(0, 2, 1)
+        return ring[0] if self.single_sample else ring
+
+    def summary(self) -> dict[str, Any]:
+        """Return the JSON-able summary (``backend``, ``samples``, ``steps``, ``sim_seconds``, ...)."""
+        output = self.trace.layers[self.output_layer()]
+        return {
+            "backend": self.backend,
+            "samples": int(output.spikes.shape[0]),
+            "steps": int(output.spikes.shape[1]),
+            "sim_seconds": self.sim_seconds,
+            "time": "algorithmic",
+            "input_neurons": int(self.graph.input.size),
+            "output_layer": self.output_layer(),
+            "output_neurons": int(np.prod(output.spikes.shape[2:])),
+            "output_spikes": int(output.spikes.astype(np.int64).sum()),
+            "layer_spikes": {
+                name: int(layer.spikes.astype(np.int64).sum()) for name, layer in self.trace.layers.items()
+            },
+            **self.facts,
+        }
+
+
+def spikes_from_ring_buffer(array: np.ndarray, neurons: int, source: str = "input") -> tuple[np.ndarray, bool]:
+    """Return ``(spikes [B, T, N], single_sample)`` for an ``(N, T)`` or ``(B, N, T)`` array.
+
+    Raises:
+        InputFormatError: if the array is not 2-D or 3-D or its neuron axis is not ``neurons``.
+    """
+    if array.ndim not in (2, 3):
+        raise InputFormatError(
+            f"{source}: field 'shape' is {array.shape}; expected (neurons, steps) or (samples, neurons, steps)"
+        )
+    single = array.ndim == 2
+    batch = array[None] if single else array
+    if batch.shape[1] != neurons:
+        raise InputFormatError(
+            f"{source}: field 'shape' is {array.shape}; the model's input has {neurons} neurons "
+            f"(expected ({neurons}, steps) or (samples, {neurons}, steps))"
+        )
+    return np.ascontiguousarray(batch.transpose(0, 2, 1)), single
+
+
+def load_input(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read binary input spikes from the ``.npy`` file ``path`` (untrusted; never unpickled).
+
+    Raises:
+        InputFormatError: if the file is not a valid spike array.
+    """
+    from latdeploy.inputs import load_spike_array
+
+    return load_spike_array(path, max_value=1)
+
+
+def run_file(
+    model: str | os.PathLike[str], spikes: np.ndarray, backend: str, profile_name: str = "loihi2"
+) -> RunResult:
+    """Run the model file ``model`` on ``spikes`` (ring-buffer layout) with ``backend``.
+
+    Returns:
+        The :class:`RunResult`.
+
+    Raises:
+        LatdeployError: for an unknown backend, an unreadable model, a mismatching
+            input, or a backend failure.
+    """
+    if backend not in BACKENDS:
+        raise LatdeployError(f"unknown backend {backend!r}; supported: {list(BACKENDS)}")
+    graph = load_graph(model, integer=backend != "float", profile_name=profile_name)
+    batch, single = spikes_from_ring_buffer(spikes, graph.input.size)
+    facts: dict[str, Any] = {"file": str(model), "format": detect_format(model)}
+    if backend == "lava":
+        from latdeploy.backends.lava import run_lava
+
+        lava = run_lava(graph, batch)
+        trace = lava.trace
+        run_seconds = getattr(lava, "run_seconds", None)
+        sim_seconds = lava.seconds if run_seconds is None else run_seconds
+        facts.update(hardware_steps=lava.hardware_steps, lava_total_seconds=lava.seconds)
+    else:
+        from latdeploy.sim.fixed import simulate_fixed
+        from latdeploy.sim.float_sim import simulate_float
+
+        simulate = simulate_fixed if backend == "fixed" else simulate_float
+        started = time.perf_counter()
+        trace = simulate(graph, batch)
+        sim_seconds = time.perf_counter() - started
+        if trace.overflow:
+            facts["overflow"] = trace.overflow
+    return RunResult(graph, trace, backend, sim_seconds, single, facts)
+
+
+def write_outputs(result: RunResult, output: Path | None, all_layers: Path | None) -> None:
+    """Write the output layer's spikes (``.npy``) and every layer's (``.npz``), each atomically."""
+    if output is not None:
+        _atomic(output, lambda handle: np.save(handle, result.to_ring_buffer(result.trace.output().spikes)))
+    if all_layers is not None:
+        arrays = {name: result.to_ring_buffer(layer.spikes) for name, layer in result.trace.layers.items()}
+        _atomic(all_layers, lambda handle: np.savez(handle, **arrays))
+
+
+def _atomic(path: Path, write) -> None:
+    import tempfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            write(handle)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)

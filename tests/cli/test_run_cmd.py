@@ -1,0 +1,110 @@
+"""``latdeploy run``: every backend on the same spikes, ring-buffer layouts, JSON, errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from latdeploy.cli import main
+from latdeploy.errors import EXIT_USER_ERROR
+from latdeploy.ir.onnx_io import write_onnx
+from latdeploy.sim.fixed import simulate_fixed
+from tests.conftest import int_graph
+
+NTIDIGITS = (
+    Path(__file__).resolve().parents[2] / ".venv/lib/python3.10/site-packages/tests/lava/lib/dl/netx/gts/ntidigits"
+)
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def latdeploy_cli(capsys, monkeypatch):
+    """Run the ``latdeploy`` entry point in this process (exit codes as the console script gives them)."""
+
+    def invoke(*args) -> Result:
+        monkeypatch.setattr(sys, "argv", ["latdeploy", *map(str, args)])
+        code = 0
+        try:
+            main()
+        except SystemExit as exit_:
+            code = exit_.code
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return invoke
+
+
+@pytest.fixture
+def integer_onnx(tmp_path):
+    rng = np.random.default_rng(11)
+    graph = int_graph(rng, (6, 5, 4), timesteps=5, du=300, dv=100, vth=40)
+    spikes = (rng.random((3, 6, 5)) < 0.5).astype(np.uint8)  # (samples, neurons, steps)
+    np.save(tmp_path / "in.npy", spikes)
+    return graph, write_onnx(graph, tmp_path / "g.onnx"), spikes
+
+
+def test_fixed_and_lava_give_identical_outputs_in_ring_buffer_layout(latdeploy_cli, integer_onnx, tmp_path):
+    graph, path, spikes = integer_onnx
+    outputs = {}
+    for backend in ("fixed", "lava"):
+        result = latdeploy_cli(
+            "run", path, "--input", tmp_path / "in.npy", "--backend", backend, "--json",
+            "-o", tmp_path / f"{backend}.npy", "--all-layers", tmp_path / f"{backend}.npz",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        summary = json.loads(result.stdout)
+        assert (summary["backend"], summary["samples"], summary["steps"]) == (backend, 3, 5)
+        assert summary["sim_seconds"] > 0 and summary["output_layer"] == "lif2"
+        outputs[backend] = np.load(tmp_path / f"{backend}.npy")
+        layers = np.load(tmp_path / f"{backend}.npz")
+        assert sorted(layers.files) == ["lif1", "lif2"] and np.array_equal(layers["lif2"], outputs[backend])
+    expected = simulate_fixed(graph, spikes.transpose(0, 2, 1)).output().spikes.transpose(0, 2, 1)
+    assert outputs["fixed"].shape == (3, 4, 5) and expected.sum() > 0
+    assert np.array_equal(outputs["fixed"], expected) and np.array_equal(outputs["lava"], expected)
+
+
+def test_one_sample_is_neurons_by_steps_and_float_runs_a_checkpoint(latdeploy_cli, shipped_model_path, tmp_path):
+    spikes = np.zeros((64, 8), np.uint8)
+    spikes[np.arange(64), np.arange(64) % 8] = 1
+    np.save(tmp_path / "one.npy", spikes)
+    result = latdeploy_cli("run", shipped_model_path, "--input", tmp_path / "one.npy", "--backend", "float", "-o",
+                        tmp_path / "out.npy")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "float: 1 sample(s) x 8 steps" in result.stdout
+    assert np.load(tmp_path / "out.npy").shape == (10, 8)
+
+
+@pytest.mark.skipif(not NTIDIGITS.is_dir(), reason="lava-dl's netx test networks are not installed")
+def test_netx_file_runs_in_fixed_point(latdeploy_cli, tmp_path):
+    np.save(tmp_path / "in.npy", np.load(NTIDIGITS / "input.npy")[:, :300].astype(np.uint8))
+    result = latdeploy_cli("run", NTIDIGITS / "ntidigits.net", "--input", tmp_path / "in.npy", "--json", "-o",
+                        tmp_path / "out.npy")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["format"] == "netx" and summary["output_neurons"] == 242 and summary["steps"] == 300
+    recorded = np.load(NTIDIGITS / "output.npy")  # the recording runs 4 steps behind
+    assert np.array_equal(np.load(tmp_path / "out.npy")[:, :296], recorded[:, 4:300])
+
+
+def test_user_errors_exit_2_and_write_nothing(latdeploy_cli, integer_onnx, tmp_path):
+    _, path, _ = integer_onnx
+    np.save(tmp_path / "wrong.npy", np.zeros((3, 7, 5), np.uint8))
+    result = latdeploy_cli("run", path, "--input", tmp_path / "wrong.npy", "-o", tmp_path / "o.npy")
+    assert result.returncode == EXIT_USER_ERROR and "6 neurons" in result.stderr
+    np.save(tmp_path / "graded.npy", np.full((6, 5), 2, np.uint8))
+    result = latdeploy_cli("run", path, "--input", tmp_path / "graded.npy")
+    assert result.returncode == EXIT_USER_ERROR and "values" in result.stderr
+    result = latdeploy_cli("run", path, "--input", tmp_path / "in.npy", "--backend", "float")
+    assert result.returncode == EXIT_USER_ERROR and "integer graph" in result.stderr
+    assert not (tmp_path / "o.npy").exists()
