@@ -204,6 +204,21 @@ def _utilisation(core: dict[str, Any], limits: dict[str, int]) -> dict[str, floa
     return {name: (round(value / limits[name], 6) if limits[name] else 0.0) for name, value in used.items()}
 
 
+def _measure(
+    layer: _Layer, chunk: np.ndarray, destinations: np.ndarray, limits: dict[str, int], shared: bool
+) -> tuple[str | None, dict[str, Any]]:
+    """Return (the first limit ``chunk`` on one core breaks or None, its usage and footprint)."""
+    mask, synapses, memory = layer.footprint(chunk, shared)
+    usage = {
+        "neurons_per_core": int(chunk.size),
+        "fan_in_per_core": int(mask.sum()),
+        "synaptic_memory_bytes_per_core": memory,
+        "fan_out_per_core": int(destinations[chunk].sum()),
+    }
+    broken = next((name for name in LIMITS if usage[name] > limits[name]), None)
+    return broken, {"chunk": chunk, "mask": mask, "synapses": synapses, "usage": usage}
+
+
 def _place_layer(
     layer: _Layer, destinations: np.ndarray, limits: dict[str, int], shared: bool
 ) -> tuple[list[dict[str, Any]], str]:
@@ -213,20 +228,8 @@ def _place_layer(
     bounded_by: dict[str, int] = {}
     start = 0
     while start < total:
-
-        def measure(count: int) -> tuple[str | None, dict[str, Any]]:
-            chunk = order[start : start + count]
-            mask, synapses, memory = layer.footprint(chunk, shared)
-            usage = {
-                "neurons_per_core": count,
-                "fan_in_per_core": int(mask.sum()),
-                "synaptic_memory_bytes_per_core": memory,
-                "fan_out_per_core": int(destinations[chunk].sum()),
-            }
-            broken = next((name for name in LIMITS if usage[name] > limits[name]), None)
-            return broken, {"chunk": chunk, "mask": mask, "synapses": synapses, "usage": usage}
-
-        broken, facts = measure(1)
+        run = order[start:]
+        broken, facts = _measure(layer, run[:1], destinations, limits, shared)
         if broken is not None:
             raise ResourceError(
                 f"layer {layer.neuron.name!r}: one neuron alone needs {broken} {facts['usage'][broken]}, "
@@ -235,13 +238,14 @@ def _place_layer(
         low, high = 1, min(limits["neurons_per_core"], total - start)
         while low < high:
             middle = (low + high + 1) // 2
-            if measure(middle)[0] is None:
+            if _measure(layer, run[:middle], destinations, limits, shared)[0] is None:
                 low = middle
             else:
                 high = middle - 1
-        _, facts = measure(low)
+        _, facts = _measure(layer, run[:low], destinations, limits, shared)
         if start + low < total:
-            limit = "neurons_per_core" if low == limits["neurons_per_core"] else measure(low + 1)[0]
+            limit = "neurons_per_core" if low == limits["neurons_per_core"] else None
+            limit = limit or _measure(layer, run[: low + 1], destinations, limits, shared)[0]
             bounded_by[limit] = bounded_by.get(limit, 0) + 1
         usage = facts["usage"]
         cores.append(
