@@ -19,6 +19,7 @@ from latdeploy.data import load_split
 from latdeploy.energy.counting import energy_report
 from latdeploy.errors import LatdeployError
 from latdeploy.frontend.torch_module import graph_from_module
+from latdeploy.hw.mapper import map_graph
 from latdeploy.hw.profile import load_profile
 from latdeploy.ir.onnx_io import write_onnx
 from latdeploy.passes.quantize import quantize
@@ -65,8 +66,11 @@ def export(
     profile_name: str = "loihi2",
     command_line: str = "",
     trust_pickle: bool = False,
+    weight_bits: int | None = None,
 ) -> ExportResult:
     """Export ``model_path`` to ``target`` and verify it on ``samples`` test samples.
+
+    ``weight_bits`` (1..8) overrides the profile's weight bits for bit-width studies.
 
     ``trust_pickle`` lets :func:`latdeploy.checkpoint.load` unpickle the model file in
     full (it may then run code from the file); leave it off for files you did not make.
@@ -77,6 +81,7 @@ def export(
     Raises:
         LatdeployError: for a bad model file, profile, target or sample count
             (nothing is written then).
+        ResourceError: if the network does not fit the profile's cores (nothing is written).
         BackendError: if Lava is missing or its run fails.
     """
     if target not in TARGETS:
@@ -91,7 +96,8 @@ def export(
 
     graph = graph_from_module(model, metadata)
     train = load_split(metadata["dataset"], "train")
-    int_graph, _ = quantize(graph, profile, encode(model, train.x[:CALIBRATION_SAMPLES]))
+    int_graph, _ = quantize(graph, profile, encode(model, train.x[:CALIBRATION_SAMPLES]), weight_bits=weight_bits)
+    mapping = map_graph(int_graph, profile)
 
     spikes = encode(model, test.x[:samples])
     labels = test.y[:samples]
@@ -116,7 +122,8 @@ def export(
         "dataset": metadata["dataset"],
         "test_samples": samples,
         "command_line": command_line,
-        "files": ["graph.onnx", "graph.int.onnx", "parity.json", "energy.json", "quantization.json"],
+        "weight_bits": weight_bits or profile["arithmetic.weight_bits"],
+        "files": ["graph.onnx", "graph.int.onnx", "parity.json", "energy.json", "quantization.json", "mapping.json"],
     }
     write_bundle(
         out,
@@ -127,6 +134,7 @@ def export(
             "quantization.json": lambda p: p.write_text(dump_json(int_graph.metadata["quantization"])),
             "parity.json": lambda p: p.write_text(dump_json(parity)),
             "energy.json": lambda p: p.write_text(dump_json(energy)),
+            "mapping.json": lambda p: p.write_text(dump_json(mapping)),
         },
     )
     return ExportResult(out=out, parity=parity, energy=energy, lava_seconds=lava.seconds, fixed_seconds=fixed_seconds)

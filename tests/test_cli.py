@@ -15,7 +15,15 @@ import latdeploy.export
 from latdeploy import cli
 from latdeploy.errors import EXIT_PARITY_FAILURE, EXIT_USER_ERROR
 
-BUNDLE_FILES = {"manifest.json", "graph.onnx", "graph.int.onnx", "parity.json", "energy.json", "quantization.json"}
+BUNDLE_FILES = {
+    "manifest.json",
+    "graph.onnx",
+    "graph.int.onnx",
+    "parity.json",
+    "energy.json",
+    "quantization.json",
+    "mapping.json",
+}
 
 
 def _latdeploy(*args: str, cwd=None) -> subprocess.CompletedProcess:
@@ -70,6 +78,12 @@ def test_bundle_files_are_valid_and_traceable(exported, shipped_model_path):
     assert manifest["model"]["sha256"] == hashlib.sha256(shipped_model_path.read_bytes()).hexdigest()
     assert manifest["lava-nc"] == "0.10.0" and manifest["target"] == "loihi2-sim"
     assert manifest["command_line"].startswith("latdeploy export")
+    mapping = json.loads((out / "mapping.json").read_text())
+    assert mapping["profile"] == "loihi2" and mapping["total_cores"] == 2
+    assert [(layer["name"], layer["neurons"], layer["cores"]) for layer in mapping["layers"]] == [
+        ("lif1", 128, 1),
+        ("lif2", 10, 1),
+    ]
 
 
 def test_export_is_deterministic(exported, shipped_model_path):

@@ -7,9 +7,13 @@ Each command lives in its own module and registers itself on :data:`cli` when
 imported below.
 """
 
-from latdeploy.cli import export_cmd  # noqa: F401  (registers ``export``)
-from latdeploy.cli import profiles_cmd  # noqa: F401  (registers ``profiles``)
-from latdeploy.cli import run_cmd  # noqa: F401  (registers ``run``)
+from latdeploy.cli import (
+    energy_cmd,  # noqa: F401  (registers ``energy``)
+    export_cmd,  # noqa: F401  (registers ``export``)
+    profiles_cmd,  # noqa: F401  (registers ``profiles``)
+    run_cmd,  # noqa: F401  (registers ``run``)
+    verify_cmd,  # noqa: F401  (registers ``verify``)
+)
 from latdeploy.cli.app import cli, main
 
 __all__ = ["cli", "main"]

@@ -57,7 +57,21 @@ def print_summary(result) -> None:
     is_flag=True,
     help="Unpickle MODEL in full (full-module pickles); this runs any code in the file. Only for files you trust.",
 )
-def export(model: Path, target: str, out: Path | None, samples: int, profile_name: str, trust_pickle: bool) -> None:
+@click.option(
+    "--weight-bits",
+    type=click.IntRange(1, 8),
+    default=None,
+    help="Weight bits (1..8) instead of the profile's, for bit-width studies.",
+)
+def export(
+    model: Path,
+    target: str,
+    out: Path | None,
+    samples: int,
+    profile_name: str,
+    trust_pickle: bool,
+    weight_bits: int | None,
+) -> None:
     """Export MODEL to TARGET, verify it spike for spike and estimate its energy."""
     from latdeploy.checkpoint import TrustedPickleWarning
     from latdeploy.export import export as run_export
@@ -74,6 +88,7 @@ def export(model: Path, target: str, out: Path | None, samples: int, profile_nam
         profile_name=profile_name,
         command_line=shlex.join(["latdeploy", *sys.argv[1:]]),
         trust_pickle=trust_pickle,
+        weight_bits=weight_bits,
     )
     print_summary(result)
     if not result.parity_ok:

@@ -1,14 +1,25 @@
-"""Operation counts and energy of an integer graph's run.
+"""Operation counts and energy of an integer graph's run, per hardware profile.
 
-SOP convention (stated in every report): one synaptic operation per input spike
-per non-zero weight in its fan-out, counted exactly from the run and the
-quantized weights. A neuron update is counted for every neuron on every
-algorithmic step (Loihi updates all compartments each step); it is "active" when
-the neuron received non-zero synaptic input that step, "idle" otherwise.
+SOP conventions (both are reported, the first one prices the energy):
+
+* ``sops`` (non-zero synapses): one synaptic operation per input spike event per
+  non-zero (quantized) weight in its fan-out, counted exactly from the run. This
+  is what a sparse neuromorphic core does.
+* ``sops_dense`` (dense fan-out): one per input spike event per synapse of its
+  fan-out, zero weights included (Sinabs' "input spikes x fan-out" convention).
+
+A spike event is a non-zero message (a graded payload counts once). A neuron
+update is counted for every neuron on every algorithmic step (Loihi updates all
+compartments each step); it is "active" when the neuron received non-zero
+synaptic input that step, "idle" otherwise. The ANN equivalent is one dense pass
+with the same weights: one MAC per weight, priced at an fp32 MAC in 45 nm CMOS
+(4.6 pJ, Horowitz ISSCC 2014) and at the profile's ``ann_mac_j``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,64 +30,152 @@ from latdeploy.ir import DenseInt, Graph
 from latdeploy.sim.fixed import dense_int
 from latdeploy.sim.trace import Trace
 
-SOP_CONVENTION = "input spikes x non-zero fan-out of each spiking input (exact count, quantized weights)"
+SOP_CONVENTION = (
+    "sops: input spike events x non-zero (quantized) weights in each one's fan-out, counted exactly from the run; "
+    "sops_dense: input spike events x full fan-out (zero weights included)"
+)
+NEURON_UPDATE_CONVENTION = "every neuron every algorithmic step; active = received non-zero synaptic input that step"
+HOROWITZ_45NM = {
+    "fp32_mac_j": 4.6e-12,
+    "fp32_add_j": 0.9e-12,
+    "source": "Horowitz, 'Computing's energy problem', ISSCC 2014: 45 nm CMOS, fp32 MAC 4.6 pJ, fp32 add 0.9 pJ",
+}
+ENERGY_FIELDS = ("synaptic_op_j", "neuron_update_active_j", "neuron_update_idle_j", "spike_j")
 
 
-def energy_report(graph: Graph, input_spikes: np.ndarray, trace: Trace, profile: Profile) -> dict[str, Any]:
-    """Return the content of ``energy.json``: counts and joules per inference.
+@dataclass(frozen=True)
+class SynapseCounter:
+    """How to count one synapse kind: per-input non-zero and dense fan-outs, and its current."""
+
+    fan_out_nonzero: Callable[[Any], np.ndarray]
+    fan_out_dense: Callable[[Any], np.ndarray]
+    current: Callable[[Any, np.ndarray], np.ndarray]
+    macs: Callable[[Any], int]
+
+
+SYNAPSE_COUNTERS: dict[type, SynapseCounter] = {
+    DenseInt: SynapseCounter(
+        fan_out_nonzero=lambda node: (node.weight != 0).sum(axis=0),
+        fan_out_dense=lambda node: np.full(node.weight.shape[1], node.weight.shape[0]),
+        current=dense_int,
+        macs=lambda node: int(node.weight.size),
+    )
+}
+
+
+def count_operations(graph: Graph, input_spikes: np.ndarray, trace: Trace) -> dict[str, Any]:
+    """Count SOPs (both conventions), neuron updates and spikes of a run, per inference.
 
     Args:
         graph: the integer graph that ran.
         input_spikes: ``[B, T, n_in]`` spikes fed to it.
-        trace: its fixed-point trace (equal to Lava's when parity holds).
-        profile: the per-operation energies.
+        trace: a trace of the same samples (fixed point or Lava: only spikes are read).
+
+    Returns:
+        ``{samples, timesteps, per_layer: [{name, input_events, sops, sops_dense, neuron_updates,
+        neuron_updates_active, spikes, macs_ann}]}`` with counts averaged over samples.
+
+    Raises:
+        UnsupportedLayerError: for a synapse kind without a :data:`SYNAPSE_COUNTERS` entry.
     """
     samples = input_spikes.shape[0]
     spikes_of = {graph.input.name: np.asarray(input_spikes)}
     spikes_of.update({name: layer.spikes for name, layer in trace.layers.items()})
-    energy = profile.values["energy"]
     per_layer = []
     for neuron in graph.neurons():
         synapse = graph.node(neuron.inputs[0])
-        if not isinstance(synapse, DenseInt):
-            raise UnsupportedLayerError(f"node {neuron.name!r}: energy counting needs a DenseInt input")
+        counter = SYNAPSE_COUNTERS.get(type(synapse))
+        if counter is None:
+            raise UnsupportedLayerError(
+                f"node {synapse.name!r}: energy counting has no rule for {type(synapse).__name__}; "
+                f"counted kinds: {sorted(k.__name__ for k in SYNAPSE_COUNTERS)}"
+            )
         incoming = spikes_of[synapse.inputs[0]]
-        fan_out = (synapse.weight != 0).sum(axis=0)
-        sops = int((incoming.sum(axis=(0, 1)) * fan_out).sum())
-        active = int((dense_int(synapse, incoming) != 0).sum())
-        updates = int(incoming.shape[0] * incoming.shape[1] * neuron.size)
-        spikes = int(spikes_of[neuron.name].sum())
-        joules = (
-            sops * energy["synaptic_op_j"]
-            + active * energy["neuron_update_active_j"]
-            + (updates - active) * energy["neuron_update_idle_j"]
-            + spikes * energy["spike_j"]
-        )
+        events = (incoming != 0).sum(axis=(0, 1))
+        active = int((counter.current(synapse, incoming) != 0).sum())
         per_layer.append(
             {
                 "name": neuron.name,
-                "sops": sops / samples,
-                "neuron_updates": updates / samples,
+                "synapse": synapse.name,
+                "input_events": float(events.sum()) / samples,
+                "sops": float((events * counter.fan_out_nonzero(synapse)).sum()) / samples,
+                "sops_dense": float((events * counter.fan_out_dense(synapse)).sum()) / samples,
+                "neuron_updates": float(incoming.shape[1] * neuron.size),
                 "neuron_updates_active": active / samples,
-                "spikes": spikes / samples,
-                "energy_j": joules / samples,
-                "macs_ann": int(synapse.weight.size),
+                "spikes": float((spikes_of[neuron.name] != 0).sum()) / samples,
+                "macs_ann": counter.macs(synapse),
             }
         )
-    macs = sum(layer["macs_ann"] for layer in per_layer)
+    return {"samples": int(samples), "timesteps": graph.timesteps, "per_layer": per_layer}
+
+
+def _price(layer: dict[str, Any], energy: dict[str, float]) -> float:
+    idle = layer["neuron_updates"] - layer["neuron_updates_active"]
+    return (
+        layer["sops"] * energy["synaptic_op_j"]
+        + layer["neuron_updates_active"] * energy["neuron_update_active_j"]
+        + idle * energy["neuron_update_idle_j"]
+        + layer["spikes"] * energy["spike_j"]
+    )
+
+
+def energy_from_counts(counts: dict[str, Any], profile: Profile) -> dict[str, Any]:
+    """Price ``counts`` (from :func:`count_operations`) with ``profile``'s per-operation energies.
+
+    Returns:
+        The content of ``energy.json``: totals per inference, ``per_layer`` with
+        ``energy_j``, the ANN equivalent, the conventions and the energy sources.
+        Energy fields a profile lacks count as 0 J and are listed in ``missing_energy_fields``.
+    """
+    section = profile.values.get("energy", {})
+    energy = {name: float(section.get(name, 0.0)) for name in ENERGY_FIELDS}
+    missing = [name for name in ENERGY_FIELDS if name not in section]
+    per_layer = [{**layer, "energy_j": _price(layer, energy)} for layer in counts["per_layer"]]
     total = lambda key: float(sum(layer[key] for layer in per_layer))  # noqa: E731
+    macs = int(sum(layer["macs_ann"] for layer in per_layer))
+    ann_mac_j = float(section.get("ann_mac_j", HOROWITZ_45NM["fp32_mac_j"]))
     return {
         "profile": profile.name,
         "per": "inference",
-        "samples": int(samples),
-        "timesteps": graph.timesteps,
+        "samples": counts["samples"],
+        "timesteps": counts["timesteps"],
         "sop_convention": SOP_CONVENTION,
+        "neuron_update_convention": NEURON_UPDATE_CONVENTION,
         "sops": total("sops"),
+        "sops_dense": total("sops_dense"),
         "neuron_updates": total("neuron_updates"),
         "neuron_updates_active": total("neuron_updates_active"),
         "spikes": total("spikes"),
         "energy_j": total("energy_j"),
         "per_layer": per_layer,
-        "ann_equivalent": {"macs": macs, "energy_j": macs * energy["ann_mac_j"], "mac_j": energy["ann_mac_j"]},
-        "energy_sources": profile.sources["energy"],
+        "ann_equivalent": {
+            "macs": macs,
+            "energy_j": macs * ann_mac_j,
+            "mac_j": ann_mac_j,
+            "energy_45nm_j": macs * HOROWITZ_45NM["fp32_mac_j"],
+            "snn_sops_45nm_j": total("sops") * HOROWITZ_45NM["fp32_add_j"],
+            "source_45nm": HOROWITZ_45NM["source"],
+        },
+        "energy_per_operation_j": energy,
+        "missing_energy_fields": missing,
+        "energy_sources": dict(profile.sources.get("energy", {})),
     }
+
+
+def energy_report(graph: Graph, input_spikes: np.ndarray, trace: Trace, profile: Profile) -> dict[str, Any]:
+    """Return the content of ``energy.json`` for one profile (see :func:`energy_from_counts`).
+
+    Raises:
+        UnsupportedLayerError: for a synapse kind that cannot be counted.
+    """
+    return energy_from_counts(count_operations(graph, input_spikes, trace), profile)
+
+
+def energy_table(graph: Graph, input_spikes: np.ndarray, trace: Trace, profiles: list[Profile]) -> dict[str, Any]:
+    """Count once, price with every profile: ``{counts, profiles: [energy.json per profile]}``.
+
+    Raises:
+        UnsupportedLayerError: for a synapse kind that cannot be counted.
+    """
+    counts = count_operations(graph, input_spikes, trace)
+    return {"counts": counts, "profiles": [energy_from_counts(counts, profile) for profile in profiles]}

@@ -1,4 +1,9 @@
-"""Spike-for-spike comparison of runs that are already aligned to algorithmic time."""
+"""Spike-for-spike comparison of runs that are already aligned to algorithmic time.
+
+Three runs of the same samples: the float model, the fixed-point simulator (every
+sample) and Lava (the first ``n`` samples; ``n`` may be all). Comparisons that
+involve Lava use its samples only.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,10 @@ import numpy as np
 
 from latdeploy.ir import Graph
 from latdeploy.nn.decoders import FirstSpikeDecision, first_spike_decision
-from latdeploy.sim.trace import Trace
+from latdeploy.sim.trace import LayerTrace, Trace
+from latdeploy.verify.divergence import explain_divergence, first_causal_divergence
+
+PERCENTILES = (50, 90, 99)
 
 
 def first_divergence(reference: np.ndarray, candidate: np.ndarray) -> dict[str, int] | None:
@@ -21,74 +29,186 @@ def first_divergence(reference: np.ndarray, candidate: np.ndarray) -> dict[str, 
     return {"sample": sample, "step": step, "neuron": neuron}
 
 
-def compare(reference: Trace, candidate: Trace) -> dict[str, Any]:
-    """Count compared and mismatching (sample, layer, neuron, step) spike slots."""
-    compared = mismatches = 0
-    first = None
-    for name, layer in reference.layers.items():
-        other = candidate.layers[name].spikes
-        compared += layer.spikes.size
-        mismatches += int((layer.spikes != other).sum())
-        if first is None and (divergence := first_divergence(layer.spikes, other)) is not None:
-            first = {"layer": name, **divergence}
-    return {"compared": compared, "mismatches": mismatches, "first_divergence": first}
+def head(trace: Trace, samples: int) -> Trace:
+    """Return ``trace`` restricted to its first ``samples`` samples (state arrays included)."""
 
+    def cut(array: np.ndarray | None) -> np.ndarray | None:
+        return None if array is None or array.ndim < 3 else array[:samples]
 
-def _decision_summary(decision: FirstSpikeDecision, labels: np.ndarray) -> dict[str, float]:
-    return {
-        "accuracy": float((decision.label == labels).mean()),
-        "mean_decision_step": float(decision.step.mean()),
-        "undecided": int((~decision.decided).sum()),
+    layers = {
+        name: LayerTrace(layer.spikes[:samples], cut(layer.v_pre), cut(layer.u), cut(layer.v))
+        for name, layer in trace.layers.items()
     }
+    return Trace(layers=layers, overflow=trace.overflow)
+
+
+def compare(reference: Trace, candidate: Trace) -> dict[str, Any]:
+    """Count compared and mismatching (sample, layer, neuron, step) spike slots.
+
+    Returns:
+        ``{compared, mismatches, first_divergence}``; the first divergence is the
+        earliest slot in (sample, step, layer, neuron) order (see
+        :func:`latdeploy.verify.divergence.first_causal_divergence`), or None.
+    """
+    compared = mismatches = 0
+    for name, layer in reference.layers.items():
+        compared += layer.spikes.size
+        mismatches += int((layer.spikes != candidate.layers[name].spikes).sum())
+    return {
+        "compared": compared,
+        "mismatches": mismatches,
+        "first_divergence": first_causal_divergence(reference, candidate),
+    }
+
+
+def first_spike_times(spikes: np.ndarray) -> np.ndarray:
+    """Return each (sample, neuron)'s first spike step of ``[B, T, N]`` spikes, -1 where none."""
+    fired = spikes > 0
+    return np.where(fired.any(axis=1), fired.argmax(axis=1), -1)
+
+
+def first_spike_shifts(reference: np.ndarray, candidate: np.ndarray) -> dict[str, Any]:
+    """Distribution of first-spike-time shifts ``candidate - reference`` over (sample, neuron).
+
+    Returns:
+        ``{histogram: {shift: count}, both_fired, only_reference, only_candidate,
+        mean_abs_shift}`` (shift in steps; pairs where neither fired are left out).
+    """
+    ref, cand = first_spike_times(reference), first_spike_times(candidate)
+    both = (ref >= 0) & (cand >= 0)
+    shifts = (cand - ref)[both]
+    values, counts = np.unique(shifts, return_counts=True)
+    return {
+        "histogram": {str(int(v)): int(c) for v, c in zip(values, counts, strict=True)},
+        "both_fired": int(both.sum()),
+        "only_reference": int(((ref >= 0) & (cand < 0)).sum()),
+        "only_candidate": int(((ref < 0) & (cand >= 0)).sum()),
+        "mean_abs_shift": float(np.abs(shifts).mean()) if shifts.size else 0.0,
+    }
+
+
+def latency_summary(decision: FirstSpikeDecision, lag: int, timesteps: int) -> dict[str, Any]:
+    """Decision latency of decided samples in algorithmic steps and hardware steps (``+ lag``).
+
+    Returns:
+        ``{mean_step, undecided, percentiles: {p50, p90, p99}, histogram, hardware: {mean_step,
+        percentiles}}``; statistics are over decided samples (null when none decided);
+        ``histogram[t]`` counts the samples decided at algorithmic step ``t``.
+    """
+    steps = decision.step[decision.decided].astype(np.float64)
+    histogram = np.bincount(decision.step[decision.decided].astype(np.int64), minlength=timesteps)[:timesteps]
+
+    def stats(values: np.ndarray) -> dict[str, Any]:
+        if values.size == 0:
+            return {"mean_step": None, "percentiles": {f"p{p}": None for p in PERCENTILES}}
+        return {
+            "mean_step": float(values.mean()),
+            "percentiles": {f"p{p}": float(np.percentile(values, p)) for p in PERCENTILES},
+        }
+
+    return {
+        **stats(steps),
+        "undecided": int((~decision.decided).sum()),
+        "histogram": [int(c) for c in histogram],
+        "hardware": stats(steps + lag),
+    }
+
+
+def _agreement(a: np.ndarray, b: np.ndarray) -> list[float]:
+    return [float(x) for x in (a == b).mean(axis=(0, 2))]
+
+
+def _is_ttfs(graph: Graph, name: str) -> bool:
+    return "TTFS" in type(graph.node(name)).__name__
 
 
 def parity_report(
-    graph: Graph, labels: np.ndarray, float_trace: Trace, fixed_trace: Trace, lava_trace: Trace, hardware_steps: int
+    graph: Graph,
+    labels: np.ndarray,
+    float_trace: Trace,
+    fixed_trace: Trace,
+    lava_trace: Trace,
+    hardware_steps: int,
+    float_graph: Graph | None = None,
+    input_spikes: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Return the content of ``parity.json`` for three aligned runs of the same samples.
 
-    Keys: ``samples``, ``timesteps`` (algorithmic per sample), ``hardware_steps``
-    (the whole Lava run), ``fixed_vs_lava``, ``float_vs_fixed`` (``compared``,
-    ``mismatches``, ``first_divergence``), ``output_state_vs_lava`` (``u``/``v``/
-    ``v_pre`` of the output layer), ``accuracy``, ``decision_agreement``,
-    ``decision_latency`` and ``layers`` (per layer spike counts, mismatches, lag).
+    ``lava_trace`` may hold fewer samples than the others (its first ``n``). With
+    ``float_graph`` and ``input_spikes`` the first float-vs-fixed divergence is
+    explained (membrane traces and cause, :func:`explain_divergence`).
+
+    Keys: ``samples``, ``lava_samples``, ``timesteps`` (algorithmic per sample),
+    ``hardware_steps`` (the whole Lava run), ``fixed_vs_lava``, ``float_vs_fixed``
+    (``compared``, ``mismatches``, ``first_divergence``), ``output_state_vs_lava``
+    (``u``/``v``/``v_pre`` of the output layer), ``accuracy``, ``decision_agreement``,
+    ``decision_latency`` and ``layers`` (per layer spike counts, mismatches, lag,
+    per-step agreement, first-spike shifts).
     """
+    lava_samples = next(iter(lava_trace.layers.values())).spikes.shape[0]
+    fixed_head, float_head = head(fixed_trace, lava_samples), head(float_trace, lava_samples)
+    traces = {"float": float_trace, "fixed": fixed_trace, "lava": lava_trace}
     decisions = {
-        name: first_spike_decision(trace.output().spikes, trace.output().v_pre)
-        for name, trace in (("float", float_trace), ("fixed", fixed_trace), ("lava", lava_trace))
+        name: first_spike_decision(trace.output().spikes, trace.output().v_pre) for name, trace in traces.items()
     }
-    summaries = {name: _decision_summary(d, labels) for name, d in decisions.items()}
-    fixed_out, lava_out = fixed_trace.output(), lava_trace.output()
+    output_name = list(fixed_trace.layers)[-1]
+    output_lag = graph.lag(output_name)
     layers = []
     for name, fixed_layer in fixed_trace.layers.items():
         float_spikes, lava_spikes = float_trace.layers[name].spikes, lava_trace.layers[name].spikes
-        layers.append(
-            {
-                "name": name,
-                "neurons": int(fixed_layer.spikes.shape[2]),
-                "lag": graph.lag(name),
-                "spikes_float": int(float_spikes.sum()),
-                "spikes_fixed": int(fixed_layer.spikes.sum()),
-                "spikes_lava": int(lava_spikes.sum()),
-                "mismatches_float_vs_fixed": int((float_spikes != fixed_layer.spikes).sum()),
-                "mismatches_fixed_vs_lava": int((fixed_layer.spikes != lava_spikes).sum()),
-                "overflow_fixed": fixed_trace.overflow.get(name, {}),
-            }
+        fixed_spikes = fixed_layer.spikes
+        entry = {
+            "name": name,
+            "kind": type(graph.node(name)).__name__,
+            "neurons": int(fixed_spikes.shape[2]),
+            "lag": graph.lag(name),
+            "spikes_float": int(float_spikes.sum()),
+            "spikes_fixed": int(fixed_spikes.sum()),
+            "spikes_lava": int(lava_spikes.sum()),
+            "mismatches_float_vs_fixed": int((float_spikes != fixed_spikes).sum()),
+            "mismatches_fixed_vs_lava": int((fixed_spikes[:lava_samples] != lava_spikes).sum()),
+            "agreement_float_vs_fixed": float((float_spikes == fixed_spikes).mean()),
+            "agreement_fixed_vs_lava": float((fixed_spikes[:lava_samples] == lava_spikes).mean()),
+            "per_step_agreement_float_vs_fixed": _agreement(float_spikes, fixed_spikes),
+            "per_step_agreement_fixed_vs_lava": _agreement(fixed_spikes[:lava_samples], lava_spikes),
+            "overflow_fixed": fixed_trace.overflow.get(name, {}),
+        }
+        if name == output_name or _is_ttfs(graph, name):
+            entry["first_spike_shift_float_vs_fixed"] = first_spike_shifts(float_spikes, fixed_spikes)
+            entry["first_spike_shift_fixed_vs_lava"] = first_spike_shifts(fixed_spikes[:lava_samples], lava_spikes)
+        layers.append(entry)
+
+    def agree(a: str, b: str) -> float:
+        n = lava_samples if "lava" in (a, b) else labels.size
+        return float((decisions[a].label[:n] == decisions[b].label[:n]).mean())
+
+    float_vs_fixed = compare(float_trace, fixed_trace)
+    where = float_vs_fixed["first_divergence"]
+    if where is not None and float_graph is not None and input_spikes is not None:
+        float_vs_fixed["first_divergence"] = explain_divergence(
+            float_graph, graph, input_spikes, float_trace, fixed_trace, where
         )
-    agree = lambda a, b: float((decisions[a].label == decisions[b].label).mean())  # noqa: E731
+    fixed_out, lava_out = fixed_head.output(), lava_trace.output()
     return {
         "samples": int(labels.size),
+        "lava_samples": int(lava_samples),
         "timesteps": graph.timesteps,
         "hardware_steps": int(hardware_steps),
-        "fixed_vs_lava": compare(fixed_trace, lava_trace),
-        "float_vs_fixed": compare(float_trace, fixed_trace),
+        "fixed_vs_lava": compare(fixed_head, lava_trace),
+        "float_vs_fixed": float_vs_fixed,
+        "float_vs_fixed_on_lava_samples": compare(float_head, fixed_head)["mismatches"],
         "output_state_vs_lava": {
             key: int((getattr(fixed_out, key) != getattr(lava_out, key)).sum()) for key in ("u", "v", "v_pre")
         },
-        "accuracy": {name: s["accuracy"] for name, s in summaries.items()},
-        "decision_agreement": {"float_vs_fixed": agree("float", "fixed"), "fixed_vs_lava": agree("fixed", "lava")},
-        "decision_latency": {
-            name: {"mean_step": s["mean_decision_step"], "undecided": s["undecided"]} for name, s in summaries.items()
+        "accuracy": {name: float((d.label == labels[: d.label.size]).mean()) for name, d in decisions.items()},
+        "accuracy_on_lava_samples": {
+            name: float((d.label[:lava_samples] == labels[:lava_samples]).mean()) for name, d in decisions.items()
         },
+        "decision_agreement": {
+            "float_vs_fixed": agree("float", "fixed"),
+            "fixed_vs_lava": agree("fixed", "lava"),
+            "float_vs_lava": agree("float", "lava"),
+        },
+        "decision_latency": {name: latency_summary(d, output_lag, graph.timesteps) for name, d in decisions.items()},
         "layers": layers,
     }

@@ -1,0 +1,216 @@
+"""The first float-vs-fixed divergence of a run and its likely cause.
+
+**Which slot is "first".** Slots are ordered by sample, then algorithmic step, then
+layer (graph order), then neuron. The torch model computes every layer within a
+step, so at the first slot in this order every layer upstream of the diverging one
+still agrees with the float run at this step and all earlier ones: the diverging
+layer received exactly the float model's input spikes, and the cause lies in that
+layer's own integer parameters or arithmetic.
+
+**The cause, by re-simulation.** :func:`simulate_hybrid` runs one ``Dense -> LIF``
+layer in Lava's units (``v`` = 64 x the integer membrane) where each of five
+factors is either as the hardware computes it or exact (as the float model):
+
+* ``weight_rounding``: ``a = dense_int(W_int)`` vs ``a = scale * W @ s`` (rounding
+  and clipping of the weights, the floor shift of ``weight_exp``);
+* ``threshold_rounding``: ``v > vth << 6`` vs ``v >= 64 * scale * threshold``;
+* ``decay_rounding``: Lava's 12-bit decays rounding toward zero vs ``u (1 - decay)``;
+* ``bias_rounding``: ``bias_mant << bias_exp`` vs ``64 * scale * bias``;
+* ``overflow_saturation``: the 24-bit wrap of ``u``, int32 wraps and the clip of
+  ``v`` vs unbounded state.
+
+With every factor "hardware" it equals the fixed-point simulator bit for bit; with
+every factor exact it is the float model in scaled units (tests check both). For
+the diverging (sample, neuron) the layer is re-run with one factor made exact at a
+time; the factors that remove the divergence (the neuron's spikes up to the step
+equal the float model's) are its causes, ranked by how far each moves the membrane
+at the diverging step towards the float value. When no single factor suffices,
+the factors whose hardware version alone, with everything else exact, creates a
+divergence are reported instead (``method: "one_factor_hardware"``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from latdeploy.ir import LIF, Dense, DenseInt, Graph, LIFInt
+from latdeploy.sim.fixed import dense_int
+from latdeploy.sim.trace import Trace
+
+FACTORS = ("weight_rounding", "threshold_rounding", "decay_rounding", "bias_rounding", "overflow_saturation")
+WINDOW = 3
+_STATE_LIMIT = float(1 << 23)
+_SHIFT = 64.0
+
+
+def first_causal_divergence(reference: Trace, candidate: Trace) -> dict[str, int | str] | None:
+    """Return the first slot where two traces differ, in (sample, step, layer, neuron) order.
+
+    Returns:
+        ``{"sample", "step", "layer", "neuron"}`` or None when they agree everywhere.
+    """
+    names = list(reference.layers)
+    best: tuple[int, int, int, int] | None = None
+    for index, name in enumerate(names):
+        differ = np.argwhere(reference.layers[name].spikes != candidate.layers[name].spikes)
+        if differ.size == 0:
+            continue
+        keys = [(int(s), int(t), index, int(n)) for s, t, n in differ]
+        first = min(keys)
+        if best is None or first < best:
+            best = first
+    if best is None:
+        return None
+    sample, step, index, neuron = best
+    return {"sample": sample, "step": step, "layer": names[index], "neuron": neuron}
+
+
+def _wrap32(values: np.ndarray) -> np.ndarray:
+    return (values + 2.0**31) % 2.0**32 - 2.0**31
+
+
+def _trunc_decay(state: np.ndarray, factor: int) -> np.ndarray:
+    return np.trunc(state * factor / 4096.0)
+
+
+def simulate_hybrid(
+    dense: Dense,
+    lif: LIF,
+    synapse: DenseInt,
+    neuron: LIFInt,
+    scale: float,
+    spikes_in: np.ndarray,
+    exact: frozenset[str] | set[str] = frozenset(),
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run one layer with the ``exact`` factors as the float model and the rest as Lava.
+
+    Args:
+        dense, lif: the float layer; synapse, neuron: its quantized version.
+        scale: integer membrane units per float unit (``quantization.json``'s ``scale``).
+        spikes_in: ``[B, T, in]`` input spikes.
+        exact: a subset of :data:`FACTORS`.
+
+    Returns:
+        ``(spikes, v_pre)``, ``[B, T, N]`` each; ``v_pre`` in Lava units (64 x integer membrane).
+    """
+    batch, steps, _ = spikes_in.shape
+    if "weight_rounding" in exact:
+        current = (spikes_in.astype(np.float64) @ dense.weight.astype(np.float64).T) * scale
+    else:
+        current = dense_int(synapse, spikes_in).astype(np.float64)
+    bias = (
+        lif.bias.astype(np.float64) * scale * _SHIFT
+        if "bias_rounding" in exact
+        else (neuron.bias_mant.astype(np.float64) * 2.0**neuron.bias_exp)
+    )
+    # the float model computes in float32: a tie within rounding error counts as reached
+    exact_threshold = lif.threshold * scale * _SHIFT * (1.0 - 1e-9)
+    overflow = "overflow_saturation" not in exact
+    decay = "decay_rounding" in exact
+    u = np.zeros((batch, lif.size))
+    v = np.zeros((batch, lif.size))
+    spikes = np.zeros((batch, steps, lif.size), np.uint8)
+    v_pre = np.zeros((batch, steps, lif.size))
+    for step in range(steps):
+        drive = current[:, step] * _SHIFT
+        decayed_u = u * (1.0 - lif.current_decay) if decay else _trunc_decay(u, 4096 - (neuron.du + 1))
+        if overflow:
+            u = _wrap32(decayed_u + _wrap32(drive))
+            u = np.where(u > _STATE_LIMIT, u - 2 * _STATE_LIMIT, np.where(u <= -_STATE_LIMIT, u + 2 * _STATE_LIMIT, u))
+        else:
+            u = decayed_u + drive
+        decayed_v = v * (1.0 - lif.voltage_decay) if decay else _trunc_decay(v, 4096 - neuron.dv)
+        v = decayed_v + u + bias
+        if overflow:
+            v = np.clip(_wrap32(v), -_STATE_LIMIT + 1, _STATE_LIMIT - 1)
+        fired = v >= exact_threshold if "threshold_rounding" in exact else v > neuron.vth * _SHIFT
+        v_pre[:, step] = v
+        spikes[:, step] = fired
+        v = np.where(fired, 0.0, v)
+    return spikes, v_pre
+
+
+def _layer_pairs(float_graph: Graph, int_graph: Graph, layer: str):
+    try:
+        pair = (float_graph.node(layer), int_graph.node(layer))
+        pair = (float_graph.node(pair[0].inputs[0]), pair[0], int_graph.node(pair[1].inputs[0]), pair[1])
+    except KeyError:
+        return None
+    kinds = (Dense, LIF, DenseInt, LIFInt)
+    return pair if all(type(node) is kind for node, kind in zip(pair, kinds, strict=True)) else None
+
+
+def _scale_of(int_graph: Graph, layer: str) -> float | None:
+    for entry in int_graph.metadata.get("quantization", []):
+        if entry.get("neuron") == layer and "scale" in entry:
+            return float(entry["scale"])
+    return None
+
+
+def explain_divergence(
+    float_graph: Graph,
+    int_graph: Graph,
+    input_spikes: np.ndarray,
+    float_trace: Trace,
+    fixed_trace: Trace,
+    where: dict[str, Any],
+) -> dict[str, Any]:
+    """Return membrane traces around the divergence ``where`` and its likely cause.
+
+    Returns:
+        ``where`` plus ``float_fired``, ``fixed_fired``, ``membrane`` (steps, float
+        ``v_pre`` in float units, fixed ``v_pre`` as integer membrane and in float
+        units, both thresholds) and ``cause`` (``factors`` ranked, ``method``,
+        ``fixes``: per factor whether making it exact removes the divergence).
+        Layers other than ``Dense -> LIF`` get ``cause: {"factors": [], "method": "not_analysed"}``.
+    """
+    layer, sample, step, neuron = where["layer"], where["sample"], where["step"], where["neuron"]
+    float_layer, fixed_layer = float_trace.layers[layer], fixed_trace.layers[layer]
+    low, high = max(0, step - WINDOW), min(float_layer.spikes.shape[1], step + WINDOW + 1)
+    steps = list(range(low, high))
+    scale = _scale_of(int_graph, layer)
+    pair = _layer_pairs(float_graph, int_graph, layer)
+    fixed_v = fixed_layer.v_pre[sample, low:high, neuron].astype(np.int64) >> 6
+    membrane: dict[str, Any] = {
+        "steps": steps,
+        "float": [float(x) for x in float_layer.v_pre[sample, low:high, neuron]],
+        "fixed_int": [int(x) for x in fixed_v],
+    }
+    result = {
+        **where,
+        "float_fired": int(float_layer.spikes[sample, step, neuron]),
+        "fixed_fired": int(fixed_layer.spikes[sample, step, neuron]),
+        "membrane": membrane,
+    }
+    if pair is None or scale is None:
+        result["cause"] = {"factors": [], "method": "not_analysed", "fixes": {}}
+        return result
+    dense, lif, synapse, int_neuron = pair
+    membrane["fixed"] = [float(x) / scale for x in fixed_v]
+    membrane["threshold_float"] = float(lif.threshold)
+    membrane["threshold_fixed"] = float(int_neuron.vth) / scale
+    membrane["scale"] = scale
+    upstream = float_graph.node(dense.inputs[0]).name
+    spikes_in = input_spikes if upstream == float_graph.input.name else float_trace.layers[upstream].spikes
+    spikes_in = np.asarray(spikes_in[sample : sample + 1, : step + 1])
+    target = float_layer.spikes[sample, : step + 1, neuron]
+
+    def run(exact: set[str]) -> tuple[bool, float]:
+        spikes, v_pre = simulate_hybrid(dense, lif, synapse, int_neuron, scale, spikes_in, exact)
+        return bool((spikes[0, :, neuron] == target).all()), float(v_pre[0, step, neuron])
+
+    _, v_hardware = run(set())
+    v_float = float(float_layer.v_pre[sample, step, neuron]) * scale * _SHIFT
+    fixes, moved = {}, {}
+    for factor in FACTORS:
+        fixes[factor], v_exact = run({factor})
+        moved[factor] = abs(v_hardware - v_float) - abs(v_exact - v_float)
+    factors = sorted((f for f in FACTORS if fixes[f]), key=lambda f: (-moved[f], FACTORS.index(f)))
+    method = "one_factor_exact"
+    if not factors:
+        method = "one_factor_hardware"
+        factors = [f for f in FACTORS if not run(set(FACTORS) - {f})[0]]
+    result["cause"] = {"factors": factors, "method": method, "fixes": fixes}
+    return result
