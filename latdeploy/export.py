@@ -24,8 +24,10 @@ from latdeploy.hw.profile import load_profile
 from latdeploy.ir.onnx_io import write_onnx
 from latdeploy.passes.quantize import quantize
 from latdeploy.report.bundle import dump_json, write_bundle
+from latdeploy.report.html import render_report
 from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
+from latdeploy.verify.flow import raster_sample, spike_rasters
 from latdeploy.verify.parity import parity_report
 
 TARGETS = ("loihi2-sim",)
@@ -107,7 +109,17 @@ def export(
     fixed_seconds = time.perf_counter() - started
     lava = run_lava(int_graph, spikes)
 
-    parity = parity_report(int_graph, labels, float_trace, fixed_trace, lava.trace, lava.hardware_steps)
+    parity = parity_report(
+        int_graph,
+        labels,
+        float_trace,
+        fixed_trace,
+        lava.trace,
+        lava.hardware_steps,
+        float_graph=graph,
+        input_spikes=spikes,
+    )
+    rasters = spike_rasters(int_graph, spikes, float_trace, lava.trace, raster_sample(parity), "lava")
     energy = energy_report(int_graph, spikes, fixed_trace, profile)
     manifest = {
         "latdeploy": latdeploy.__version__,
@@ -123,7 +135,15 @@ def export(
         "test_samples": samples,
         "command_line": command_line,
         "weight_bits": weight_bits or profile["arithmetic.weight_bits"],
-        "files": ["graph.onnx", "graph.int.onnx", "parity.json", "energy.json", "quantization.json", "mapping.json"],
+        "files": [
+            "graph.onnx",
+            "graph.int.onnx",
+            "parity.json",
+            "energy.json",
+            "quantization.json",
+            "mapping.json",
+            "report.html",
+        ],
     }
     write_bundle(
         out,
@@ -135,6 +155,9 @@ def export(
             "parity.json": lambda p: p.write_text(dump_json(parity)),
             "energy.json": lambda p: p.write_text(dump_json(energy)),
             "mapping.json": lambda p: p.write_text(dump_json(mapping)),
+            "report.html": lambda p: p.write_text(
+                render_report(parity, [energy], rasters, title=f"latdeploy export {model_path.name}")
+            ),
         },
     )
     return ExportResult(out=out, parity=parity, energy=energy, lava_seconds=lava.seconds, fixed_seconds=fixed_seconds)

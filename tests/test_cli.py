@@ -23,6 +23,7 @@ BUNDLE_FILES = {
     "energy.json",
     "quantization.json",
     "mapping.json",
+    "report.html",
 }
 
 
