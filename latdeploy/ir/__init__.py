@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from latdeploy.ir.graph import Graph
+from latdeploy.ir.netx_nodes import DelayDenseInt
 from latdeploy.ir.neurons_ext import (
     TTFS,
     MultiThresholdLIF,
@@ -24,6 +25,7 @@ from latdeploy.ir.nodes import (
 
 __all__ = [
     "Dense",
+    "DelayDenseInt",
     "DenseInt",
     "Graph",
     "LIF",

@@ -1,15 +1,26 @@
-"""ONNX (de)serialisation of the IR, driven by the node registry.
+"""ONNX (de)serialisation of the IR, driven by the node registry and the fields' type annotations.
 
 Every node becomes one ONNX node of op type ``<class name>`` in the custom domain
-:data:`DOMAIN` (version 1): tensor fields become initializers named
-``<node>.<field>`` passed as extra inputs, other fields become attributes (float
-fields as float64 tensors, so thresholds survive exactly). The graph input is the
-``SpikeInput`` node (``float [T, batch, neurons]``); every neuron layer is a graph
-output. Graph metadata is stored as JSON in ``metadata_props``.
+:data:`DOMAIN` (version :data:`DOMAIN_VERSION`), one output named after the node:
+
+* tensor fields (annotated ``np.ndarray``) become initializers named
+  ``<node>.<field>`` passed as extra inputs after the node's graph inputs, with
+  their exact dtype and shape (a ``None`` tensor is left out);
+* ``int`` fields become INT attributes, ``bool`` fields INT attributes read back
+  as bool, ``str`` fields STRING attributes, ``float`` fields 0-d float64 TENSOR
+  attributes (ONNX's FLOAT attribute is float32 and would round), ``tuple`` fields
+  INTS (or a 1-D float64 TENSOR for floats); a ``None`` attribute is left out and
+  reads back as the field's default.
+
+The graph input is the ``SpikeInput`` node (``float [T, batch, neurons]``), its
+other attribute fields go to the model property ``latdeploy.input``; every neuron
+layer is a graph output; graph metadata is JSON in ``latdeploy.metadata``. Reading
+back gives a graph equal field for field, dtype for dtype.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -21,23 +32,64 @@ from onnx import AttributeProto, TensorProto, helper, numpy_helper
 
 from latdeploy.errors import ModelFormatError
 from latdeploy.ir.graph import Graph
-from latdeploy.ir.nodes import NODE_TYPES, SpikeInput
+from latdeploy.ir.nodes import NODE_TYPES, Node, SpikeInput
 
 DOMAIN = "ai.latdeploy"
 DOMAIN_VERSION = 1
 PRODUCER = "latdeploy"
+OPSET = 17
+INPUT_PROPERTY = "latdeploy.input"
+METADATA_PROPERTY = "latdeploy.metadata"
 
 
-def _attribute(name: str, value: Any) -> AttributeProto:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ModelFormatError(f"attribute {name!r} has unsupported type {type(value).__name__}")
-    if isinstance(value, float):
+def _annotation(cls: type[Node], name: str) -> str:
+    for item in dataclasses.fields(cls):
+        if item.name == name:
+            return str(item.type)
+    raise ModelFormatError(f"{cls.__name__} has no field {name!r}")
+
+
+def _attribute(node: Node, name: str, value: Any) -> AttributeProto | None:
+    where = f"node {node.name!r}: attribute {name!r}"
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return helper.make_attribute(name, int(value))
+    if isinstance(value, (int, np.integer)):
+        return helper.make_attribute(name, int(value))
+    if isinstance(value, (float, np.floating)):
         return helper.make_attribute(name, numpy_helper.from_array(np.array(value, dtype=np.float64)))
-    return helper.make_attribute(name, value)
+    if isinstance(value, str):
+        return helper.make_attribute(name, value)
+    if isinstance(value, (tuple, list)):
+        if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
+            return helper.make_attribute(name, [int(v) for v in value], attr_type=AttributeProto.INTS)
+        if all(isinstance(v, (int, float, np.integer, np.floating)) for v in value):
+            return helper.make_attribute(name, numpy_helper.from_array(np.array(value, dtype=np.float64)))
+    raise ModelFormatError(f"{where} has type {type(value).__name__}, which ONNX export does not support")
+
+
+def _attribute_value(cls: type[Node], attribute: AttributeProto) -> Any:
+    annotation = _annotation(cls, attribute.name)
+    value = helper.get_attribute_value(attribute)
+    if isinstance(value, TensorProto):
+        array = numpy_helper.to_array(value)
+        return tuple(float(v) for v in array.reshape(-1)) if "tuple" in annotation else float(array)
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, list):
+        return tuple(int(v) for v in value)
+    if annotation.startswith("bool"):
+        return bool(value)
+    return value
 
 
 def to_onnx(graph: Graph) -> onnx.ModelProto:
-    """Return ``graph`` as an ONNX model that passes ``onnx.checker.check_model``."""
+    """Return ``graph`` as an ONNX model that passes ``onnx.checker.check_model``.
+
+    Raises:
+        ModelFormatError: if a field has a type this format cannot hold.
+    """
     onnx_nodes, initializers = [], []
     source = graph.input
     for node in graph.nodes:
@@ -45,12 +97,14 @@ def to_onnx(graph: Graph) -> onnx.ModelProto:
             continue
         inputs = list(node.inputs)
         for field_name, tensor in node.tensor_fields().items():
+            if tensor is None:
+                continue
             initializer_name = f"{node.name}.{field_name}"
             initializers.append(numpy_helper.from_array(np.ascontiguousarray(tensor), initializer_name))
             inputs.append(initializer_name)
-        attributes = [_attribute(k, v) for k, v in node.attribute_fields().items()]
+        attributes = [_attribute(node, k, v) for k, v in node.attribute_fields().items()]
         onnx_node = helper.make_node(type(node).__name__, inputs, [node.name], name=node.name, domain=DOMAIN)
-        onnx_node.attribute.extend(attributes)
+        onnx_node.attribute.extend(a for a in attributes if a is not None)
         onnx_nodes.append(onnx_node)
     timesteps = graph.timesteps
     graph_input = helper.make_tensor_value_info(source.name, TensorProto.FLOAT, [timesteps, "batch", source.size])
@@ -62,36 +116,47 @@ def to_onnx(graph: Graph) -> onnx.ModelProto:
     model = helper.make_model(
         onnx_graph,
         producer_name=PRODUCER,
-        opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(DOMAIN, DOMAIN_VERSION)],
+        opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(DOMAIN, DOMAIN_VERSION)],
     )
     model.ir_version = 8
+    input_fields = {k: list(v) if isinstance(v, tuple) else v for k, v in source.attribute_fields().items()}
     helper.set_model_props(
         model,
-        {"latdeploy.metadata": json.dumps(graph.metadata, sort_keys=True), "latdeploy.input_encoding": source.encoding},
+        {
+            METADATA_PROPERTY: json.dumps(graph.metadata, sort_keys=True),
+            INPUT_PROPERTY: json.dumps(input_fields, sort_keys=True),
+        },
     )
     return model
+
+
+def _spike_input(model: onnx.ModelProto, props: dict[str, str]) -> SpikeInput:
+    graph_input = model.graph.input[0]
+    if INPUT_PROPERTY in props:
+        fields = json.loads(props[INPUT_PROPERTY])
+    else:  # files of the first release kept only the encoding
+        dims = graph_input.type.tensor_type.shape.dim
+        fields = {"neurons": dims[2].dim_value, "encoding": props.get("latdeploy.input_encoding", "latency")}
+    for key, value in fields.items():
+        if isinstance(value, list):
+            fields[key] = tuple(value)
+    return SpikeInput(name=graph_input.name, inputs=(), **fields)
 
 
 def from_onnx(model: onnx.ModelProto) -> Graph:
     """Rebuild a :class:`Graph` from a model written by :func:`to_onnx`.
 
     Raises:
-        ModelFormatError: if an op is not a registered latdeploy node or a field is missing.
+        ModelFormatError: if an op is not a registered latdeploy node or a field is missing or invalid.
     """
     props = {p.key: p.value for p in model.metadata_props}
-    if "latdeploy.metadata" not in props:
+    if METADATA_PROPERTY not in props:
         raise ModelFormatError("ONNX model was not written by latdeploy (no latdeploy.metadata)")
-    metadata = json.loads(props["latdeploy.metadata"])
+    metadata = json.loads(props[METADATA_PROPERTY])
     initializers = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
-    graph_input = model.graph.input[0]
-    nodes: list = [
-        SpikeInput(
-            name=graph_input.name,
-            inputs=(),
-            neurons=graph_input.type.tensor_type.shape.dim[2].dim_value,
-            encoding=props.get("latdeploy.input_encoding", "latency"),
-        )
-    ]
+    if len(model.graph.input) != 1:
+        raise ModelFormatError(f"ONNX model has {len(model.graph.input)} graph inputs; latdeploy graphs have one")
+    nodes: list[Node] = [_spike_input(model, props)]
     for onnx_node in model.graph.node:
         cls = NODE_TYPES.get(onnx_node.op_type)
         if onnx_node.domain != DOMAIN or cls is None:
@@ -100,19 +165,20 @@ def from_onnx(model: onnx.ModelProto) -> Graph:
             )
         fields: dict[str, Any] = {}
         graph_inputs = []
+        prefix = onnx_node.name + "."
         for name in onnx_node.input:
-            if name in initializers:
-                fields[name.split(".", 1)[1] if name.startswith(onnx_node.name + ".") else name] = initializers[name]
+            if name in initializers and name.startswith(prefix):
+                fields[name[len(prefix) :]] = initializers[name]
             else:
                 graph_inputs.append(name)
         for attribute in onnx_node.attribute:
-            value = helper.get_attribute_value(attribute)
-            if isinstance(value, TensorProto):
-                value = float(numpy_helper.to_array(value))
-            elif isinstance(value, bytes):
-                value = value.decode()
-            fields[attribute.name] = value
-        nodes.append(cls(name=onnx_node.name, inputs=tuple(graph_inputs), **fields))
+            fields[attribute.name] = _attribute_value(cls, attribute)
+        try:
+            nodes.append(cls(name=onnx_node.name, inputs=tuple(graph_inputs), **fields))
+        except TypeError as error:
+            raise ModelFormatError(
+                f"ONNX node {onnx_node.name!r}: fields do not fit {cls.__name__} ({error})"
+            ) from error
     return Graph(tuple(nodes), metadata)
 
 
