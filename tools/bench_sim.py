@@ -1,13 +1,19 @@
 """Benchmark of the fixed-point simulator against Lava ``fixed_pt``, measured side by side in one run.
 
-(a) A network of N-TIDIGITS size (64 -> 256 -> 256 -> 242 dense CUBA LIF): Lava
-    (``latdeploy.backends.lava.run_lava``, ``Loihi2SimCfg(select_tag="fixed_pt")``)
-    and ``latdeploy.sim.fixed.simulate_fixed`` on the same graph and input; every
-    layer's spikes and the output layer's ``u``, ``v``, ``v_pre`` must be identical
-    (exit code 3 otherwise). Lava runs twice (a short and a long input) so that its
-    steady-state rate ``(long - short) / (t_long - t_short)`` excludes its one-time
-    start-up; the ratio is taken against that rate (the rate most favourable to Lava)
-    and, separately, against Lava's whole call.
+(a) lava-dl's own N-TIDIGITS network (``ntidigits.net`` shipped in the lava-dl wheel:
+    64 -> 256 -> 256 -> 242 dense CUBA LIF with axonal delays) on its recorded input:
+    lava-dl's ``netx.hdf5.Network`` in Lava ``Loihi2SimCfg(select_tag="fixed_pt")``
+    against ``read_netx`` + ``simulate_fixed``; every layer's spikes must be identical
+    (exit code 3 otherwise), and over all 3000 steps the simulator must equal the
+    output recorded beside the network.
+(a2) A network of the same size without delays, seeded random weights and input,
+    through latdeploy's own Lava backend (``run_lava``): every layer's spikes and the
+    output layer's ``u``, ``v``, ``v_pre`` must be identical.
+
+    Lava runs twice per network (a short and a long input) so that its steady-state
+    rate ``(long - short) / (t_long - t_short)`` excludes its one-time start-up; the
+    headline ratio is taken against that rate (the rate most favourable to Lava),
+    and a second ratio compares whole calls.
 (b) All 360 digits test samples through the fixed-point simulator (the shipped
     ``models/digits_mlp.pt``, quantized as ``latdeploy.export`` does).
 (c) VGG-11 (32x32x3), batch 64 x 4 steps: time and peak memory, when the IR can
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import statistics
@@ -40,12 +47,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import latdeploy.sim.fixed_delay  # noqa: E402, F401  (registers the DelayDenseInt kernel)
 from latdeploy.backends.lava import run_lava  # noqa: E402
 from latdeploy.ir import DenseInt, Graph, LIFInt, SpikeInput  # noqa: E402
 from latdeploy.sim.fixed import simulate_fixed  # noqa: E402
 from latdeploy.sim.trace import Trace  # noqa: E402
 
 NTIDIGITS_SIZES = (64, 256, 256, 242)
+NTIDIGITS = ROOT / ".venv/lib/python3.10/site-packages/tests/lava/lib/dl/netx/gts/ntidigits"
 EXIT_MISMATCH = 3
 
 
@@ -136,7 +145,7 @@ def assert_identical(fixed: Trace, lava: Trace, what: str) -> None:
 
 
 def bench_lava_ratio(short: int, long: int, repeats: int, skip_lava: bool) -> dict[str, Any]:
-    """Part (a): simulator vs Lava on the N-TIDIGITS-size network; returns the measurements."""
+    """Part (a2): simulator vs ``run_lava`` on the delay-free N-TIDIGITS-size network; returns the measurements."""
     graph, spikes = ntidigits_size_graph(long)
     short_graph = graph.replace_nodes(list(graph.nodes), timesteps=short)
     short_spikes = spikes[:, :short]
@@ -144,7 +153,6 @@ def bench_lava_ratio(short: int, long: int, repeats: int, skip_lava: bool) -> di
     result: dict[str, Any] = {
         "steps": long,
         "activity": {name: float(layer.spikes.mean()) for name, layer in trace.layers.items()},
-        "sim_first_s": timing.first,
         "sim_median_s": timing.median,
         "sim_min_s": min(timing.warm),
         "sim_steps_per_s": long / timing.median,
@@ -158,16 +166,120 @@ def bench_lava_ratio(short: int, long: int, repeats: int, skip_lava: bool) -> di
         lava_wall[steps] = time.perf_counter() - started
         assert_identical(simulate_fixed(run_graph, run_spikes), lava.trace, f"{steps} steps")
     steady = (long - short) / (lava_wall[long] - lava_wall[short])
-    whole = long / lava_wall[long]
     result.update(
         lava_short_steps=short,
         lava_short_s=lava_wall[short],
         lava_long_s=lava_wall[long],
         lava_steady_steps_per_s=steady,
-        lava_whole_steps_per_s=whole,
+        lava_whole_steps_per_s=long / lava_wall[long],
         ratio_steady=result["sim_steps_per_s"] / steady,
-        ratio_whole_vs_first=(long / timing.first) / whole,
-        identical=True,
+        ratio_whole=lava_wall[long] / timing.median,
+    )
+    return result
+
+
+def run_netx_in_lava(path: Path, spikes: np.ndarray) -> tuple[list[np.ndarray], float]:
+    """Run lava-dl's ``netx.hdf5.Network`` of ``path`` on ``spikes`` ``[n_in, steps]`` in Lava fixed_pt.
+
+    Returns:
+        ``(recordings, seconds)``: each dense block's output spikes ``[N, steps]`` in
+        hardware time, and the wall time of building the network from the file,
+        compiling, running, reading back and stopping.
+    """
+    from lava.lib.dl import netx
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.magma.core.run_configs import Loihi2SimCfg
+    from lava.proc.io.sink import RingBuffer as Sink
+    from lava.proc.io.source import RingBuffer as Source
+
+    steps = spikes.shape[1]
+    started = time.perf_counter()
+    network = netx.hdf5.Network(net_config=str(path), num_layers=len(netx_layers(path)))
+    source = Source(data=spikes)
+    source.s_out.connect(network.inp)
+    sinks = []
+    for block in network.layers:
+        sink = Sink(shape=block.out.shape, buffer=steps)
+        block.out.connect(sink.a_in)
+        sinks.append(sink)
+    try:
+        network.run(condition=RunSteps(num_steps=steps), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+        recordings = [sink.data.get() for sink in sinks]
+    finally:
+        network.stop()
+    return recordings, time.perf_counter() - started
+
+
+def netx_layers(path: Path) -> list[str]:
+    """Return the layer types of a ``.net`` file up to (not including) its ``average`` read-out."""
+    from latdeploy.frontend.netx import read_netx
+
+    table = read_netx(path, timesteps=1).metadata["netx_layers"]
+    return [layer["type"] for layer in table if layer["type"] != "average"]
+
+
+def simulate_netx(path: Path, spikes: np.ndarray) -> Trace:
+    """``read_netx`` + ``simulate_fixed`` on ``spikes`` ``[1, steps, n_in]``: what the simulator side times."""
+    from latdeploy.frontend.netx import read_netx
+
+    return simulate_fixed(read_netx(path, timesteps=spikes.shape[1]), spikes)
+
+
+def bench_ntidigits(short: int, long: int, repeats: int, skip_lava: bool) -> dict[str, Any]:
+    """Part (a): lava-dl's N-TIDIGITS network in Lava vs the simulator; returns the measurements."""
+    from latdeploy.frontend.netx import read_netx
+
+    path = NTIDIGITS / "ntidigits.net"
+    recorded_input = np.load(NTIDIGITS / "input.npy")
+    recorded_output = np.load(NTIDIGITS / "output.npy")
+    full = recorded_input.T[None].astype(np.uint8)
+    started = time.perf_counter()
+    trace = simulate_netx(path, full)
+    first = time.perf_counter() - started
+    output = trace.output().spikes[0].T  # the recording is 4 steps late: 3 synapses + the recorder's own step
+    if not np.array_equal(output[:, :-4], recorded_output[:, 4:]):
+        print("MISMATCH: simulator output differs from the output recorded beside ntidigits.net")
+        sys.exit(EXIT_MISMATCH)
+    result: dict[str, Any] = {"recorded_steps": full.shape[1], "sim_first_s": first}
+    graph = read_netx(path, timesteps=long)
+    spikes = full[:, :long]
+    timing, long_trace = time_simulator(graph, spikes, repeats)
+    whole = [time.perf_counter()]
+    for _ in range(repeats):
+        simulate_netx(path, spikes)
+        whole.append(time.perf_counter())
+    full_timing, _ = time_simulator(read_netx(path), full, max(3, repeats // 4))
+    result.update(
+        steps=long,
+        activity={name: float(layer.spikes.mean()) for name, layer in long_trace.layers.items()},
+        sim_median_s=timing.median,
+        sim_min_s=min(timing.warm),
+        sim_with_import_median_s=statistics.median(np.diff(whole)),
+        sim_steps_per_s=long / timing.median,
+        sim_full_median_s=full_timing.median,
+        sim_full_steps_per_s=full.shape[1] / full_timing.median,
+    )
+    if skip_lava:
+        return result
+    lava_wall = {}
+    for steps in (short, long):
+        recordings, lava_wall[steps] = run_netx_in_lava(path, recorded_input[:, :steps])
+        run_trace = simulate_fixed(read_netx(path, timesteps=steps), full[:, :steps])
+        for neuron, recording in zip(graph.neurons(), recordings, strict=True):
+            lag = graph.lag(neuron.name)
+            ours = run_trace.layers[neuron.name].spikes[0].T
+            if not np.array_equal(ours[:, : steps - lag], recording[:, lag:]):
+                print(f"MISMATCH ({steps} steps): spikes of layer {neuron.name!r} differ between simulator and Lava")
+                sys.exit(EXIT_MISMATCH)
+    steady = (long - short) / (lava_wall[long] - lava_wall[short])
+    result.update(
+        lava_short_steps=short,
+        lava_short_s=lava_wall[short],
+        lava_long_s=lava_wall[long],
+        lava_steady_steps_per_s=steady,
+        lava_whole_steps_per_s=long / lava_wall[long],
+        ratio_steady=result["sim_steps_per_s"] / steady,
+        ratio_whole=lava_wall[long] / result["sim_with_import_median_s"],
     )
     return result
 
@@ -204,38 +316,67 @@ def bench_vgg(batch: int, steps: int) -> dict[str, Any]:
     return {"measurable": False, "reason": "the IR has no convolution nodes yet (issue 6, helper E1)"}
 
 
-def _print_report(info: dict[str, Any], lava: dict[str, Any], digits: dict[str, Any], vgg: dict[str, Any]) -> None:
+def _print_lava_comparison(result: dict[str, Any], simulator_side: str) -> None:
+    print(
+        f"    simulator, warm ({simulator_side}; median of repeats, min {result['sim_min_s'] * 1e3:.1f} ms): "
+        f"{result['sim_median_s'] * 1e3:.1f} ms = {result['sim_steps_per_s']:,.0f} steps/s"
+    )
+    if "lava_long_s" not in result:
+        return
+    print(
+        f"    Lava fixed_pt, whole call: {result['lava_short_steps']} steps {result['lava_short_s']:.1f} s, "
+        f"{result['steps']} steps {result['lava_long_s']:.1f} s"
+    )
+    print(
+        f"    Lava steady state ({result['steps'] - result['lava_short_steps']} steps / time difference): "
+        f"{result['lava_steady_steps_per_s']:.1f} steps/s; whole {result['steps']}-step call: "
+        f"{result['lava_whole_steps_per_s']:.1f} steps/s"
+    )
+    print("    spikes identical to Lava in every layer at both lengths: yes")
+    print(f"    RATIO simulator (warm) / Lava steady state, steps/s: {result['ratio_steady']:,.0f}x")
+
+
+def _print_report(info: dict[str, Any], results: dict[str, dict[str, Any]]) -> None:
     print(f"machine: {info['cpu']}; load average {info['load_average'][0]:.2f} (shared machine)")
     print(
         f"date {info['date']}; python {info['python']}, numpy {info['numpy']}, numba {info['numba']}, "
         f"lava-nc {info['lava-nc']}"
     )
+    print("simulator times: whole simulate_fixed calls (Lava weights, all kernels, full traces); Lava times:")
+    print("whole calls (build processes, compile, run, read back, stop); only Python imports excluded")
+    ntidigits = results["ntidigits"]
     print()
-    print(f"(a) N-TIDIGITS-size network 64-256-256-242 dense CUBA LIF, batch 1, {lava['steps']} steps")
-    activity = ", ".join(f"{name} {rate:.1%}" for name, rate in lava["activity"].items())
-    print(f"    spike rates: {activity}")
-    print(f"    simulator, first call in process (incl. numba kernel load): {lava['sim_first_s'] * 1e3:9.1f} ms")
+    print("(a) lava-dl N-TIDIGITS ntidigits.net, 64-256-256-242 dense CUBA LIF + axonal delays, recorded input")
     print(
-        f"    simulator, warm (median of repeats; min {lava['sim_min_s'] * 1e3:.1f} ms):        "
-        f"{lava['sim_median_s'] * 1e3:9.1f} ms = {lava['sim_steps_per_s']:,.0f} steps/s"
+        f"    simulator, first call in process (read_netx + simulate_fixed, {ntidigits['recorded_steps']} steps, "
+        f"incl. numba kernel load): {ntidigits['sim_first_s'] * 1e3:.1f} ms; output = lava-dl's recording: yes"
     )
-    if "lava_long_s" in lava:
+    print(
+        f"    simulator, warm, all {ntidigits['recorded_steps']} steps: {ntidigits['sim_full_median_s'] * 1e3:.1f} ms"
+        f" = {ntidigits['sim_full_steps_per_s']:,.0f} steps/s"
+    )
+    activity = ", ".join(f"{name} {rate:.1%}" for name, rate in ntidigits["activity"].items())
+    print(f"    {ntidigits['steps']} steps; spike rates: {activity}")
+    _print_lava_comparison(ntidigits, "simulate_fixed")
+    if "ratio_whole" in ntidigits:
         print(
-            f"    Lava fixed_pt, whole run_lava call (build processes, compile, run, read back, align): "
-            f"{lava['lava_short_steps']} steps {lava['lava_short_s']:.1f} s, {lava['steps']} steps "
-            f"{lava['lava_long_s']:.1f} s"
+            f"    RATIO whole calls (netx.hdf5.Network in Lava / read_netx + simulate_fixed, "
+            f"{ntidigits['sim_with_import_median_s'] * 1e3:.1f} ms): {ntidigits['ratio_whole']:,.0f}x"
         )
-        print(
-            f"    Lava steady state ({lava['steps'] - lava['lava_short_steps']} steps / time difference): "
-            f"{lava['lava_steady_steps_per_s']:.1f} steps/s; whole call: {lava['lava_whole_steps_per_s']:.1f} steps/s"
-        )
-        print("    spikes of every layer and output u, v, v_pre identical to Lava at both lengths: yes")
-        print(f"    RATIO simulator (warm) / Lava steady state:          {lava['ratio_steady']:,.0f}x")
-        print(f"    RATIO simulator (first call) / Lava whole call:       {lava['ratio_whole_vs_first']:,.0f}x")
+    synthetic = results["synthetic"]
+    print()
+    print(f"(a2) same size, no delays, seeded random weights and 2 % input, {synthetic['steps']} steps, run_lava")
+    activity = ", ".join(f"{name} {rate:.1%}" for name, rate in synthetic["activity"].items())
+    print(f"    spike rates: {activity}")
+    _print_lava_comparison(synthetic, "simulate_fixed")
+    if "ratio_whole" in synthetic:
+        print(f"    RATIO whole calls (run_lava / simulate_fixed): {synthetic['ratio_whole']:,.0f}x")
+    digits = results["digits"]
     print()
     print(f"(b) digits test set, {digits['samples']} samples x {digits['timesteps']} steps, 64-128-10")
-    print(f"    simulator first call (incl. numba kernel load): {digits['sim_first_s'] * 1e3:.1f} ms")
+    print(f"    simulator first call: {digits['sim_first_s'] * 1e3:.1f} ms")
     print(f"    simulator warm (median): {digits['sim_median_s'] * 1e3:.1f} ms; accuracy {digits['accuracy']:.2%}")
+    vgg = results["vgg"]
     print()
     if vgg["measurable"]:
         print(f"(c) VGG-11 32x32x3, batch {vgg['batch']} x {vgg['steps']} steps")
@@ -250,15 +391,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lava-steps", default="100,400", help="short,long step counts of the two Lava runs")
     parser.add_argument("--repeats", type=int, default=20, help="warm simulator calls per workload")
     parser.add_argument("--skip-lava", action="store_true", help="time the simulator only")
+    parser.add_argument("--json", type=Path, help="also write the measurements to this JSON file")
     args = parser.parse_args(argv)
     short, long = (int(value) for value in args.lava_steps.split(","))
     if not 0 < short < long:
         parser.error("--lava-steps needs 0 < short < long")
     info = machine()
-    lava = bench_lava_ratio(short, long, args.repeats, args.skip_lava)
-    digits = bench_digits(args.repeats)
-    vgg = bench_vgg(64, 4)
-    _print_report(info, lava, digits, vgg)
+    results = {
+        "ntidigits": bench_ntidigits(short, long, args.repeats, args.skip_lava),
+        "synthetic": bench_lava_ratio(short, long, args.repeats, args.skip_lava),
+        "digits": bench_digits(args.repeats),
+        "vgg": bench_vgg(64, 4),
+    }
+    _print_report(info, results)
+    if args.json:
+        args.json.write_text(json.dumps({"machine": info, **results}, indent=2) + "\n")
     return 0
 
 

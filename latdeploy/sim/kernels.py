@@ -20,6 +20,9 @@ task, summed at the end).
 
 from __future__ import annotations
 
+import multiprocessing
+
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -28,6 +31,23 @@ DECAY_SHIFT = 12
 ACTIVATION_SHIFT = 6
 BLOCK = 64  # neurons per parallel task
 EVENT_DENSITY = 0.25  # below this fraction of non-zero inputs, Dense accumulates events
+
+
+def start_threads() -> None:
+    """Start numba's thread pool, leaving multiprocessing's start method as it was.
+
+    numba's first parallel launch calls ``multiprocessing.get_start_method()``, which
+    fixes the process's start method; lava-nc sets it itself when imported and fails
+    ("context has already been set") if it is fixed already. Without this, a
+    simulation run before the first ``import lava`` would break every later Lava run.
+    """
+    before = multiprocessing.get_start_method(allow_none=True)
+    numba.get_num_threads()
+    if before is None:
+        multiprocessing.set_start_method(None, force=True)
+
+
+start_threads()
 
 
 @njit(inline="always", cache=True)

@@ -7,6 +7,9 @@ random parameters over their full hardware ranges and on inputs that overflow.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -207,3 +210,15 @@ def test_delay_dense_shifts_each_delay_group_before_summing():
     got = delay_dense_accumulate(spikes, weight, delay, -2)
     # each -2 >> 2 = -1 arrives at step 2: -2 (the shift of the sum, -4 >> 2, would give -1)
     assert got[0, :, 0].tolist() == [0, 0, -2]
+
+
+def test_a_simulation_before_importing_lava_leaves_lava_importable():
+    """numba's thread start must not fix multiprocessing's start method, which lava-nc sets on import."""
+    script = (
+        "import numpy as np\n"
+        "from latdeploy.sim.kernels import lif_int_kernel\n"
+        "lif_int_kernel(np.ones((2, 3, 70), np.int32), 0, 4096, 1, np.zeros(70, np.int64))\n"
+        "import lava.magma.runtime.message_infrastructure.multiprocessing\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
