@@ -12,6 +12,7 @@ figure is published; their ``source`` must then say so.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,6 +158,8 @@ def _check_value(where: str, section: str, name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, kind):
         expected = {int: "an integer", str: "a string", list: "a list"}.get(kind, "a number")  # type: ignore[arg-type]
         raise ProfileError(f"{where} must be {expected}, got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ProfileError(f"{where} must be a finite number, got {value}")
     if name == "sign_modes":
         if not value or any(mode not in SIGN_MODES for mode in value):
             raise ProfileError(f"{where} must be a non-empty list of {list(SIGN_MODES)}, got {value!r}")
@@ -200,8 +203,9 @@ def load_profile(name_or_path: str) -> Profile:
     path = resolve_profile_path(str(name_or_path))
     try:
         document = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise ProfileError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from error
+    except (yaml.YAMLError, RecursionError, ValueError) as error:  # ValueError: e.g. a date 2001-13-45
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise ProfileError(f"{path}: not valid YAML ({first_line})") from error
     except (OSError, UnicodeDecodeError) as error:
         raise ProfileError(f"{path}: cannot be read ({error})") from error
     if not isinstance(document, dict):
