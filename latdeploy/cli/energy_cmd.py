@@ -74,7 +74,10 @@ def energy(
     model_path: Path | None,
     as_json: bool,
 ) -> None:
-    """Count SOPs, neuron updates and spikes of SOURCE (model file or bundle) and price them per profile."""
+    """Count SOPs, neuron updates and spikes of SOURCE (model file or bundle) and price them per profile.
+
+    A MODEL is quantized for the first chip profile given (loihi2 when all are energy-only).
+    """
     from latdeploy.cli.verify_cmd import _samples
     from latdeploy.data import load_split
     from latdeploy.energy.counting import energy_table
@@ -86,7 +89,8 @@ def energy(
 
     names = list(profiles) or ["loihi2"]
     loaded = [load_profile(name) for name in names]
-    subject = load_subject(source, names[0], weight_bits, model_path)
+    chips = [profile for profile in loaded if getattr(profile, "kind", "chip") == "chip"]
+    subject = load_subject(source, chips[0].name if chips else "loihi2", weight_bits, model_path)
     test = load_split(subject.metadata["dataset"], "test")
     count = _samples(samples) or len(test.y)
     if count > len(test.y):

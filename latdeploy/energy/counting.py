@@ -125,11 +125,16 @@ def energy_from_counts(counts: dict[str, Any], profile: Profile) -> dict[str, An
     Returns:
         The content of ``energy.json``: totals per inference, ``per_layer`` with
         ``energy_j``, the ANN equivalent, the conventions and the energy sources.
-        Energy fields a profile lacks count as 0 J and are listed in ``missing_energy_fields``.
+        ``energy_j`` is ``energy_dynamic_j`` (the per-operation costs) plus ``energy_static_j``
+        (static power x step time x steps; null, and not added, when the profile gives no
+        figure). Per-operation fields a profile lacks count as 0 J and are listed in
+        ``missing_energy_fields``.
     """
     section = profile.values.get("energy", {})
-    energy = {name: float(section.get(name, 0.0)) for name in ENERGY_FIELDS}
-    missing = [name for name in ENERGY_FIELDS if name not in section]
+    energy = {name: float(section.get(name) or 0.0) for name in ENERGY_FIELDS}
+    missing = [name for name in ENERGY_FIELDS if section.get(name) is None]
+    power, step_time = section.get("static_power_w"), section.get("time_per_step_s")
+    static = None if power is None or step_time is None else float(power) * float(step_time) * counts["timesteps"]
     per_layer = [{**layer, "energy_j": _price(layer, energy)} for layer in counts["per_layer"]]
     total = lambda key: float(sum(layer[key] for layer in per_layer))  # noqa: E731
     macs = int(sum(layer["macs_ann"] for layer in per_layer))
@@ -146,7 +151,9 @@ def energy_from_counts(counts: dict[str, Any], profile: Profile) -> dict[str, An
         "neuron_updates": total("neuron_updates"),
         "neuron_updates_active": total("neuron_updates_active"),
         "spikes": total("spikes"),
-        "energy_j": total("energy_j"),
+        "energy_dynamic_j": total("energy_j"),
+        "energy_static_j": static,
+        "energy_j": total("energy_j") + (static or 0.0),
         "per_layer": per_layer,
         "ann_equivalent": {
             "macs": macs,

@@ -38,12 +38,13 @@ def _num(value: float | None, digits: int = 2) -> str:
 
 
 def _table(header: list[str], rows: list[list[Any]], css_class: str = "") -> str:
-    head = "".join(f'<th class="{"l" if i == 0 else ""}">{_text(h)}</th>' for i, h in enumerate(header))
-    body = "".join(
-        "<tr>" + "".join(f'<td class="{"l" if i == 0 else ""}">{_text(c)}</td>' for i, c in enumerate(row)) + "</tr>"
-        for row in rows
-    )
-    return f'<table class="{css_class}"><tr>{head}</tr>{body}</table>'
+    def cell(tag: str, index: int, value: Any) -> str:
+        return f'<{tag} class="l">{_text(value)}</{tag}>' if index == 0 else f"<{tag}>{_text(value)}</{tag}>"
+
+    head = "".join(cell("th", i, h) for i, h in enumerate(header))
+    body = "".join("<tr>" + "".join(cell("td", i, c) for i, c in enumerate(row)) + "</tr>" for row in rows)
+    attribute = f' class="{css_class}"' if css_class else ""
+    return f"<table{attribute}><tr>{head}</tr>{body}</table>"
 
 
 def bar_chart(title: str, labels: list[str], series: dict[str, list[float]], unit: str, chart_id: str) -> str:

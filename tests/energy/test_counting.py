@@ -1,12 +1,20 @@
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
-from latdeploy.energy.counting import energy_report
+from latdeploy.cli import cli
+from latdeploy.data import load_split
+from latdeploy.energy.counting import count_operations, energy_report
+from latdeploy.export import encode
 from latdeploy.hw.profile import load_profile
 from latdeploy.ir import DenseInt, Graph, LIFInt, SpikeInput
 from latdeploy.sim.fixed import simulate_fixed
+
+PROFILES = ("loihi2", "loihi1", "cmos45nm", "spinnaker2")
 
 
 def test_sops_updates_spikes_and_joules_by_hand():
@@ -39,3 +47,56 @@ def test_sops_updates_spikes_and_joules_by_hand():
     assert report["energy_j"] == pytest.approx(expected)
     assert report["ann_equivalent"]["macs"] == 6
     assert report["ann_equivalent"]["energy_j"] == pytest.approx(6 * 4.6e-12)
+
+
+def test_dense_fan_out_counts_zero_weights_and_graded_payloads_count_once():
+    graph = Graph(
+        (
+            SpikeInput("input", (), neurons=3),
+            DenseInt("dense1", ("input",), weight=np.array([[2, 0, 4], [0, 0, 6]])),
+            LIFInt("lif1", ("dense1",), vth=3, bias_mant=np.zeros(2, np.int32)),
+        ),
+        {"timesteps": 2},
+    )
+    spikes = np.zeros((1, 2, 3), np.uint8)
+    spikes[0, 0, [0, 1]] = 1
+    spikes[0, 1, 2] = 3  # a graded payload is one event
+    counts = count_operations(graph, spikes, simulate_fixed(graph, np.minimum(spikes, 1)))
+    layer = counts["per_layer"][0]
+    assert layer["input_events"] == 3
+    assert layer["sops"] == 1 + 0 + 2 and layer["sops_dense"] == 3 * 2
+
+
+def test_sops_from_lava_spikes_equal_the_fixed_point_count(shipped_model_path):
+    from latdeploy.backends.lava import run_lava
+    from latdeploy.verify.flow import load_subject
+
+    subject = load_subject(shipped_model_path, "loihi2")
+    spikes = encode(subject.model, load_split(subject.metadata["dataset"], "test").x[:4])
+    lava = run_lava(subject.int_graph, spikes)
+    from_lava = count_operations(subject.int_graph, spikes, lava.trace)
+    from_fixed = count_operations(subject.int_graph, spikes, simulate_fixed(subject.int_graph, spikes))
+    assert from_lava == from_fixed
+    assert from_lava["per_layer"][1]["sops"] > 0 and from_lava["per_layer"][0]["spikes"] > 0
+
+
+def test_four_profiles_side_by_side_for_the_shipped_model(shipped_model_path):
+    result = CliRunner().invoke(
+        cli,
+        ["energy", str(shipped_model_path), "--samples", "20", "--json"]
+        + [arg for name in PROFILES for arg in ("--profile", name)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    table = json.loads(result.output)
+    reports = {report["profile"]: report for report in table["profiles"]}
+    assert list(reports) == list(PROFILES)
+    sops = reports["loihi2"]["sops"]
+    assert all(report["sops"] == sops for report in reports.values())  # counted once, priced four times
+    assert reports["cmos45nm"]["energy_j"] == pytest.approx(sops * 0.9e-12)
+    assert reports["loihi1"]["energy_j"] == pytest.approx(reports["loihi2"]["energy_j"])  # same published figures
+    assert reports["spinnaker2"]["energy_j"] > 10 * reports["loihi1"]["energy_j"]
+    assert reports["loihi2"]["ann_equivalent"]["macs"] == 64 * 128 + 128 * 10
+    assert reports["loihi2"]["ann_equivalent"]["energy_45nm_j"] == pytest.approx((64 * 128 + 128 * 10) * 4.6e-12)
+    text = CliRunner().invoke(cli, ["energy", str(shipped_model_path), "--samples", "5", "--profile", "cmos45nm"])
+    assert "SOP convention" in text.output and "cmos45nm" in text.output
