@@ -32,7 +32,7 @@ class Graph:
             for name in node.inputs:
                 if name not in seen:
                     raise ModelFormatError(f"node {node.name!r}: input {name!r} is not an earlier node")
-                expected = _fan_in(node)
+                expected = node.input_size()
                 if expected is not None and seen[name].size != expected:
                     raise ModelFormatError(
                         f"node {node.name!r}: expects {expected} inputs but {name!r} has {seen[name].size}"
@@ -70,23 +70,28 @@ class Graph:
         return [n for n in self.nodes if n.kind == "neuron"]
 
     def lag(self, name: str) -> int:
-        """Return the hardware latency of node ``name`` in steps: synapses on its path.
+        """Return the hardware latency of node ``name`` in steps: hardware time minus algorithmic time.
 
-        On Lava every synapse delivers one step after it receives, so the spikes of
-        a neuron layer with lag ``k`` at hardware step ``t + k`` are the float
-        model's spikes at step ``t``.
+        The sum of :meth:`Node.hardware_latency` along the longest path from the input
+        (1 per synapse: on Lava every synapse delivers one step after it receives), so
+        the spikes of a neuron layer with lag ``k`` at hardware step ``t + k`` are the
+        float model's spikes at step ``t``. Axonal delays are part of the algorithm (the
+        torch model and both simulators shift by them too), so they add no lag; see
+        :meth:`delay` for the steps they add to both clocks.
         """
         node = self.node(name)
-        own = 1 if node.kind == "synapse" else 0
-        return own + max((self.lag(i) for i in node.inputs), default=0)
+        return node.hardware_latency() + max((self.lag(i) for i in node.inputs), default=0)
+
+    def delay(self, name: str) -> int:
+        """Return the axonal delay accumulated up to node ``name``: the longest path's sum of
+        :meth:`Node.algorithmic_delay` (steps in both algorithmic and hardware time)."""
+        node = self.node(name)
+        return node.algorithmic_delay() + max((self.delay(i) for i in node.inputs), default=0)
+
+    def max_delay(self) -> int:
+        """Return the largest accumulated axonal delay of any node (0 without delays)."""
+        return max((self.delay(n.name) for n in self.nodes), default=0)
 
     def replace_nodes(self, nodes: list[Node], **metadata: Any) -> Graph:
         """Return a new graph with ``nodes`` and this graph's metadata updated by ``metadata``."""
         return Graph(tuple(nodes), {**self.metadata, **metadata})
-
-
-def _fan_in(node: Node) -> int | None:
-    weight = getattr(node, "weight", None)
-    if weight is not None:
-        return int(weight.shape[1])
-    return node.size if node.kind == "neuron" else None

@@ -55,6 +55,24 @@ class Node:
         """Number of outputs (neurons or currents) of this node."""
         raise NotImplementedError
 
+    def input_size(self) -> int | None:
+        """Return how many values this node expects from each input (``None``: any).
+
+        The default reads a 2-D ``weight`` (``[out, in]``) or, for a neuron, its size.
+        """
+        weight = getattr(self, "weight", None)
+        if isinstance(weight, np.ndarray) and weight.ndim == 2:
+            return int(weight.shape[1])
+        return self.size if self.kind == "neuron" else None
+
+    def hardware_latency(self) -> int:
+        """Return the steps Lava adds to this node beyond the algorithm: 1 for a synapse, else 0."""
+        return 1 if self.kind == "synapse" else 0
+
+    def algorithmic_delay(self) -> int:
+        """Return the steps this node delays its input in algorithmic time (axonal delays; else 0)."""
+        return 0
+
     def tensor_fields(self) -> dict[str, np.ndarray | None]:
         """Return the node's tensor fields by name."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if _is_tensor(f)}

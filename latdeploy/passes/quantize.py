@@ -1,11 +1,12 @@
-"""QuantizeForProfile: float ``Dense -> LIF`` pairs to Lava's integer ``DenseInt -> LIFInt``.
+"""QuantizeForProfile: float ``synapse -> neuron`` layers to Lava's integer nodes.
 
 Per layer, in units where the integer membrane ``V`` (``v >> 6``) approximates
 ``scale * V_float``:
 
 * weights: ``W_int = clip(round(W * scale / step) * step)`` on Lava's weight grid
   (mixed sign at 8 bits: even values in [-256, 254]), ``weight_exp`` chosen so
-  that the threshold and bias fit their mantissas (0 when they fit);
+  that the threshold and bias fit their mantissas (0 when they fit); a synapse
+  whose Lava process has no weight exponent (``Conv``) takes a smaller scale instead;
 * threshold: torch fires on ``V >= threshold``, Loihi on ``v > vth << 6``. With
   ``du = 4095`` (no current memory), ``dv = 0`` and ``bias_exp = 6``, ``v`` is
   always a multiple of 64, so ``vth = ceil(threshold * scale) - 1`` makes the two
@@ -18,28 +19,103 @@ The scale is calibrated on data: for each candidate clipping point of ``|W|``
 (the maximum, then high quantiles) the layer is simulated in fixed point on the
 float model's own input spikes, and the candidate whose output spikes agree best
 with the float layer wins (the maximum on ties).
+
+Registry contract (a new node kind plugs in by registering):
+
+* :func:`register_synapse_quantizer` ``(FloatType, SynapseQuantizer(weights, build,
+  has_weight_exp))``: ``weights(node)`` gives the float weights that set the scale,
+  ``build(node, weight_int, weight_exp, bits)`` the integer node (``weight_int`` on
+  Lava's grid, same shape as ``weights(node)``).
+* :func:`register_neuron_quantizer` ``(FloatType)`` on ``fn(synapse, neuron, profile,
+  clip_quantile, weight_bits) -> (int_synapse, int_neuron, facts)``; ``facts`` is a
+  JSON-able dict (keys of :class:`LayerQuantization` land there, others in ``extra``).
+* :func:`register_passthrough` ``(Type)``: nodes copied unchanged (input, delays).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
 from latdeploy.errors import QuantizationRangeError, UnsupportedLayerError
 from latdeploy.hw.profile import Profile
-from latdeploy.ir import LIF, Dense, DenseInt, Graph, LIFInt, SpikeInput
-from latdeploy.sim.fixed import STATE_LIMIT, dense_int, lif_int
+from latdeploy.ir import LIF, Dense, DenseInt, Graph, LIFInt, Node, SpikeInput
+from latdeploy.sim.fixed import FIXED_KERNELS, STATE_LIMIT
 from latdeploy.sim.float_sim import simulate_float
 
 CLIP_QUANTILES = (1.0, 0.9999, 0.999, 0.995, 0.99)
 BIAS_EXP = 6
 
 
+@dataclass(frozen=True)
+class SynapseQuantizer:
+    """How to quantize one float synapse kind (see the module docstring)."""
+
+    weights: Callable[[Node], np.ndarray]
+    build: Callable[[Node, np.ndarray, int, int], Node]
+    has_weight_exp: bool = True
+
+
+NeuronQuantizer = Callable[[Node, Node, Profile, float, int], tuple[Node, Node, dict[str, Any]]]
+SYNAPSE_QUANTIZERS: dict[type[Node], SynapseQuantizer] = {}
+NEURON_QUANTIZERS: dict[type[Node], NeuronQuantizer] = {}
+PASSTHROUGH: set[type[Node]] = {SpikeInput}
+
+
+def register_synapse_quantizer(node_type: type[Node], quantizer: SynapseQuantizer) -> None:
+    """Register how float synapses of ``node_type`` are quantized."""
+    SYNAPSE_QUANTIZERS[node_type] = quantizer
+
+
+def register_neuron_quantizer(node_type: type[Node]) -> Callable[[NeuronQuantizer], NeuronQuantizer]:
+    """Decorator: register the layer quantizer of float neurons of ``node_type``; returns it."""
+
+    def decorate(function: NeuronQuantizer) -> NeuronQuantizer:
+        NEURON_QUANTIZERS[node_type] = function
+        return function
+
+    return decorate
+
+
+def register_passthrough(node_type: type[Node]) -> None:
+    """Register ``node_type`` as copied unchanged into the integer graph."""
+    PASSTHROUGH.add(node_type)
+
+
+def synapse_quantizer(node: Node) -> SynapseQuantizer:
+    """Return the registered quantizer of synapse ``node``.
+
+    Raises:
+        UnsupportedLayerError: if its type has none.
+    """
+    quantizer = SYNAPSE_QUANTIZERS.get(type(node))
+    if quantizer is None:
+        raise UnsupportedLayerError(
+            f"node {node.name!r}: {type(node).__name__} cannot be quantized as a synapse; "
+            f"supported: {sorted(t.__name__ for t in SYNAPSE_QUANTIZERS)}"
+        )
+    return quantizer
+
+
+register_synapse_quantizer(
+    Dense,
+    SynapseQuantizer(
+        weights=lambda node: node.weight,
+        build=lambda node, weight, weight_exp, bits: DenseInt(
+            node.name, node.inputs, weight=weight, weight_exp=weight_exp, num_weight_bits=bits
+        ),
+    ),
+)
+
+
 @dataclass
 class LayerQuantization:
-    """What quantizing one ``Dense -> LIF`` pair did (all JSON-able)."""
+    """What quantizing one ``synapse -> neuron`` layer did (all JSON-able); facts a
+    neuron kind adds beyond these fields are in ``extra``."""
 
     synapse: str
     neuron: str
@@ -61,6 +137,7 @@ class LayerQuantization:
     calibration_spike_agreement: float
     calibration_max_abs_v_pre: int
     calibration_overflows: dict[str, int]
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def weight_grid(weight: np.ndarray, bits: int) -> tuple[str, int, int, int]:
@@ -76,19 +153,22 @@ def weight_grid(weight: np.ndarray, bits: int) -> tuple[str, int, int, int]:
     return "excitatory", step, 0, highest
 
 
+@register_neuron_quantizer(LIF)
 def quantize_layer(
-    dense: Dense, lif: LIF, profile: Profile, clip_quantile: float, weight_bits: int
-) -> tuple[DenseInt, LIFInt, dict]:
-    """Quantize one pair with the scale set by ``clip_quantile`` of ``|W|``.
+    dense: Node, lif: LIF, profile: Profile, clip_quantile: float, weight_bits: int
+) -> tuple[Node, LIFInt, dict]:
+    """Quantize one ``synapse -> LIF`` layer with the scale set by ``clip_quantile`` of ``|W|``.
 
     Returns:
-        ``(dense_int, lif_int, facts)`` where ``facts`` feed :class:`LayerQuantization`.
+        ``(synapse_int, lif_int, facts)`` where ``facts`` feed :class:`LayerQuantization`.
 
     Raises:
+        UnsupportedLayerError: if the synapse kind has no quantizer.
         QuantizationRangeError: if no weight exponent in the profile's range fits
             the threshold into its mantissa.
     """
-    weight = dense.weight.astype(np.float64)
+    quantizer = synapse_quantizer(dense)
+    weight = np.asarray(quantizer.weights(dense), np.float64)
     sign_mode, step, lowest, highest = weight_grid(weight, weight_bits)
     magnitude = np.abs(weight)
     clip_value = float(np.quantile(magnitude, clip_quantile)) if magnitude.max() > 0 else 1.0
@@ -99,6 +179,10 @@ def quantize_layer(
 
     vth_max = (1 << profile["arithmetic.threshold_mantissa_bits"]) - 1
     weight_exp = 0
+    if not quantizer.has_weight_exp and lif.threshold * grid_scale > vth_max + 1:
+        grid_scale = (vth_max + 1) / lif.threshold
+        ideal = weight * grid_scale
+        weight_int = np.clip(np.round(ideal / step) * step, lowest, highest).astype(np.int32)
     while lif.threshold * grid_scale * 2.0**weight_exp > vth_max + 1:
         weight_exp -= 1
         if weight_exp < profile["arithmetic.weight_exp_min"]:
@@ -115,11 +199,8 @@ def quantize_layer(
     du = int(np.clip(round(lif.current_decay * 4096) - 1, 0, 4095))
     dv = int(np.clip(round(lif.voltage_decay * 4096), 0, 4095))
 
-    synapse = DenseInt(dense.name, dense.inputs, weight=weight_int, weight_exp=weight_exp, num_weight_bits=weight_bits)
+    synapse = quantizer.build(dense, weight_int, weight_exp, weight_bits)
     neuron = LIFInt(lif.name, lif.inputs, du=du, dv=dv, vth=vth, bias_mant=bias_mant, bias_exp=BIAS_EXP)
-    per_step = np.abs(weight_int.astype(np.int64)).sum(axis=1)
-    per_step = per_step << weight_exp if weight_exp >= 0 else per_step >> -weight_exp
-    worst = int(per_step.max())
     clipped = int((np.abs(ideal) > np.maximum(abs(lowest), highest)).sum())
     denominator = float(np.sqrt((ideal**2).mean())) or 1.0
     facts = {
@@ -136,10 +217,23 @@ def quantize_layer(
         "bias_clipped": int((bias_mant != bias_ideal).sum()),
         "du": du,
         "dv": dv,
+        **worst_case_input(synapse, profile),
+    }
+    return synapse, neuron, facts
+
+
+def worst_case_input(synapse: Node, profile: Profile) -> dict[str, Any]:
+    """Return the largest ``|a|`` one step can bring (all inputs spiking on same-sign weights,
+    after ``weight_exp``) and whether ``a << 6`` could overflow 24 bits."""
+    weight = np.abs(np.asarray(synapse.weight, np.int64))
+    per_step = weight.reshape(weight.shape[0], -1).sum(axis=1)
+    weight_exp = int(getattr(synapse, "weight_exp", 0))
+    per_step = per_step << weight_exp if weight_exp >= 0 else per_step >> -weight_exp
+    worst = int(per_step.max())
+    return {
         "worst_case_abs_input_per_step": worst,
         "worst_case_u_overflow_possible": bool((worst << profile["arithmetic.activation_shift"]) >= STATE_LIMIT),
     }
-    return synapse, neuron, facts
 
 
 def quantize(
@@ -151,46 +245,80 @@ def quantize(
     clipping point as the module docstring says. The input graph is not changed.
 
     Raises:
-        UnsupportedLayerError: if the graph is not a chain of ``Dense -> LIF`` pairs.
+        UnsupportedLayerError: if a neuron has no quantizer, its input is not a
+            quantizable synapse, or a node is neither a layer part nor pass-through.
         QuantizationRangeError: if a layer cannot be represented (see :func:`quantize_layer`).
     """
     bits = weight_bits or profile["arithmetic.weight_bits"]
     if not 1 <= bits <= profile["arithmetic.weight_bits"]:
         raise QuantizationRangeError(f"weight bits {bits} outside 1..{profile['arithmetic.weight_bits']}")
     reference = simulate_float(graph, calibration_spikes)
-    spikes_of = {graph.input.name: np.asarray(calibration_spikes, np.uint8)}
-    spikes_of.update({name: layer.spikes for name, layer in reference.layers.items()})
+    synapses = {graph.node(n.inputs[0]).name for n in graph.neurons() if n.inputs}
+    spikes_of: dict[str, np.ndarray] = {}
     nodes: list = []
     report: list[LayerQuantization] = []
+    known = {f.name for f in fields(LayerQuantization)}
     for node in graph.nodes:
         if isinstance(node, SpikeInput):
+            spikes = np.asarray(calibration_spikes, np.uint8)
+            spikes_of[node.name] = spikes.reshape(*spikes.shape[:2], -1)
             nodes.append(node)
-        elif isinstance(node, LIF):
-            dense = graph.node(node.inputs[0])
-            if not isinstance(dense, Dense):
-                raise UnsupportedLayerError(
-                    f"node {node.name!r}: a LIF must follow a Dense, not {type(dense).__name__}"
-                )
-            best = None
-            for quantile in CLIP_QUANTILES:
-                synapse, neuron, facts = quantize_layer(dense, node, profile, quantile, bits)
-                trace, overflow = lif_int(neuron, dense_int(synapse, spikes_of[dense.inputs[0]]))
-                agreement = float((trace.spikes == reference.layers[node.name].spikes).mean())
-                if best is None or agreement > best[3]:
-                    best = (synapse, neuron, facts, agreement, trace, overflow)
-            synapse, neuron, facts, agreement, trace, overflow = best
-            nodes.extend([synapse, neuron])
+        elif type(node) in PASSTHROUGH:
+            spikes_of[node.name] = FIXED_KERNELS[type(node)](node, *(spikes_of[i] for i in node.inputs))
+            nodes.append(node)
+        elif node.kind == "neuron":
+            synapse_int, neuron_int, facts = _calibrate(graph, node, profile, bits, spikes_of, reference)
+            spikes_of[node.name] = reference.layers[node.name].spikes
+            nodes.extend([synapse_int, neuron_int])
+            extra = {k: v for k, v in facts.items() if k not in known}
             report.append(
                 LayerQuantization(
-                    synapse=dense.name,
+                    synapse=synapse_int.name,
                     neuron=node.name,
-                    calibration_spike_agreement=agreement,
-                    calibration_max_abs_v_pre=int(np.abs(trace.v_pre).max()),
-                    calibration_overflows=overflow,
-                    **facts,
+                    extra=extra,
+                    **{k: v for k, v in facts.items() if k in known},
                 )
             )
-        elif not isinstance(node, Dense):
-            raise UnsupportedLayerError(f"node {node.name!r}: {type(node).__name__} cannot be quantized yet")
+        elif node.name not in synapses:
+            raise UnsupportedLayerError(
+                f"node {node.name!r}: {type(node).__name__} cannot be quantized (it is neither a neuron, "
+                "the synapse feeding one, nor a pass-through node)"
+            )
     summary = [asdict(layer) for layer in report]
     return graph.replace_nodes(nodes, profile=profile.name, quantization=summary), report
+
+
+def _calibrate(
+    graph: Graph, neuron: Node, profile: Profile, bits: int, spikes_of: dict[str, np.ndarray], reference: Any
+) -> tuple[Node, Node, dict[str, Any]]:
+    """Quantize ``neuron`` and its synapse at each clip quantile; keep the best-agreeing one."""
+    quantizer = NEURON_QUANTIZERS.get(type(neuron))
+    if quantizer is None:
+        raise UnsupportedLayerError(
+            f"node {neuron.name!r}: neuron {type(neuron).__name__} has no quantizer; "
+            f"supported: {sorted(t.__name__ for t in NEURON_QUANTIZERS)}"
+        )
+    synapse = graph.node(neuron.inputs[0])
+    if synapse.kind != "synapse" or len(neuron.inputs) != 1:
+        raise UnsupportedLayerError(
+            f"node {neuron.name!r}: a neuron must take exactly one synapse as input, not {type(synapse).__name__}"
+        )
+    inputs = [spikes_of[name] for name in synapse.inputs]
+    target = reference.layers[neuron.name].spikes
+    best = None
+    for quantile in CLIP_QUANTILES:
+        synapse_int, neuron_int, facts = quantizer(synapse, neuron, profile, quantile, bits)
+        current = FIXED_KERNELS[type(synapse_int)](synapse_int, *inputs)
+        trace, overflow = FIXED_KERNELS[type(neuron_int)](neuron_int, current)
+        agreement = float((trace.spikes == target).mean())
+        if best is None or agreement > best[3]:
+            best = (synapse_int, neuron_int, facts, agreement, trace, overflow)
+    synapse_int, neuron_int, facts, agreement, trace, overflow = best
+    facts = {
+        **worst_case_input(synapse_int, profile),
+        **facts,
+        "calibration_spike_agreement": agreement,
+        "calibration_max_abs_v_pre": int(np.abs(trace.v_pre).max()),
+        "calibration_overflows": overflow,
+    }
+    return synapse_int, neuron_int, facts

@@ -15,11 +15,19 @@ cast follows lava-nc 0.10.0 (``lava/proc/dense/models.py``, ``lava/proc/lif/mode
 Time is algorithmic: each sample starts from zero state (the Lava backend resets
 every layer at its own phase so that it does the same), and a layer with lag ``k``
 appears on hardware ``k`` steps later (:meth:`latdeploy.ir.Graph.lag`).
+
+Registry contract: :func:`register_fixed_kernel` maps an integer node type to
+``kernel(node, *inputs) -> output``, one ``[B, T, size]`` integer array per name in
+``node.inputs`` (neurons flattened in C order, ``(C, H, W)`` after a convolution).
+A ``"neuron"`` node's kernel returns ``(LayerTrace, overflow counts)`` and starts
+every sample from zero state; any other node returns one ``[B, T, size]`` array
+(int32 currents for synapses, spikes for pass-through nodes such as delays).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -27,10 +35,23 @@ from latdeploy.errors import ModelFormatError
 from latdeploy.ir import DenseInt, Graph, LIFInt, Node, SpikeInput
 from latdeploy.sim.trace import LayerTrace, Trace
 
+FixedKernel = Callable[..., Any]
+FIXED_KERNELS: dict[type[Node], FixedKernel] = {}
+
 STATE_LIMIT = 1 << 23  # Lava's max_uv_val
 DECAY_SHIFT = 12
 ACTIVATION_SHIFT = 6
 THRESHOLD_SHIFT = 6
+
+
+def register_fixed_kernel(node_type: type[Node]) -> Callable[[FixedKernel], FixedKernel]:
+    """Decorator: register ``kernel`` as the fixed-point kernel of ``node_type``; returns the kernel."""
+
+    def decorate(kernel: FixedKernel) -> FixedKernel:
+        FIXED_KERNELS[node_type] = kernel
+        return kernel
+
+    return decorate
 
 
 def lava_weights(weight: np.ndarray, num_weight_bits: int) -> np.ndarray:
@@ -49,6 +70,7 @@ def lava_weights(weight: np.ndarray, num_weight_bits: int) -> np.ndarray:
     return -signed if inhibitory else signed
 
 
+@register_fixed_kernel(DenseInt)
 def dense_int(node: DenseInt, spikes: np.ndarray) -> np.ndarray:
     """Return the synaptic input ``a`` ``[B, T, out]`` (int32) for ``spikes`` ``[B, T, in]``."""
     weight = lava_weights(node.weight, node.num_weight_bits)
@@ -67,6 +89,7 @@ def _decay(state: np.ndarray, factor: int) -> np.ndarray:
     return (np.sign(product) * np.right_shift(np.abs(product), DECAY_SHIFT)).astype(np.int32)
 
 
+@register_fixed_kernel(LIFInt)
 def lif_int(node: LIFInt, current: np.ndarray) -> tuple[LayerTrace, dict[str, int]]:
     """Integrate ``current`` ``[B, T, N]`` (int32) from zero state.
 
@@ -102,7 +125,7 @@ def lif_int(node: LIFInt, current: np.ndarray) -> tuple[LayerTrace, dict[str, in
     return trace, {"u_wraps": wraps, "v_saturations": saturations}
 
 
-KERNELS: dict[type[Node], Callable] = {DenseInt: dense_int, LIFInt: lif_int}
+KERNELS = FIXED_KERNELS  # the registry's former name
 
 
 def simulate_fixed(graph: Graph, input_spikes: np.ndarray) -> Trace:
@@ -120,14 +143,15 @@ def simulate_fixed(graph: Graph, input_spikes: np.ndarray) -> Trace:
     overflow: dict[str, dict[str, int]] = {}
     for node in graph.nodes:
         if isinstance(node, SpikeInput):
-            values[node.name] = np.asarray(input_spikes, dtype=np.uint8)
+            spikes = np.asarray(input_spikes, dtype=np.uint8)
+            values[node.name] = spikes.reshape(*spikes.shape[:2], -1)
             continue
-        kernel = KERNELS.get(type(node))
+        kernel = FIXED_KERNELS.get(type(node))
         if kernel is None:
             raise ModelFormatError(
                 f"node {node.name!r}: {type(node).__name__} has no fixed-point kernel; quantize first"
             )
-        result = kernel(node, values[node.inputs[0]])
+        result = kernel(node, *(values[name] for name in node.inputs))
         if node.kind == "neuron":
             layers[node.name], overflow[node.name] = result
             values[node.name] = result[0].spikes

@@ -1,26 +1,41 @@
 """Build the integer graph from real lava-nc processes and run it on Loihi2SimCfg(fixed_pt).
 
-Network: a ``RingBuffer`` spike source, then per layer ``Dense`` (weights,
-``weight_exp``, ``num_weight_bits``) -> ``LIFReset`` -> a ``RingBuffer`` sink of its
-spikes; the output layer's ``u`` and ``v`` are also read every step (``Read``).
+Network: a ``RingBuffer`` spike source, then one or more Lava processes per node,
+built by the node's registered builder (``DenseInt`` -> ``Dense``, ``LIFInt`` ->
+``LIFReset``, ...), and a ``RingBuffer`` sink on every neuron layer; the output
+layer's ``u`` and ``v`` are also read every step (``Read``).
 
 Many samples share one run, so Lava's start-up is paid once: sample ``s`` feeds
-the source during steps ``s*T .. s*T + T - 1``. A layer with lag ``k`` sees that
-sample ``k`` steps later, so it resets ``u`` and ``v`` every ``T`` steps at phase
-``k`` (``LIFReset(reset_interval=T, reset_offset=k + 1)``, Lava counting steps
-from 1): every layer starts each sample from zero state, as the fixed-point
-simulator does, and the run lasts ``n*T + L`` steps for ``L`` synaptic layers.
+the source during steps ``s*P .. s*P + T - 1`` with the period ``P = T + D`` (``D``:
+the graph's longest axonal delay, :meth:`Graph.max_delay`; zeros fill the gap, so
+no delayed spike reaches the next sample). A layer with lag ``k`` sees that sample
+``k`` steps later, so it resets ``u`` and ``v`` every ``P`` steps at phase ``k``
+(``LIFReset(reset_interval=P, reset_offset=k + 1)``, Lava counting steps from 1):
+every layer starts each sample from zero state, as the fixed-point simulator does,
+and the run lasts ``n*P + L`` steps for lag ``L`` of the deepest layer.
+
+Registry contract: :func:`register_lava_builder` maps an integer node type to
+``builder(node, inputs, context) -> LavaNode``; ``inputs`` holds one Lava out port
+per name in ``node.inputs``, each flat (``(size,)``, neurons in the IR's C order,
+``(C, H, W)`` flattened), and the builder returns the flat out port of its node
+(adapting shapes with Lava's virtual ports, e.g. ``reshape``/``transpose`` for
+``Conv``'s ``(X, Y, C)`` layout). A neuron builder must reset its state every
+``context.reset_interval`` steps at ``context.reset_offset`` and return its
+process (with ``u`` and ``v`` Vars) and a ``v_pre(u, v)`` rebuilder
+(``[B, T, N]`` int32 each) for the output layer. Builders import Lava themselves.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from latdeploy.errors import BackendError
-from latdeploy.ir import DenseInt, Graph, LIFInt
+from latdeploy.ir import DenseInt, Graph, LIFInt, Node, SpikeInput
 from latdeploy.sim.trace import LayerTrace, Trace
 
 
@@ -39,6 +54,41 @@ class LavaRun:
     seconds: float
 
 
+@dataclass(frozen=True)
+class BuildContext:
+    """What a builder needs beyond its node: the sample period (reset interval), the
+    node's reset phase (``lag + 1``, Lava counts steps from 1), its lag and the run length."""
+
+    reset_interval: int
+    reset_offset: int
+    lag: int
+    steps: int
+
+
+@dataclass
+class LavaNode:
+    """What a builder made: the flat out port downstream nodes connect to; for a neuron,
+    the process holding ``u``/``v`` and the ``v_pre(u, v)`` rebuilder."""
+
+    out_port: Any
+    process: Any = None
+    v_pre: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+
+
+LavaBuilder = Callable[[Node, list[Any], BuildContext], LavaNode]
+LAVA_BUILDERS: dict[type[Node], LavaBuilder] = {}
+
+
+def register_lava_builder(node_type: type[Node]) -> Callable[[LavaBuilder], LavaBuilder]:
+    """Decorator: register ``builder`` as the Lava builder of ``node_type``; returns the builder."""
+
+    def decorate(builder: LavaBuilder) -> LavaBuilder:
+        LAVA_BUILDERS[node_type] = builder
+        return builder
+
+    return decorate
+
+
 def lava_versions() -> dict[str, str]:
     """Return the installed lava-nc version (``{}`` when Lava is not importable)."""
     try:
@@ -53,23 +103,56 @@ def _import_lava():
     try:
         from lava.magma.core.run_conditions import RunSteps
         from lava.magma.core.run_configs import Loihi2SimCfg
-        from lava.proc.dense.process import Dense
         from lava.proc.io.sink import Read
         from lava.proc.io.sink import RingBuffer as Sink
         from lava.proc.io.source import RingBuffer as Source
-        from lava.proc.lif.process import LIFReset
     except Exception as error:  # ImportError, or lava's own failure on Python >= 3.11
         raise BackendError(
             f"lava-nc cannot be imported ({type(error).__name__}: {error}); the loihi2-sim target needs "
             "lava-nc 0.10.0 on Python 3.10: run 'bash tools/setup_env.sh' and use .venv/bin/latdeploy"
         ) from error
-    return RunSteps, Loihi2SimCfg, Dense, Read, Sink, Source, LIFReset
+    return RunSteps, Loihi2SimCfg, Read, Sink, Source
 
 
-def _align(recording: np.ndarray, lag: int, samples: int, timesteps: int) -> np.ndarray:
+@register_lava_builder(DenseInt)
+def build_dense(node: DenseInt, inputs: list[Any], context: BuildContext) -> LavaNode:
+    """Return Lava's ``Dense`` (weights, ``weight_exp``, ``num_weight_bits``) fed by ``inputs[0]``."""
+    from lava.proc.dense.process import Dense
+
+    dense = Dense(
+        weights=node.weight.astype(np.int32),
+        weight_exp=node.weight_exp,
+        num_weight_bits=node.num_weight_bits,
+        name=node.name,
+    )
+    inputs[0].connect(dense.s_in)
+    return LavaNode(out_port=dense.a_out)
+
+
+@register_lava_builder(LIFInt)
+def build_lif(node: LIFInt, inputs: list[Any], context: BuildContext) -> LavaNode:
+    """Return Lava's ``LIFReset`` (flat, ``shape=(N,)``) resetting at the context's phase."""
+    from lava.proc.lif.process import LIFReset
+
+    lif = LIFReset(
+        shape=(node.size,),
+        du=node.du,
+        dv=node.dv,
+        vth=node.vth,
+        bias_mant=node.bias_mant.astype(np.int32),
+        bias_exp=node.bias_exp,
+        reset_interval=context.reset_interval,
+        reset_offset=context.reset_offset,
+        name=node.name,
+    )
+    inputs[0].connect(lif.a_in)
+    return LavaNode(out_port=lif.s_out, process=lif, v_pre=lambda u, v: membrane_before_reset(node, u, v))
+
+
+def _align(recording: np.ndarray, lag: int, samples: int, timesteps: int, period: int) -> np.ndarray:
     """Cut ``[N, steps]`` hardware data into ``[samples, T, N]`` algorithmic time."""
-    window = recording[:, lag : lag + samples * timesteps]
-    return window.reshape(recording.shape[0], samples, timesteps).transpose(1, 2, 0)
+    window = recording[:, lag : lag + samples * period].reshape(recording.shape[0], samples, period)
+    return window[:, :, :timesteps].transpose(1, 2, 0)
 
 
 def run_lava(graph: Graph, input_spikes: np.ndarray) -> LavaRun:
@@ -78,56 +161,51 @@ def run_lava(graph: Graph, input_spikes: np.ndarray) -> LavaRun:
     Returns:
         A :class:`LavaRun`; its trace holds each layer's spikes and, for the output
         layer, ``u``, ``v`` and ``v_pre`` (``v`` before reset, rebuilt from Lava's
-        ``u`` and previous ``v`` with the LIF equation, since Lava resets ``v`` in
+        ``u`` and previous ``v`` by the builder's rebuilder, since Lava resets ``v`` in
         the same step it fires).
 
     Raises:
-        BackendError: if Lava is not importable or the run fails.
+        BackendError: if Lava is not importable, a node has no Lava builder, or the run fails.
     """
-    RunSteps, Loihi2SimCfg, Dense, Read, Sink, Source, LIFReset = _import_lava()
-    samples, timesteps, fan_in = input_spikes.shape
-    layers = [(graph.node(n.inputs[0]), n) for n in graph.neurons()]
-    for synapse, neuron in layers:
-        if not isinstance(synapse, DenseInt) or not isinstance(neuron, LIFInt):
-            raise BackendError(f"node {neuron.name!r}: the Lava backend maps DenseInt -> LIFInt pairs only")
-    depth = len(layers)
-    steps = samples * timesteps + depth
-    stream = np.zeros((fan_in, steps), np.int32)
-    stream[:, : samples * timesteps] = input_spikes.transpose(2, 0, 1).reshape(fan_in, -1)
+    RunSteps, Loihi2SimCfg, Read, Sink, Source = _import_lava()
+    input_spikes = np.asarray(input_spikes)
+    samples, timesteps = input_spikes.shape[:2]
+    input_spikes = input_spikes.reshape(samples, timesteps, -1)
+    fan_in = input_spikes.shape[2]
+    neurons = graph.neurons()
+    if not neurons:
+        raise BackendError("the graph has no neuron layer to run on Lava")
+    for node in graph.nodes:
+        if not isinstance(node, SpikeInput) and type(node) not in LAVA_BUILDERS:
+            raise BackendError(
+                f"node {node.name!r}: {type(node).__name__} has no Lava builder; "
+                f"supported: {sorted(t.__name__ for t in LAVA_BUILDERS)}"
+            )
+    period = timesteps + graph.max_delay()
+    depth = max(graph.lag(n.name) for n in neurons)
+    steps = samples * period + depth
+    stream = np.zeros((fan_in, samples, period), np.int32)
+    stream[:, :, :timesteps] = input_spikes.transpose(2, 0, 1)
+    stream = np.concatenate([stream.reshape(fan_in, -1), np.zeros((fan_in, depth), np.int32)], axis=1)
 
     source = Source(data=stream)
-    upstream = source.s_out
+    built: dict[str, LavaNode] = {}
     sinks, lags = {}, {}
-    output_readers = ()
-    for synapse, neuron in layers:
-        lag = graph.lag(neuron.name)
-        dense = Dense(
-            weights=synapse.weight.astype(np.int32),
-            weight_exp=synapse.weight_exp,
-            num_weight_bits=synapse.num_weight_bits,
-            name=synapse.name,
-        )
-        lif = LIFReset(
-            shape=(neuron.size,),
-            du=neuron.du,
-            dv=neuron.dv,
-            vth=neuron.vth,
-            bias_mant=neuron.bias_mant.astype(np.int32),
-            bias_exp=neuron.bias_exp,
-            reset_interval=timesteps,
-            reset_offset=lag + 1,
-            name=neuron.name,
-        )
-        upstream.connect(dense.s_in)
-        dense.a_out.connect(lif.a_in)
-        sink = Sink(shape=(neuron.size,), buffer=steps)
-        lif.s_out.connect(sink.a_in)
-        sinks[neuron.name], lags[neuron.name] = sink, lag
-        upstream = lif.s_out
-        last = lif
+    for node in graph.nodes:
+        if isinstance(node, SpikeInput):
+            built[node.name] = LavaNode(out_port=source.s_out)
+            continue
+        lag = graph.lag(node.name)
+        context = BuildContext(reset_interval=period, reset_offset=lag + 1, lag=lag, steps=steps)
+        built[node.name] = LAVA_BUILDERS[type(node)](node, [built[name].out_port for name in node.inputs], context)
+        if node.kind == "neuron":
+            sink = Sink(shape=(node.size,), buffer=steps)
+            built[node.name].out_port.connect(sink.a_in)
+            sinks[node.name], lags[node.name] = sink, lag
+    output = built[neurons[-1].name]
     output_readers = (Read(buffer=steps), Read(buffer=steps))
-    output_readers[0].connect_var(last.u)
-    output_readers[1].connect_var(last.v)
+    output_readers[0].connect_var(output.process.u)
+    output_readers[1].connect_var(output.process.v)
 
     started = time.perf_counter()
     try:
@@ -146,14 +224,15 @@ def run_lava(graph: Graph, input_spikes: np.ndarray) -> LavaRun:
     traces = {}
     for name, recording in hardware.items():
         traces[name] = LayerTrace(
-            spikes=_align(recording, lags[name], samples, timesteps).astype(np.uint8), v_pre=np.zeros(0)
+            spikes=_align(recording, lags[name], samples, timesteps, period).astype(np.uint8), v_pre=np.zeros(0)
         )
-    output_name, (_, output_neuron) = layers[-1][1].name, layers[-1]
+    output_name = neurons[-1].name
     lag = lags[output_name]
-    u = _align(u_raw, lag, samples, timesteps).astype(np.int32)
-    v = _align(v_raw, lag, samples, timesteps).astype(np.int32)
+    u = _align(u_raw, lag, samples, timesteps, period).astype(np.int32)
+    v = _align(v_raw, lag, samples, timesteps, period).astype(np.int32)
     traces[output_name].u, traces[output_name].v = u, v
-    traces[output_name].v_pre = membrane_before_reset(output_neuron, u, v)
+    if output.v_pre is not None:
+        traces[output_name].v_pre = output.v_pre(u, v)
     return LavaRun(trace=Trace(layers=traces), hardware=hardware, hardware_steps=steps, seconds=seconds)
 
 
