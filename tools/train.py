@@ -1,36 +1,241 @@
-"""Train a latency-coded MLP on scikit-learn's digits and write a model + model card.
+"""Train a latency-coded SNN from latdeploy.nn blocks and write a model file + model card.
 
-Example (the command that produced ``models/digits_mlp.pt``)::
+Encoder, neuron, decoder, loss, architecture and time steps are chosen by flags; the
+data are scikit-learn's digits or event streams generated from them
+(``--dataset sklearn-digits-dvs``, see latdeploy/data_events.py). Fixed seed; 80/20
+stratified split; CPU only (2 threads).
+
+Example (the command that produced ``models/digits_mlp.pt``; all defaults)::
 
     .venv/bin/python tools/train.py --out models/digits_mlp.pt
 
-Runs on the CPU in about a minute on 2 cores; fixed seed; 80/20 stratified split.
+The commands of the other shipped models are in their model cards (``models/*.md``).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import shlex
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 import latdeploy
-from latdeploy.data import DIGITS, Split, load_split
-from latdeploy.nn import build_model, first_spike_decision
+from latdeploy.data import DATASETS, DIGITS, EVENTS, Split, load_split
+from latdeploy.nn import DECODERS, build_model, decide
+from latdeploy.nn.decoders import aggregate_scores
 from latdeploy.nn.fake_quant import FakeQuantizedWeights
-from latdeploy.nn.losses import first_spike_membrane_cross_entropy
+from latdeploy.nn.losses import (
+    decoded_cross_entropy,
+    first_spike_membrane_cross_entropy,
+    first_spike_time_loss,
+    tad_loss,
+)
+from latdeploy.nn.network import is_neuron
+
+LOSSES = ("membrane_ce", "tad", "first_spike_time", "decoded_ce")
+NEURONS = ("lif", "ttfs", "multi_threshold")
+ENCODERS = ("latency", "learned_latency", "stc")
+
+ENCODER_TEXT = {
+    "latency": "latency (TTFS): pixel x∈[0,1] fires once at step round((1−x)(T−1)); blank pixels never fire",
+    "learned_latency": "latency-encoding (LE) module: learnable Linear feature extractor on the analog pixels, "
+    "sigmoid intensity, each feature fires once at step round((1−x)·T) (never when that is T), "
+    "straight-through estimator through the rounding; runs on the host",
+    "stc": "spatio-temporal compression (STC): the raw event bins are summed into T windows of synaptic current "
+    "(graded event counts per pixel and polarity); runs on the host",
+}
+NEURON_TEXT = {
+    "lif": "CUBA LIF / IF neuron that may fire on many steps",
+    "ttfs": "TTFS single-spike neuron (fires at most once per sample)",
+    "multi_threshold": "multi-threshold LIF emitting graded spikes 0..K (number of thresholds crossed)",
+}
+DECODER_TEXT = {
+    "first_spike": "first output spike; ties broken by the higher membrane potential",
+    "temporal": "temporal output decoding: output spikes summed over time with weights (T−t)/T that favour "
+    "early spikes; ties by membrane at the spikes",
+    "mean": "mean over time of the output spikes",
+}
+LOSS_TEXT = {
+    "membrane_ce": "per-step membrane cross-entropy up to the decision step "
+    "(`latdeploy.nn.losses.first_spike_membrane_cross_entropy`)",
+    "tad": "temporal adaptive decision (TAD) loss: per-step cross-entropy of the output membrane weighted by "
+    "Λ[t] from each step's inverse entropy (`latdeploy.nn.losses.tad_loss`)",
+    "first_spike_time": "cross-entropy on the negative differentiable first-spike times "
+    "(`latdeploy.nn.losses.first_spike_time_loss`)",
+    "decoded_ce": "cross-entropy on the decoder's scores (`latdeploy.nn.losses.decoded_cross_entropy`)",
+}
 
 
-def evaluate(model: torch.nn.Module, x: np.ndarray, y: np.ndarray) -> tuple[float, float, int]:
-    """Return (accuracy, mean decision step, samples decided by a spike) of the first-spike decoder."""
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Return the parsed command line (defaults: the recipe of ``models/digits_mlp.pt``)."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add = parser.add_argument
+    add("--out", type=Path, default=Path("models/digits_mlp.pt"))
+    add("--dataset", choices=DATASETS, default=DIGITS)
+    add("--arch", choices=("mlp", "convnet"), default="mlp")
+    add("--encoder", choices=ENCODERS, default=None, help="[latency; stc for event data]")
+    add("--neuron", choices=NEURONS, default="lif")
+    add("--decoder", choices=DECODERS, default="first_spike")
+    add("--loss", choices=LOSSES, default="membrane_ce")
+    add("--timesteps", type=int, default=8)
+    add("--hidden", default="128", help="mlp: hidden layer sizes, comma separated")
+    add("--features", type=int, default=64, help="learned_latency: features the LE module sends to the chip")
+    add("--channels", default="16,32", help="convnet: conv channels per block (conv 3x3 -> neuron -> pool 2)")
+    add("--pool", choices=("avgpool", "sumpool"), default="avgpool", help="convnet: pooling after each block")
+    add("--threshold", type=float, default=1.0)
+    add("--current-decay", type=float, default=1.0, help="1: no synaptic current memory; < 1: CUBA (SCB)")
+    add("--voltage-decay", type=float, default=0.0)
+    add("--levels", type=int, default=2, help="multi_threshold: number of thresholds K")
+    add("--reset", choices=("zero", "subtract"), default="zero")
+    add("--no-bias", action="store_true", help="neurons without a bias")
+    add("--surrogate", default="fast_sigmoid")
+    add("--stc-max-level", type=float, default=15.0)
+    add("--logit-scale", type=float, default=5.0, help="scale of membrane / score logits in the loss")
+    add("--epochs", type=int, default=60)
+    add("--batch-size", type=int, default=32)
+    add("--lr", type=float, default=2e-3)
+    add("--seed", type=int, default=0)
+    add("--fire-weight", type=float, default=0.0, help="weight of the term that makes the correct output fire")
+    add("--qat-epochs", type=int, default=20, help="mlp + lif only: final epochs on Loihi's weight grid (0: none)")
+    add("--weight-bits", type=int, default=8, help="weight bits of the quantization-aware phase")
+    add("--export-check", action=argparse.BooleanOptionalAction, default=True, help="try a loihi2-sim export")
+    args = parser.parse_args(argv)
+    if args.encoder is None:
+        args.encoder = "stc" if args.dataset == EVENTS else "latency"
+    if (args.encoder == "stc") != (args.dataset == EVENTS):
+        parser.error("the stc encoder is for event data (--dataset sklearn-digits-dvs) and event data need it")
+    if args.loss == "decoded_ce" and args.decoder == "first_spike":
+        parser.error("--loss decoded_ce needs an aggregating decoder (--decoder temporal or mean)")
+    if args.qat_epochs and (args.arch != "mlp" or args.neuron != "lif" or args.no_bias):
+        args.qat_epochs = 0
+    return args
+
+
+def neuron_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Return the keyword arguments of the chosen neuron class."""
+    options: dict[str, Any] = {
+        "threshold": args.threshold,
+        "current_decay": args.current_decay,
+        "voltage_decay": args.voltage_decay,
+        "bias": not args.no_bias,
+        "surrogate": args.surrogate,
+    }
+    if args.neuron in ("lif", "multi_threshold"):
+        options["reset"] = args.reset
+    if args.neuron == "multi_threshold":
+        options["levels"] = args.levels
+    return options
+
+
+def make_config(args: argparse.Namespace, train: Split) -> dict[str, Any]:
+    """Return the architecture config (plain data) that the flags describe."""
+    if args.arch == "mlp":
+        inputs = int(np.prod(train.x.shape[1:]))
+        chip_inputs = args.features if args.encoder == "learned_latency" else inputs
+        config: dict[str, Any] = {
+            "arch": "mlp",
+            "sizes": [chip_inputs, *(int(n) for n in args.hidden.split(",")), 10],
+            "timesteps": args.timesteps,
+        }
+        if args.encoder != "latency":
+            config.update(encoder=args.encoder, input_size=inputs)
+        options = neuron_options(args)
+        if args.neuron == "lif":
+            if options.pop("reset") != "zero":
+                config["neuron_options"] = {"reset": args.reset}
+            return {**config, **options}
+        return {**config, "neuron": args.neuron, "neuron_options": options}
+    input_shape = [1, 8, 8] if args.dataset == DIGITS else list(train.x.shape[2:])
+    layers: list[dict[str, Any]] = []
+    for channels in args.channels.split(","):
+        layers += [{"type": "conv", "channels": int(channels), "kernel": 3, "padding": 1}, {"type": "neuron"}]
+        layers.append({"type": args.pool, "kernel": 2})
+    layers += [{"type": "flatten"}, {"type": "linear", "features": 10}, {"type": "neuron"}]
+    config = {
+        "arch": "convnet",
+        "input_shape": input_shape,
+        "timesteps": args.timesteps,
+        "encoder": args.encoder,
+        "neuron": {"kind": args.neuron, **neuron_options(args)},
+        "layers": layers,
+    }
+    if args.encoder == "stc":
+        config["stc_max_level"] = args.stc_max_level
+    return config
+
+
+def model_inputs(x: np.ndarray, config: dict[str, Any]) -> torch.Tensor:
+    """Return the tensor the model's encoder takes for data ``x`` (images get their [C, H, W] shape)."""
+    tensor = torch.from_numpy(x)
+    if config["arch"] == "convnet" and config.get("encoder", "latency") != "stc":
+        return tensor.reshape(len(x), *config["input_shape"])
+    return tensor
+
+
+def output_threshold(model: torch.nn.Module) -> float:
+    """Return the firing threshold of the model's output neurons."""
+    neurons = [module for module in model.modules() if is_neuron(module)]
+    return float(neurons[-1].threshold)
+
+
+def compute_loss(
+    args: argparse.Namespace, spikes: torch.Tensor, v_pre: torch.Tensor, labels: torch.Tensor, threshold: float
+) -> torch.Tensor:
+    """Return the training loss chosen by ``--loss`` for output ``spikes`` / ``v_pre`` ``[T, B, C]``."""
+    if args.loss == "membrane_ce":
+        return first_spike_membrane_cross_entropy(
+            spikes, v_pre, labels, threshold=threshold, fire_weight=args.fire_weight
+        )
+    if args.loss == "tad":
+        loss = tad_loss(args.logit_scale * v_pre / threshold, labels)
+    elif args.loss == "first_spike_time":
+        loss = first_spike_time_loss(spikes, labels, scale=args.logit_scale)
+    else:
+        loss = decoded_cross_entropy(aggregate_scores(spikes, args.decoder), labels, scale=args.logit_scale)
+    if args.fire_weight:
+        timesteps, batch, _ = v_pre.shape
+        correct = v_pre.gather(2, labels.view(1, -1, 1).expand(timesteps, batch, 1)).squeeze(2)
+        loss = loss + args.fire_weight * F.relu(1.0 - correct.max(dim=0).values / threshold).mean()
+    return loss
+
+
+def evaluate(
+    model: torch.nn.Module, x: np.ndarray, y: np.ndarray, decoder: str, chunk: int = 256
+) -> tuple[float, float, int]:
+    """Return (accuracy, mean decision step, samples decided by a spike) of ``decoder`` on ``x``."""
+    labels, steps, decided = [], [], []
+    model.eval()
     with torch.no_grad():
-        layer_spikes, v_pre = model(torch.from_numpy(x))
-    decision = first_spike_decision(layer_spikes[-1].permute(1, 0, 2).numpy(), v_pre.permute(1, 0, 2).numpy())
-    return float((decision.label == y).mean()), float(decision.step.mean()), int(decision.decided.sum())
+        for start in range(0, len(x), chunk):
+            layer_spikes, v_pre = model(model_inputs(x[start : start + chunk], model.config))
+            decision = decide(layer_spikes[-1].transpose(0, 1).numpy(), v_pre.transpose(0, 1).numpy(), decoder)
+            labels.append(decision.label)
+            steps.append(decision.step)
+            decided.append(decision.decided)
+    label, step = np.concatenate(labels), np.concatenate(steps)
+    return float((label == y).mean()), float(step.mean()), int(np.concatenate(decided).sum())
+
+
+def progress(phase: str, epoch: int, epochs: int, done: int, total: int, loss: float) -> None:
+    """Draw a one-line progress bar on stderr."""
+    width = 30
+    filled = width * done // total
+    sys.stderr.write(
+        f"\r{phase} epoch {epoch + 1:3d}/{epochs} [{'#' * filled}{'.' * (width - filled)}] "
+        f"{100 * done // total:3d}%  loss {loss:.4f}"
+    )
+    if done == total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
 
 
 def train_epochs(
@@ -43,8 +248,8 @@ def train_epochs(
     generator: torch.Generator,
 ) -> None:
     """Train ``model`` in place for ``epochs`` with Adam and a cosine schedule, printing progress."""
-    threshold, batch_size, fire_weight = float(model.config["threshold"]), args.batch_size, args.fire_weight
-    x_train, y_train = torch.from_numpy(train.x), torch.from_numpy(train.y)
+    threshold, batch_size = output_threshold(model), args.batch_size
+    x_train, y_train = model_inputs(train.x, model.config), torch.from_numpy(train.y)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     for epoch in range(epochs):
@@ -54,73 +259,66 @@ def train_epochs(
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]
             layer_spikes, v_pre = model(x_train[batch])
-            loss = first_spike_membrane_cross_entropy(
-                layer_spikes[-1], v_pre, y_train[batch], threshold=threshold, fire_weight=fire_weight
-            )
+            loss = compute_loss(args, layer_spikes[-1], v_pre, y_train[batch], threshold)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             total += loss.item() * len(batch)
+            progress(
+                phase, epoch, epochs, min(start + batch_size, len(order)), len(order), total / (start + len(batch))
+            )
         scheduler.step()
         if epoch % 10 == 9 or epoch == epochs - 1:
-            model.eval()
-            accuracy, step, _ = evaluate(model, train.x, train.y)
+            accuracy, step, _ = evaluate(model, train.x, train.y, args.decoder)
             print(
                 f"{phase} epoch {epoch + 1:3d}  loss {total / len(order):.4f}  train acc {accuracy:.4f}  mean step {step:.2f}"
             )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("models/digits_mlp.pt"))
-    parser.add_argument("--hidden", type=int, default=128)
-    parser.add_argument("--timesteps", type=int, default=8)
-    parser.add_argument("--epochs", type=int, default=60)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--fire-weight", type=float, default=0.0, help="weight of the term that makes the correct output neuron fire"
-    )
-    parser.add_argument("--qat-epochs", type=int, default=20, help="final epochs on Loihi's weight grid (0: none)")
-    parser.add_argument("--weight-bits", type=int, default=8, help="weight bits of the quantization-aware phase")
-    args = parser.parse_args(argv)
+def export_status(path: Path, samples: int = 20) -> str:
+    """Try ``latdeploy export PATH --target loihi2-sim --samples N`` and return one line saying how it went."""
+    with tempfile.TemporaryDirectory() as directory:
+        command = [sys.executable, "-m", "latdeploy.cli", "export", str(path), "--target", "loihi2-sim"]
+        command += ["--samples", str(samples), "-o", str(Path(directory) / "bundle")]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    today = datetime.date.today().isoformat()
+    if result.returncode == 0:
+        parity = next((line.strip() for line in result.stdout.splitlines() if line.startswith("parity")), "")
+        return f"yes ({today}, {samples} test samples): {parity}"
+    reason = (result.stderr.strip().splitlines() or ["no message"])[-1]
+    return f"not yet ({today}): `latdeploy export --target loihi2-sim` exits {result.returncode}: {reason}"
 
+
+def main(argv: list[str] | None = None) -> int:
+    """Train, evaluate, save the model file and its card; returns the exit code."""
+    args = parse_args(argv)
     torch.manual_seed(args.seed)
     torch.set_num_threads(2)
-    train, test = load_split(DIGITS, "train"), load_split(DIGITS, "test")
-    config = {
-        "arch": "mlp",
-        "sizes": [train.x.shape[1], args.hidden, 10],
-        "timesteps": args.timesteps,
-        "threshold": 1.0,
-        "bias": True,
-        "current_decay": 1.0,
-        "voltage_decay": 0.0,
-        "surrogate": "fast_sigmoid",
-    }
+    train, test = load_split(args.dataset, "train"), load_split(args.dataset, "test")
+    config = make_config(args, train)
     model = build_model(config)
     started = time.perf_counter()
     generator = torch.Generator().manual_seed(args.seed)
     train_epochs(model, train, args, args.epochs, args.lr, "float", generator)
-    float_accuracy, _, _ = evaluate(model, test.x, test.y)
+    float_accuracy, _, _ = evaluate(model, test.x, test.y, args.decoder)
     if args.qat_epochs:
         with FakeQuantizedWeights(model, bits=args.weight_bits):
             train_epochs(model, train, args, args.qat_epochs, args.lr / 4, "qat", generator)
     train_seconds = time.perf_counter() - started
-    model.eval()
-    test_accuracy, test_step, test_decided = evaluate(model, test.x, test.y)
+    test_accuracy, test_step, test_decided = evaluate(model, test.x, test.y, args.decoder)
     print(f"test accuracy {test_accuracy:.4f}, mean decision step {test_step:.2f}, {train_seconds:.0f} s")
 
     command = ".venv/bin/python tools/train.py " + " ".join(
         shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
     )
     metadata = {
-        "input_shape": [train.x.shape[1]],
+        "input_shape": list(model_inputs(test.x[:1], config).shape[1:]),
         "timesteps": args.timesteps,
-        "encoder": "latency",
-        "decoder": "first_spike",
-        "dataset": DIGITS,
+        "encoder": args.encoder,
+        "decoder": args.decoder,
+        "neuron": args.neuron,
+        "loss": args.loss,
+        "dataset": args.dataset,
         "classes": 10,
         "float_test_accuracy": test_accuracy,
         "float_test_accuracy_before_qat": float_accuracy,
@@ -134,33 +332,60 @@ def main(argv: list[str] | None = None) -> int:
         "train_seconds": round(train_seconds, 1),
     }
     latdeploy.save(model, args.out, metadata)
-    write_model_card(args.out.with_suffix(".md"), config, metadata, args)
-    print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
+    status = export_status(args.out) if args.export_check else "not checked (--no-export-check)"
+    write_model_card(args.out.with_suffix(".md"), model, metadata, args, status)
+    print(f"wrote {args.out} and {args.out.with_suffix('.md')}; loihi2-sim export: {status}")
     return 0
 
 
-def write_model_card(path: Path, config: dict, metadata: dict, args: argparse.Namespace) -> None:
+def describe_layers(model: torch.nn.Module) -> str:
+    """Return a one-line description of the model's layers (input size -> ... -> classes)."""
+    config = model.config
+    if config["arch"] == "mlp":
+        return " → ".join(str(n) for n in config["sizes"]) + ": `Linear` (no bias) → neuron per layer"
+    names = []
+    for spec in config["layers"]:
+        extra = {k: v for k, v in spec.items() if k != "type"}
+        names.append(spec["type"] + (f"({', '.join(f'{k}={v}' for k, v in extra.items())})" if extra else ""))
+    return f"input {config['input_shape']} → " + " → ".join(names) + " (stateless layers per step, no biases)"
+
+
+def write_model_card(path: Path, model: torch.nn.Module, metadata: dict, args: argparse.Namespace, status: str) -> None:
     """Write the model card (markdown) beside the checkpoint."""
-    sizes = " → ".join(str(n) for n in config["sizes"])
+    data = (
+        f"`{metadata['dataset']}`: scikit-learn's 1,797 real 8×8 digits"
+        + (" as generated DVS event streams (latdeploy/data_events.py, seeded)" if args.dataset == EVENTS else "")
+        + ", 80/20 stratified split, seed 0: 1,437 train / 360 test"
+    )
+    options = ", ".join(f"{k} {v}" for k, v in neuron_options(args).items())
+    qat = (
+        f"; then {args.qat_epochs} quantization-aware epochs (lr {args.lr / 4}) with weights and biases "
+        f"fake-quantized onto Loihi's {args.weight_bits}-bit weight grid (`latdeploy.nn.fake_quant`)"
+        if args.qat_epochs
+        else ""
+    )
+    size_kb = path.with_suffix(".pt").stat().st_size / 1024
     path.write_text(
         f"""# {path.stem}
 
-A latency-coded (time-to-first-spike input) spiking MLP for scikit-learn's handwritten digits.
+Method: {args.encoder} encoder + {args.neuron} neurons + {args.decoder} decoder, trained with the {args.loss} loss.
 
 | | |
 |---|---|
-| architecture | {sizes}: `Linear` (no bias) → integrate-and-fire neuron (reset to zero, per-neuron bias, threshold {config["threshold"]}) per layer |
-| encoder | latency: pixel x∈[0,1] fires once at step round((1−x)(T−1)); blank pixels never fire |
-| hidden neurons | may fire on several steps |
-| decoder | first output spike; ties broken by the higher membrane potential |
-| time steps T | {config["timesteps"]} |
-| dataset | `{metadata["dataset"]}` (1,797 real 8×8 images), 80/20 stratified split, seed 0: 1,437 train / 360 test |
-| loss | per-step membrane cross-entropy up to the decision step (`latdeploy.nn.losses.first_spike_membrane_cross_entropy`), surrogate `{config["surrogate"]}` |
-| training | Adam lr {args.lr}, cosine schedule, {args.epochs} epochs, batch {args.batch_size}, seed {args.seed}; then {args.qat_epochs} quantization-aware epochs (lr {args.lr / 4}) with weights and biases fake-quantized onto Loihi's {args.weight_bits}-bit weight grid (`latdeploy.nn.fake_quant`); {metadata["train_seconds"]} s on 2 CPU cores |
+| architecture | {describe_layers(model)} |
+| encoder | {ENCODER_TEXT[args.encoder]} |
+| neurons | {NEURON_TEXT[args.neuron]}; {options} |
+| decoder | {DECODER_TEXT[args.decoder]} |
+| time steps T | {args.timesteps} |
+| dataset | {data} |
+| loss | {LOSS_TEXT[args.loss]}; fire weight {args.fire_weight}; logit scale {args.logit_scale} |
+| training | Adam lr {args.lr}, cosine schedule, {args.epochs} epochs, batch {args.batch_size}, seed {args.seed}{qat}; {metadata["train_seconds"]} s on 2 CPU cores |
 | float test accuracy before the quantization-aware phase | {100 * metadata["float_test_accuracy_before_qat"]:.2f} % |
 | float test accuracy | {100 * metadata["float_test_accuracy"]:.2f} % |
-| mean decision step | {metadata["mean_decision_step"]:.2f} (0-based step of the first output spike, float model, test set; an undecided sample counts as step T) |
-| decided by an output spike | {metadata["test_samples_decided_by_spike"]} of {metadata["test_samples"]} test samples; the others by the highest final membrane potential (fire weight {metadata["fire_weight"]}) |
+| mean decision step | {metadata["mean_decision_step"]:.2f} (0-based step at which the decoder's decision is made, float model, test set; an undecided sample counts as step T) |
+| decided by an output spike | {metadata["test_samples_decided_by_spike"]} of {metadata["test_samples"]} test samples; the others by the highest final membrane potential |
+| model file | {size_kb:.0f} KiB, config + state_dict + metadata, loads with `torch.load(weights_only=True)` |
+| exports to loihi2-sim | {status} |
 
 Reproduce: `{metadata["train_command"]}` (from the repository root, in `.venv`).
 """

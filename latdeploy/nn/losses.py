@@ -67,7 +67,7 @@ def tad_weights(logits: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
     """
     with torch.no_grad():
         log_p = F.log_softmax(logits, dim=-1)
-        entropy = -(log_p.exp() * log_p).sum(dim=-1).clamp(min=eps)
+        entropy = (-(log_p.exp() * log_p).sum(dim=-1)).clamp(min=eps)
         inverse = 1.0 / entropy
         return inverse / inverse.sum(dim=0, keepdim=True)
 

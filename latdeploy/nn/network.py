@@ -19,28 +19,27 @@ import torch
 from torch import nn
 
 from latdeploy.errors import ModelFormatError
-from latdeploy.nn import neurons as neuron_module
 from latdeploy.nn.encoders import LatencyEncoder, LearnableLatencyEncoder, SpatioTemporalCompression
+from latdeploy.nn.neurons import NEURONS
 
-NEURON_CLASSES = {"lif": "LIF", "ttfs": "TTFSNeuron", "multi_threshold": "MultiThresholdLIF"}
 VGG11_CHANNELS = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")
 
 
-def make_neuron(kind: str, size: int, options: dict[str, Any]) -> nn.Module:
-    """Return a neuron module of ``kind`` (a key of :data:`NEURON_CLASSES`) for ``size`` neurons.
+def make_neuron(kind: str, size: int | tuple[int, ...], options: dict[str, Any]) -> nn.Module:
+    """Return a neuron module of ``kind`` (a key of :data:`latdeploy.nn.neurons.NEURONS`) for a
+    layer of ``size`` neurons (an int, or the layer's output shape).
 
     Raises:
-        ModelFormatError: if the kind is unknown or not available in :mod:`latdeploy.nn.neurons`.
+        ModelFormatError: if the kind is unknown.
     """
-    if kind not in NEURON_CLASSES or not hasattr(neuron_module, NEURON_CLASSES[kind]):
-        raise ModelFormatError(f"unknown neuron kind {kind!r}; known: {sorted(NEURON_CLASSES)}")
-    return getattr(neuron_module, NEURON_CLASSES[kind])(size, **options)
+    if kind not in NEURONS:
+        raise ModelFormatError(f"unknown neuron kind {kind!r}; known: {sorted(NEURONS)}")
+    return NEURONS[kind](size, **options)
 
 
 def is_neuron(module: nn.Module) -> bool:
     """Return True for a module that integrates over time (takes and returns ``[T, B, ...]``)."""
-    classes = tuple(getattr(neuron_module, name) for name in NEURON_CLASSES.values() if hasattr(neuron_module, name))
-    return isinstance(module, classes)
+    return isinstance(module, tuple(NEURONS.values()))
 
 
 def make_encoder(config: dict[str, Any], chip_inputs: int | None = None) -> nn.Module:
@@ -74,7 +73,7 @@ class LatencyMLP(nn.Module):
     Config keys: ``sizes`` (e.g. ``[64, 128, 10]``; ``sizes[0]`` is what the chip
     receives), ``timesteps``, ``encoder`` (default ``latency``; ``learned_latency``
     also needs ``input_size``, the analog input width), ``neuron`` (a key of
-    :data:`NEURON_CLASSES`, default ``lif``), ``neuron_options`` (extra keyword
+    :data:`latdeploy.nn.neurons.NEURONS`, default ``lif``), ``neuron_options`` (extra keyword
     arguments of the neuron class), and for ``lif``: ``threshold``, ``bias`` (neuron
     bias), ``current_decay``, ``voltage_decay``, ``surrogate``.
     """
@@ -158,8 +157,8 @@ class SpikingConvNet(nn.Module):
     ``{"kind": ..., **options}``) and ``layers``: a list of dicts with ``type`` one of
     ``conv`` (``channels``, ``kernel``, ``stride``, ``padding``, ``groups``; no bias),
     ``batchnorm``, ``avgpool`` / ``sumpool`` (``kernel``), ``flatten``, ``linear``
-    (``features``; no bias) and ``neuron`` (keys override the default spec; neurons get
-    the layer's flattened size). The last layer must be a neuron: the output.
+    (``features``; no bias) and ``neuron`` (keys override the default spec; a neuron layer
+    has the shape of its input). The last layer must be a neuron: the output.
     """
 
     def __init__(self, config: dict[str, Any]) -> None:
@@ -175,7 +174,7 @@ class SpikingConvNet(nn.Module):
             if spec["type"] == "neuron":
                 options = {**default_neuron, **{k: v for k, v in spec.items() if k != "type"}}
                 kind = options.pop("kind", "lif")
-                layers.append(make_neuron(kind, int(probe[0].numel()), options))
+                layers.append(make_neuron(kind, tuple(probe.shape[1:]), options))
                 continue
             layer = _stateless_layer(spec, probe.shape[1] if probe.dim() == 4 else 0, probe.shape[-1])
             layer.eval()
