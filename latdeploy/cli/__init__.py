@@ -13,6 +13,7 @@ from latdeploy.cli import (
     inspect_cmd,  # noqa: F401  (registers ``inspect``)
     profiles_cmd,  # noqa: F401  (registers ``profiles``)
     run_cmd,  # noqa: F401  (registers ``run``)
+    sweep_cmd,  # noqa: F401  (registers ``sweep``)
     verify_cmd,  # noqa: F401  (registers ``verify``)
 )
 from latdeploy.cli.app import cli, main

@@ -184,6 +184,58 @@ def membrane_plot(membrane: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def pareto_plot(points: list[dict[str, Any]], front: list[str], title: str) -> str:
+    """Return a standalone SVG scatter of ``points`` (``label``, ``energy_j``, ``accuracy``):
+    energy per inference (x, uJ) against accuracy (y, %), the ``front`` labels joined and filled."""
+    width, height, left, top, plot_w, plot_h = 640, 400, 70, 40, 520, 300
+    energies = [p["energy_j"] * 1e6 for p in points] or [0.0]
+    low_x, high_x = min(energies), max(energies)
+    span_x = (high_x - low_x) or max(high_x, 1e-9)
+    low_x -= 0.05 * span_x
+    span_x *= 1.1
+
+    def x(value: float) -> float:
+        return left + plot_w * (value * 1e6 - low_x) / span_x
+
+    def y(value: float) -> float:
+        return top + plot_h * (1 - value)
+
+    parts = [
+        f'<svg id="pareto" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">',
+        f'<rect width="{width}" height="{height}" fill="#fff"/>',
+        f'<text x="{left}" y="22" font-size="14" font-weight="bold">{_text(title)}</text>',
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#444"/>',
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#444"/>',
+        f'<text x="{left + plot_w / 2 - 80}" y="{height - 12}" font-size="12">energy per inference (uJ)</text>',
+        f'<text x="14" y="{top + plot_h / 2}" font-size="12" transform="rotate(-90 14 {top + plot_h / 2})">'
+        "accuracy (fixed point, %)</text>",
+    ]
+    for tick in range(0, 101, 20):
+        parts.append(f'<text x="{left - 30}" y="{y(tick / 100) + 4:.1f}" font-size="10">{tick}</text>')
+    for i in range(5):
+        value = low_x + span_x * (i + 0.5) / 5
+        parts.append(
+            f'<text x="{left + plot_w * (i + 0.5) / 5 - 12:.1f}" y="{top + plot_h + 16}" font-size="10">'
+            f"{value:.4g}</text>"
+        )
+    on_front = sorted((p for p in points if p["label"] in front), key=lambda p: p["energy_j"])
+    if len(on_front) > 1:
+        line = " ".join(f"{x(p['energy_j']):.1f},{y(p['accuracy']):.1f}" for p in on_front)
+        parts.append(
+            f'<polyline class="front" points="{line}" fill="none" stroke="{HARDWARE_COLOUR}" stroke-width="2"/>'
+        )
+    for p in points:
+        filled = HARDWARE_COLOUR if p["label"] in front else "#fff"
+        parts.append(
+            f'<circle class="setting" data-label="{_text(p["label"])}" cx="{x(p["energy_j"]):.1f}" '
+            f'cy="{y(p["accuracy"]):.1f}" r="6" fill="{filled}" stroke="{FLOAT_COLOUR}" stroke-width="2"/>'
+            f'<text x="{x(p["energy_j"]) + 8:.1f}" y="{y(p["accuracy"]) - 8:.1f}" font-size="11">'
+            f"{_text(p['label'])}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts) + "\n"
+
+
 def _summary(parity: dict[str, Any]) -> str:
     fixed_lava, float_fixed = parity["fixed_vs_lava"], parity["float_vs_fixed"]
     ok = fixed_lava["mismatches"] == 0 and not any(parity["output_state_vs_lava"].values())

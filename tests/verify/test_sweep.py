@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from latdeploy.cli import cli
+from latdeploy.verify.sweep import pareto_front
+
+
+def test_pareto_front_keeps_only_undominated_points():
+    points = [
+        {"energy_j": 1.0, "accuracy": 0.9},
+        {"energy_j": 2.0, "accuracy": 0.9},  # dominated: same accuracy, more energy
+        {"energy_j": 0.5, "accuracy": 0.2},
+        {"energy_j": 3.0, "accuracy": 0.95},
+        {"energy_j": 1.0, "accuracy": 0.9},  # a tie with point 0 dominates neither
+    ]
+    assert pareto_front(points, "energy_j", "accuracy") == [0, 2, 3, 4]
+
+
+def test_sweep_compares_bit_widths_in_one_table_and_plots_the_front(shipped_model_path, tmp_path):
+    out = tmp_path / "digits.sweep"
+    args = ["sweep", str(shipped_model_path), "--weight-bits", "8,2", "--samples", "30", "--lava-samples", "1"]
+    result = CliRunner().invoke(cli, [*args, "-o", str(out), "--quiet"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "first divergence" in result.output and "lif1: weight_rounding" in result.output
+    sweep = json.loads((out / "sweep.json").read_text())
+    eight, two = sweep["settings"]
+    assert (eight["weight_bits"], two["weight_bits"]) == (8, 2)
+    assert eight["first_divergence"] is None and eight["accuracy"]["fixed"] == eight["accuracy"]["float"]
+    assert two["first_divergence"] == {"layer": "lif1", "cause": ["weight_rounding"]}
+    assert two["accuracy"]["fixed"] < eight["accuracy"]["fixed"] and two["sops"] < eight["sops"]
+    assert eight["fixed_vs_lava_mismatches"] == two["fixed_vs_lava_mismatches"] == 0
+    assert sorted(sweep["pareto"]) == [2, 8]
+    svg = (out / "pareto.svg").read_text()
+    assert svg.count('class="setting"') == 2 and 'class="front"' in svg
