@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from latdeploy.errors import ModelFormatError
+from latdeploy.errors import LatdeployError, ModelFormatError
 from latdeploy.ir import Graph, SpikeInput
 
 FORMATS = ("checkpoint", "bundle", "onnx", "netx", "nir")
@@ -76,7 +76,10 @@ def _onnx_graph(path: Path) -> Graph:
         model = onnx.load(str(path))
     except Exception as error:  # protobuf raises DecodeError and others for a corrupt file
         raise ModelFormatError(f"{path}: not a readable ONNX file ({type(error).__name__})") from error
-    return from_onnx(model)
+    try:
+        return from_onnx(model)
+    except LatdeployError as error:
+        raise type(error)(f"{path}: {error}") from error
 
 
 def load_graph(path: str | os.PathLike[str], integer: bool, profile_name: str = "loihi2") -> Graph:

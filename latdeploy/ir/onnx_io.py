@@ -30,7 +30,7 @@ import numpy as np
 import onnx
 from onnx import AttributeProto, TensorProto, helper, numpy_helper
 
-from latdeploy.errors import ModelFormatError
+from latdeploy.errors import LatdeployError, ModelFormatError
 from latdeploy.ir.graph import Graph
 from latdeploy.ir.nodes import NODE_TYPES, Node, SpikeInput
 
@@ -147,8 +147,20 @@ def from_onnx(model: onnx.ModelProto) -> Graph:
     """Rebuild a :class:`Graph` from a model written by :func:`to_onnx`.
 
     Raises:
-        ModelFormatError: if an op is not a registered latdeploy node or a field is missing or invalid.
+        ModelFormatError: if an op is not a registered latdeploy node or a field is
+            missing or invalid (any malformed model: untrusted files never raise
+            anything but a :class:`~latdeploy.errors.LatdeployError`).
     """
+    try:
+        return _from_onnx(model)
+    except LatdeployError:
+        raise
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError) as error:
+        reason = " ".join(str(error).split())[:200] or type(error).__name__
+        raise ModelFormatError(f"malformed latdeploy ONNX model ({type(error).__name__}: {reason})") from error
+
+
+def _from_onnx(model: onnx.ModelProto) -> Graph:
     props = {p.key: p.value for p in model.metadata_props}
     if METADATA_PROPERTY not in props:
         raise ModelFormatError("ONNX model was not written by latdeploy (no latdeploy.metadata)")
