@@ -1,8 +1,10 @@
 """Fixed-point simulator of the integer IR, bit-identical to Lava's ``fixed_pt`` models.
 
-Layer at a time over all steps and samples: a ``DenseInt`` is one matrix product
-for every (sample, step) (float64 BLAS is exact for integers below 2**53); only
-the neuron recurrence loops over time, vectorised over samples x neurons. Every
+Layer at a time over all steps and samples: a ``DenseInt`` accumulates the input
+events of every (sample, step) at once (event by event where fewer than a quarter
+of the inputs are non-zero, else one float64 matrix product, exact for integers
+below 2**53); only the neuron recurrence loops over time, compiled and run in
+parallel over (sample, block of neurons) tasks (:mod:`latdeploy.sim.kernels`). Every
 cast follows lava-nc 0.10.0 (``lava/proc/dense/models.py``, ``lava/proc/lif/models.py``):
 
 * Dense: weights clipped and truncated as ``lava.utils.weightutils`` does, the sum
@@ -33,6 +35,7 @@ import numpy as np
 
 from latdeploy.errors import ModelFormatError
 from latdeploy.ir import DenseInt, Graph, LIFInt, Node, SpikeInput
+from latdeploy.sim.kernels import dense_accumulate, lif_int_kernel
 from latdeploy.sim.trace import LayerTrace, Trace
 
 FixedKernel = Callable[..., Any]
@@ -75,13 +78,7 @@ def dense_int(node: DenseInt, spikes: np.ndarray) -> np.ndarray:
     """Return the synaptic input ``a`` ``[B, T, out]`` (int32) for ``spikes`` ``[B, T, in]``."""
     weight = lava_weights(node.weight, node.num_weight_bits)
     batch, steps, fan_in = spikes.shape
-    accumulated = spikes.reshape(-1, fan_in).astype(np.float64) @ weight.T.astype(np.float64)
-    accumulated = accumulated.astype(np.int64)
-    if node.weight_exp > 0:
-        accumulated = np.left_shift(accumulated, node.weight_exp)
-    else:
-        accumulated = np.right_shift(accumulated, -node.weight_exp)
-    return accumulated.astype(np.int32).reshape(batch, steps, -1)
+    return dense_accumulate(spikes.reshape(-1, fan_in), weight, node.weight_exp).reshape(batch, steps, -1)
 
 
 def _decay(state: np.ndarray, factor: int) -> np.ndarray:
@@ -97,32 +94,16 @@ def lif_int(node: LIFInt, current: np.ndarray) -> tuple[LayerTrace, dict[str, in
         ``(trace, overflow)``: spikes, ``v_pre``, ``u`` and ``v`` per step, and the
         counts of 24-bit wraps of ``u`` and saturations of ``v``.
     """
-    batch, steps, size = current.shape
-    u = np.zeros((batch, size), np.int32)
-    v = np.zeros((batch, size), np.int32)
-    effective_bias = np.left_shift(node.bias_mant.astype(np.int32), np.int32(node.bias_exp))
-    effective_vth = node.vth << THRESHOLD_SHIFT
-    decay_u, decay_v = (1 << DECAY_SHIFT) - (node.du + 1), (1 << DECAY_SHIFT) - node.dv
-    limit, double = np.int32(STATE_LIMIT), np.int32(2 * STATE_LIMIT)
-    out = {key: np.empty((batch, steps, size), np.int32) for key in ("v_pre", "u", "v")}
-    spikes = np.empty((batch, steps, size), np.uint8)
-    wraps = saturations = 0
-    for step in range(steps):
-        summed = _decay(u, decay_u) + np.left_shift(current[:, step], np.int32(ACTIVATION_SHIFT))
-        high, low = summed > limit, summed <= -limit
-        u = np.where(high, summed - double, np.where(low, summed + double, summed))
-        wraps += int(high.sum() + low.sum())
-        updated = _decay(v, decay_v) + u + effective_bias
-        v = np.clip(updated, -limit + 1, limit - 1)
-        saturations += int((v != updated).sum())
-        fired = v > effective_vth
-        out["v_pre"][:, step] = v
-        v = np.where(fired, np.int32(0), v)
-        spikes[:, step] = fired
-        out["u"][:, step] = u
-        out["v"][:, step] = v
-    trace = LayerTrace(spikes=spikes, v_pre=out["v_pre"], u=out["u"], v=out["v"])
-    return trace, {"u_wraps": wraps, "v_saturations": saturations}
+    bias = np.left_shift(node.bias_mant.astype(np.int32), np.int32(node.bias_exp)).astype(np.int64)
+    spikes, v_pre, u, v, wraps, saturations = lif_int_kernel(
+        np.ascontiguousarray(current, dtype=np.int32),
+        (1 << DECAY_SHIFT) - (node.du + 1),
+        (1 << DECAY_SHIFT) - node.dv,
+        node.vth << THRESHOLD_SHIFT,
+        bias,
+    )
+    trace = LayerTrace(spikes=spikes, v_pre=v_pre, u=u, v=v)
+    return trace, {"u_wraps": int(wraps), "v_saturations": int(saturations)}
 
 
 KERNELS = FIXED_KERNELS  # the registry's former name
@@ -158,3 +139,7 @@ def simulate_fixed(graph: Graph, input_spikes: np.ndarray) -> Trace:
         else:
             values[node.name] = result
     return Trace(layers=layers, overflow=overflow)
+
+
+from latdeploy.sim import fixed_conv as _fixed_conv  # noqa: E402,F401  (registers conv kinds)
+from latdeploy.sim import fixed_delay as _fixed_delay  # noqa: E402,F401  (registers DelayDenseInt)
