@@ -223,3 +223,6 @@ def graph_from_module(model: nn.Module, metadata: dict[str, Any]) -> Graph:
     kept = {key: metadata[key] for key in GRAPH_METADATA_KEYS if key in metadata}
     timesteps = getattr(model, "timesteps", metadata.get("timesteps"))
     return Graph(tuple(state.nodes), {**kept, "timesteps": int(timesteps)})
+
+
+from latdeploy.frontend import torch_layers as _torch_layers  # noqa: E402,F401  (registers conv-net layers)

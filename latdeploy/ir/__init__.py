@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from latdeploy.ir.conv import AxonalDelay, Conv2d, Conv2dInt, Pool2d
 from latdeploy.ir.graph import Graph
 from latdeploy.ir.netx_nodes import DelayDenseInt
 from latdeploy.ir.neurons_ext import (
@@ -24,6 +25,10 @@ from latdeploy.ir.nodes import (
 )
 
 __all__ = [
+    "AxonalDelay",
+    "Conv2d",
+    "Conv2dInt",
+    "Pool2d",
     "Dense",
     "DelayDenseInt",
     "DenseInt",

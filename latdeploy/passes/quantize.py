@@ -183,7 +183,7 @@ def quantize_layer(
         grid_scale = (vth_max + 1) / lif.threshold
         ideal = weight * grid_scale
         weight_int = np.clip(np.round(ideal / step) * step, lowest, highest).astype(np.int32)
-    while lif.threshold * grid_scale * 2.0**weight_exp > vth_max + 1:
+    while quantizer.has_weight_exp and lif.threshold * grid_scale * 2.0**weight_exp > vth_max + 1:
         weight_exp -= 1
         if weight_exp < profile["arithmetic.weight_exp_min"]:
             raise QuantizationRangeError(
@@ -322,3 +322,6 @@ def _calibrate(
         "calibration_overflows": overflow,
     }
     return synapse_int, neuron_int, facts
+
+
+from latdeploy.passes import quantize_conv as _quantize_conv  # noqa: E402,F401  (registers conv kinds)

@@ -88,3 +88,6 @@ def simulate_float(graph: Graph, input_spikes: np.ndarray) -> Trace:
             else:
                 values[node.name] = result
     return Trace(layers=layers)
+
+
+from latdeploy.sim import float_conv as _float_conv  # noqa: E402,F401  (registers conv kinds)

@@ -248,3 +248,6 @@ def membrane_before_reset(neuron: LIFInt, u: np.ndarray, v: np.ndarray) -> np.nd
     bias = np.left_shift(neuron.bias_mant.astype(np.int32), np.int32(neuron.bias_exp))
     updated = _decay(previous, (1 << 12) - neuron.dv) + u + bias
     return np.clip(updated, -STATE_LIMIT + 1, STATE_LIMIT - 1).astype(np.int32)
+
+
+from latdeploy.backends.lava import conv as _conv  # noqa: E402,F401  (registers conv kinds)
