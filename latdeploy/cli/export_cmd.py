@@ -10,11 +10,16 @@ from pathlib import Path
 import click
 
 from latdeploy.cli.app import cli
+from latdeploy.cli.verify_cmd import divergence_lines
 from latdeploy.errors import EXIT_PARITY_FAILURE
 
 
 def _percent(value: float) -> str:
     return f"{100 * value:.2f} %"
+
+
+def _steps(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 def print_summary(result) -> None:
@@ -35,7 +40,9 @@ def print_summary(result) -> None:
         f"lava {_percent(accuracy['lava'])}",
         f"decisions   float/fixed agree {_percent(agreement['float_vs_fixed'])}, "
         f"fixed/Lava agree {_percent(agreement['fixed_vs_lava'])}; mean decision step "
-        f"float {latency['float']['mean_step']:.2f}, lava {latency['lava']['mean_step']:.2f}",
+        f"float {_steps(latency['float']['mean_step'])}, lava {_steps(latency['lava']['mean_step'])} "
+        f"(undecided float {latency['float']['undecided']}, lava {latency['lava']['undecided']})",
+        *divergence_lines(float_fixed["first_divergence"]),
         f"energy      {energy['energy_j'] * 1e6:.4f} uJ/inference on {energy['profile']} "
         f"({energy['sops']:.0f} SOPs, {energy['spikes']:.0f} spikes); "
         f"ANN equivalent {energy['ann_equivalent']['macs']} MACs = {energy['ann_equivalent']['energy_j'] * 1e6:.4f} uJ",
