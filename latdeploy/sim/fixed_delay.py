@@ -14,10 +14,11 @@ from __future__ import annotations
 import numpy as np
 
 from latdeploy.ir.netx_nodes import DelayDenseInt
-from latdeploy.sim.fixed import KERNELS, lava_weights
+from latdeploy.sim.fixed import lava_weights, register_fixed_kernel
 from latdeploy.sim.kernels import delay_dense_accumulate
 
 
+@register_fixed_kernel(DelayDenseInt)
 def delay_dense_int(node: DelayDenseInt, spikes: np.ndarray) -> np.ndarray:
     """Return the synaptic input ``a`` ``[B, T, out]`` (int32) for inputs ``[B, T, in]``.
 
@@ -26,6 +27,3 @@ def delay_dense_int(node: DelayDenseInt, spikes: np.ndarray) -> np.ndarray:
     """
     weight = lava_weights(node.weight, node.num_weight_bits)
     return delay_dense_accumulate(np.asarray(spikes), weight, node.delay, node.weight_exp)
-
-
-KERNELS[DelayDenseInt] = delay_dense_int

@@ -251,3 +251,4 @@ def membrane_before_reset(neuron: LIFInt, u: np.ndarray, v: np.ndarray) -> np.nd
 
 
 from latdeploy.backends.lava import conv as _conv  # noqa: E402,F401  (registers conv kinds)
+from latdeploy.backends.lava import delay_dense as _delay_dense  # noqa: E402,F401  (registers DelayDenseInt)
