@@ -30,8 +30,9 @@ import torch.nn.functional as F
 
 import latdeploy
 from latdeploy.data import DATASETS, DIGITS, EVENTS, Split, load_split
-from latdeploy.nn import DECODERS, build_model, decide
+from latdeploy.nn import DECODERS, build_model
 from latdeploy.nn.decoders import aggregate_scores
+from latdeploy.nn.evaluation import evaluate, model_inputs
 from latdeploy.nn.fake_quant import FakeQuantizedWeights
 from latdeploy.nn.losses import (
     decoded_cross_entropy,
@@ -100,6 +101,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--surrogate", default="fast_sigmoid")
     add("--stc-max-level", type=float, default=15.0)
     add("--logit-scale", type=float, default=5.0, help="scale of membrane / score logits in the loss")
+    add("--weight-gain", type=float, default=1.0, help="multiply the initial weights (init against signal loss)")
     add("--epochs", type=int, default=60)
     add("--batch-size", type=int, default=32)
     add("--lr", type=float, default=2e-3)
@@ -173,14 +175,6 @@ def make_config(args: argparse.Namespace, train: Split) -> dict[str, Any]:
     return config
 
 
-def model_inputs(x: np.ndarray, config: dict[str, Any]) -> torch.Tensor:
-    """Return the tensor the model's encoder takes for data ``x`` (images get their [C, H, W] shape)."""
-    tensor = torch.from_numpy(x)
-    if config["arch"] == "convnet" and config.get("encoder", "latency") != "stc":
-        return tensor.reshape(len(x), *config["input_shape"])
-    return tensor
-
-
 def output_threshold(model: torch.nn.Module) -> float:
     """Return the firing threshold of the model's output neurons."""
     neurons = [module for module in model.modules() if is_neuron(module)]
@@ -206,23 +200,6 @@ def compute_loss(
         correct = v_pre.gather(2, labels.view(1, -1, 1).expand(timesteps, batch, 1)).squeeze(2)
         loss = loss + args.fire_weight * F.relu(1.0 - correct.max(dim=0).values / threshold).mean()
     return loss
-
-
-def evaluate(
-    model: torch.nn.Module, x: np.ndarray, y: np.ndarray, decoder: str, chunk: int = 256
-) -> tuple[float, float, int]:
-    """Return (accuracy, mean decision step, samples decided by a spike) of ``decoder`` on ``x``."""
-    labels, steps, decided = [], [], []
-    model.eval()
-    with torch.no_grad():
-        for start in range(0, len(x), chunk):
-            layer_spikes, v_pre = model(model_inputs(x[start : start + chunk], model.config))
-            decision = decide(layer_spikes[-1].transpose(0, 1).numpy(), v_pre.transpose(0, 1).numpy(), decoder)
-            labels.append(decision.label)
-            steps.append(decision.step)
-            decided.append(decision.decided)
-    label, step = np.concatenate(labels), np.concatenate(steps)
-    return float((label == y).mean()), float(step.mean()), int(np.concatenate(decided).sum())
 
 
 def progress(phase: str, epoch: int, epochs: int, done: int, total: int, loss: float) -> None:
@@ -269,9 +246,10 @@ def train_epochs(
             )
         scheduler.step()
         if epoch % 10 == 9 or epoch == epochs - 1:
-            accuracy, step, _ = evaluate(model, train.x, train.y, args.decoder)
+            result = evaluate(model, train.x, train.y, args.decoder)
             print(
-                f"{phase} epoch {epoch + 1:3d}  loss {total / len(order):.4f}  train acc {accuracy:.4f}  mean step {step:.2f}"
+                f"{phase} epoch {epoch + 1:3d}  loss {total / len(order):.4f}  train acc {result.accuracy:.4f}  "
+                f"mean step {result.mean_decision_step:.2f}"
             )
 
 
@@ -297,15 +275,21 @@ def main(argv: list[str] | None = None) -> int:
     train, test = load_split(args.dataset, "train"), load_split(args.dataset, "test")
     config = make_config(args, train)
     model = build_model(config)
-    started = time.perf_counter()
+    if args.weight_gain != 1.0:
+        with torch.no_grad():
+            for name, parameter in model.named_parameters():
+                if name.endswith("weight") and parameter.dim() > 1:
+                    parameter.mul_(args.weight_gain)
+    started, cpu_started = time.perf_counter(), time.process_time()
     generator = torch.Generator().manual_seed(args.seed)
     train_epochs(model, train, args, args.epochs, args.lr, "float", generator)
-    float_accuracy, _, _ = evaluate(model, test.x, test.y, args.decoder)
+    float_accuracy = evaluate(model, test.x, test.y, args.decoder).accuracy
     if args.qat_epochs:
         with FakeQuantizedWeights(model, bits=args.weight_bits):
             train_epochs(model, train, args, args.qat_epochs, args.lr / 4, "qat", generator)
-    train_seconds = time.perf_counter() - started
-    test_accuracy, test_step, test_decided = evaluate(model, test.x, test.y, args.decoder)
+    train_seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+    result = evaluate(model, test.x, test.y, args.decoder)
+    test_accuracy, test_step, test_decided = result.accuracy, result.mean_decision_step, result.decided
     print(f"test accuracy {test_accuracy:.4f}, mean decision step {test_step:.2f}, {train_seconds:.0f} s")
 
     command = ".venv/bin/python tools/train.py " + " ".join(
@@ -330,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         "train_command": command.strip(),
         "seed": args.seed,
         "train_seconds": round(train_seconds, 1),
+        "train_cpu_seconds": round(cpu_seconds, 1),
     }
     latdeploy.save(model, args.out, metadata)
     status = export_status(args.out) if args.export_check else "not checked (--no-export-check)"
@@ -379,7 +364,7 @@ Method: {args.encoder} encoder + {args.neuron} neurons + {args.decoder} decoder,
 | time steps T | {args.timesteps} |
 | dataset | {data} |
 | loss | {LOSS_TEXT[args.loss]}; fire weight {args.fire_weight}; logit scale {args.logit_scale} |
-| training | Adam lr {args.lr}, cosine schedule, {args.epochs} epochs, batch {args.batch_size}, seed {args.seed}{qat}; {metadata["train_seconds"]} s on 2 CPU cores |
+| training | Adam lr {args.lr}, cosine schedule, {args.epochs} epochs, batch {args.batch_size}, seed {args.seed}{qat}; {metadata["train_seconds"]} s wall clock, {metadata["train_cpu_seconds"]} s CPU time (2 threads, on a machine shared with other jobs) |
 | float test accuracy before the quantization-aware phase | {100 * metadata["float_test_accuracy_before_qat"]:.2f} % |
 | float test accuracy | {100 * metadata["float_test_accuracy"]:.2f} % |
 | mean decision step | {metadata["mean_decision_step"]:.2f} (0-based step at which the decoder's decision is made, float model, test set; an undecided sample counts as step T) |

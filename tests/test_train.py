@@ -1,0 +1,40 @@
+"""tools/train.py: a short run from flags writes a loadable model file and its card."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import torch
+
+import latdeploy
+from tests.conftest import ROOT
+
+
+def _train_module():
+    spec = importlib.util.spec_from_file_location("latdeploy_train_tool", ROOT / "tools" / "train.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_short_le_tad_run_learns_and_writes_model_and_card(tmp_path, capsys):
+    train = _train_module()
+    out = tmp_path / "le.pt"
+    flags = ["--out", str(out), "--encoder", "learned_latency", "--features", "32", "--hidden", "32"]
+    flags += ["--timesteps", "3", "--loss", "tad", "--epochs", "3", "--qat-epochs", "0", "--no-export-check"]
+    assert train.main(flags) == 0
+    torch.load(out, weights_only=True)
+    model, metadata = latdeploy.load(out)
+    assert model.config["encoder"] == "learned_latency" and metadata["loss"] == "tad"
+    assert metadata["float_test_accuracy"] > 0.5  # chance is 0.1
+    card = out.with_suffix(".md").read_text()
+    assert f"{100 * metadata['float_test_accuracy']:.2f} %" in card and "--loss tad" in card
+    assert "train acc" in capsys.readouterr().out
+
+
+def test_default_config_is_the_shipped_digits_mlp_recipe(shipped_model_path):
+    train = _train_module()
+    args = train.parse_args([])
+    _, metadata = latdeploy.load(shipped_model_path)
+    assert train.make_config(args, latdeploy.data.load_split("sklearn-digits", "train")) == metadata["config"]
+    assert (args.timesteps, args.epochs, args.qat_epochs, args.lr) == (8, 60, 20, 2e-3)
