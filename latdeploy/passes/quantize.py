@@ -44,6 +44,7 @@ import numpy as np
 from latdeploy.errors import QuantizationRangeError, UnsupportedLayerError
 from latdeploy.hw.profile import Profile
 from latdeploy.ir import LIF, Dense, DenseInt, Graph, LIFInt, Node, SpikeInput
+from latdeploy.passes.range_analysis import layer_bounds, payload_max
 from latdeploy.sim.fixed import FIXED_KERNELS, STATE_LIMIT
 from latdeploy.sim.float_sim import simulate_float
 
@@ -137,6 +138,9 @@ class LayerQuantization:
     calibration_spike_agreement: float
     calibration_max_abs_v_pre: int
     calibration_overflows: dict[str, int]
+    threshold_rounding_error: float
+    threshold_relative_error: float
+    state_range: dict[str, Any] | None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -314,14 +318,21 @@ def _calibrate(
         if best is None or agreement > best[3]:
             best = (synapse_int, neuron_int, facts, agreement, trace, overflow)
     synapse_int, neuron_int, facts, agreement, trace, overflow = best
+    firing_threshold = neuron_int.vth + 1 if isinstance(neuron_int, LIFInt) else neuron_int.vth  # > vs >=
+    scaled = float(facts["threshold_scaled"])
+    payload = payload_max(graph.node(synapse.inputs[0])) if synapse.inputs else 1
     facts = {
         **worst_case_input(synapse_int, profile),
         **facts,
         "calibration_spike_agreement": agreement,
         "calibration_max_abs_v_pre": int(np.abs(trace.v_pre).max()),
         "calibration_overflows": overflow,
+        "threshold_rounding_error": firing_threshold - scaled,
+        "threshold_relative_error": (firing_threshold - scaled) / scaled if scaled else 0.0,
+        "state_range": layer_bounds(synapse_int, neuron_int, payload, graph.timesteps, profile),
     }
     return synapse_int, neuron_int, facts
 
 
 from latdeploy.passes import quantize_conv as _quantize_conv  # noqa: E402,F401  (registers conv kinds)
+from latdeploy.passes import quantize_neurons as _quantize_neurons  # noqa: E402,F401  (registers soft-reset, TTFS, multi-threshold)

@@ -35,8 +35,9 @@ from latdeploy.sim.fixed import simulate_fixed
 DECAY_ONE = 4096
 
 
-def _payload(source: Node) -> int:
-    return int(getattr(source, "levels_max", 1))
+def payload_max(source: Node) -> int:
+    """Return the largest spike payload ``source`` sends (its graded ``levels``; 1 for binary spikes)."""
+    return int(getattr(source, "levels_max", getattr(source, "levels", 1)))
 
 
 def _input_bounds(synapse: Node, neurons: int, payload: int) -> tuple[np.ndarray, np.ndarray]:
@@ -58,47 +59,61 @@ def _geometric(ratio: float, steps: int) -> float:
     return float(steps) if ratio >= 1.0 else (1.0 - ratio**steps) / (1.0 - ratio)
 
 
-def static_bounds(graph: Graph, profile: Profile) -> dict[str, dict[str, Any]]:
-    """Return, per integer neuron layer fed by a weighted synapse, the worst-case state bounds.
+def layer_bounds(synapse: Node, neuron: Node, payload: int, steps: int, profile: Profile) -> dict[str, Any] | None:
+    """Return the worst-case state bounds of one integer ``synapse -> neuron`` layer over ``steps``.
 
     Returns:
-        ``{layer: {u_max_abs, v_pre_max, v_min, input_max_per_step, u_overflow_neurons,
-        v_overflow_neurons, neurons}}`` (ints); layers without integer state fields are left out.
+        ``{neurons, input_max_per_step, u_max_abs, v_pre_max, v_min, u_overflow_neurons,
+        v_overflow_neurons}`` (ints), or None for a neuron without Loihi's integer state fields
+        or a synapse without integer weights.
     """
+    if not all(hasattr(neuron, name) for name in ("du", "dv", "vth", "bias_mant", "bias_exp")):
+        return None
+    weight = getattr(synapse, "weight", None)
+    if not isinstance(weight, np.ndarray) or not np.issubdtype(weight.dtype, np.integer):
+        return None
     limit = 1 << (profile["arithmetic.u_state_bits"] - 1)
     v_limit = (1 << (profile["arithmetic.v_state_bits"] - 1)) - 1
     shift = profile["arithmetic.activation_shift"]
-    threshold_shift = profile["arithmetic.threshold_shift"]
-    steps = graph.timesteps
+    positive, negative = _input_bounds(synapse, neuron.size, payload)
+    u_gain = _geometric((DECAY_ONE - (neuron.du + 1)) / DECAY_ONE, steps)
+    v_gain = _geometric((DECAY_ONE - neuron.dv) / DECAY_ONE, steps)
+    u_positive = np.floor((positive << shift) * u_gain).astype(np.int64)
+    u_negative = np.floor((negative << shift) * u_gain).astype(np.int64)
+    bias = neuron.bias_mant.astype(np.int64) << neuron.bias_exp
+    v_pre = np.floor((u_positive + np.clip(bias, 0, None)) * v_gain).astype(np.int64)
+    if getattr(neuron, "reset", "zero") == "zero" and type(neuron).__name__ != "SoftResetLIFInt":
+        threshold = int(neuron.vth) << profile["arithmetic.threshold_shift"]
+        v_pre = np.minimum(v_pre, threshold + u_positive + np.clip(bias, 0, None))
+    v_min = -np.floor((u_negative + np.clip(-bias, 0, None)) * v_gain).astype(np.int64)
+    u_over = (u_positive > limit) | (u_negative >= limit)
+    v_over = (v_pre > v_limit) | (v_min < -v_limit)
+    return {
+        "neurons": int(neuron.size),
+        "input_max_per_step": int(max(positive.max(), negative.max())),
+        "u_max_abs": int(max(u_positive.max(), u_negative.max())),
+        "v_pre_max": int(v_pre.max()),
+        "v_min": int(v_min.min()),
+        "u_overflow_neurons": int(u_over.sum()),
+        "v_overflow_neurons": int(v_over.sum()),
+    }
+
+
+def static_bounds(graph: Graph, profile: Profile) -> dict[str, dict[str, Any]]:
+    """Return :func:`layer_bounds` of every integer neuron layer of ``graph`` fed by a weighted synapse.
+
+    Returns:
+        ``{layer name: bounds}``; layers :func:`layer_bounds` cannot bound are left out.
+    """
     bounds: dict[str, dict[str, Any]] = {}
     for neuron in graph.neurons():
-        if not all(hasattr(neuron, name) for name in ("du", "dv", "vth", "bias_mant", "bias_exp")):
-            continue
         synapse = graph.node(neuron.inputs[0])
-        if not isinstance(getattr(synapse, "weight", None), np.ndarray) or not synapse.inputs:
+        if not synapse.inputs:
             continue
-        source = graph.node(synapse.inputs[0])
-        positive, negative = _input_bounds(synapse, neuron.size, _payload(source))
-        u_gain = _geometric((DECAY_ONE - (neuron.du + 1)) / DECAY_ONE, steps)
-        v_gain = _geometric((DECAY_ONE - neuron.dv) / DECAY_ONE, steps)
-        u_positive = np.floor((positive << shift) * u_gain).astype(np.int64)
-        u_negative = np.floor((negative << shift) * u_gain).astype(np.int64)
-        bias = neuron.bias_mant.astype(np.int64) << neuron.bias_exp
-        v_pre = np.floor((u_positive + np.clip(bias, 0, None)) * v_gain).astype(np.int64)
-        if getattr(neuron, "reset", "zero") == "zero" and type(neuron).__name__ != "SoftResetLIFInt":
-            v_pre = np.minimum(v_pre, (int(neuron.vth) << threshold_shift) + u_positive + np.clip(bias, 0, None))
-        v_min = -np.floor((u_negative + np.clip(-bias, 0, None)) * v_gain).astype(np.int64)
-        u_over = (u_positive > limit) | (u_negative >= limit)
-        v_over = (v_pre > v_limit) | (v_min < -v_limit)
-        bounds[neuron.name] = {
-            "neurons": int(neuron.size),
-            "input_max_per_step": int(max(positive.max(), negative.max())),
-            "u_max_abs": int(max(u_positive.max(), u_negative.max())),
-            "v_pre_max": int(v_pre.max()),
-            "v_min": int(v_min.min()),
-            "u_overflow_neurons": int(u_over.sum()),
-            "v_overflow_neurons": int(v_over.sum()),
-        }
+        payload = payload_max(graph.node(synapse.inputs[0]))
+        bound = layer_bounds(synapse, neuron, payload, graph.timesteps, profile)
+        if bound is not None:
+            bounds[neuron.name] = bound
     return bounds
 
 
