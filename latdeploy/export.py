@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from latdeploy.hw.mapper import map_graph
 from latdeploy.hw.profile import load_profile
 from latdeploy.ir.onnx_io import write_onnx
 from latdeploy.passes.quantize import quantize
+from latdeploy.passes.range_analysis import check_ranges, range_report
 from latdeploy.report.bundle import dump_json, write_bundle
 from latdeploy.report.html import render_report
 from latdeploy.sim.fixed import simulate_fixed
@@ -43,6 +44,7 @@ class ExportResult:
     energy: dict[str, Any]
     lava_seconds: float
     fixed_seconds: float
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def parity_ok(self) -> bool:
@@ -69,10 +71,13 @@ def export(
     command_line: str = "",
     trust_pickle: bool = False,
     weight_bits: int | None = None,
+    allow_overflow: bool = False,
 ) -> ExportResult:
     """Export ``model_path`` to ``target`` and verify it on ``samples`` test samples.
 
     ``weight_bits`` (1..8) overrides the profile's weight bits for bit-width studies.
+    ``allow_overflow`` turns a 24-bit wrap of ``u`` or saturation of ``v`` on the calibration
+    data from an error into a warning (:func:`latdeploy.passes.range_analysis.check_ranges`).
 
     ``trust_pickle`` lets :func:`latdeploy.checkpoint.load` unpickle the model file in
     full (it may then run code from the file); leave it off for files you did not make.
@@ -84,6 +89,8 @@ def export(
         LatdeployError: for a bad model file, profile, target or sample count
             (nothing is written then).
         ResourceError: if the network does not fit the profile's cores (nothing is written).
+        QuantizationRangeError: if ``u`` or ``v`` overflows on calibration data and
+            ``allow_overflow`` is off (nothing is written).
         BackendError: if Lava is missing or its run fails.
     """
     if target not in TARGETS:
@@ -98,7 +105,9 @@ def export(
 
     graph = graph_from_module(model, metadata)
     train = load_split(metadata["dataset"], "train")
-    int_graph, _ = quantize(graph, profile, encode(model, train.x[:CALIBRATION_SAMPLES]), weight_bits=weight_bits)
+    calibration = encode(model, train.x[:CALIBRATION_SAMPLES])
+    int_graph, _ = quantize(graph, profile, calibration, weight_bits=weight_bits)
+    warnings = check_ranges(range_report(int_graph, profile, calibration), allow_overflow)
     mapping = map_graph(int_graph, profile)
 
     spikes = encode(model, test.x[:samples])
@@ -160,4 +169,11 @@ def export(
             ),
         },
     )
-    return ExportResult(out=out, parity=parity, energy=energy, lava_seconds=lava.seconds, fixed_seconds=fixed_seconds)
+    return ExportResult(
+        out=out,
+        parity=parity,
+        energy=energy,
+        lava_seconds=lava.seconds,
+        fixed_seconds=fixed_seconds,
+        warnings=warnings,
+    )

@@ -70,6 +70,11 @@ def print_summary(result) -> None:
     default=None,
     help="Weight bits (1..8) instead of the profile's, for bit-width studies.",
 )
+@click.option(
+    "--allow-overflow",
+    is_flag=True,
+    help="Export even if the 24-bit u/v overflow on calibration data (a warning instead of an error).",
+)
 def export(
     model: Path,
     target: str,
@@ -78,6 +83,7 @@ def export(
     profile_name: str,
     trust_pickle: bool,
     weight_bits: int | None,
+    allow_overflow: bool,
 ) -> None:
     """Export MODEL to TARGET, verify it spike for spike and estimate its energy."""
     from latdeploy.checkpoint import TrustedPickleWarning
@@ -96,8 +102,11 @@ def export(
         command_line=shlex.join(["latdeploy", *sys.argv[1:]]),
         trust_pickle=trust_pickle,
         weight_bits=weight_bits,
+        allow_overflow=allow_overflow,
     )
     print_summary(result)
+    for line in result.warnings:
+        click.echo(line, err=True)
     if not result.parity_ok:
         click.echo("parity failure: the fixed-point simulator and Lava disagree (see parity.json)", err=True)
         sys.exit(EXIT_PARITY_FAILURE)

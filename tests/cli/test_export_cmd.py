@@ -6,8 +6,10 @@ from __future__ import annotations
 import sys
 
 import pytest
+import torch
 import yaml
 
+import latdeploy
 from latdeploy.cli import main
 from latdeploy.errors import EXIT_USER_ERROR
 from latdeploy.hw.profile import PROFILE_DIR
@@ -45,3 +47,20 @@ def test_weight_bits_outside_1_to_8_is_a_user_error(tmp_path, shipped_model_path
     )
     assert code == EXIT_USER_ERROR and "--weight-bits" in error
     assert not (tmp_path / "b").exists()
+
+
+def test_overflow_on_calibration_data_exits_2_naming_the_layer_unless_allowed(
+    tmp_path, shipped_model_path, monkeypatch, capsys
+):
+    model, metadata = latdeploy.load(shipped_model_path)
+    with torch.no_grad():
+        model.neurons[0].bias.fill_(5.0)  # every hidden neuron fires on every step
+        model.linears[1].weight.fill_(-1.0)
+        model.linears[1].weight[0, 0] = 0.01  # mixed sign: full 8-bit grid, -256 per hidden spike
+    path = latdeploy.save(model, tmp_path / "saturating.pt", metadata)
+    work = tmp_path / "work"
+    work.mkdir()
+    code, error = _run(monkeypatch, capsys, "export", str(path), "-o", str(work / "b"))
+    assert code == EXIT_USER_ERROR and error.count("\n") == 1
+    assert "layer 'lif2': 0 u wraps and " in error and "v saturations at 24 bits in 512 calibration" in error
+    assert "--allow-overflow" in error and list(work.iterdir()) == []
