@@ -22,6 +22,7 @@ from latdeploy.frontend.torch_module import graph_from_module
 from latdeploy.hw.mapper import map_graph
 from latdeploy.hw.profile import load_profile
 from latdeploy.ir.onnx_io import write_onnx
+from latdeploy.nn.evaluation import model_inputs
 from latdeploy.passes.quantize import quantize
 from latdeploy.passes.range_analysis import check_ranges, range_report
 from latdeploy.report.bundle import dump_json, write_bundle
@@ -57,9 +58,14 @@ def _sha256(path: Path) -> str:
 
 
 def encode(model: torch.nn.Module, x: np.ndarray) -> np.ndarray:
-    """Encode analog inputs ``[B, n]`` with the model's encoder; returns ``[B, T, n]`` uint8 spikes."""
+    """Encode data ``x`` (images ``[B, n]`` or event streams) with the model's host-side encoder.
+
+    Returns:
+        ``[B, T, n]`` uint8 spikes (graded payloads for STC currents), each step flattened in C order.
+    """
     with torch.no_grad():
-        return model.encoder(torch.from_numpy(x)).permute(1, 0, 2).numpy().astype(np.uint8)
+        spikes = model.encoder(model_inputs(x, model.config))
+    return spikes.transpose(0, 1).flatten(2).numpy().astype(np.uint8)
 
 
 def export(
