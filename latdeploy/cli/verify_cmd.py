@@ -42,7 +42,8 @@ def divergence_lines(divergence: dict[str, Any] | None) -> list[str]:
             + " ".join(f"{x:.3f}" for x in membrane["float"])
             + " | fixed "
             + " ".join(f"{x:.3f}" for x in membrane["fixed"])
-            + f" | threshold float {membrane['threshold_float']:.3f}, fixed > {membrane['threshold_fixed']:.3f}"
+            + f" | threshold float {membrane['threshold_float']:.3f}, fixed "
+            + f"{membrane.get('threshold_fixed_comparison', '>')} {membrane['threshold_fixed']:.3f}"
         )
     return lines
 

@@ -7,13 +7,15 @@ still agrees with the float run at this step and all earlier ones: the diverging
 layer received exactly the float model's input spikes, and the cause lies in that
 layer's own integer parameters or arithmetic.
 
-**The cause, by re-simulation.** :func:`simulate_hybrid` runs one ``Dense -> LIF``
-layer in Lava's units (``v`` = 64 x the integer membrane) where each of five
-factors is either as the hardware computes it or exact (as the float model):
+**The cause, by re-simulation.** :func:`simulate_hybrid` runs one ``Dense -> neuron``
+layer (stock LIF, soft-reset LIF, TTFS or multi-threshold LIF) in Lava's units
+(``v`` = 64 x the integer membrane) where each of five factors is either as the
+hardware computes it or exact (as the float model):
 
 * ``weight_rounding``: ``a = dense_int(W_int)`` vs ``a = scale * W @ s`` (rounding
   and clipping of the weights, the floor shift of ``weight_exp``);
-* ``threshold_rounding``: ``v > vth << 6`` vs ``v >= 64 * scale * threshold``;
+* ``threshold_rounding``: ``v > vth << 6`` (``>=`` for the extra neurons) vs
+  ``v >= 64 * scale * threshold``;
 * ``decay_rounding``: Lava's 12-bit decays rounding toward zero vs ``u (1 - decay)``;
 * ``bias_rounding``: ``bias_mant << bias_exp`` vs ``64 * scale * bias``;
 * ``overflow_saturation``: the 24-bit wrap of ``u``, int32 wraps and the clip of
@@ -35,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from latdeploy.ir import LIF, Dense, DenseInt, Graph, LIFInt
+from latdeploy.ir import Dense, DenseInt, Graph, Node
 from latdeploy.sim.fixed import dense_int
 from latdeploy.sim.trace import Trace
 
@@ -75,11 +77,19 @@ def _trunc_decay(state: np.ndarray, factor: int) -> np.ndarray:
     return np.trunc(state * factor / 4096.0)
 
 
+FLOAT_NEURON_OF = {
+    "LIFInt": "LIF",
+    "SoftResetLIFInt": "SoftResetLIF",
+    "TTFSInt": "TTFS",
+    "MultiThresholdLIFInt": "MultiThresholdLIF",
+}
+
+
 def simulate_hybrid(
-    dense: Dense,
-    lif: LIF,
+    dense: Node,
+    lif: Node,
     synapse: DenseInt,
-    neuron: LIFInt,
+    neuron: Node,
     scale: float,
     spikes_in: np.ndarray,
     exact: frozenset[str] | set[str] = frozenset(),
@@ -87,15 +97,18 @@ def simulate_hybrid(
     """Run one layer with the ``exact`` factors as the float model and the rest as Lava.
 
     Args:
-        dense, lif: the float layer; synapse, neuron: its quantized version.
+        dense, lif: the float layer (``Dense`` and a neuron of :data:`FLOAT_NEURON_OF`);
+        synapse, neuron: its quantized version (``DenseInt`` and the matching integer neuron).
         scale: integer membrane units per float unit (``quantization.json``'s ``scale``).
-        spikes_in: ``[B, T, in]`` input spikes.
+        spikes_in: ``[B, T, in]`` input spikes (graded payloads multiply the weights).
         exact: a subset of :data:`FACTORS`.
 
     Returns:
-        ``(spikes, v_pre)``, ``[B, T, N]`` each; ``v_pre`` in Lava units (64 x integer membrane).
+        ``(spikes, v_pre)``, ``[B, T, N]`` each (spikes are payloads); ``v_pre`` in Lava
+        units (64 x integer membrane).
     """
     batch, steps, _ = spikes_in.shape
+    kind = type(neuron).__name__
     if "weight_rounding" in exact:
         current = (spikes_in.astype(np.float64) @ dense.weight.astype(np.float64).T) * scale
     else:
@@ -106,11 +119,14 @@ def simulate_hybrid(
         else (neuron.bias_mant.astype(np.float64) * 2.0**neuron.bias_exp)
     )
     # the float model computes in float32: a tie within rounding error counts as reached
-    exact_threshold = lif.threshold * scale * _SHIFT * (1.0 - 1e-9)
+    exact_threshold = "threshold_rounding" in exact
+    theta = lif.threshold * scale * _SHIFT * (1.0 - 1e-9) if exact_threshold else float(neuron.vth) * _SHIFT
+    strict = kind == "LIFInt" and not exact_threshold  # Lava's stock LIF fires on v > vth << 6
     overflow = "overflow_saturation" not in exact
     decay = "decay_rounding" in exact
     u = np.zeros((batch, lif.size))
     v = np.zeros((batch, lif.size))
+    fired = np.zeros((batch, lif.size), bool)
     spikes = np.zeros((batch, steps, lif.size), np.uint8)
     v_pre = np.zeros((batch, steps, lif.size))
     for step in range(steps):
@@ -125,10 +141,22 @@ def simulate_hybrid(
         v = decayed_v + u + bias
         if overflow:
             v = np.clip(_wrap32(v), -_STATE_LIMIT + 1, _STATE_LIMIT - 1)
-        fired = v >= exact_threshold if "threshold_rounding" in exact else v > neuron.vth * _SHIFT
+        if kind == "TTFSInt":
+            v = np.where(fired, 0.0, v)
+        reached = v > theta if strict else v >= theta
+        if kind == "MultiThresholdLIFInt":
+            payload = np.where(reached, np.minimum(np.floor(v / theta), neuron.levels), 0.0)
+        elif kind == "TTFSInt":
+            payload = (reached & ~fired).astype(np.float64)
+        else:
+            payload = reached.astype(np.float64)
         v_pre[:, step] = v
-        spikes[:, step] = fired
-        v = np.where(fired, 0.0, v)
+        spikes[:, step] = payload
+        if kind == "SoftResetLIFInt" or (kind == "MultiThresholdLIFInt" and neuron.reset == "subtract"):
+            v = v - payload * theta
+        else:
+            v = np.where(payload > 0, 0.0, v)
+        fired |= payload > 0
     return spikes, v_pre
 
 
@@ -138,8 +166,9 @@ def _layer_pairs(float_graph: Graph, int_graph: Graph, layer: str):
         pair = (float_graph.node(pair[0].inputs[0]), pair[0], int_graph.node(pair[1].inputs[0]), pair[1])
     except KeyError:
         return None
-    kinds = (Dense, LIF, DenseInt, LIFInt)
-    return pair if all(type(node) is kind for node, kind in zip(pair, kinds, strict=True)) else None
+    dense, neuron, synapse, int_neuron = pair
+    matching = FLOAT_NEURON_OF.get(type(int_neuron).__name__) == type(neuron).__name__
+    return pair if matching and type(dense) is Dense and type(synapse) is DenseInt else None
 
 
 def _scale_of(int_graph: Graph, layer: str) -> float | None:
@@ -164,7 +193,8 @@ def explain_divergence(
         ``v_pre`` in float units, fixed ``v_pre`` as integer membrane and in float
         units, both thresholds) and ``cause`` (``factors`` ranked, ``method``,
         ``fixes``: per factor whether making it exact removes the divergence).
-        Layers other than ``Dense -> LIF`` get ``cause: {"factors": [], "method": "not_analysed"}``.
+        Layers other than ``Dense`` into a neuron of :data:`FLOAT_NEURON_OF` get
+        ``cause: {"factors": [], "method": "not_analysed", "fixes": {}}``.
     """
     layer, sample, step, neuron = where["layer"], where["sample"], where["step"], where["neuron"]
     float_layer, fixed_layer = float_trace.layers[layer], fixed_trace.layers[layer]
@@ -191,6 +221,7 @@ def explain_divergence(
     membrane["fixed"] = [float(x) / scale for x in fixed_v]
     membrane["threshold_float"] = float(lif.threshold)
     membrane["threshold_fixed"] = float(int_neuron.vth) / scale
+    membrane["threshold_fixed_comparison"] = ">" if type(int_neuron).__name__ == "LIFInt" else ">="
     membrane["scale"] = scale
     upstream = float_graph.node(dense.inputs[0]).name
     spikes_in = input_spikes if upstream == float_graph.input.name else float_trace.layers[upstream].spikes

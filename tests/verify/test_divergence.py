@@ -34,7 +34,7 @@ def _layer(float_graph: Graph, int_graph: Graph, index: int = 1):
     return (*(float_graph.node(n) for n in names), *(int_graph.node(n) for n in names), scale)
 
 
-@settings(max_examples=25)
+@settings(max_examples=10)
 @given(st.integers(0, 2**32 - 1), st.sampled_from([1.0, 0.0]), st.sampled_from([0.0, 1.0]))
 def test_all_exact_equals_the_float_model_and_all_hardware_equals_the_fixed_simulator(
     seed, current_decay, voltage_decay
@@ -130,3 +130,65 @@ def test_first_divergence_is_the_earliest_step_then_the_earliest_layer():
         "neuron": 1,
     }
     assert first_causal_divergence(trace(a, b), trace(a, b)) is None
+
+
+EXTRA_NEURONS = {
+    "SoftResetLIFInt": ("SoftResetLIF", {}),
+    "TTFSInt": ("TTFS", {}),
+    "MultiThresholdLIFInt": ("MultiThresholdLIF", {"levels": 3}),
+}
+
+
+@settings(max_examples=40)
+@given(
+    st.integers(0, 2**32 - 1),
+    st.sampled_from(sorted(EXTRA_NEURONS)),
+    st.integers(-8, 7),
+    st.integers(0, 4095),
+    st.integers(0, 4095),
+    st.integers(1, 2**13),
+    st.integers(-4096, 4095),
+    st.sampled_from(["zero", "subtract"]),
+)
+def test_hardware_mode_equals_the_extra_neuron_kernels(seed, kind, weight_exp, du, dv, vth, bias, reset):
+    import latdeploy.ir.neurons_ext as ext
+    from latdeploy.sim.fixed_neurons import neuron_int
+
+    rng = np.random.default_rng(seed)
+    synapse = DenseInt("dense1", ("input",), weight=rng.integers(-256, 256, (6, 40)), weight_exp=weight_exp)
+    float_kind, extra = EXTRA_NEURONS[kind]
+    if kind == "MultiThresholdLIFInt":
+        extra = {**extra, "reset": reset}
+    neuron = getattr(ext, kind)("lif1", ("dense1",), du=du, dv=dv, vth=vth, bias_mant=np.full(6, bias), **extra)
+    lif = getattr(ext, float_kind)("lif1", ("dense1",), bias=np.zeros(6), **extra)
+    dense = Dense("dense1", ("input",), weight=np.zeros((6, 40)))
+    spikes = (rng.random((3, 10, 40)) < 0.6).astype(np.uint8)
+    got_spikes, got_v = simulate_hybrid(dense, lif, synapse, neuron, 1.0, spikes)
+    expected, _ = neuron_int(neuron, dense_int(synapse, spikes))
+    np.testing.assert_array_equal(got_spikes, expected.spikes)
+    np.testing.assert_array_equal(got_v, expected.v_pre)
+
+
+@settings(max_examples=15)
+@given(st.integers(0, 2**32 - 1), st.sampled_from(sorted(EXTRA_NEURONS)))
+def test_all_exact_equals_the_float_model_for_the_extra_neurons(seed, kind):
+    import latdeploy.ir.neurons_ext as ext
+    import latdeploy.sim.float_neurons  # noqa: F401  (registers the float kernels)
+
+    rng = np.random.default_rng(seed)
+    float_kind, extra = EXTRA_NEURONS[kind]
+    weight = rng.integers(-6, 9, (7, 12)) / 8.0
+    graph = Graph(
+        (
+            SpikeInput("input", (), neurons=12),
+            Dense("dense1", ("input",), weight=weight),
+            getattr(ext, float_kind)("lif1", ("dense1",), bias=np.zeros(7, np.float32), **extra),
+        ),
+        {"timesteps": 6},
+    )
+    spikes = _spikes(rng, 4, 6, 12)
+    int_graph, _ = quantize(graph, load_profile("loihi2"), spikes)
+    dense, lif, synapse, neuron, scale = _layer(graph, int_graph)
+    assert type(neuron).__name__ == kind
+    exact_spikes, _ = simulate_hybrid(dense, lif, synapse, neuron, scale, spikes, set(FACTORS))
+    np.testing.assert_array_equal(exact_spikes, simulate_float(graph, spikes).layers["lif1"].spikes)
