@@ -20,10 +20,18 @@ so the imported integer graph computes what netx builds in Lava:
   is ignored, as by netx (Lava's LIF has no refractory period). Graded spikes
   (``gradedSpike``/``messageBits``) only widen netx's ports: Lava's LIF still sends
   0/1, so the IR spikes are the same; the setting is kept in the metadata.
-* ``flatten`` between flat layers is the identity; ``average`` (a host-side
-  read-out that netx does not build) is kept as ``metadata["readout"]``.
+* ``conv``: a :class:`~latdeploy.ir.conv.Conv2dInt` (stride, padding, groups; the
+  file's ``[C, H, W]`` shapes; channel-wise bias), no dilation.
+* ``flatten`` is the identity (netx flattens ``(X, Y, C)`` transposed to ``(C, Y, X)``,
+  the IR's C order); ``average`` (a host-side read-out that netx does not build) is
+  kept as ``metadata["readout"]``.
 
-Anything else (``conv``/``pool`` until conv nodes exist, ``SDNN``/``RF`` neurons)
+Timing: latdeploy starts every layer of every sample from zero state. netx does the
+same when built with ``reset_interval=T`` and ``reset_offset`` 0 (input layer with a
+neuron) or 1 (without); without a reset interval netx's layers also integrate their
+bias during the steps before the first input reaches them.
+
+Anything else (``pool``, which netx does not build either, ``SDNN``/``RF`` neurons)
 raises :class:`~latdeploy.errors.UnsupportedLayerError` naming the layer.
 """
 
@@ -188,6 +196,7 @@ def _graph(configs: list[dict[str, Any]], simulation: dict[str, Any], path: Path
     table: list[dict[str, Any]] = []
     metadata: dict[str, Any] = {"source": "netx", "netx_file": path.name}
     previous: Node | None = None
+    chw: tuple[int, ...] = ()  # (C, H, W) of the previous layer, in the file's order
     for index, config in enumerate(configs):
         where = f"{path.name}: layer {index}"
         if "type" not in config:
@@ -200,6 +209,7 @@ def _graph(configs: list[dict[str, Any]], simulation: dict[str, Any], path: Path
             if nodes:
                 raise ModelFormatError(f"{where}: a second input layer")
             size = int(np.prod(shape)) if shape else 0
+            chw = tuple(shape)
             nodes.append(SpikeInput("input", (), neurons=size, encoding="netx"))
             if "neuron" in config:
                 nodes.append(_neuron(config["neuron"], f"layer{index}", ("input",), size, None, where))
@@ -209,17 +219,25 @@ def _graph(configs: list[dict[str, Any]], simulation: dict[str, Any], path: Path
                 raise ModelFormatError(f"{where}: flatten before the input layer")
             if shape and int(np.prod(shape)) != previous.size:
                 raise ModelFormatError(f"{where}: flatten to {shape} but the previous layer has {previous.size}")
+            chw = (previous.size,)  # netx flattens (X, Y, C) transposed to (C, Y, X): the IR's C order
+        elif kind == "conv":
+            if previous is None:
+                raise ModelFormatError(f"{where}: conv before the input layer")
+            synapse, neuron = _conv(config, index, previous, chw, where)
+            nodes.extend([synapse, neuron])
+            previous, chw = neuron, synapse.out_shape
         elif kind == "dense":
             if previous is None:
                 raise ModelFormatError(f"{where}: dense before the input layer")
             synapse, neuron = _dense(config, index, previous, where)
             nodes.extend([synapse, neuron])
-            previous = neuron
+            previous, chw = neuron, (neuron.size,)
         elif kind == "average":
             metadata["readout"] = {"kind": "average", "layer": index, "groups": int(np.prod(shape))}
         else:
             raise UnsupportedLayerError(
-                f"{where}: netx layer type {kind!r} is not supported; supported: input, flatten, dense, average"
+                f"{where}: netx layer type {kind!r} is not supported; supported: input, flatten, dense, conv, average "
+                "(netx itself builds no pool, convT, unpool or concat)"
             )
         message_bits = _message_bits(config)
         table.append({"index": index, "type": kind, "shape": shape, **message_bits})
@@ -264,4 +282,51 @@ def _dense(config: dict[str, Any], index: int, previous: Node, where: str) -> tu
         synapse = DenseInt(name, inputs, weight=weight, weight_exp=weight_exp, num_weight_bits=num_weight_bits)
     neuron_config = config.get("neuron", DEFAULT_NEURON)
     neuron = _neuron(neuron_config, f"layer{index}", (name,), size, config.get("bias"), where)
+    return synapse, neuron
+
+
+def _pair(value: Any, where: str, what: str) -> tuple[int, int]:
+    array = np.asarray(value).reshape(-1)
+    if array.size == 1:
+        return int(array[0]), int(array[0])
+    if array.size != 2:
+        raise ModelFormatError(f"{where}: {what} {array.tolist()} must hold one or two values")
+    return int(array[0]), int(array[1])
+
+
+def _conv(config: dict[str, Any], index: int, previous: Node, chw: tuple[int, ...], where: str) -> tuple[Node, LIFInt]:
+    """A netx conv block as a :class:`~latdeploy.ir.conv.Conv2dInt` building the very same Lava ``Conv``.
+
+    netx gives Lava ``weight[:, :, ::-1, ::-1].transpose(0, 3, 2, 1)`` of the file's
+    ``[C_out, C_in, kH, kW(, 1)]`` kernel; ``Conv2dInt``'s Lava builder applies exactly
+    that to its weight, so the file's kernel is the node's weight unchanged.
+    """
+    from latdeploy.ir.conv import Conv2dInt
+
+    if len(chw) != 3:
+        raise ModelFormatError(f"{where}: conv needs a (C, H, W) input, the previous layer has shape {list(chw)}")
+    raw = np.asarray(config["weight"]).astype(int)
+    raw = raw.reshape(raw.shape[:4])
+    if _pair(config.get("dilation", 1), where, "dilation") != (1, 1):
+        raise UnsupportedLayerError(f"{where}: dilation {np.asarray(config['dilation']).tolist()} is not supported")
+    stride_h, stride_w = _pair(config.get("stride", 1), where, "stride")
+    padding_h, padding_w = _pair(config.get("padding", 0), where, "padding")
+    name = f"layer{index}_synapse"
+    synapse = Conv2dInt(
+        name,
+        (previous.name,),
+        weight=np.ascontiguousarray(raw),
+        groups=int(np.asarray(config.get("groups", 1))),
+        in_channels=chw[0], in_height=chw[1], in_width=chw[2],
+        stride_h=stride_h, stride_w=stride_w, padding_h=padding_h, padding_w=padding_w,
+    )  # fmt: skip
+    shape = tuple(int(s) for s in np.asarray(config["shape"]).reshape(-1))
+    if shape != synapse.out_shape:
+        raise ModelFormatError(f"{where}: shape {list(shape)} differs from the convolution's {list(synapse.out_shape)}")
+    bias = config.get("bias")
+    if bias is not None:
+        bias = np.asarray(bias).astype(int).reshape(-1)
+        if bias.size == synapse.out_channels:
+            bias = np.repeat(bias, synapse.out_height * synapse.out_width)  # channel-wise, C order
+    neuron = _neuron(config["neuron"], f"layer{index}", (name,), synapse.size, bias, where)
     return synapse, neuron

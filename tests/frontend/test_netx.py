@@ -110,9 +110,15 @@ CUBA = {"type": "CUBA", "iDecay": 4096, "vDecay": 0, "vThMant": 10, "refDelay": 
 
 def test_errors_name_the_layer(tmp_path):
     dense = {"type": "dense", "shape": [2], "weight": np.array([[2.0, -4.0, 6.0]]).repeat(2, 0), "neuron": CUBA}
-    conv = {"type": "conv", "shape": [2, 1, 1]}
-    with pytest.raises(UnsupportedLayerError, match="layer 1: netx layer type 'conv'"):
+    pool = {"type": "pool", "shape": [2, 1, 1]}
+    with pytest.raises(UnsupportedLayerError, match="layer 1: netx layer type 'pool'"):
+        read_netx(_write_net(tmp_path / "p.net", [{"type": "input", "shape": [3]}, pool]))
+    conv = {"type": "conv", "shape": [2, 1, 1], "weight": np.ones((2, 3, 1, 1)), "neuron": CUBA}
+    with pytest.raises(ModelFormatError, match="layer 1: conv needs a .C, H, W. input"):
         read_netx(_write_net(tmp_path / "c.net", [{"type": "input", "shape": [3]}, conv]))
+    dilated = {**conv, "dilation": np.array([2, 2])}
+    with pytest.raises(UnsupportedLayerError, match="layer 1: dilation"):
+        read_netx(_write_net(tmp_path / "d.net", [{"type": "input", "shape": [3, 1, 1]}, dilated]))
     sdnn = {**dense, "neuron": {**CUBA, "type": "SDNN"}}
     with pytest.raises(UnsupportedLayerError, match="layer 1: neuron type 'SDNN'"):
         read_netx(_write_net(tmp_path / "s.net", [{"type": "input", "shape": [3]}, sdnn]))
@@ -173,3 +179,39 @@ def test_ntidigits_fixed_point_equals_netx_running_in_lava():
     output = simulate_fixed(graph, spikes.T[None].astype(np.uint8)).output().spikes[0].T
     assert lag == 3 and lava_output[:, lag:].sum() > 100
     assert np.array_equal(output[:, : steps - lag], lava_output[:, lag:])
+
+
+def _run_netx_on_input_neuron(path: Path, currents: np.ndarray) -> np.ndarray:
+    """Run netx in Lava fixed_pt, driving the input layer's neuron ``a_in`` with ``currents`` ``(X, Y, C, T)``."""
+    netx = pytest.importorskip("lava.lib.dl.netx")
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.magma.core.run_configs import Loihi2SimCfg
+    from lava.proc import io
+
+    steps = currents.shape[-1]
+    network = netx.hdf5.Network(net_config=str(path), reset_interval=steps, reset_offset=0)  # latdeploy's resets
+    source = io.source.RingBuffer(data=currents)
+    sink = io.sink.RingBuffer(shape=network.out.shape, buffer=steps)
+    source.s_out.connect(network.in_layer.neuron.a_in)
+    network.out.connect(sink.a_in)
+    try:
+        network.run(condition=RunSteps(num_steps=steps), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+        return sink.data.get()
+    finally:
+        network.stop()
+
+
+@pytest.mark.skipif(not (NETX_TESTS / "tiny.net").is_file(), reason="lava-dl's netx test networks are not installed")
+def test_tiny_conv_net_fixed_point_equals_netx_running_in_lava():
+    """lava-dl's tiny.net (input neuron, two strided 5x5 conv layers) on graded input currents, 10 steps."""
+    graph = read_netx(NETX_TESTS / "tiny.net")
+    assert [type(n).__name__ for n in graph.nodes[1:4]] == ["LIFInt", "Conv2dInt", "LIFInt"]
+    steps = 10
+    currents = np.random.default_rng(4).integers(0, 61, (1, steps, 3, 16, 16))  # [B, T, C, H, W]
+    lava = _run_netx_on_input_neuron(NETX_TESTS / "tiny.net", currents[0].transpose(3, 2, 1, 0).astype(np.int32))
+    lava = lava.transpose(2, 1, 0, 3).reshape(36, steps)  # (X, Y, C, T) -> (C*H*W, T)
+    trace = simulate_fixed(graph, currents.reshape(1, steps, -1).astype(np.uint8))
+    output = trace.output().spikes[0].T
+    lag = graph.lag("layer2")
+    assert lag == 2 and trace.layers["layer1"].spikes.sum() > 0 and lava.sum() > 0
+    assert np.array_equal(output[:, : steps - lag], lava[:, lag:])
