@@ -26,8 +26,8 @@ import numpy as np
 
 from latdeploy.errors import UnsupportedLayerError
 from latdeploy.hw.profile import Profile
-from latdeploy.ir import DenseInt, Graph
-from latdeploy.sim.fixed import dense_int
+from latdeploy.ir import Graph, Node
+from latdeploy.sim.fixed import FIXED_KERNELS
 from latdeploy.sim.trace import Trace
 
 SOP_CONVENTION = (
@@ -43,24 +43,69 @@ HOROWITZ_45NM = {
 ENERGY_FIELDS = ("synaptic_op_j", "neuron_update_active_j", "neuron_update_idle_j", "spike_j")
 
 
+def _matrix_sops(weight: np.ndarray, events: np.ndarray) -> tuple[int, int]:
+    per_input = events.sum(axis=(0, 1)).astype(np.int64)
+    return int((per_input * (weight != 0).sum(axis=0)).sum()), int(per_input.sum() * weight.shape[0])
+
+
+def _conv_sops(node: Any, events: np.ndarray) -> tuple[int, int]:
+    from latdeploy.sim.fixed_conv import conv2d_int
+
+    nonzero = conv2d_int(node.replace(weight=(node.weight != 0).astype(np.int32)), events)
+    dense = conv2d_int(node.replace(weight=np.ones_like(node.weight)), events)
+    return int(nonzero.astype(np.int64).sum()), int(dense.astype(np.int64).sum())
+
+
+def _conv_macs(node: Any) -> int:
+    from latdeploy.sim.fixed_conv import conv2d_int
+
+    everything = np.ones((1, 1, int(np.prod(node.in_shape))), np.uint8)
+    return int(conv2d_int(node.replace(weight=np.ones_like(node.weight)), everything).astype(np.int64).sum())
+
+
 @dataclass(frozen=True)
 class SynapseCounter:
-    """How to count one synapse kind: per-input non-zero and dense fan-outs, and its current."""
+    """How to count one integer synapse kind.
 
-    fan_out_nonzero: Callable[[Any], np.ndarray]
-    fan_out_dense: Callable[[Any], np.ndarray]
-    current: Callable[[Any, np.ndarray], np.ndarray]
+    ``sops(node, events)`` returns ``(non-zero-synapse SOPs, dense fan-out SOPs)`` summed
+    over ``events`` ``[B, T, N]`` (0/1); ``macs(node)`` the MACs of one dense ANN pass.
+    """
+
+    sops: Callable[[Any, np.ndarray], tuple[int, int]]
     macs: Callable[[Any], int]
 
 
-SYNAPSE_COUNTERS: dict[type, SynapseCounter] = {
-    DenseInt: SynapseCounter(
-        fan_out_nonzero=lambda node: (node.weight != 0).sum(axis=0),
-        fan_out_dense=lambda node: np.full(node.weight.shape[1], node.weight.shape[0]),
-        current=dense_int,
-        macs=lambda node: int(node.weight.size),
-    )
+SYNAPSE_COUNTERS: dict[str, SynapseCounter] = {
+    "DenseInt": SynapseCounter(lambda node, e: _matrix_sops(node.weight, e), lambda node: int(node.weight.size)),
+    "DelayDenseInt": SynapseCounter(lambda node, e: _matrix_sops(node.weight, e), lambda node: int(node.weight.size)),
+    "Conv2dInt": SynapseCounter(_conv_sops, _conv_macs),
 }
+
+
+def _node_values(graph: Graph, input_spikes: np.ndarray, trace: Trace) -> dict[str, np.ndarray]:
+    """Every node's output: spikes from ``trace`` for neurons, the fixed-point kernels for the rest."""
+    values: dict[str, np.ndarray] = {}
+    for node in graph.nodes:
+        if node.name == graph.input.name:
+            spikes = np.asarray(input_spikes)
+            values[node.name] = spikes.reshape(*spikes.shape[:2], -1)
+        elif node.kind == "neuron":
+            values[node.name] = trace.layers[node.name].spikes
+        else:
+            kernel = FIXED_KERNELS.get(type(node))
+            if kernel is None:
+                raise UnsupportedLayerError(f"node {node.name!r}: {type(node).__name__} has no fixed-point kernel")
+            values[node.name] = kernel(node, *(values[name] for name in node.inputs))
+    return values
+
+
+def _feeding_synapse(graph: Graph, neuron: Node) -> Node:
+    node = graph.node(neuron.inputs[0])
+    while node.kind not in ("synapse", "neuron", "input") and node.inputs:
+        node = graph.node(node.inputs[0])
+    if node.kind != "synapse":
+        raise UnsupportedLayerError(f"node {neuron.name!r}: no synapse feeds this neuron layer")
+    return node
 
 
 def count_operations(graph: Graph, input_spikes: np.ndarray, trace: Trace) -> dict[str, Any]:
@@ -68,41 +113,41 @@ def count_operations(graph: Graph, input_spikes: np.ndarray, trace: Trace) -> di
 
     Args:
         graph: the integer graph that ran.
-        input_spikes: ``[B, T, n_in]`` spikes fed to it.
-        trace: a trace of the same samples (fixed point or Lava: only spikes are read).
+        input_spikes: ``[B, T, ...]`` spikes fed to it.
+        trace: a trace of the same samples (fixed point or Lava: only spikes are read; the
+            synaptic inputs are recomputed from them with the fixed-point kernels).
 
     Returns:
-        ``{samples, timesteps, per_layer: [{name, input_events, sops, sops_dense, neuron_updates,
-        neuron_updates_active, spikes, macs_ann}]}`` with counts averaged over samples.
+        ``{samples, timesteps, per_layer: [{name, synapse, input_events, sops, sops_dense,
+        neuron_updates, neuron_updates_active, spikes, macs_ann}]}``, counts averaged over samples.
 
     Raises:
         UnsupportedLayerError: for a synapse kind without a :data:`SYNAPSE_COUNTERS` entry.
     """
     samples = input_spikes.shape[0]
-    spikes_of = {graph.input.name: np.asarray(input_spikes)}
-    spikes_of.update({name: layer.spikes for name, layer in trace.layers.items()})
+    values = _node_values(graph, input_spikes, trace)
     per_layer = []
     for neuron in graph.neurons():
-        synapse = graph.node(neuron.inputs[0])
-        counter = SYNAPSE_COUNTERS.get(type(synapse))
+        synapse = _feeding_synapse(graph, neuron)
+        counter = SYNAPSE_COUNTERS.get(type(synapse).__name__)
         if counter is None:
             raise UnsupportedLayerError(
                 f"node {synapse.name!r}: energy counting has no rule for {type(synapse).__name__}; "
-                f"counted kinds: {sorted(k.__name__ for k in SYNAPSE_COUNTERS)}"
+                f"counted kinds: {sorted(SYNAPSE_COUNTERS)}"
             )
-        incoming = spikes_of[synapse.inputs[0]]
-        events = (incoming != 0).sum(axis=(0, 1))
-        active = int((counter.current(synapse, incoming) != 0).sum())
+        events = (values[synapse.inputs[0]] != 0).astype(np.uint8)
+        sops, sops_dense = counter.sops(synapse, events)
+        current = values[neuron.inputs[0]]
         per_layer.append(
             {
                 "name": neuron.name,
                 "synapse": synapse.name,
                 "input_events": float(events.sum()) / samples,
-                "sops": float((events * counter.fan_out_nonzero(synapse)).sum()) / samples,
-                "sops_dense": float((events * counter.fan_out_dense(synapse)).sum()) / samples,
-                "neuron_updates": float(incoming.shape[1] * neuron.size),
-                "neuron_updates_active": active / samples,
-                "spikes": float((spikes_of[neuron.name] != 0).sum()) / samples,
+                "sops": sops / samples,
+                "sops_dense": sops_dense / samples,
+                "neuron_updates": float(current.shape[1] * neuron.size),
+                "neuron_updates_active": float((current != 0).sum()) / samples,
+                "spikes": float((values[neuron.name] != 0).sum()) / samples,
                 "macs_ann": counter.macs(synapse),
             }
         )

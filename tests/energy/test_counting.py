@@ -100,3 +100,24 @@ def test_four_profiles_side_by_side_for_the_shipped_model(shipped_model_path):
     assert reports["loihi2"]["ann_equivalent"]["energy_45nm_j"] == pytest.approx((64 * 128 + 128 * 10) * 4.6e-12)
     text = CliRunner().invoke(cli, ["energy", str(shipped_model_path), "--samples", "5", "--profile", "cmos45nm"])
     assert "SOP convention" in text.output and "cmos45nm" in text.output
+
+
+def test_conv_sops_equal_those_of_the_equivalent_dense_matrix():
+    from latdeploy.ir.conv import Conv2dInt
+    from latdeploy.sim.fixed_conv import conv2d_int
+
+    rng = np.random.default_rng(5)
+    for _ in range(5):
+        conv, neuron = Conv2dInt.example(rng)
+        conv = conv.replace(weight=np.where(rng.random(conv.weight.shape) < 0.3, 0, conv.weight))
+        n_in = int(np.prod(conv.in_shape))
+        graph = Graph((SpikeInput("input", (), neurons=n_in), conv, neuron), {"timesteps": 3})
+        spikes = (rng.random((2, 3, n_in)) < 0.4).astype(np.uint8)
+        layer = count_operations(graph, spikes, simulate_fixed(graph, spikes))["per_layer"][0]
+        # column i of the matrix = the conv of a one-hot input i
+        matrix = conv2d_int(conv, np.eye(n_in, dtype=np.uint8)[None])[0].T
+        connected = conv2d_int(conv.replace(weight=np.ones_like(conv.weight)), np.eye(n_in, dtype=np.uint8)[None])[0].T
+        per_input = spikes.sum(axis=(0, 1))
+        assert layer["sops"] * 2 == (per_input * (matrix != 0).sum(axis=0)).sum()
+        assert layer["sops_dense"] * 2 == (per_input * connected.sum(axis=0)).sum()
+        assert layer["macs_ann"] == connected.sum()
