@@ -10,6 +10,7 @@ imported below.
 from latdeploy.cli import (
     energy_cmd,  # noqa: F401  (registers ``energy``)
     export_cmd,  # noqa: F401  (registers ``export``)
+    finetune_cmd,  # noqa: F401  (registers ``finetune``)
     inspect_cmd,  # noqa: F401  (registers ``inspect``)
     profiles_cmd,  # noqa: F401  (registers ``profiles``)
     run_cmd,  # noqa: F401  (registers ``run``)
