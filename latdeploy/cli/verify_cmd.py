@@ -94,8 +94,8 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         lines.append(
             f"robustness  {entry['corruption']:<20} float {_percent(entry['accuracy']['float'])}   fixed "
             f"{_percent(entry['accuracy']['fixed'])}   decisions agree "
-            f"{_percent(entry['decision_agreement_float_vs_fixed'])}; spike mismatches "
-            f"{entry['float_vs_fixed']['mismatches']}"
+            f"{_percent(entry['decision_agreement_float_vs_fixed'])}; spike mismatches float/fixed "
+            f"{entry['float_vs_fixed']['mismatches']}, fixed/Lava {entry['fixed_vs_lava']['mismatches']}"
         )
     return lines
 
@@ -162,6 +162,7 @@ def verify(
     else:
         click.echo(f"source      {subject.source} (profile {subject.profile.name})")
         click.echo("\n".join(summary_lines(report)))
-    if report["fixed_vs_lava"]["mismatches"] or any(report["output_state_vs_lava"].values()):
+    corrupted_mismatches = sum(entry["fixed_vs_lava"]["mismatches"] for entry in report["robustness"])
+    if report["fixed_vs_lava"]["mismatches"] or any(report["output_state_vs_lava"].values()) or corrupted_mismatches:
         click.echo("parity failure: the fixed-point simulator and Lava disagree", err=True)
         sys.exit(EXIT_PARITY_FAILURE)

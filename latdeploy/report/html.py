@@ -377,10 +377,12 @@ def _robustness(parity: dict[str, Any]) -> str:
             _pct(e["accuracy"]["fixed"]),
             _pct(e["decision_agreement_float_vs_fixed"]),
             e["float_vs_fixed"]["mismatches"],
+            e.get("fixed_vs_lava", {}).get("mismatches", "n/a"),
         ]
         for e in entries
     ]
-    return "<h2>Robustness</h2>" + _table(["corruption", "float", "fixed", "decisions agree", "spike mismatches"], rows)
+    header = ["corruption", "float", "fixed", "decisions agree", "float/fixed mismatches", "fixed/Lava mismatches"]
+    return "<h2>Robustness</h2>" + _table(header, rows)
 
 
 def _energy(energies: list[dict[str, Any]]) -> str:

@@ -53,6 +53,7 @@ def test_verify_a_bundle_with_lava_on_a_subset_and_corruptions(shipped_model_pat
         sum(report["decision_latency"]["fixed"]["histogram"]) + report["decision_latency"]["fixed"]["undecided"] == 40
     )
     assert [r["corruption"] for r in report["robustness"]] == ["gaussian_noise:0.2", "salt_pepper:0.1"]
+    assert all(r["fixed_vs_lava"] == {"compared": 4 * 8 * 138, "mismatches": 0} for r in report["robustness"])
     clean = report["accuracy"]["float"]
     assert all(r["accuracy"]["float"] <= clean for r in report["robustness"])
     assert all(len(layer["per_step_agreement_float_vs_fixed"]) == 8 for layer in report["layers"])
