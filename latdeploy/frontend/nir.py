@@ -17,8 +17,10 @@ the gained ``Affine`` bias. NIR fires on ``v > v_thr``, latdeploy on ``v >= thre
 in float32: the threshold becomes the next float32 above ``v_thr``, which makes the two
 conditions identical. Both reset to ``v_reset``, which must be 0.
 
-Supported: ``Input``, ``Output``, ``Affine``, ``Linear``, ``IF``, ``LIF``, ``CubaLIF``,
-``Threshold``, and ``Flatten`` of flat data, in a chain. Per-neuron decays and
+Supported: ``Input``, ``Output``, ``Affine``, ``Linear``, ``Conv2d`` (weights as torch
+lays them out, spatial axes (H, W)), ``SumPool2d``, ``AvgPool2d``, ``Flatten`` (C order),
+``Delay`` (whole multiples of ``dt`` on spikes, as an axonal delay), ``IF``, ``LIF``,
+``CubaLIF``, ``Threshold``, in a chain. Per-neuron decays and
 thresholds must be uniform (latdeploy's neuron nodes hold scalars). Anything else
 raises :class:`~latdeploy.errors.UnsupportedLayerError` naming the node.
 """
@@ -159,64 +161,163 @@ def _exact(node: Any, fields: dict[str, Any]) -> dict[str, Any]:
     return exact
 
 
+def _pair(value: Any, where: str, what: str) -> tuple[int, int]:
+    array = np.asarray(value).reshape(-1)
+    if array.size == 1:
+        array = np.repeat(array, 2)
+    if array.size != 2 or np.any(array != np.round(array)):
+        raise UnsupportedLayerError(f"{where}: {what} {array.tolist()} must be one or two integers")
+    return int(array[0]), int(array[1])
+
+
+def _conv_padding(node: Any, kernel: tuple[int, int], stride: tuple[int, int], where: str) -> tuple[int, int]:
+    padding = node.padding
+    if isinstance(padding, (str, bytes)):
+        padding = padding.decode() if isinstance(padding, bytes) else padding
+        if padding == "valid":
+            return 0, 0
+        if stride == (1, 1) and kernel[0] % 2 and kernel[1] % 2:
+            return kernel[0] // 2, kernel[1] // 2
+        raise UnsupportedLayerError(f"{where}: padding 'same' needs stride 1 and an odd kernel")
+    return _pair(padding, where, "padding")
+
+
+def _synapse(node: Any, name: str, shape: tuple[int, ...], where: str) -> tuple[dict[str, Any], tuple[int, ...]]:
+    """Return (pending synapse description, output shape) of an NIR synapse node on input ``shape``."""
+    from latdeploy.ir.conv import Conv2d, Pool2d, conv_output_size
+
+    nir = _nir()
+    size = int(np.prod(shape))
+    if isinstance(node, (nir.Affine, nir.Linear)):
+        weight = np.asarray(node.weight, np.float64)
+        if weight.ndim != 2 or weight.shape[1] != size:
+            raise UnsupportedLayerError(f"{where}: weight of shape {weight.shape} does not take {size} inputs")
+        bias = np.asarray(node.bias, np.float64).reshape(-1) if isinstance(node, nir.Affine) else None
+        return {"name": name, "type": Dense, "weight": weight, "bias": bias, "fields": {}}, (weight.shape[0],)
+    if not isinstance(node, (nir.Conv2d, nir.SumPool2d, nir.AvgPool2d)):
+        raise UnsupportedLayerError(
+            f"{where}: NIR {type(node).__name__} is not supported; supported: Input, Output, Affine, Linear, "
+            "Conv2d, SumPool2d, AvgPool2d, Flatten, Delay, IF, LIF, CubaLIF, Threshold"
+        )
+    if len(shape) != 3:
+        raise UnsupportedLayerError(f"{where}: {type(node).__name__} needs a (C, H, W) input, got shape {list(shape)}")
+    channels, height, width = shape
+    geometry = {"in_channels": channels, "in_height": height, "in_width": width}
+    if isinstance(node, nir.Conv2d):
+        weight = np.asarray(node.weight, np.float64)
+        kernel = (int(weight.shape[2]), int(weight.shape[3]))
+        if _pair(node.dilation, where, "dilation") != (1, 1):
+            raise UnsupportedLayerError(f"{where}: dilation {node.dilation} is not supported")
+        stride = _pair(node.stride, where, "stride")
+        padding = _conv_padding(node, kernel, stride, where)
+        fields = {**geometry, "groups": int(node.groups), "stride_h": stride[0], "stride_w": stride[1],
+                  "padding_h": padding[0], "padding_w": padding[1]}  # fmt: skip
+        out = (
+            int(weight.shape[0]),
+            conv_output_size(height, kernel[0], stride[0], padding[0]),
+            conv_output_size(width, kernel[1], stride[1], padding[1]),
+        )
+        bias = np.repeat(np.asarray(node.bias, np.float64).reshape(-1), out[1] * out[2])
+        return {"name": name, "type": Conv2d, "weight": weight, "bias": bias, "fields": fields}, out
+    kernel = _pair(node.kernel_size, where, "kernel_size")
+    stride = _pair(node.stride, where, "stride")
+    padding = _pair(node.padding, where, "padding")
+    mode = "sum" if isinstance(node, nir.SumPool2d) else "avg"
+    fields = {**geometry, "kernel_h": kernel[0], "kernel_w": kernel[1], "mode": mode, "stride_h": stride[0],
+              "stride_w": stride[1], "padding_h": padding[0], "padding_w": padding[1]}  # fmt: skip
+    out = (
+        channels,
+        conv_output_size(height, kernel[0], stride[0], padding[0]),
+        conv_output_size(width, kernel[1], stride[1], padding[1]),
+    )
+    return {"name": name, "type": Pool2d, "weight": None, "bias": None, "fields": fields}, out
+
+
+def _emit_synapses(
+    pending: list[dict[str, Any]], gain: np.ndarray, shape: tuple[int, ...], upstream: str, where: str
+) -> tuple[list[Node], np.ndarray]:
+    """Fold the neuron's input ``gain`` into the pending synapses; return (IR nodes, bias they add)."""
+    weighted = [i for i, synapse in enumerate(pending) if synapse["weight"] is not None]
+    channels = shape[0] if len(shape) == 3 else None
+    per_channel = gain.reshape(channels, -1) if channels else gain.reshape(-1, 1)
+    if not weighted:
+        if np.any(gain != 1.0):
+            raise UnsupportedLayerError(f"{where}: the neuron's input gain cannot be folded into a pooling layer")
+    elif weighted[-1] != len(pending) - 1 and np.any(per_channel != per_channel[:, :1]):
+        raise UnsupportedLayerError(f"{where}: a per-neuron input gain cannot pass through a pooling layer")
+    bias = np.zeros(gain.size)
+    nodes: list[Node] = []
+    for index, synapse in enumerate(pending):
+        weight = synapse["weight"]
+        if synapse["bias"] is not None and np.any(synapse["bias"] != 0):
+            if index != len(pending) - 1:
+                raise UnsupportedLayerError(f"{where}: a synapse bias before a pooling layer is not supported")
+            bias = gain * synapse["bias"]
+        if weighted and index == weighted[-1]:
+            if synapse["type"] is Dense:
+                weight = gain.reshape(-1, 1) * weight if index == len(pending) - 1 else weight
+            else:
+                if np.any(per_channel != per_channel[:, :1]):
+                    raise UnsupportedLayerError(f"{where}: the neuron's input gain differs within a channel")
+                weight = per_channel[:, 0].reshape(-1, 1, 1, 1) * weight
+        extra = {} if weight is None else {"weight": weight.astype(np.float32)}
+        nodes.append(synapse["type"](synapse["name"], (upstream,), **extra, **synapse["fields"]))
+        upstream = synapse["name"]
+    return nodes, bias
+
+
 def graph_from_nir(graph: Any, dt: float | None = None, where: str = "NIR graph") -> Graph:
     """Return the float latdeploy graph of the NIR graph ``graph`` (see the module docstring).
 
     Raises:
         UnsupportedLayerError: for nodes, topologies or parameters latdeploy cannot express.
     """
+    from latdeploy.ir.conv import AxonalDelay
+
     nir = _nir()
     metadata = dict(getattr(graph, "metadata", None) or {})
     step = float(metadata.get("dt", dt if dt is not None else DEFAULT_DT))
-    order = _chain(graph, where)
     nodes: list[Node] = []
-    pending: tuple[str, np.ndarray, np.ndarray | None] | None = None
-    previous_size = 0
-    for name in order:
+    pending: list[dict[str, Any]] = []
+    shape: tuple[int, ...] = ()
+    for name in _chain(graph, where):
         node = graph.nodes[name]
         here = f"{where}: node {name!r}"
         if isinstance(node, nir.Input):
-            previous_size = int(np.prod(node.input_type["input"]))
+            shape = tuple(int(s) for s in np.asarray(node.input_type["input"]).reshape(-1))
             encoding = metadata.get("encoding", "nir")
             encoding = encoding.decode() if isinstance(encoding, bytes) else str(encoding)
-            nodes.append(SpikeInput("input", (), neurons=previous_size, encoding=encoding))
+            nodes.append(SpikeInput("input", (), neurons=int(np.prod(shape)), encoding=encoding))
         elif isinstance(node, nir.Output):
-            if pending is not None:
+            if pending:
                 raise UnsupportedLayerError(f"{here}: the graph ends in a synapse; latdeploy graphs end in neurons")
         elif isinstance(node, nir.Flatten):
-            continue
-        elif isinstance(node, (nir.Affine, nir.Linear)):
-            if pending is not None:
-                raise UnsupportedLayerError(f"{here}: two synapse layers in a row; put a neuron between them")
-            weight = np.asarray(node.weight, np.float64)
-            if weight.ndim != 2 or weight.shape[1] != previous_size:
-                raise UnsupportedLayerError(
-                    f"{here}: weight of shape {weight.shape} does not take {previous_size} inputs"
-                )
-            bias = np.asarray(node.bias, np.float64).reshape(-1) if isinstance(node, nir.Affine) else None
-            pending = (name, weight, bias)
+            shape = (int(np.prod(shape)),)
+        elif isinstance(node, nir.Delay):
+            if pending:
+                raise UnsupportedLayerError(f"{here}: a Delay between synapses delays currents; only spikes")
+            steps = _uniform(node.delay, "delay", here) / step
+            if abs(steps - round(steps)) > 1e-6 or round(steps) < 1:
+                raise UnsupportedLayerError(f"{here}: delay {steps * step} s is not a whole number >= 1 of dt {step}")
+            nodes.append(AxonalDelay(name, (nodes[-1].name,), neurons=int(np.prod(shape)), steps=int(round(steps))))
         elif isinstance(node, (nir.IF, nir.LIF, nir.CubaLIF, nir.Threshold)):
-            if pending is None:
-                raise UnsupportedLayerError(f"{here}: a neuron must follow an Affine or Linear node")
-            synapse_name, weight, bias = pending
-            size = weight.shape[0]
+            if not pending:
+                raise UnsupportedLayerError(f"{here}: a neuron must follow a synapse (Affine, Linear, Conv2d, pooling)")
+            size = int(np.prod(shape))
             fields, gain, leak_bias, has_current = _neuron(node, size, step, here)
-            total_bias = leak_bias.copy()
-            if bias is not None and np.any(bias != 0):
-                if has_current:
-                    raise UnsupportedLayerError(
-                        f"{here}: an Affine bias into a CubaLIF with current decay feeds the current, "
-                        "which latdeploy's neuron bias (added to v) cannot express"
-                    )
-                total_bias = total_bias + gain * bias
-            nodes.append(Dense(synapse_name, (nodes[-1].name,), weight=(gain[:, None] * weight).astype(np.float32)))
-            nodes.append(LIF(name, (synapse_name,), bias=total_bias.astype(np.float32), **_exact(node, fields)))
-            pending, previous_size = None, size
+            synapses, synapse_bias = _emit_synapses(pending, gain, shape, nodes[-1].name, here)
+            if has_current and np.any(synapse_bias != 0):
+                raise UnsupportedLayerError(
+                    f"{here}: a synapse bias into a CubaLIF with current decay feeds the current, "
+                    "which latdeploy's neuron bias (added to v) cannot express"
+                )
+            bias = (leak_bias + synapse_bias).astype(np.float32)
+            nodes.extend(synapses)
+            nodes.append(LIF(name, (synapses[-1].name,), bias=bias, **_exact(node, fields)))
+            pending = []
         else:
-            raise UnsupportedLayerError(
-                f"{here}: NIR {type(node).__name__} is not supported; supported: Input, Output, Affine, Linear, "
-                "IF, LIF, CubaLIF, Threshold, Flatten"
-            )
+            description, shape = _synapse(node, name, shape, here)
+            pending.append(description)
     timesteps = int(metadata.get("timesteps", DEFAULT_TIMESTEPS))
     stored = metadata.get(GRAPH_METADATA_KEY)
     if stored is not None:

@@ -153,3 +153,116 @@ def test_what_latdeploy_cannot_express_is_refused(tmp_path):
     (tmp_path / "bad.nir").write_bytes(b"nothing")
     with pytest.raises(ModelFormatError, match="bad.nir: not a readable NIR file"):
         read_nir(tmp_path / "bad.nir")
+
+
+def _reference_conv_graph(graph: nir.NIRGraph, spikes: np.ndarray, dt: float, shape: tuple[int, ...]) -> np.ndarray:
+    """NIR equations for Conv2d / pooling / Delay / Flatten chains (torch float64 ops as the reference math)."""
+    import torch
+    import torch.nn.functional as F
+
+    order = ["input"]
+    while order[-1] != "output":
+        order.append(next(target for source, target in graph.edges if source == order[-1]))
+    batch, steps = spikes.shape[:2]
+    signal = torch.from_numpy(spikes.astype(np.float64)).reshape(batch * steps, *shape)
+    for name in order[1:-1]:
+        node = graph.nodes[name]
+        if isinstance(node, nir.Conv2d):
+            signal = F.conv2d(signal, torch.from_numpy(node.weight), torch.from_numpy(node.bias),
+                              stride=tuple(node.stride), padding=tuple(node.padding), groups=node.groups)  # fmt: skip
+        elif isinstance(node, (nir.SumPool2d, nir.AvgPool2d)):
+            kernel = tuple(int(k) for k in node.kernel_size)
+            signal = F.avg_pool2d(
+                signal, kernel, tuple(int(s) for s in node.stride), tuple(int(p) for p in node.padding)
+            )
+            signal = signal * (np.prod(kernel) if isinstance(node, nir.SumPool2d) else 1.0)
+        elif isinstance(node, nir.Flatten):
+            signal = signal.reshape(batch * steps, -1)
+        elif isinstance(node, nir.Affine):
+            signal = signal @ torch.from_numpy(node.weight).T + torch.from_numpy(node.bias)
+        elif isinstance(node, nir.Delay):
+            shift = int(round(float(node.delay.reshape(-1)[0]) / dt))
+            timed = signal.reshape(batch, steps, *signal.shape[1:])
+            signal = torch.cat([torch.zeros_like(timed[:, :shift]), timed[:, : steps - shift]], 1).reshape(signal.shape)
+        else:  # a neuron: Euler steps over time, per element
+            timed = signal.reshape(batch, steps, -1).numpy()
+            voltage, out = np.zeros_like(timed[:, 0]), np.zeros_like(timed)
+            for t in range(steps):
+                if isinstance(node, nir.Threshold):
+                    out[:, t] = timed[:, t] > node.threshold.reshape(-1)
+                    continue
+                if isinstance(node, nir.IF):
+                    voltage = voltage + dt * node.r.reshape(-1) * timed[:, t]
+                else:
+                    voltage = voltage + dt / node.tau.reshape(-1) * (
+                        node.v_leak.reshape(-1) - voltage + node.r.reshape(-1) * timed[:, t]
+                    )
+                out[:, t] = voltage > node.v_threshold.reshape(-1)
+                voltage = np.where(out[:, t] > 0, 0.0, voltage)
+            signal = torch.from_numpy(out).reshape(signal.shape)
+    return signal.reshape(batch, steps, -1).numpy().astype(np.uint8)
+
+
+@pytest.mark.parametrize("pool", [nir.SumPool2d, nir.AvgPool2d])
+def test_convolutional_graph_with_pooling_and_delay_as_sinabs_or_snntorch_write_it(pool):
+    dt = 1e-3
+    c1, c2 = 4, 6
+    graph = nir.NIRGraph(
+        nodes={
+            "input": nir.Input(input_type=np.array([2, 8, 8])),
+            "conv1": nir.Conv2d(
+                input_shape=(8, 8),
+                weight=RNG.normal(0, 0.7, (c1, 2, 3, 3)),
+                stride=1,
+                padding=1,
+                dilation=1,
+                groups=1,
+                bias=RNG.normal(0, 0.05, c1),
+            ),
+            "if1": nir.IF(r=np.full((c1, 8, 8), 1 / dt), v_threshold=np.full((c1, 8, 8), 1.0)),
+            "delay": nir.Delay(delay=np.full((c1, 8, 8), 2 * dt)),
+            "pool": pool(kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0])),
+            "conv2": nir.Conv2d(
+                input_shape=(4, 4),
+                weight=RNG.normal(0, 0.5, (c2, c1, 3, 3)),
+                stride=2,
+                padding=0,
+                dilation=1,
+                groups=1,
+                bias=np.zeros(c2),
+            ),
+            "lif2": nir.LIF(
+                tau=np.full((c2, 1, 1), 4 * dt),
+                r=np.full((c2, 1, 1), 3.0),
+                v_leak=np.zeros((c2, 1, 1)),
+                v_threshold=np.full((c2, 1, 1), 0.4),
+            ),
+            "flat": nir.Flatten(input_type={"input": np.array([c2, 1, 1])}, start_dim=0),
+            "fc": nir.Affine(weight=RNG.normal(0, 1.0, (3, c2)), bias=np.zeros(3)),
+            "th": nir.Threshold(threshold=np.full(3, 0.3)),
+            "output": nir.Output(output_type=np.array([3])),
+        },  # fmt: skip
+        edges=[
+            ("input", "conv1"),
+            ("conv1", "if1"),
+            ("if1", "delay"),
+            ("delay", "pool"),
+            ("pool", "conv2"),
+            ("conv2", "lif2"),
+            ("lif2", "flat"),
+            ("flat", "fc"),
+            ("fc", "th"),
+            ("th", "output"),
+        ],  # fmt: skip
+        metadata={"dt": dt},
+        type_check=False,
+    )
+    imported = graph_from_nir(graph)
+    assert [type(n).__name__ for n in imported.nodes] == [
+        "SpikeInput", "Conv2d", "LIF", "AxonalDelay", "Pool2d", "Conv2d", "LIF", "Dense", "LIF"
+    ]  # fmt: skip
+    spikes = (RNG.random((3, 20, 2 * 8 * 8)) < 0.3).astype(np.uint8)
+    ours = simulate_float(imported, spikes)
+    expected = _reference_conv_graph(graph, spikes, dt, (2, 8, 8))
+    assert ours.layers["lif2"].spikes.sum() > 0 and 0 < expected.sum() < expected.size
+    assert np.array_equal(ours.output().spikes, expected)
