@@ -15,7 +15,7 @@ from typing import ClassVar
 import numpy as np
 
 from latdeploy.errors import ModelFormatError, QuantizationRangeError
-from latdeploy.ir.nodes import Node, _require_range, register_node
+from latdeploy.ir.nodes import LIF, Dense, LIFInt, Node, _require_range, register_node
 from latdeploy.ir.types import IntType
 
 CONV_WEIGHT_TYPE = IntType(9)
@@ -26,6 +26,24 @@ MAX_AXONAL_DELAY = 62
 def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
     """Return one output dimension of a convolution or pooling (torch's and Lava's formula, no dilation)."""
     return (size + 2 * padding - kernel) // stride + 1
+
+
+def _geometry_example(rng: np.random.Generator, channels: int) -> dict[str, int]:
+    return {
+        "in_channels": channels,
+        "in_height": int(rng.integers(3, 7)),
+        "in_width": int(rng.integers(3, 7)),
+        "stride_h": int(rng.integers(1, 3)),
+        "stride_w": int(rng.integers(1, 3)),
+        "padding_h": int(rng.integers(0, 2)),
+        "padding_w": int(rng.integers(0, 2)),
+    }
+
+
+def _with_neuron(node: Node, integer: bool) -> list[Node]:
+    if integer:
+        return [node, LIFInt("neuron", (node.name,), bias_mant=np.zeros(node.size, np.int32))]
+    return [node, LIF("neuron", (node.name,), bias=np.zeros(node.size, np.float32))]
 
 
 @dataclass
@@ -130,6 +148,14 @@ class Conv2d(_ConvBase):
 
     weight: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0, 0), np.float32))
 
+    @classmethod
+    def example(cls, rng: np.random.Generator) -> list[Node]:
+        """Return a small random valid ``[node, neuron]`` chain (for registry-wide tests)."""
+        groups = int(rng.choice([1, 2]))
+        shape = (2 * int(rng.integers(1, 3)), 2 // groups, 3, 3)
+        weight = (rng.standard_normal(shape)).astype(np.float32)
+        return _with_neuron(cls("node", ("input",), weight=weight, groups=groups, **_geometry_example(rng, 2)), False)
+
     def __post_init__(self) -> None:
         super().__post_init__()
         self.weight = np.asarray(self.weight, dtype=np.float32)
@@ -154,6 +180,14 @@ class Conv2dInt(_ConvBase):
 
     weight: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0, 0), np.int32))
     num_weight_bits: int = 8
+
+    @classmethod
+    def example(cls, rng: np.random.Generator) -> list[Node]:
+        """Return a small random valid ``[node, neuron]`` chain (for registry-wide tests)."""
+        groups = int(rng.choice([1, 2]))
+        weight = rng.integers(-256, 256, (2 * int(rng.integers(1, 3)), 2 // groups, 2, 3))
+        node = cls("node", ("input",), weight=weight, groups=groups, **_geometry_example(rng, 2))
+        return _with_neuron(node, True)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -181,6 +215,13 @@ class Pool2d(_Spatial):
     kernel_h: int = 2
     kernel_w: int = 2
     mode: str = "avg"
+
+    @classmethod
+    def example(cls, rng: np.random.Generator) -> list[Node]:
+        """Return a small random valid ``[node, neuron]`` chain (for registry-wide tests)."""
+        geometry = {**_geometry_example(rng, 3), "padding_h": 0, "padding_w": 1}
+        mode = str(rng.choice(POOL_MODES))
+        return _with_neuron(cls("node", ("input",), kernel_h=2, kernel_w=3, mode=mode, **geometry), False)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -220,6 +261,14 @@ class AxonalDelay(Node):
     neurons: int = 1
     steps: int = 1
     kind: ClassVar[str] = "delay"
+
+    @classmethod
+    def example(cls, rng: np.random.Generator) -> list[Node]:
+        """Return a small random valid ``[node, dense, neuron]`` chain (for registry-wide tests)."""
+        size = int(rng.integers(1, 5))
+        delay = cls("node", ("input",), neurons=size, steps=int(rng.integers(1, 4)))
+        dense = Dense("dense", ("node",), weight=rng.standard_normal((3, size)).astype(np.float32))
+        return [delay, *_with_neuron(dense, False)]
 
     def __post_init__(self) -> None:
         super().__post_init__()
