@@ -26,7 +26,7 @@ import numpy as np
 from torch import nn
 
 from latdeploy.errors import UnsupportedLayerError
-from latdeploy.ir import LIF, Dense, Graph, Node, SpikeInput
+from latdeploy.ir import LIF, Dense, Graph, Node, SoftResetLIF, SpikeInput
 from latdeploy.nn import neurons
 from latdeploy.nn.network import LatencyMLP
 
@@ -121,10 +121,10 @@ def convert_linear(module: nn.Linear, state: ConversionState, path: str) -> None
 
 @register_converter(neurons.LIF)
 def convert_lif(module: neurons.LIF, state: ConversionState, path: str) -> None:
-    """A zero-reset ``LIF`` -> :class:`~latdeploy.ir.LIF` (flattened; bias plus any pending bias)."""
-    if getattr(module, "reset", "zero") != "zero":
-        raise UnsupportedLayerError(f"layer {path!r}: LIF reset={module.reset!r} has no IR converter registered")
-    state.add(neuron_node(LIF, module, state, path), state.shape)
+    """``LIF`` -> :class:`~latdeploy.ir.LIF` (reset to zero) or :class:`~latdeploy.ir.SoftResetLIF`
+    (``reset="subtract"``), flattened; bias plus any pending bias."""
+    node_type = SoftResetLIF if module.reset == "subtract" else LIF
+    state.add(neuron_node(node_type, module, state, path), state.shape)
 
 
 def neuron_node(node_type: type[Node], module: nn.Module, state: ConversionState, path: str, **fields: Any) -> Node:
@@ -226,3 +226,4 @@ def graph_from_module(model: nn.Module, metadata: dict[str, Any]) -> Graph:
 
 
 from latdeploy.frontend import torch_layers as _torch_layers  # noqa: E402,F401  (registers conv-net layers)
+from latdeploy.frontend import torch_neurons as _torch_neurons  # noqa: E402,F401  (registers TTFS, multi-threshold)

@@ -1,44 +1,33 @@
-"""IR neuron nodes from the torch neuron modules of :mod:`latdeploy.nn.neurons`."""
+"""Torch converters of latdeploy's extra neurons (registered with :mod:`latdeploy.frontend.torch_module`).
+
+``TTFSNeuron`` -> :class:`~latdeploy.ir.TTFS`; ``MultiThresholdLIF`` ->
+:class:`~latdeploy.ir.MultiThresholdLIF` (``levels``, ``reset``). ``LIF`` with
+``reset="subtract"`` is converted by ``convert_lif`` to :class:`~latdeploy.ir.SoftResetLIF`.
+"""
 
 from __future__ import annotations
 
-import numpy as np
-from torch import nn
-
-from latdeploy.errors import UnsupportedLayerError
-from latdeploy.ir import LIF, Node
-from latdeploy.ir.neurons_ext import TTFS, MultiThresholdLIF, SoftResetLIF
+from latdeploy.frontend.torch_module import ConversionState, neuron_node, register_converter
+from latdeploy.ir.neurons_ext import TTFS, MultiThresholdLIF
 from latdeploy.nn import neurons
 
 
-def neuron_node(module: nn.Module, name: str, inputs: tuple[str, ...]) -> Node:
-    """Return the float IR node of torch neuron ``module`` (flattened to ``module.size`` neurons).
-
-    ``LIF`` with ``reset="zero"`` becomes :class:`latdeploy.ir.LIF` (Loihi's stock
-    neuron), with ``reset="subtract"`` :class:`SoftResetLIF`; ``TTFSNeuron`` becomes
-    :class:`TTFS`; ``MultiThresholdLIF`` becomes :class:`MultiThresholdLIF`. A module
-    without bias gets a zero bias.
+@register_converter(neurons.TTFSNeuron)
+def convert_ttfs(module: neurons.TTFSNeuron, state: ConversionState, path: str) -> None:
+    """``TTFSNeuron`` -> :class:`~latdeploy.ir.TTFS` (flattened; bias plus any pending bias).
 
     Raises:
-        UnsupportedLayerError: if ``module`` is not one of those neurons.
+        UnsupportedLayerError: as :func:`~latdeploy.frontend.torch_module.neuron_node`.
     """
-    if not isinstance(module, (neurons.LIF, neurons.TTFSNeuron, neurons.MultiThresholdLIF)):
-        raise UnsupportedLayerError(
-            f"layer {name!r}: {type(module).__name__} is not a latdeploy neuron (LIF, TTFSNeuron, MultiThresholdLIF)"
-        )
-    bias = (
-        module.bias.detach().cpu().numpy().reshape(-1) if module.bias is not None else np.zeros(module.size, np.float32)
-    )
-    common = {
-        "threshold": module.threshold,
-        "current_decay": module.current_decay,
-        "voltage_decay": module.voltage_decay,
-        "bias": bias,
-    }
-    if isinstance(module, neurons.TTFSNeuron):
-        return TTFS(name, inputs, **common)
-    if isinstance(module, neurons.MultiThresholdLIF):
-        return MultiThresholdLIF(name, inputs, levels=module.levels, reset=module.reset, **common)
-    if module.reset == "subtract":
-        return SoftResetLIF(name, inputs, **common)
-    return LIF(name, inputs, **common)
+    state.add(neuron_node(TTFS, module, state, path), state.shape)
+
+
+@register_converter(neurons.MultiThresholdLIF)
+def convert_multi_threshold(module: neurons.MultiThresholdLIF, state: ConversionState, path: str) -> None:
+    """``MultiThresholdLIF`` -> :class:`~latdeploy.ir.MultiThresholdLIF` with its ``levels`` and ``reset``.
+
+    Raises:
+        UnsupportedLayerError: as :func:`~latdeploy.frontend.torch_module.neuron_node`.
+    """
+    node = neuron_node(MultiThresholdLIF, module, state, path, levels=module.levels, reset=module.reset)
+    state.add(node, state.shape)

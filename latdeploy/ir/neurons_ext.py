@@ -205,10 +205,9 @@ def _check_levels(node: Node, levels: int, reset: str) -> None:
 
 def message_bits(node: Node) -> int:
     """Return the ``num_message_bits`` a synapse fed by ``node`` needs: 0 for binary spikes,
-    else the bits of the largest graded payload (``levels``)."""
-    if isinstance(node, (MultiThresholdLIF, MultiThresholdLIFInt)) and node.levels > 1:
-        return int(node.levels).bit_length()
-    return 0
+    else the bits of the largest graded payload (``levels_max`` or ``levels``)."""
+    levels = int(getattr(node, "levels_max", getattr(node, "levels", 1)))
+    return levels.bit_length() if levels > 1 else 0
 
 
 FLOAT_TO_INT: dict[type[Node], type[IntNeuron]] = {

@@ -1,4 +1,4 @@
-"""Quantize a ``Dense`` feeding one of the extra neurons (soft reset, TTFS, multi-threshold).
+"""Quantize a synapse feeding one of the extra neurons (soft reset, TTFS, multi-threshold).
 
 In units where the integer membrane ``V = v / 64`` approximates ``scale * V_float``:
 
@@ -9,10 +9,12 @@ In units where the integer membrane ``V = v / 64`` approximates ``scale * V_floa
   ``V_float >= threshold``, the level tests ``V_float >= k threshold`` and the soft
   reset ``V_float - s threshold`` are the integer ones exactly, on every value ``v``
   takes (multiples of 64 or not). Snapping down never clips more weights.
-* **weights**: on Lava's grid as the stock LIF's (``quantize.weight_grid``), at
+* **weights**: on Lava's grid as the stock LIF's (``quantize.weight_grid``, through
+  the synapse's registered :class:`~latdeploy.passes.quantize.SynapseQuantizer`), at
   ``scale / 2**weight_exp``; ``weight_exp`` (<= 0) is lowered until ``vth`` fits its
   17 bits, and for ``levels`` graded levels until ``levels * (vth << 6)`` fits the
-  24-bit membrane.
+  24-bit membrane (a synapse without a weight exponent, ``Conv``, takes a smaller
+  scale instead).
 * **bias**: ``bias_mant = round(bias * scale)`` at ``bias_exp = 6`` (13-bit, clipped).
 * **decays**: ``du = round(current_decay * 4096) - 1`` (Lava adds 1 back),
   ``dv = round(voltage_decay * 4096)``. Exact when ``current_decay * 4096`` and
@@ -23,9 +25,9 @@ In units where the integer membrane ``V = v / 64`` approximates ``scale * V_floa
   the calibration below measures as spike agreement. ``current_decay = 1``
   (``du = 4095``, ``u = a << 6``) and ``voltage_decay = 0`` are exact.
 
-The clipping point of ``|W|`` is calibrated as for the stock LIF: each candidate
-quantile is simulated in fixed point on the float model's input spikes and the one
-whose output spikes agree best with the float layer wins.
+The clipping point of ``|W|`` is calibrated by :func:`latdeploy.passes.quantize.quantize`
+as for the stock LIF; :func:`quantize_neuron_layer` is registered for the three float
+neuron kinds with :func:`~latdeploy.passes.quantize.register_neuron_quantizer`.
 """
 
 from __future__ import annotations
@@ -37,20 +39,18 @@ import numpy as np
 
 from latdeploy.errors import QuantizationRangeError
 from latdeploy.hw.profile import Profile
-from latdeploy.ir import Dense, DenseInt
+from latdeploy.ir import Node
 from latdeploy.ir.neurons_ext import (
     FLOAT_TO_INT,
     STATE_MAX,
+    TTFS,
     FloatNeuron,
     IntNeuron,
     MultiThresholdLIF,
+    SoftResetLIF,
 )
-from latdeploy.passes.quantize import weight_grid
-from latdeploy.sim.fixed import dense_int
-from latdeploy.sim.fixed_neurons import neuron_int
-from latdeploy.sim.trace import LayerTrace
+from latdeploy.passes.quantize import register_neuron_quantizer, synapse_quantizer, weight_grid
 
-CLIP_QUANTILES = (1.0, 0.9999, 0.999, 0.995, 0.99)
 BIAS_EXP = 6
 DECAY_UNITY = 4096
 
@@ -63,19 +63,24 @@ def decay_fields(current_decay: float, voltage_decay: float) -> tuple[int, int, 
     return du, dv, exact
 
 
+@register_neuron_quantizer(SoftResetLIF)
+@register_neuron_quantizer(TTFS)
+@register_neuron_quantizer(MultiThresholdLIF)
 def quantize_neuron_layer(
-    dense: Dense, neuron: FloatNeuron, profile: Profile, clip_quantile: float, weight_bits: int
-) -> tuple[DenseInt, IntNeuron, dict[str, Any]]:
-    """Quantize ``dense -> neuron`` with the scale set by ``clip_quantile`` of ``|W|``.
+    synapse: Node, neuron: FloatNeuron, profile: Profile, clip_quantile: float, weight_bits: int
+) -> tuple[Node, IntNeuron, dict[str, Any]]:
+    """Quantize ``synapse -> neuron`` with the scale set by ``clip_quantile`` of ``|W|``.
 
     Returns:
-        ``(dense_int, neuron_int, facts)``; ``facts`` is JSON-able.
+        ``(synapse_int, neuron_int, facts)``; ``facts`` is JSON-able.
 
     Raises:
+        UnsupportedLayerError: if the synapse kind has no quantizer.
         QuantizationRangeError: if no weight exponent in the profile's range fits the
             threshold (and the top graded level) into the hardware's ranges.
     """
-    weight = dense.weight.astype(np.float64)
+    quantizer = synapse_quantizer(synapse)
+    weight = np.asarray(quantizer.weights(synapse), np.float64)
     sign_mode, step, lowest, highest = weight_grid(weight, weight_bits)
     magnitude = np.abs(weight)
     clip_value = float(np.quantile(magnitude, clip_quantile)) if magnitude.max() > 0 else 1.0
@@ -87,6 +92,8 @@ def quantize_neuron_layer(
         STATE_MAX // (levels << profile["arithmetic.threshold_shift"]),
     )
     weight_exp = 0
+    if not quantizer.has_weight_exp and neuron.threshold * grid_scale > vth_max:
+        grid_scale = vth_max / neuron.threshold
     while math.floor(neuron.threshold * grid_scale * 2.0**weight_exp + 1e-9) > vth_max:
         weight_exp -= 1
         if weight_exp < profile["arithmetic.weight_exp_min"]:
@@ -104,7 +111,7 @@ def quantize_neuron_layer(
     bias_mant = np.clip(bias_ideal, -bias_limit, bias_limit - 1).astype(np.int32)
     du, dv, decays_exact = decay_fields(neuron.current_decay, neuron.voltage_decay)
 
-    synapse = DenseInt(dense.name, dense.inputs, weight=weight_int, weight_exp=weight_exp, num_weight_bits=weight_bits)
+    synapse_int = quantizer.build(synapse, weight_int, weight_exp, weight_bits)
     extra = {"levels": neuron.levels, "reset": neuron.reset} if isinstance(neuron, MultiThresholdLIF) else {}
     integer = FLOAT_TO_INT[type(neuron)](
         neuron.name, neuron.inputs, du=du, dv=dv, vth=vth, bias_mant=bias_mant, bias_exp=BIAS_EXP, **extra
@@ -128,41 +135,4 @@ def quantize_neuron_layer(
         "decays_exact": decays_exact,
         "levels": levels,
     }
-    return synapse, integer, facts
-
-
-def calibrate_neuron_layer(
-    dense: Dense,
-    neuron: FloatNeuron,
-    profile: Profile,
-    weight_bits: int,
-    input_spikes: np.ndarray,
-    reference_spikes: np.ndarray,
-) -> tuple[DenseInt, IntNeuron, dict[str, Any], LayerTrace]:
-    """Quantize at each of :data:`CLIP_QUANTILES` and keep the one whose fixed-point
-    spikes on ``input_spikes`` ``[B, T, in]`` agree best with ``reference_spikes`` (the
-    float layer's, ``[B, T, out]``); the largest quantile wins ties.
-
-    Returns:
-        ``(dense_int, neuron_int, facts, trace)``; ``facts`` adds
-        ``calibration_spike_agreement``, ``calibration_max_abs_v_pre`` and
-        ``calibration_overflows`` to :func:`quantize_neuron_layer`'s.
-
-    Raises:
-        QuantizationRangeError: as :func:`quantize_neuron_layer`.
-    """
-    best = None
-    for quantile in CLIP_QUANTILES:
-        synapse, integer, facts = quantize_neuron_layer(dense, neuron, profile, quantile, weight_bits)
-        trace, overflow = neuron_int(integer, dense_int(synapse, input_spikes))
-        agreement = float((trace.spikes == np.asarray(reference_spikes).round()).mean())
-        if best is None or agreement > best[3]:
-            best = (synapse, integer, facts, agreement, trace, overflow)
-    synapse, integer, facts, agreement, trace, overflow = best
-    facts = {
-        **facts,
-        "calibration_spike_agreement": agreement,
-        "calibration_max_abs_v_pre": int(np.abs(trace.v_pre).max()),
-        "calibration_overflows": overflow,
-    }
-    return synapse, integer, facts, trace
+    return synapse_int, integer, facts

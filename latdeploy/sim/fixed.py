@@ -143,3 +143,4 @@ def simulate_fixed(graph: Graph, input_spikes: np.ndarray) -> Trace:
 
 from latdeploy.sim import fixed_conv as _fixed_conv  # noqa: E402,F401  (registers conv kinds)
 from latdeploy.sim import fixed_delay as _fixed_delay  # noqa: E402,F401  (registers DelayDenseInt)
+from latdeploy.sim import fixed_neurons as _fixed_neurons  # noqa: E402,F401  (registers soft-reset, TTFS, multi-threshold)

@@ -8,6 +8,10 @@ threshold test (greater-or-equal, ``theta = vth << 6``) and reset, exactly as
 :mod:`latdeploy.backends.lava.processes.models` does them.
 
 Time is algorithmic: every sample starts from zero state (``fired`` cleared too).
+
+:func:`neuron_int` is the numpy reference; the simulator's registered kernel is its
+compiled twin :func:`latdeploy.sim.kernels_neurons.neuron_int_compiled` (property-tested
+equal), registered here with :func:`latdeploy.sim.fixed.register_fixed_kernel`.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from latdeploy.ir.neurons_ext import IntNeuron, MultiThresholdLIFInt, SoftResetLIFInt, TTFSInt
+from latdeploy.sim.fixed import register_fixed_kernel
+from latdeploy.sim.kernels_neurons import neuron_int_compiled
 from latdeploy.sim.trace import LayerTrace
 
 STATE_LIMIT = 1 << 23  # Lava's max_uv_val
@@ -100,3 +106,7 @@ def neuron_int(node: IntNeuron, current: np.ndarray) -> tuple[LayerTrace, dict[s
         out["v"][:, step] = v
     trace = LayerTrace(spikes=spikes, v_pre=out["v_pre"], u=out["u"], v=out["v"])
     return trace, {"u_wraps": wraps, "v_saturations": saturations}
+
+
+for _node_type in (SoftResetLIFInt, TTFSInt, MultiThresholdLIFInt):
+    register_fixed_kernel(_node_type)(neuron_int_compiled)

@@ -1,7 +1,8 @@
 """Float kernels of the extra neuron nodes: the very torch modules of :mod:`latdeploy.nn.neurons`.
 
 The float simulator runs each node through the module its torch model used, so
-its spikes equal the trained model's exactly.
+its spikes equal the trained model's exactly (registered with
+:func:`latdeploy.sim.float_sim.register_float_kernel`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import torch
 
 from latdeploy.ir.neurons_ext import TTFS, FloatNeuron, MultiThresholdLIF, SoftResetLIF
 from latdeploy.nn import neurons
+from latdeploy.sim.float_sim import register_float_kernel
 
 
 def torch_neuron(node: FloatNeuron) -> torch.nn.Module:
@@ -37,6 +39,9 @@ def torch_neuron(node: FloatNeuron) -> torch.nn.Module:
     return module
 
 
+@register_float_kernel(SoftResetLIF)
+@register_float_kernel(TTFS)
+@register_float_kernel(MultiThresholdLIF)
 def float_neuron(node: FloatNeuron, current: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Run ``node`` on ``current`` ``[T, B, N]`` (float32, time first, as the torch modules).
 

@@ -91,3 +91,4 @@ def simulate_float(graph: Graph, input_spikes: np.ndarray) -> Trace:
 
 
 from latdeploy.sim import float_conv as _float_conv  # noqa: E402,F401  (registers conv kinds)
+from latdeploy.sim import float_neurons as _float_neurons  # noqa: E402,F401  (registers soft-reset, TTFS, multi-threshold)

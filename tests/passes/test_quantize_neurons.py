@@ -10,9 +10,10 @@ from hypothesis import strategies as st
 
 from latdeploy.errors import QuantizationRangeError
 from latdeploy.hw.profile import load_profile
-from latdeploy.ir import Dense
-from latdeploy.ir.neurons_ext import TTFS, MultiThresholdLIF, MultiThresholdLIFInt, SoftResetLIF
-from latdeploy.passes.quantize_neurons import calibrate_neuron_layer, decay_fields, quantize_neuron_layer
+from latdeploy.ir import Dense, Graph, SpikeInput
+from latdeploy.ir.neurons_ext import TTFS, MultiThresholdLIF, MultiThresholdLIFInt, SoftResetLIF, TTFSInt
+from latdeploy.passes.quantize import quantize
+from latdeploy.passes.quantize_neurons import decay_fields, quantize_neuron_layer
 from latdeploy.sim.fixed import dense_int
 from latdeploy.sim.fixed_neurons import neuron_int
 from latdeploy.sim.float_neurons import float_neuron
@@ -39,7 +40,7 @@ def test_exact_on_the_grid(data, kind, decay):
     n_in, n_out = data.draw(st.integers(2, 6)), data.draw(st.integers(1, 5))
     units = np.array(data.draw(st.lists(st.integers(-127, 127), min_size=n_in * n_out, max_size=n_in * n_out)))
     units = (units * 2).reshape(n_out, n_in)
-    units[0, 0] = 254
+    units[0, 0], units[0, 1] = 254, -2  # mixed sign: even values, 254 the largest
     threshold_units = data.draw(st.integers(1, 600))
     bias_units = np.array(data.draw(st.lists(st.integers(-200, 200), min_size=n_out, max_size=n_out)))
     fields = {
@@ -87,14 +88,30 @@ def test_decay_fields_say_when_they_are_exact():
     assert decay_fields(0.0, 0.0) == (0, 0, False)  # Lava always decays u by at least 1/4096
 
 
-def test_calibration_agreement_with_current_decay():
+def test_quantize_pass_calibrates_a_chain_of_extra_neurons_with_current_decay():
     rng = np.random.default_rng(3)
-    dense = Dense("d", ("input",), weight=rng.normal(0.1, 0.5, size=(12, 16)))
-    node = TTFS("n", ("d",), threshold=1.0, current_decay=0.3, voltage_decay=0.05, bias=np.zeros(12))
+    graph = Graph(
+        (
+            SpikeInput("input", (), neurons=16),
+            Dense("d1", ("input",), weight=rng.normal(0.1, 0.5, size=(12, 16))),
+            MultiThresholdLIF("n1", ("d1",), threshold=0.7, levels=3, current_decay=0.5, bias=np.zeros(12)),
+            Dense("d2", ("n1",), weight=rng.normal(0.1, 0.3, size=(8, 12))),
+            TTFS("n2", ("d2",), threshold=1.0, current_decay=0.3, voltage_decay=0.05, bias=np.full(8, 0.05)),
+        ),
+        {"timesteps": 6},
+    )
     spikes = (rng.random((32, 6, 16)) < 0.3).astype(np.uint8)
-    reference, _ = _float_layer(node, dense.weight, spikes)
-    synapse, integer, facts, trace = calibrate_neuron_layer(dense, node, PROFILE, 8, spikes, reference)
-    assert reference.sum() > 0
-    assert facts["calibration_spike_agreement"] >= 0.97
-    assert np.array_equal(trace.spikes, neuron_int(integer, dense_int(synapse, spikes))[0].spikes)
-    assert not facts["decays_exact"]
+    integer, report = quantize(graph, PROFILE, spikes)
+    assert [type(n).__name__ for n in integer.nodes] == [
+        "SpikeInput",
+        "DenseInt",
+        "MultiThresholdLIFInt",
+        "DenseInt",
+        "TTFSInt",
+    ]
+    assert isinstance(integer.node("n2"), TTFSInt) and integer.node("n1").levels == 3
+    for layer in report:
+        assert layer.calibration_spike_agreement >= 0.95
+        assert layer.threshold_scaled == pytest.approx(layer.vth)
+    assert report[0].extra["decays_exact"] and not report[1].extra["decays_exact"]
+    assert report[0].extra["levels"] == 3

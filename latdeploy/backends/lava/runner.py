@@ -36,6 +36,7 @@ import numpy as np
 
 from latdeploy.errors import BackendError
 from latdeploy.ir import DenseInt, Graph, LIFInt, Node, SpikeInput
+from latdeploy.ir.neurons_ext import message_bits
 from latdeploy.sim.trace import LayerTrace, Trace
 
 
@@ -57,12 +58,15 @@ class LavaRun:
 @dataclass(frozen=True)
 class BuildContext:
     """What a builder needs beyond its node: the sample period (reset interval), the
-    node's reset phase (``lag + 1``, Lava counts steps from 1), its lag and the run length."""
+    node's reset phase (``lag + 1``, Lava counts steps from 1), its lag, the run length
+    and ``message_bits``, the ``num_message_bits`` its inputs need (0: binary spikes;
+    else the bits of the largest graded payload, :func:`latdeploy.ir.neurons_ext.message_bits`)."""
 
     reset_interval: int
     reset_offset: int
     lag: int
     steps: int
+    message_bits: int = 0
 
 
 @dataclass
@@ -123,6 +127,7 @@ def build_dense(node: DenseInt, inputs: list[Any], context: BuildContext) -> Lav
         weights=node.weight.astype(np.int32),
         weight_exp=node.weight_exp,
         num_weight_bits=node.num_weight_bits,
+        num_message_bits=context.message_bits,
         name=node.name,
     )
     inputs[0].connect(dense.s_in)
@@ -196,7 +201,8 @@ def run_lava(graph: Graph, input_spikes: np.ndarray) -> LavaRun:
             built[node.name] = LavaNode(out_port=source.s_out)
             continue
         lag = graph.lag(node.name)
-        context = BuildContext(reset_interval=period, reset_offset=lag + 1, lag=lag, steps=steps)
+        bits = max((message_bits(graph.node(name)) for name in node.inputs), default=0)
+        context = BuildContext(reset_interval=period, reset_offset=lag + 1, lag=lag, steps=steps, message_bits=bits)
         built[node.name] = LAVA_BUILDERS[type(node)](node, [built[name].out_port for name in node.inputs], context)
         if node.kind == "neuron":
             sink = Sink(shape=(node.size,), buffer=steps)
@@ -252,3 +258,4 @@ def membrane_before_reset(neuron: LIFInt, u: np.ndarray, v: np.ndarray) -> np.nd
 
 from latdeploy.backends.lava import conv as _conv  # noqa: E402,F401  (registers conv kinds)
 from latdeploy.backends.lava import delay_dense as _delay_dense  # noqa: E402,F401  (registers DelayDenseInt)
+from latdeploy.backends.lava import neuron_builders as _neuron_builders  # noqa: E402,F401  (registers soft-reset, TTFS, multi-threshold)
