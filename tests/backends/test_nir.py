@@ -75,3 +75,39 @@ def test_nodes_nir_cannot_express_are_refused(tmp_path):
     with pytest.raises(UnsupportedLayerError, match="voltage_decay 0 has no NIR CubaLIF"):
         write_nir(_chain(0.5, 0.0, 1.0), tmp_path / "c.nir")
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("mode", ["sum", "avg"])
+def test_convolutional_graph_with_delay_and_pooling_round_trips(mode, tmp_path):
+    from latdeploy.ir import AxonalDelay, Conv2d, Pool2d
+
+    rng = np.random.default_rng(9)
+    conv1 = Conv2d("conv1", ("input",), weight=rng.normal(0, 0.8, (4, 2, 3, 3)), in_channels=2, in_height=8,
+                   in_width=8, padding_h=1, padding_w=1)  # fmt: skip
+    channel_bias = np.repeat(rng.normal(0, 0.05, 4), 64)
+    pool = Pool2d("pool", ("delay",), in_channels=4, in_height=8, in_width=8, kernel_h=2, kernel_w=2, stride_h=2,
+                  stride_w=2, mode=mode)  # fmt: skip
+    conv2 = Conv2d("conv2", ("pool",), weight=rng.normal(0, 0.6, (6, 4, 3, 3)), in_channels=4, in_height=4,
+                   in_width=4, stride_h=2, stride_w=2)  # fmt: skip
+    nodes = [
+        SpikeInput("input", (), neurons=128),
+        conv1,
+        LIF("lif1", ("conv1",), threshold=0.8, bias=channel_bias),
+        AxonalDelay("delay", ("lif1",), neurons=256, steps=3),
+        pool,
+        conv2,
+        LIF("lif2", ("conv2",), threshold=0.5, current_decay=0.5, voltage_decay=0.25, bias=rng.normal(0, 0.1, 6)),
+        Dense("fc", ("lif2",), weight=rng.normal(0, 1, (3, 6))),
+        LIF("out", ("fc",), threshold=0.3, voltage_decay=1.0, bias=np.zeros(3)),
+    ]
+    graph = Graph(tuple(nodes), {"timesteps": 16})
+    exported = graph_to_nir(graph)
+    assert isinstance(exported.nodes["fc_flatten"], nir.Flatten) and isinstance(exported.nodes["delay"], nir.Delay)
+    assert isinstance(exported.nodes["lif2"], nir.CubaLIF) and isinstance(exported.nodes["out"], nir.Threshold)
+    back = read_nir(write_nir(graph, tmp_path / "conv.nir"))
+    _same(graph, back)
+    spikes = (rng.random((2, 16, 128)) < 0.3).astype(np.uint8)
+    before, after = simulate_float(graph, spikes), simulate_float(back, spikes)
+    assert before.layers["lif2"].spikes.sum() > 0
+    for name, layer in before.layers.items():
+        assert np.array_equal(layer.spikes, after.layers[name].spikes), name

@@ -66,3 +66,15 @@ def test_unknown_files_are_user_errors(tmp_path):
     (tmp_path / "bad.onnx").write_bytes(b"\x00garbage")
     with pytest.raises(ModelFormatError, match="bad.onnx"):
         inspect_file(tmp_path / "bad.onnx")
+
+
+def test_nir_file_shows_its_float_graph(shipped_model_path, tmp_path):
+    import latdeploy
+    from latdeploy.backends.nir import write_nir
+    from latdeploy.frontend.torch_module import graph_from_module
+
+    model, metadata = latdeploy.load(shipped_model_path)
+    write_nir(graph_from_module(model, metadata), tmp_path / "digits.nir")
+    result = CliRunner().invoke(cli, ["inspect", str(tmp_path / "digits.nir")])
+    assert result.exit_code == 0, result.output
+    assert "(nir)" in result.output and "[float] float graph, 8 time steps, 5 nodes, 138 neurons (LIF)" in result.output
