@@ -147,7 +147,7 @@ def membrane_plot(membrane: dict[str, Any]) -> str:
     values += [membrane.get("threshold_float", 0.0), membrane.get("threshold_fixed", 0.0), 0.0]
     low, high = min(values), max(values)
     span = (high - low) or 1.0
-    width, height, left, top, plot_w, plot_h = 520, 220, 50, 24, 440, 160
+    width, height, left, top, plot_w, plot_h = 520, 240, 50, 24, 440, 160
 
     def x(i: int) -> float:
         return left + plot_w * i / max(len(steps) - 1, 1)
@@ -180,6 +180,15 @@ def membrane_plot(membrane: dict[str, Any]) -> str:
             )
     for i, step in enumerate(steps):
         parts.append(f'<text x="{x(i) - 3:.1f}" y="{top + plot_h + 16}" font-size="10">{step}</text>')
+    for value in (low, (low + high) / 2, high):
+        parts.append(f'<text x="4" y="{y(value) + 4:.1f}" font-size="10">{value:.3g}</text>')
+    legend = (("float model", FLOAT_COLOUR, ""), ("fixed point", HARDWARE_COLOUR, ""), ("thresholds", "#666", "4 3"))
+    for index, (label, colour, dash) in enumerate(legend):
+        x0 = left + 150 * index
+        parts.append(
+            f'<line x1="{x0}" x2="{x0 + 20}" y1="{height - 8}" y2="{height - 8}" stroke="{colour}" stroke-width="2" '
+            f'stroke-dasharray="{dash or "none"}"/><text x="{x0 + 24}" y="{height - 4}" font-size="11">{label}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -302,7 +311,7 @@ def _layers(parity: dict[str, Any]) -> str:
         "lag",
         "spikes float",
         "spikes fixed",
-        "spikes Lava",
+        "spikes Lava (its samples)",
         "float/fixed",
         "fixed/Lava",
         "overflows",
