@@ -21,6 +21,7 @@ task, summed at the end).
 from __future__ import annotations
 
 import multiprocessing
+import os
 
 import numba
 import numpy as np
@@ -36,11 +37,17 @@ EVENT_DENSITY = 0.25  # below this fraction of non-zero inputs, Dense accumulate
 def start_threads() -> None:
     """Start numba's thread pool, leaving multiprocessing's start method as it was.
 
+    The pool is numba's ``workqueue`` layer unless ``NUMBA_THREADING_LAYER`` chooses
+    another: OpenMP's spinning barriers made the kernels ten times slower on a
+    2-core machine shared with other busy processes. ``workqueue`` runs one parallel
+    kernel at a time: do not call the kernels from several threads at once.
     numba's first parallel launch calls ``multiprocessing.get_start_method()``, which
     fixes the process's start method; lava-nc sets it itself when imported and fails
     ("context has already been set") if it is fixed already. Without this, a
     simulation run before the first ``import lava`` would break every later Lava run.
     """
+    if "NUMBA_THREADING_LAYER" not in os.environ:
+        numba.config.THREADING_LAYER = "workqueue"
     before = multiprocessing.get_start_method(allow_none=True)
     numba.get_num_threads()
     if before is None:
@@ -254,13 +261,34 @@ def events_csr(spikes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return indptr, columns.astype(np.int64), spikes[rows, columns].astype(np.int64)
 
 
+@njit(parallel=True, cache=True)
+def delay_columns_kernel(values: np.ndarray, delays: np.ndarray) -> np.ndarray:
+    """Return ``values`` ``[B, T, N]`` with column ``j`` moved ``delays[j]`` steps later (zeros before, cut at T)."""
+    batch, steps, size = values.shape
+    out = np.zeros_like(values)
+    for sample in prange(batch):
+        for step in range(steps):
+            for j in range(size):
+                if step + delays[j] < steps:
+                    out[sample, step + delays[j], j] = values[sample, step, j]
+    return out
+
+
 def delay_dense_accumulate(spikes: np.ndarray, weight: np.ndarray, delay: np.ndarray, weight_exp: int) -> np.ndarray:
     """Lava ``DelayDense`` on ``spikes`` ``[B, T, in]`` (binary or graded) with Lava-stored ``weight`` and ``delay``.
+
+    When each output neuron has one delay for all its synapses (axonal delays, as
+    lava-dl's netx writes them), that is a Dense whose output columns arrive later;
+    any other layout is accumulated per delay group, event by event.
 
     Returns:
         ``[B, T, out]`` int32: the synaptic input each step, each sample from an empty buffer.
     """
     batch, steps, fan_in = spikes.shape
+    row_delay = delay[:, 0]
+    if (delay == row_delay[:, None]).all():
+        undelayed = dense_accumulate(spikes.reshape(batch * steps, fan_in), weight, weight_exp)
+        return delay_columns_kernel(undelayed.reshape(batch, steps, -1), row_delay.astype(np.int64))
     indptr, columns, payloads = events_csr(spikes.reshape(batch * steps, fan_in))
     return delay_dense_events_kernel(
         indptr, columns, payloads, batch, steps, weight.astype(np.int64), delay.astype(np.int64), weight_exp

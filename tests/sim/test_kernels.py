@@ -189,7 +189,10 @@ def delay_dense_cases(draw):
         spikes = mask.astype(np.uint8)
     raw = draw(arrays(np.int32, (fan_out, fan_in), elements=st.integers(-256, 255)))
     weight = lava_weights(raw, draw(st.integers(1, 8)))
-    delay = draw(arrays(np.int32, (fan_out, fan_in), elements=st.integers(0, draw(st.sampled_from([0, 3, 62])))))
+    longest = draw(st.sampled_from([0, 3, 62]))
+    layout = draw(st.sampled_from(["per synapse", "per output neuron", "per input"]))
+    shape = {"per synapse": (fan_out, fan_in), "per output neuron": (fan_out, 1), "per input": (1, fan_in)}[layout]
+    delay = np.broadcast_to(draw(arrays(np.int32, shape, elements=st.integers(0, longest))), (fan_out, fan_in))
     return spikes, weight, delay, draw(st.integers(-8, 7))
 
 
