@@ -62,3 +62,36 @@ def test_tiny_conv_net_exports_with_zero_fixed_vs_lava_mismatches(tmp_path):
     agreement = np.mean([(float_trace.layers[n].spikes == fixed.layers[n].spikes).mean() for n in fixed.layers])
     assert agreement > 0.9
     assert lava.hardware_steps == 8 * timesteps + max(integer.lag(n.name) for n in integer.neurons())
+
+
+def test_vgg_like_pool_then_conv_chains_fuse_and_run_on_lava_exactly():
+    """AvgPool2d -> Conv2d and AvgPool2d -> Flatten -> Linear (no neuron between) become one synapse each."""
+    torch.manual_seed(5)
+    timesteps = 5
+    model = nn.Sequential(
+        nn.Conv2d(2, 4, 3, padding=1, bias=False),
+        LIF((4, 8, 8), threshold=0.4, bias=False),
+        nn.AvgPool2d(2),
+        nn.Conv2d(4, 4, 3, padding=1, bias=False),
+        LIF((4, 4, 4), threshold=0.1, bias=False),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        nn.Linear(16, 3, bias=False),
+        LIF(3, threshold=0.02, bias=False),
+    )
+    rng = np.random.default_rng(5)
+    spikes = (rng.random((12, timesteps, 128)) < 0.3).astype(np.uint8)
+    graph = graph_from_module(model, {"input_shape": [2, 8, 8], "timesteps": timesteps})
+    integer, _ = quantize(graph, load_profile("loihi2"), spikes[:8])
+    assert [type(n).__name__ for n in integer.nodes] == [
+        "SpikeInput", "Conv2dInt", "LIFInt", "Conv2dInt", "LIFInt", "DenseInt", "LIFInt",
+    ]  # fmt: skip
+    assert integer.node("conv2").stride_h == 2 and integer.node("conv2").weight.shape[2:] == (6, 6)
+    fixed = simulate_fixed(integer, spikes[8:])
+    lava = run_lava(integer, spikes[8:])
+    for name, layer in fixed.layers.items():
+        assert np.array_equal(layer.spikes, lava.trace.layers[name].spikes), name
+        assert layer.spikes.any(), name
+    float_trace = simulate_float(graph, spikes[8:])
+    agreement = np.mean([(float_trace.layers[n].spikes == fixed.layers[n].spikes).mean() for n in fixed.layers])
+    assert agreement > 0.9

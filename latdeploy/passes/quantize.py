@@ -18,7 +18,8 @@ Per layer, in units where the integer membrane ``V`` (``v >> 6``) approximates
 The scale is calibrated on data: for each candidate clipping point of ``|W|``
 (the maximum, then high quantiles) the layer is simulated in fixed point on the
 float model's own input spikes, and the candidate whose output spikes agree best
-with the float layer wins (the maximum on ties).
+with the float layer wins (the maximum on ties). Back-to-back synapses (a pool
+feeding a conv, ...) are first merged into one (:mod:`latdeploy.passes.fuse_synapses`).
 
 Registry contract (a new node kind plugs in by registering):
 
@@ -44,6 +45,7 @@ import numpy as np
 from latdeploy.errors import QuantizationRangeError, UnsupportedLayerError
 from latdeploy.hw.profile import Profile
 from latdeploy.ir import LIF, Dense, DenseInt, Graph, LIFInt, Node, SpikeInput
+from latdeploy.passes.fuse_synapses import fuse_synapse_chains
 from latdeploy.passes.range_analysis import layer_bounds, payload_max
 from latdeploy.sim.fixed import FIXED_KERNELS, STATE_LIMIT
 from latdeploy.sim.float_sim import simulate_float
@@ -257,6 +259,7 @@ def quantize(
     if not 1 <= bits <= profile["arithmetic.weight_bits"]:
         raise QuantizationRangeError(f"weight bits {bits} outside 1..{profile['arithmetic.weight_bits']}")
     reference = simulate_float(graph, calibration_spikes)
+    graph = fuse_synapse_chains(graph)
     synapses = {graph.node(n.inputs[0]).name for n in graph.neurons() if n.inputs}
     spikes_of: dict[str, np.ndarray] = {}
     nodes: list = []
