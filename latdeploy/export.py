@@ -21,6 +21,7 @@ from latdeploy.errors import LatdeployError
 from latdeploy.frontend.torch_module import graph_from_module
 from latdeploy.hw.mapper import map_graph
 from latdeploy.hw.profile import load_profile
+from latdeploy.interchange import interchange_writers
 from latdeploy.ir.onnx_io import write_onnx
 from latdeploy.nn.evaluation import model_inputs
 from latdeploy.passes.quantize import quantize
@@ -78,12 +79,15 @@ def export(
     trust_pickle: bool = False,
     weight_bits: int | None = None,
     allow_overflow: bool = False,
+    formats: tuple[str, ...] = ("onnx",),
 ) -> ExportResult:
     """Export ``model_path`` to ``target`` and verify it on ``samples`` test samples.
 
     ``weight_bits`` (1..8) overrides the profile's weight bits for bit-width studies.
     ``allow_overflow`` turns a 24-bit wrap of ``u`` or saturation of ``v`` on the calibration
     data from an error into a warning (:func:`latdeploy.passes.range_analysis.check_ranges`).
+    ``formats`` adds interchange files (:mod:`latdeploy.interchange`: ``netx`` -> ``graph.net``,
+    ``nir`` -> ``graph.nir``); the ONNX graphs are always written.
 
     ``trust_pickle`` lets :func:`latdeploy.checkpoint.load` unpickle the model file in
     full (it may then run code from the file); leave it off for files you did not make.
@@ -115,6 +119,7 @@ def export(
     int_graph, _ = quantize(graph, profile, calibration, weight_bits=weight_bits)
     warnings = check_ranges(range_report(int_graph, profile, calibration), allow_overflow)
     mapping = map_graph(int_graph, profile)
+    interchange = interchange_writers(graph, int_graph, tuple(formats))
 
     spikes = encode(model, test.x[:samples])
     labels = test.y[:samples]
@@ -158,6 +163,7 @@ def export(
             "quantization.json",
             "mapping.json",
             "report.html",
+            *interchange,
         ],
     }
     write_bundle(
@@ -166,6 +172,7 @@ def export(
             "manifest.json": lambda p: p.write_text(dump_json(manifest)),
             "graph.onnx": lambda p: write_onnx(graph, p),
             "graph.int.onnx": lambda p: write_onnx(int_graph, p),
+            **interchange,
             "quantization.json": lambda p: p.write_text(dump_json(int_graph.metadata["quantization"])),
             "parity.json": lambda p: p.write_text(dump_json(parity)),
             "energy.json": lambda p: p.write_text(dump_json(energy)),

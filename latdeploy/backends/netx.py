@@ -110,6 +110,18 @@ def _layers(graph: Graph) -> list[tuple[Node, LIFInt]]:
     return pairs
 
 
+def check_netx(graph: Graph) -> None:
+    """Check that ``graph`` has an exact netx form (what :func:`write_netx` would refuse, without writing).
+
+    Raises:
+        UnsupportedLayerError: if the graph is not a chain of ``DenseInt``/``DelayDenseInt`` -> ``LIFInt``.
+        QuantizationRangeError: if a layer has no exact netx form.
+    """
+    for synapse, neuron in _layers(graph):
+        effective_weight(synapse)
+        _bias(neuron)
+
+
 def write_netx(graph: Graph, path: str | os.PathLike[str]) -> Path:
     """Write the integer ``graph`` to the netx file ``path`` atomically; returns the path.
 

@@ -60,6 +60,15 @@ def print_summary(result) -> None:
 @click.option("--samples", type=click.IntRange(min=1), default=100, show_default=True, help="Test samples to verify.")
 @click.option("--profile", "profile_name", default="loihi2", show_default=True, help="Profile name or YAML path.")
 @click.option(
+    "--format",
+    "formats",
+    type=click.Choice(["onnx", "netx", "nir"]),
+    multiple=True,
+    default=("onnx",),
+    show_default=True,
+    help="Interchange files beside the ONNX graphs (repeatable): netx -> graph.net, nir -> graph.nir.",
+)
+@click.option(
     "--trust-pickle",
     is_flag=True,
     help="Unpickle MODEL in full (full-module pickles); this runs any code in the file. Only for files you trust.",
@@ -76,6 +85,7 @@ def print_summary(result) -> None:
     help="Export even if the 24-bit u/v overflow on calibration data (a warning instead of an error).",
 )
 def export(
+    formats: tuple[str, ...],
     model: Path,
     target: str,
     out: Path | None,
@@ -103,6 +113,7 @@ def export(
         trust_pickle=trust_pickle,
         weight_bits=weight_bits,
         allow_overflow=allow_overflow,
+        formats=formats,
     )
     print_summary(result)
     for line in result.warnings:
