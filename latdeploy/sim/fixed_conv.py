@@ -1,7 +1,9 @@
 """Fixed-point kernels of the convolutional nodes, bit-identical to lava-nc 0.10.0.
 
-``Conv2dInt`` follows ``PyConvModelFixed`` (``lava/proc/conv/models.py``): inputs
-cast to bool (binary messages), the convolution summed exactly (Lava sums in
+``Conv2dInt`` follows ``PyConvModelFixed`` (``lava/proc/conv/models.py``): input
+payloads as they are (binary spikes are 0/1; graded payloads, a multi-threshold
+layer's levels, multiply the kernel as Lava's ``Conv`` with ``num_message_bits > 0``
+does; the Lava backend sets those bits from the source layer), the convolution summed exactly (Lava sums in
 float64 with scipy; every partial sum is an integer far below 2**53, so float64 is
 exact here too), cast to int32, then ``signed_clamp(x, 24)``, which *wraps* to 24
 bits: ``(x + 2**23) mod 2**24 - 2**23``. Lava's ``Conv`` ignores ``weight_exp`` and
@@ -28,9 +30,9 @@ def wrap_signed(values: np.ndarray, bits: int) -> np.ndarray:
 
 @register_fixed_kernel(Conv2dInt)
 def conv2d_int(node: Conv2dInt, spikes: np.ndarray) -> np.ndarray:
-    """Return the synaptic input ``a`` ``[B, T, size]`` (int32) for inputs ``[B, T, C*H*W]`` (nonzero = spike)."""
+    """Return the synaptic input ``a`` ``[B, T, size]`` (int32) for input payloads ``[B, T, C*H*W]``."""
     batch, steps = spikes.shape[:2]
-    images = torch.from_numpy((spikes.reshape(-1, *node.in_shape) != 0).astype(np.float64))
+    images = torch.from_numpy(spikes.reshape(-1, *node.in_shape).astype(np.float64))
     summed = F.conv2d(
         images,
         torch.from_numpy(node.weight.astype(np.float64)),

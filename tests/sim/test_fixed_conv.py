@@ -12,12 +12,14 @@ from latdeploy.ir import AxonalDelay, Conv2dInt
 from latdeploy.sim.fixed_conv import axonal_delay_int, conv2d_int
 
 
-def _lava_reference(node: Conv2dInt, spikes: np.ndarray) -> np.ndarray:
-    """What ``PyConvModelFixed.run_spk`` computes for each (sample, step): bool input, conv, signed_clamp 24."""
+def _lava_reference(node: Conv2dInt, spikes: np.ndarray, message_bits: int) -> np.ndarray:
+    """What ``PyConvModelFixed.run_spk`` computes for each (sample, step): input as bool (binary,
+    ``num_message_bits = 0``) or as payloads (graded), conv, signed_clamp 24."""
     weight = lava_conv_weight(node.weight)
     out = []
     for image in spikes.reshape(-1, *node.in_shape):
-        s_in = image.transpose(2, 1, 0).astype(bool)  # (C, H, W) -> Lava's (X, Y, C)
+        s_in = image.transpose(2, 1, 0)  # (C, H, W) -> Lava's (X, Y, C)
+        s_in = s_in if message_bits else s_in.astype(bool)
         a = lava_conv.conv(
             s_in, weight, weight.shape[1:3], (node.stride_w, node.stride_h), (node.padding_w, node.padding_h),
             (1, 1), node.groups,
@@ -46,18 +48,18 @@ def convs(draw):
         padding_w=draw(st.integers(0, 2)),
         groups=groups,
     )
-    payload = draw(st.sampled_from([1, 3, 255]))  # graded values are binary to Lava's Conv
+    payload = draw(st.sampled_from([1, 3, 255]))  # graded: the runner gives Lava's Conv num_message_bits
     spikes = rng.integers(0, payload + 1, (2, 3, channels * height * width)) * (rng.random((2, 3, 1)) < 0.8)
-    return node, spikes.astype(np.int32)
+    return node, spikes.astype(np.int32), payload.bit_length() if payload > 1 else 0
 
 
 @given(case=convs())
 @settings(max_examples=60)
 def test_conv_kernel_equals_lavas_conv_arithmetic(case):
-    node, spikes = case
+    node, spikes, message_bits = case
     result = conv2d_int(node, spikes)
     assert result.dtype == np.int32 and result.shape == (2, 3, node.size)
-    assert np.array_equal(result, _lava_reference(node, spikes))
+    assert np.array_equal(result, _lava_reference(node, spikes, message_bits))
 
 
 def test_conv_sum_wraps_at_24_bits_as_lava():
@@ -68,7 +70,7 @@ def test_conv_sum_wraps_at_24_bits_as_lava():
     spikes = np.ones((1, 1, node.input_size()), np.uint8)
     result = conv2d_int(node, spikes)
     assert int(result[0, 0, 0]) == -8519680 + (1 << 24)
-    assert np.array_equal(result, _lava_reference(node, spikes))
+    assert np.array_equal(result, _lava_reference(node, spikes, 0))
 
 
 def test_axonal_delay_shifts_along_time_and_drops_the_tail():

@@ -7,7 +7,8 @@
   (``reshape((C, H, W)).transpose([2, 1, 0])`` in, the inverse out).
 * ``AxonalDelay`` -> a relay ``lava.proc.dense.process.DelayDense`` with identity
   weights and delay ``steps - 1``: with its own one-step latency the spikes arrive
-  ``steps`` steps later, as 0/1 values the next synapse reads as binary spikes.
+  ``steps`` steps later, as the payloads it received (graded ones too: it reads them
+  with the context's ``num_message_bits``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def build_conv(node: Conv2dInt, inputs: list[Any], context: BuildContext) -> Lav
         stride=(node.stride_w, node.stride_h),
         groups=node.groups,
         num_weight_bits=node.num_weight_bits,
+        num_message_bits=context.message_bits,
         name=node.name,
     )
     inputs[0].reshape((channels, height, width)).transpose([2, 1, 0]).connect(conv.s_in)
@@ -53,6 +55,7 @@ def build_axonal_delay(node: AxonalDelay, inputs: list[Any], context: BuildConte
     relay = DelayDense(
         weights=np.eye(node.size, dtype=np.int32),
         delays=np.full((node.size, node.size), node.steps - 1, dtype=int),
+        num_message_bits=context.message_bits,
         name=node.name,
     )
     inputs[0].connect(relay.s_in)

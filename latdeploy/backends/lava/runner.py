@@ -195,13 +195,16 @@ def run_lava(graph: Graph, input_spikes: np.ndarray) -> LavaRun:
 
     source = Source(data=stream)
     built: dict[str, LavaNode] = {}
+    payload_bits: dict[str, int] = {}  # num_message_bits of each node's output (delays pass theirs on)
     sinks, lags = {}, {}
     for node in graph.nodes:
         if isinstance(node, SpikeInput):
             built[node.name] = LavaNode(out_port=source.s_out)
+            payload_bits[node.name] = 0
             continue
         lag = graph.lag(node.name)
-        bits = max((message_bits(graph.node(name)) for name in node.inputs), default=0)
+        bits = max((payload_bits[name] for name in node.inputs), default=0)
+        payload_bits[node.name] = bits if node.kind == "delay" else message_bits(node)
         context = BuildContext(reset_interval=period, reset_offset=lag + 1, lag=lag, steps=steps, message_bits=bits)
         built[node.name] = LAVA_BUILDERS[type(node)](node, [built[name].out_port for name in node.inputs], context)
         if node.kind == "neuron":

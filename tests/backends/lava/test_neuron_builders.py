@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from latdeploy.backends.lava import run_lava
 from latdeploy.ir import DenseInt, Graph, LIFInt, SpikeInput
+from latdeploy.ir.conv import AxonalDelay, Conv2dInt
 from latdeploy.ir.neurons_ext import STATE_MAX, MultiThresholdLIFInt, SoftResetLIFInt, TTFSInt
 from latdeploy.sim.fixed import simulate_fixed
 
@@ -94,4 +95,29 @@ def test_graded_chain_uses_every_level():
     fixed = simulate_fixed(graph, spikes)
     assert set(np.unique(fixed.layers["graded"].spikes)) == {0, 1, 2, 3}
     assert fixed.layers["out"].spikes.any() and fixed.layers["out"].spikes.sum(axis=1).max() <= 1
+    _assert_lava_equals_fixed(graph, spikes)
+
+
+def test_graded_payloads_through_conv_and_axonal_delay():
+    """Graded levels feed a Conv (``num_message_bits`` from the source layer) and pass an axonal delay."""
+    rng = np.random.default_rng(11)
+    geometry = {"in_channels": 2, "in_height": 4, "in_width": 4}
+    graph = Graph(
+        (
+            SpikeInput("input", (), neurons=32),
+            Conv2dInt(
+                "conv1", ("input",), weight=rng.integers(-20, 60, (2, 2, 3, 3)), padding_h=1, padding_w=1, **geometry
+            ),
+            MultiThresholdLIFInt("graded", ("conv1",), vth=40, levels=3, bias_mant=np.zeros(32, int)),
+            AxonalDelay("delay", ("graded",), neurons=32, steps=2),
+            Conv2dInt(
+                "conv2", ("delay",), weight=rng.integers(-30, 90, (3, 2, 2, 2)), stride_h=2, stride_w=2, **geometry
+            ),
+            LIFInt("out", ("conv2",), vth=80, bias_mant=np.zeros(12, int)),
+        ),
+        {"timesteps": 4},
+    )
+    spikes = (rng.random((2, 4, 32)) < 0.5).astype(np.uint8)
+    fixed = simulate_fixed(graph, spikes)
+    assert fixed.layers["graded"].spikes.max() >= 2 and fixed.layers["out"].spikes.any()
     _assert_lava_equals_fixed(graph, spikes)
