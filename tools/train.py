@@ -91,7 +91,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--hidden", default="128", help="mlp: hidden layer sizes, comma separated")
     add("--features", type=int, default=64, help="learned_latency: features the LE module sends to the chip")
     add("--channels", default="16,32", help="convnet: conv channels per block (conv 3x3 -> neuron -> pool 2)")
-    add("--pool", choices=("avgpool", "sumpool"), default="avgpool", help="convnet: pooling after each block")
+    add(
+        "--pool",
+        choices=("avgpool", "sumpool", "spikemaxpool"),
+        default="avgpool",
+        help="convnet: pooling after each block",
+    )
     add("--threshold", type=float, default=1.0)
     add("--current-decay", type=float, default=1.0, help="1: no synaptic current memory; < 1: CUBA (SCB)")
     add("--voltage-decay", type=float, default=0.0)

@@ -20,6 +20,7 @@ from torch import nn
 
 from latdeploy.errors import ModelFormatError
 from latdeploy.nn.encoders import LatencyEncoder, LearnableLatencyEncoder, SpatioTemporalCompression
+from latdeploy.nn.layers import SpikeTimeMaxPool2d, SumPool2d
 from latdeploy.nn.neurons import NEURONS
 
 VGG11_CHANNELS = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")
@@ -139,13 +140,13 @@ def _stateless_layer(spec: dict[str, Any], channels: int, features: int) -> nn.M
     if kind == "avgpool":
         return nn.AvgPool2d(int(spec.get("kernel", 2)))
     if kind == "sumpool":
-        from latdeploy.nn.layers import SumPool2d
-
         return SumPool2d(int(spec.get("kernel", 2)))
+    if kind == "spikemaxpool":
+        return SpikeTimeMaxPool2d(int(spec.get("kernel", 2)))
     if kind == "flatten":
         return nn.Flatten()
     raise ModelFormatError(
-        f"unknown layer type {kind!r}; known: conv, linear, batchnorm, avgpool, sumpool, flatten, neuron"
+        f"unknown layer type {kind!r}; known: conv, linear, batchnorm, avgpool, sumpool, spikemaxpool, flatten, neuron"
     )
 
 
@@ -156,7 +157,8 @@ class SpikingConvNet(nn.Module):
     ``timesteps``, ``encoder`` (``latency`` or ``stc``), ``neuron`` (default neuron spec:
     ``{"kind": ..., **options}``) and ``layers``: a list of dicts with ``type`` one of
     ``conv`` (``channels``, ``kernel``, ``stride``, ``padding``, ``groups``; no bias),
-    ``batchnorm``, ``avgpool`` / ``sumpool`` (``kernel``), ``flatten``, ``linear``
+    ``batchnorm``, ``avgpool`` / ``sumpool`` / ``spikemaxpool`` (max of binary spikes, for TTFS;
+    ``kernel``), ``flatten``, ``linear``
     (``features``; no bias) and ``neuron`` (keys override the default spec; a neuron layer
     has the shape of its input). The last layer must be a neuron: the output.
     """
@@ -244,5 +246,5 @@ def build_model(config: dict[str, Any]) -> nn.Module:
         raise ModelFormatError(f"unknown architecture {arch!r}; known: {sorted(ARCHITECTURES)}")
     try:
         return ARCHITECTURES[arch](config)
-    except (KeyError, TypeError, ValueError, ImportError) as error:
+    except (KeyError, TypeError, ValueError) as error:
         raise ModelFormatError(f"invalid config for architecture {arch!r}: {error}") from error

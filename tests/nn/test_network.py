@@ -61,6 +61,18 @@ def test_event_convnet_with_stc_and_graded_neurons():
     assert spikes[0].max() <= 3 and spikes[0].min() >= 0
 
 
+def test_pooling_kinds_map_to_torch_and_latdeploy_layers():
+    from latdeploy.nn.layers import SpikeTimeMaxPool2d, SumPool2d
+
+    for kind, cls in (("sumpool", SumPool2d), ("spikemaxpool", SpikeTimeMaxPool2d), ("avgpool", torch.nn.AvgPool2d)):
+        config = _convnet()
+        config["layers"][2] = {"type": kind, "kernel": 2}
+        model = build_model(config)
+        assert isinstance(model.layers[2], cls)
+        spikes, _ = model(torch.rand(2, 1, 8, 8))
+        assert spikes[-1].shape == (3, 2, 10)
+
+
 def test_vgg11_has_eight_convs_and_runs_on_32x32x3():
     model = build_model({"arch": "vgg11", "timesteps": 1, "width": 0.0625, "neuron": {"kind": "lif", "bias": False}})
     convs = [layer for layer in model.layers if isinstance(layer, torch.nn.Conv2d)]
