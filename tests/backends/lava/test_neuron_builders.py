@@ -4,14 +4,21 @@ the fixed-point simulator: every layer's spikes and the output layer's u, v and 
 from __future__ import annotations
 
 import numpy as np
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch import nn
 
 from latdeploy.backends.lava import run_lava
+from latdeploy.frontend.torch_module import graph_from_module
+from latdeploy.hw.profile import load_profile
 from latdeploy.ir import DenseInt, Graph, LIFInt, SpikeInput
 from latdeploy.ir.conv import AxonalDelay, Conv2dInt
 from latdeploy.ir.neurons_ext import STATE_MAX, MultiThresholdLIFInt, SoftResetLIFInt, TTFSInt
+from latdeploy.nn import neurons
+from latdeploy.passes.quantize import quantize
 from latdeploy.sim.fixed import simulate_fixed
+from latdeploy.sim.float_sim import simulate_float
 
 KINDS = ("soft", "ttfs", "multi_zero", "multi_subtract", "lif")
 
@@ -121,3 +128,30 @@ def test_graded_payloads_through_conv_and_axonal_delay():
     fixed = simulate_fixed(graph, spikes)
     assert fixed.layers["graded"].spikes.max() >= 2 and fixed.layers["out"].spikes.any()
     _assert_lava_equals_fixed(graph, spikes)
+
+
+def test_torch_model_to_lava_end_to_end():
+    """torch (multi-threshold CUBA -> soft reset -> TTFS) -> IR -> quantize -> fixed point == Lava,
+    and the integer network agrees with the float model on nearly every spike."""
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(10, 8, bias=False),
+        neurons.MultiThresholdLIF(8, levels=3, threshold=0.5, current_decay=0.5, reset="subtract"),
+        nn.Linear(8, 6, bias=False),
+        neurons.LIF(6, threshold=0.75, reset="subtract", voltage_decay=0.125),
+        nn.Linear(6, 4, bias=False),
+        neurons.TTFSNeuron(4, threshold=0.5),
+    )
+    with torch.no_grad():
+        for linear in model[0::2]:
+            linear.weight.normal_(0.25, 0.5)
+    graph = graph_from_module(model, {"timesteps": 5, "input_shape": [10]})
+    rng = np.random.default_rng(0)
+    spikes = (rng.random((24, 5, 10)) < 0.4).astype(np.uint8)
+    integer, report = quantize(graph, load_profile("loihi2"), spikes)
+    assert [type(n).__name__ for n in integer.neurons()] == ["MultiThresholdLIFInt", "SoftResetLIFInt", "TTFSInt"]
+    float_trace, fixed = simulate_float(graph, spikes), simulate_fixed(integer, spikes)
+    for name, layer in float_trace.layers.items():
+        assert layer.spikes.any()
+        assert (layer.spikes == fixed.layers[name].spikes).mean() >= 0.95, name
+    _assert_lava_equals_fixed(integer, spikes[:4])
