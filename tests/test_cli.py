@@ -52,7 +52,7 @@ def test_export_succeeds_with_zero_fixed_vs_lava_mismatches(exported):
     assert parity["fixed_vs_lava"]["mismatches"] == 0
     assert parity["fixed_vs_lava"]["compared"] == 20 * 8 * (128 + 10)
     assert set(parity["accuracy"]) == {"float", "fixed", "lava"}
-    assert set(parity["decision_agreement"]) == {"float_vs_fixed", "fixed_vs_lava"}
+    assert set(parity["decision_agreement"]) == {"float_vs_fixed", "fixed_vs_lava", "float_vs_lava"}
     assert parity["decision_agreement"]["fixed_vs_lava"] == 1.0
     layer_keys = {
         "name",
