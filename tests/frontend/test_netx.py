@@ -156,13 +156,13 @@ def test_bias_delay_layouts_and_graded_flag(tmp_path):
 
 @needs_netx_files
 def test_ntidigits_fixed_point_equals_netx_running_in_lava():
-    """lava-dl's own netx.hdf5.Network in Lava fixed_pt, 60 steps of the recorded input."""
+    """lava-dl's own netx.hdf5.Network in Lava fixed_pt, 40 steps of the recorded input."""
     netx = pytest.importorskip("lava.lib.dl.netx")
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
     from lava.proc import io
 
-    steps = 60
+    steps = 40
     spikes = np.load(NTIDIGITS / "input.npy")[:, :steps]
     network = netx.hdf5.Network(net_config=str(NTIDIGITS / "ntidigits.net"), num_layers=5)
     source = io.source.RingBuffer(data=spikes)
@@ -177,7 +177,7 @@ def test_ntidigits_fixed_point_equals_netx_running_in_lava():
     graph = read_netx(NTIDIGITS / "ntidigits.net")
     lag = graph.lag("layer4")
     output = simulate_fixed(graph, spikes.T[None].astype(np.uint8)).output().spikes[0].T
-    assert lag == 3 and lava_output[:, lag:].sum() > 100
+    assert lag == 3 and lava_output[:, lag:].sum() > 50
     assert np.array_equal(output[:, : steps - lag], lava_output[:, lag:])
 
 
