@@ -11,6 +11,10 @@ EXIT_OK = 0
 EXIT_INTERNAL_ERROR = 1
 EXIT_USER_ERROR = 2
 EXIT_PARITY_FAILURE = 3
+EXIT_INTERRUPTED = 130
+"""Stopped by Ctrl-C (SIGINT): 128 + 2, as shells report it."""
+EXIT_TERMINATED = 143
+"""Stopped by SIGTERM: 128 + 15."""
 
 
 class LatdeployError(Exception):

@@ -77,6 +77,7 @@ def export(
     profile_name: str = "loihi2",
     command_line: str = "",
     trust_pickle: bool = False,
+    lava_timeout: float | None = None,
     weight_bits: int | None = None,
     allow_overflow: bool = False,
     formats: tuple[str, ...] = ("onnx",),
@@ -91,6 +92,7 @@ def export(
 
     ``trust_pickle`` lets :func:`latdeploy.checkpoint.load` unpickle the model file in
     full (it may then run code from the file); leave it off for files you did not make.
+    ``lava_timeout`` limits the Lava run's wall-clock seconds (None: no limit).
 
     Returns:
         The :class:`ExportResult`; the bundle is at ``result.out``.
@@ -127,7 +129,7 @@ def export(
     started = time.perf_counter()
     fixed_trace = simulate_fixed(int_graph, spikes)
     fixed_seconds = time.perf_counter() - started
-    lava = run_lava(int_graph, spikes)
+    lava = run_lava(int_graph, spikes, timeout=lava_timeout)
 
     parity = parity_report(
         int_graph,

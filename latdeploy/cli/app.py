@@ -3,16 +3,34 @@
 Commands live in sibling modules (one per command or group) that register on :data:`cli`.
 
 Exit status: 0 success; 1 internal error; 2 user error (bad file, profile, option);
-3 parity failure (the fixed-point simulator and Lava disagree).
+3 parity failure (the fixed-point simulator and Lava disagree); 130 interrupted by
+Ctrl-C (SIGINT), 143 by SIGTERM. SIGTERM unwinds like Ctrl-C, so that every cleanup
+runs: no partial bundle, no Lava process left.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+from typing import Any
 
 import click
 
-from latdeploy.errors import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, LatdeployError
+from latdeploy.errors import (
+    EXIT_INTERNAL_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    EXIT_USER_ERROR,
+    LatdeployError,
+)
+
+
+class TerminationRequested(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that it unwinds (and cleans up) like Ctrl-C."""
+
+
+def _raise_termination(_signum: int, _frame: Any) -> None:
+    raise TerminationRequested
 
 
 @click.group()
@@ -23,9 +41,14 @@ def cli() -> None:
 
 def main() -> None:
     """Console entry point: run the CLI, mapping errors to exit codes."""
+    signal.signal(signal.SIGTERM, _raise_termination)
     try:
         cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as error:
+        if isinstance(error.__cause__, KeyboardInterrupt):
+            terminated = isinstance(error.__cause__, TerminationRequested)
+            click.echo(f"interrupted by {'SIGTERM' if terminated else 'Ctrl-C'}", err=True)
+            sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
         click.echo("aborted", err=True)
         sys.exit(EXIT_USER_ERROR)
     except click.ClickException as error:

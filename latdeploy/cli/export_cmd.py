@@ -84,6 +84,13 @@ def print_summary(result) -> None:
     is_flag=True,
     help="Export even if the 24-bit u/v overflow on calibration data (a warning instead of an error).",
 )
+@click.option(
+    "--lava-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Stop the Lava run after SECONDS (compilation included); exit 2, nothing written. [no limit]",
+)
 def export(
     formats: tuple[str, ...],
     model: Path,
@@ -94,6 +101,7 @@ def export(
     trust_pickle: bool,
     weight_bits: int | None,
     allow_overflow: bool,
+    lava_timeout: float | None,
 ) -> None:
     """Export MODEL to TARGET, verify it spike for spike and estimate its energy."""
     from latdeploy.checkpoint import TrustedPickleWarning
@@ -114,6 +122,7 @@ def export(
         weight_bits=weight_bits,
         allow_overflow=allow_overflow,
         formats=formats,
+        lava_timeout=lava_timeout,
     )
     print_summary(result)
     for line in result.warnings:

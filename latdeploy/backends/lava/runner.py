@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from latdeploy.backends.lava.session import lava_session
 from latdeploy.errors import BackendError
 from latdeploy.ir import DenseInt, Graph, LIFInt, Node, SpikeInput
 from latdeploy.ir.neurons_ext import message_bits
@@ -160,8 +161,12 @@ def _align(recording: np.ndarray, lag: int, samples: int, timesteps: int, period
     return window[:, :, :timesteps].transpose(1, 2, 0)
 
 
-def run_lava(graph: Graph, input_spikes: np.ndarray) -> LavaRun:
+def run_lava(graph: Graph, input_spikes: np.ndarray, timeout: float | None = None) -> LavaRun:
     """Run the integer ``graph`` on ``input_spikes`` ``[B, T, n_in]`` in Lava.
+
+    The run is always stopped and leaves no process behind, also on errors, Ctrl-C
+    and SIGTERM (:func:`latdeploy.backends.lava.session.lava_session`); ``timeout``
+    limits its wall-clock seconds (compilation included).
 
     Returns:
         A :class:`LavaRun`; its trace holds each layer's spikes and, for the output
@@ -171,6 +176,7 @@ def run_lava(graph: Graph, input_spikes: np.ndarray) -> LavaRun:
 
     Raises:
         BackendError: if Lava is not importable, a node has no Lava builder, or the run fails.
+        LavaTimeoutError: (a BackendError) if the run takes longer than ``timeout`` seconds.
     """
     RunSteps, Loihi2SimCfg, Read, Sink, Source = _import_lava()
     input_spikes = np.asarray(input_spikes)
@@ -217,17 +223,15 @@ def run_lava(graph: Graph, input_spikes: np.ndarray) -> LavaRun:
     output_readers[1].connect_var(output.process.v)
 
     started = time.perf_counter()
-    try:
-        source.run(condition=RunSteps(num_steps=steps), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
-        hardware = {name: sink.data.get().astype(np.int64) for name, sink in sinks.items()}
-        u_raw, v_raw = (reader.data.get().astype(np.int64) for reader in output_readers)
-    except Exception as error:
-        raise BackendError(f"Lava run failed: {type(error).__name__}: {error}") from error
-    finally:
+    with lava_session(source, timeout) as run:
         try:
-            source.stop()
-        except Exception:  # a run that never started has nothing to stop
-            pass
+            run(condition=RunSteps(num_steps=steps), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+            hardware = {name: sink.data.get().astype(np.int64) for name, sink in sinks.items()}
+            u_raw, v_raw = (reader.data.get().astype(np.int64) for reader in output_readers)
+        except BackendError:
+            raise
+        except Exception as error:
+            raise BackendError(f"Lava run failed: {type(error).__name__}: {error}") from error
     seconds = time.perf_counter() - started
 
     traces = {}
