@@ -7,13 +7,15 @@ still agrees with the float run at this step and all earlier ones: the diverging
 layer received exactly the float model's input spikes, and the cause lies in that
 layer's own integer parameters or arithmetic.
 
-**The cause, by re-simulation.** :func:`simulate_hybrid` runs one ``Dense -> neuron``
-layer (stock LIF, soft-reset LIF, TTFS or multi-threshold LIF) in Lava's units
-(``v`` = 64 x the integer membrane) where each of five factors is either as the
-hardware computes it or exact (as the float model):
+**The cause, by re-simulation.** :func:`simulate_hybrid` runs one ``synapse -> neuron``
+layer (any synapse kind with float and fixed-point kernels: dense, convolution,
+pooling; stock LIF, soft-reset LIF, TTFS or multi-threshold LIF neurons) in Lava's
+units (``v`` = 64 x the integer membrane) where each of five factors is either as
+the hardware computes it or exact (as the float model):
 
-* ``weight_rounding``: ``a = dense_int(W_int)`` vs ``a = scale * W @ s`` (rounding
-  and clipping of the weights, the floor shift of ``weight_exp``);
+* ``weight_rounding``: the integer synapse's fixed-point kernel vs ``scale`` x the
+  float synapse's kernel (``scale * W @ s`` for a Dense; convolutions alike): rounding
+  and clipping of the weights, the floor shift of ``weight_exp``;
 * ``threshold_rounding``: ``v > vth << 6`` (``>=`` for the extra neurons) vs
   ``v >= 64 * scale * threshold``;
 * ``decay_rounding``: Lava's 12-bit decays rounding toward zero vs ``u (1 - decay)``;
@@ -37,8 +39,8 @@ from typing import Any
 
 import numpy as np
 
-from latdeploy.ir import Dense, DenseInt, Graph, Node
-from latdeploy.sim.fixed import dense_int
+from latdeploy.ir import Graph, Node
+from latdeploy.sim.fixed import FIXED_KERNELS
 from latdeploy.sim.trace import Trace
 
 FACTORS = ("weight_rounding", "threshold_rounding", "decay_rounding", "bias_rounding", "overflow_saturation")
@@ -77,6 +79,19 @@ def _trunc_decay(state: np.ndarray, factor: int) -> np.ndarray:
     return np.trunc(state * factor / 4096.0)
 
 
+def synaptic_input_float(synapse: Node, spikes: np.ndarray) -> np.ndarray:
+    """Return the float synapse's output ``[B, T, out]`` (float64) for ``spikes`` ``[B, T, in]``,
+    computed by its registered float kernel (float32, as the float model computes it)."""
+    import torch
+
+    from latdeploy.sim.float_sim import FLOAT_KERNELS
+
+    time_first = torch.from_numpy(np.asarray(spikes, np.float32)).transpose(0, 1)
+    with torch.no_grad():
+        current = FLOAT_KERNELS[type(synapse)](synapse, time_first)
+    return current.transpose(0, 1).reshape(spikes.shape[0], spikes.shape[1], -1).numpy().astype(np.float64)
+
+
 FLOAT_NEURON_OF = {
     "LIFInt": "LIF",
     "SoftResetLIFInt": "SoftResetLIF",
@@ -88,7 +103,7 @@ FLOAT_NEURON_OF = {
 def simulate_hybrid(
     dense: Node,
     lif: Node,
-    synapse: DenseInt,
+    synapse: Node,
     neuron: Node,
     scale: float,
     spikes_in: np.ndarray,
@@ -97,8 +112,8 @@ def simulate_hybrid(
     """Run one layer with the ``exact`` factors as the float model and the rest as Lava.
 
     Args:
-        dense, lif: the float layer (``Dense`` and a neuron of :data:`FLOAT_NEURON_OF`);
-        synapse, neuron: its quantized version (``DenseInt`` and the matching integer neuron).
+        dense, lif: the float layer (a synapse and a neuron of :data:`FLOAT_NEURON_OF`);
+        synapse, neuron: its quantized version (the integer synapse and neuron).
         scale: integer membrane units per float unit (``quantization.json``'s ``scale``).
         spikes_in: ``[B, T, in]`` input spikes (graded payloads multiply the weights).
         exact: a subset of :data:`FACTORS`.
@@ -110,9 +125,9 @@ def simulate_hybrid(
     batch, steps, _ = spikes_in.shape
     kind = type(neuron).__name__
     if "weight_rounding" in exact:
-        current = (spikes_in.astype(np.float64) @ dense.weight.astype(np.float64).T) * scale
+        current = synaptic_input_float(dense, spikes_in) * scale
     else:
-        current = dense_int(synapse, spikes_in).astype(np.float64)
+        current = FIXED_KERNELS[type(synapse)](synapse, spikes_in).astype(np.float64)
     bias = (
         lif.bias.astype(np.float64) * scale * _SHIFT
         if "bias_rounding" in exact
@@ -167,8 +182,11 @@ def _layer_pairs(float_graph: Graph, int_graph: Graph, layer: str):
     except KeyError:
         return None
     dense, neuron, synapse, int_neuron = pair
+    from latdeploy.sim.float_sim import FLOAT_KERNELS
+
     matching = FLOAT_NEURON_OF.get(type(int_neuron).__name__) == type(neuron).__name__
-    return pair if matching and type(dense) is Dense and type(synapse) is DenseInt else None
+    synapses = dense.kind == synapse.kind == "synapse" and type(dense) in FLOAT_KERNELS
+    return pair if matching and synapses and type(synapse) in FIXED_KERNELS else None
 
 
 def _scale_of(int_graph: Graph, layer: str) -> float | None:
@@ -193,7 +211,8 @@ def explain_divergence(
         ``v_pre`` in float units, fixed ``v_pre`` as integer membrane and in float
         units, both thresholds) and ``cause`` (``factors`` ranked, ``method``,
         ``fixes``: per factor whether making it exact removes the divergence).
-        Layers other than ``Dense`` into a neuron of :data:`FLOAT_NEURON_OF` get
+        Layers whose neuron is not in :data:`FLOAT_NEURON_OF`, or whose synapse lacks a float or
+        fixed-point kernel (or is fed through a delay node), get
         ``cause: {"factors": [], "method": "not_analysed", "fixes": {}}``.
     """
     layer, sample, step, neuron = where["layer"], where["sample"], where["step"], where["neuron"]

@@ -192,3 +192,25 @@ def test_all_exact_equals_the_float_model_for_the_extra_neurons(seed, kind):
     assert type(neuron).__name__ == kind
     exact_spikes, _ = simulate_hybrid(dense, lif, synapse, neuron, scale, spikes, set(FACTORS))
     np.testing.assert_array_equal(exact_spikes, simulate_float(graph, spikes).layers["lif1"].spikes)
+
+
+@settings(max_examples=8)
+@given(st.integers(0, 2**32 - 1))
+def test_convolution_layers_are_analysed_too(seed):
+    from latdeploy.ir.conv import Conv2d
+
+    rng = np.random.default_rng(seed)
+    conv, lif = Conv2d.example(rng)
+    conv = conv.replace(weight=rng.integers(-6, 9, conv.weight.shape) / 8.0)
+    n_in = int(np.prod(conv.in_shape))
+    graph = Graph((SpikeInput("input", (), neurons=n_in), conv, lif), {"timesteps": 5})
+    spikes = _spikes(rng, 3, 5, n_in)
+    int_graph, _ = quantize(graph, load_profile("loihi2"), spikes)
+    scale = next(q["scale"] for q in int_graph.metadata["quantization"] if q["neuron"] == lif.name)
+    args = (conv, lif, int_graph.node(conv.name), int_graph.node(lif.name), scale, spikes)
+    exact_spikes, _ = simulate_hybrid(*args, set(FACTORS))
+    np.testing.assert_array_equal(exact_spikes, simulate_float(graph, spikes).layers[lif.name].spikes)
+    hardware_spikes, hardware_v = simulate_hybrid(*args)
+    fixed = simulate_fixed(int_graph, spikes).layers[lif.name]
+    np.testing.assert_array_equal(hardware_spikes, fixed.spikes)
+    np.testing.assert_array_equal(hardware_v, fixed.v_pre)
