@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -53,6 +54,11 @@ def _alarm(seconds: float | None) -> Iterator[None]:
         if armed[0]:
             raise _Expired
 
+    def ignore_swallowed(unraisable: Any) -> None:
+        if not isinstance(unraisable.exc_value, _Expired):  # e.g. raised in a fork hook: the next one counts
+            previous_hook(unraisable)
+
+    previous_hook, sys.unraisablehook = sys.unraisablehook, ignore_swallowed
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
     try:
@@ -61,6 +67,7 @@ def _alarm(seconds: float | None) -> Iterator[None]:
         armed[0] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        sys.unraisablehook = previous_hook
 
 
 @contextlib.contextmanager
