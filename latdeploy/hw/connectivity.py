@@ -3,8 +3,9 @@
 A :class:`Connectivity` answers three questions about a node with ``n_in`` inputs and
 ``n_out`` outputs (flat indices, in the node's own output layout):
 
-* :meth:`~Connectivity.order`: a permutation of the outputs that keeps neighbours
-  together (a core that holds a contiguous run of it needs few input axons);
+* :meth:`~Connectivity.orders`: candidate permutations of the outputs that keep
+  neighbours together (a core holding a contiguous run of one needs few input axons,
+  or few distinct kernels); the mapper keeps the candidate that needs fewest cores;
 * :meth:`~Connectivity.inputs`: the boolean mask ``[n_in]`` of inputs feeding a set of
   outputs (a core's input axons);
 * :meth:`~Connectivity.synapses`: how many synaptic weights a core holding those
@@ -26,6 +27,7 @@ import numpy as np
 
 from latdeploy.errors import UnsupportedLayerError
 from latdeploy.ir import Node
+from latdeploy.ir.conv import Conv2d, Conv2dInt, Pool2d
 
 
 class Connectivity:
@@ -34,9 +36,9 @@ class Connectivity:
     def __init__(self, n_in: int, n_out: int) -> None:
         self.n_in, self.n_out = n_in, n_out
 
-    def order(self) -> np.ndarray:
-        """Return the placement order of the outputs (a permutation of ``range(n_out)``)."""
-        return np.arange(self.n_out)
+    def orders(self) -> list[np.ndarray]:
+        """Return candidate placement orders of the outputs (permutations of ``range(n_out)``)."""
+        return [np.arange(self.n_out)]
 
     def inputs(self, outputs: np.ndarray) -> np.ndarray:
         """Return the boolean mask ``[n_in]`` of the inputs that feed ``outputs``."""
@@ -78,8 +80,9 @@ class ConvGeometry:
 
 
 class ConvConnectivity(Connectivity):
-    """Convolution (and pooling as a grouped convolution): outputs are placed position-major,
-    all channels of an output pixel together, so a core covers a band of rows."""
+    """Convolution (and pooling as a grouped convolution). Two placement orders: position-major
+    (all channels of an output pixel together: a core covers a band of rows, few input axons)
+    and channel-major (a core holds whole channels: few distinct kernels when weights are shared)."""
 
     def __init__(self, geometry: ConvGeometry) -> None:
         channels, height, width = geometry.in_shape
@@ -92,10 +95,9 @@ class ConvConnectivity(Connectivity):
         self.geometry = geometry
         self.in_per_group = channels // geometry.groups
         self.out_per_group = out_channels // geometry.groups
-        rows = [self._taps(o, 0) for o in range(out_height)]
-        cols = [self._taps(o, 1) for o in range(out_width)]
-        self.rows, self.cols = rows, cols
-        self.valid_taps = np.array([[len(r) * len(c) for c in cols] for r in rows], np.int64)
+        rows = [self._taps(o, 0).size for o in range(out_height)]
+        cols = [self._taps(o, 1).size for o in range(out_width)]
+        self.valid_taps = np.outer(rows, cols).astype(np.int64)
 
     def _taps(self, out_index: int, axis: int) -> np.ndarray:
         g = self.geometry
@@ -103,9 +105,10 @@ class ConvConnectivity(Connectivity):
         taps = start + g.dilation[axis] * np.arange(g.kernel[axis])
         return taps[(taps >= 0) & (taps < g.in_shape[1 + axis])]
 
-    def order(self) -> np.ndarray:
+    def orders(self) -> list[np.ndarray]:
         out_channels, out_height, out_width = self.geometry.out_shape
-        return np.arange(self.n_out).reshape(out_channels, out_height, out_width).transpose(1, 2, 0).reshape(-1)
+        position_major = np.arange(self.n_out).reshape(out_channels, out_height, out_width).transpose(1, 2, 0)
+        return [position_major.reshape(-1), np.arange(self.n_out)]
 
     def _split(self, outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         _, out_height, out_width = self.geometry.out_shape
@@ -114,18 +117,22 @@ class ConvConnectivity(Connectivity):
         return channel, row, col
 
     def inputs(self, outputs: np.ndarray) -> np.ndarray:
-        channels, height, width = self.geometry.in_shape
+        g = self.geometry
+        channels, height, width = g.in_shape
+        _, out_height, out_width = g.out_shape
         channel, row, col = self._split(outputs)
-        mask = np.zeros((channels, height, width), bool)
-        group_of = channel // self.out_per_group
-        for group in np.unique(group_of):
-            pixels = np.zeros((height, width), bool)
-            chosen = group_of == group
-            for r, c in set(zip(row[chosen].tolist(), col[chosen].tolist(), strict=True)):
-                pixels[np.ix_(self.rows[r], self.cols[c])] = True
-            first = int(group) * self.in_per_group
-            mask[first : first + self.in_per_group] |= pixels
-        return mask.reshape(-1)
+        selected = np.zeros((g.groups, out_height, out_width), bool)
+        selected[channel // self.out_per_group, row, col] = True
+        pixels = np.zeros((g.groups, height, width), bool)
+        for tap_row in range(g.kernel[0]):
+            rows = np.arange(out_height) * g.stride[0] - g.padding[0] + tap_row * g.dilation[0]
+            row_ok = (rows >= 0) & (rows < height)
+            for tap_col in range(g.kernel[1]):
+                cols = np.arange(out_width) * g.stride[1] - g.padding[1] + tap_col * g.dilation[1]
+                col_ok = (cols >= 0) & (cols < width)
+                hit = selected[:, row_ok][:, :, col_ok]
+                pixels[:, rows[row_ok][:, None], cols[col_ok][None, :]] |= hit
+        return np.repeat(pixels, self.in_per_group, axis=0).reshape(-1)
 
     def synapses(self, outputs: np.ndarray, shared: bool) -> int:
         channel, row, col = self._split(outputs)
@@ -166,3 +173,27 @@ def connectivity_of(node: Node, n_in: int) -> Connectivity:
         f"node {node.name!r}: the mapper does not know which of its {n_in} inputs feed its {node.size} outputs "
         f"({type(node).__name__} has no registered connectivity)"
     )
+
+
+def _spatial_connectivity(node: Node, kernel: tuple[int, int], groups: int) -> ConvConnectivity:
+    return ConvConnectivity(
+        ConvGeometry(
+            in_shape=node.in_shape,
+            out_shape=node.out_shape,
+            kernel=kernel,
+            stride=(int(node.stride_h), int(node.stride_w)),
+            padding=(int(node.padding_h), int(node.padding_w)),
+            groups=groups,
+        )
+    )
+
+
+@register_connectivity(Conv2d)
+@register_connectivity(Conv2dInt)
+def _conv_connectivity(node: Node) -> Connectivity:
+    return _spatial_connectivity(node, (int(node.weight.shape[2]), int(node.weight.shape[3])), int(node.groups))
+
+
+@register_connectivity(Pool2d)
+def _pool_connectivity(node: Node) -> Connectivity:
+    return _spatial_connectivity(node, (int(node.kernel_h), int(node.kernel_w)), int(node.in_channels))

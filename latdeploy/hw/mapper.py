@@ -80,7 +80,7 @@ class _Layer:
                     f"node {node.name!r}: connectivity gives {link.n_out} outputs but the node has {node.size}"
                 )
         self.bits = [int(getattr(node, "num_weight_bits", weight_bits)) for node in self.chain] or [weight_bits]
-        self.order = self.links[0].order()
+        self.orders = self.links[0].orders()
 
     def footprint(self, outputs: np.ndarray, shared: bool) -> tuple[np.ndarray, int, int]:
         """Return (input-axon mask over the source, stored synapses, synaptic memory bytes) of ``outputs``."""
@@ -222,12 +222,71 @@ def _measure(
 def _place_layer(
     layer: _Layer, destinations: np.ndarray, limits: dict[str, int], shared: bool
 ) -> tuple[list[dict[str, Any]], str]:
-    """Return the cores of one layer (greedy longest runs, binary search) and the limit that bounded them."""
-    order, total = layer.order, layer.neuron.size
+    """Return the cores of one layer in the candidate order needing fewest cores, and the limit that bounded them.
+
+    Raises:
+        ResourceError: if one neuron alone breaks a limit in every candidate order (the first order's error).
+    """
+    best, first_error = None, None
+    for order in layer.orders:
+        budget = len(best[0]) - 1 if best is not None else None
+        try:
+            placed = _place_in_order(layer, order, destinations, limits, shared, budget)
+        except ResourceError as error:
+            first_error = first_error or error
+            continue
+        if placed is not None:
+            best = placed
+    if best is None:
+        raise first_error
+    return best
+
+
+def _largest_run(
+    layer: _Layer, run: np.ndarray, high: int, guess: int, destinations: np.ndarray, limits: dict, shared: bool
+) -> int:
+    """Return the largest ``count <= high`` with ``run[:count]`` within every limit (``run[:1]`` is).
+
+    Starts from ``guess`` (the previous core's count), so uniform layers need two measurements per core.
+    """
+
+    def fits(count: int) -> bool:
+        return _measure(layer, run[:count], destinations, limits, shared)[0] is None
+
+    low = 1
+    guess = min(max(guess, 1), high)
+    if fits(guess):
+        if guess == high or not fits(guess + 1):
+            return guess
+        low = guess + 1
+    else:
+        high = guess - 1
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _place_in_order(
+    layer: _Layer,
+    order: np.ndarray,
+    destinations: np.ndarray,
+    limits: dict[str, int],
+    shared: bool,
+    budget: int | None = None,
+) -> tuple[list[dict[str, Any]], str] | None:
+    """Return the cores of one layer taken in ``order`` (greedy longest runs) and the limit that
+    bounded them, or None as soon as more than ``budget`` cores would be needed."""
+    total = layer.neuron.size
     cores: list[dict[str, Any]] = []
     bounded_by: dict[str, int] = {}
-    start = 0
+    start, count = 0, limits["neurons_per_core"]
     while start < total:
+        if budget is not None and len(cores) >= budget:
+            return None
         run = order[start:]
         broken, facts = _measure(layer, run[:1], destinations, limits, shared)
         if broken is not None:
@@ -235,22 +294,17 @@ def _place_layer(
                 f"layer {layer.neuron.name!r}: one neuron alone needs {broken} {facts['usage'][broken]}, "
                 f"the profile allows {limits[broken]}"
             )
-        low, high = 1, min(limits["neurons_per_core"], total - start)
-        while low < high:
-            middle = (low + high + 1) // 2
-            if _measure(layer, run[:middle], destinations, limits, shared)[0] is None:
-                low = middle
-            else:
-                high = middle - 1
-        _, facts = _measure(layer, run[:low], destinations, limits, shared)
-        if start + low < total:
-            limit = "neurons_per_core" if low == limits["neurons_per_core"] else None
-            limit = limit or _measure(layer, run[: low + 1], destinations, limits, shared)[0]
+        high = min(limits["neurons_per_core"], total - start)
+        count = _largest_run(layer, run, high, count, destinations, limits, shared)
+        _, facts = _measure(layer, run[:count], destinations, limits, shared)
+        if start + count < total:
+            limit = "neurons_per_core" if count == limits["neurons_per_core"] else None
+            limit = limit or _measure(layer, run[: count + 1], destinations, limits, shared)[0]
             bounded_by[limit] = bounded_by.get(limit, 0) + 1
         usage = facts["usage"]
         cores.append(
             {
-                "neurons": low,
+                "neurons": count,
                 "neuron_ranges": _ranges(facts["chunk"]),
                 "fan_in": usage["fan_in_per_core"],
                 "synapses": facts["synapses"],
@@ -258,6 +312,6 @@ def _place_layer(
                 "_mask": facts["mask"].astype(np.int64),
             }
         )
-        start += low
+        start += count
     binding = max(bounded_by, key=lambda name: bounded_by[name]) if bounded_by else "none (fits one core)"
     return cores, binding

@@ -43,7 +43,7 @@ def _torch_footprint(geometry: ConvGeometry, outputs: np.ndarray) -> tuple[np.nd
 def test_conv_footprint_matches_torch(geometry):
     connectivity = ConvConnectivity(geometry)
     rng = np.random.default_rng(0)
-    order = connectivity.order()
+    order = connectivity.orders()[0]
     assert sorted(order.tolist()) == list(range(connectivity.n_out))
     for count in (1, 5, connectivity.n_out // 3, connectivity.n_out):
         outputs = order[:count] if count % 2 else rng.choice(connectivity.n_out, count, replace=False)
@@ -55,8 +55,8 @@ def test_conv_footprint_matches_torch(geometry):
 def test_conv_placement_is_position_major_and_shared_kernels_count_once_per_channel():
     geometry = ConvGeometry((2, 4, 4), (3, 4, 4), (3, 3), padding=(1, 1))
     connectivity = ConvConnectivity(geometry)
-    assert connectivity.order()[:3].tolist() == [0, 16, 32]  # pixel (0, 0) of channels 0, 1, 2
-    assert connectivity.synapses(connectivity.order()[:3], shared=True) == 3 * 2 * 9
+    assert connectivity.orders()[0][:3].tolist() == [0, 16, 32]  # pixel (0, 0) of channels 0, 1, 2
+    assert connectivity.synapses(connectivity.orders()[0][:3], shared=True) == 3 * 2 * 9
     assert connectivity.synapses(np.array([0, 1, 2]), shared=True) == 1 * 2 * 9
 
 

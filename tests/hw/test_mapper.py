@@ -132,3 +132,32 @@ def test_graded_spikes_need_a_profile_with_graded_payloads():
 def test_an_energy_only_profile_cannot_be_mapped_onto():
     with pytest.raises(ProfileError, match="energy-only"):
         map_graph(_chain(np.ones((2, 2))), load_profile("cmos45nm"))
+
+
+def _vgg11(width: float) -> Graph:
+    from latdeploy.frontend.torch_module import graph_from_module
+    from latdeploy.nn import build_model
+
+    model = build_model({"arch": "vgg11", "timesteps": 2, "width": width}).eval()
+    metadata = {"input_shape": [3, 32, 32], "timesteps": 2, "encoder": "latency", "dataset": "none", "classes": 10}
+    return graph_from_module(model, metadata)
+
+
+def test_vgg11_for_32x32x3_maps_on_loihi2_at_quarter_width_and_a_small_chip_refuses_it(tmp_path):
+    graph = _vgg11(0.25)
+    mapping = map_graph(graph, LOIHI2)
+    assert mapping["total_cores"] == sum(layer["cores"] for layer in mapping["layers"]) <= 128
+    assert [layer["neurons"] for layer in mapping["layers"]] == [16384, 8192, 4096, 4096, 2048, 2048, 512, 512, 10]
+    for layer in mapping["layers"]:
+        assert _cover(mapping, layer["name"]) == list(range(layer["neurons"]))
+    for core in mapping["cores"]:
+        assert all(0 < value <= 1.0 for name, value in core["utilisation"].items() if name != "fan_out_per_core")
+    json.dumps(mapping)
+    small = _profile(tmp_path, cores_per_chip=mapping["total_cores"] - 1)
+    with pytest.raises(ResourceError, match=f"needs {mapping['total_cores']} cores, profile 'tiny' has"):
+        map_graph(graph, small)
+
+
+def test_full_width_vgg11_breaks_the_4096_input_axons_of_a_loihi2_core():
+    with pytest.raises(ResourceError, match="layer 'lif7': one neuron alone needs fan_in_per_core 8192, .* 4096"):
+        map_graph(_vgg11(1.0), LOIHI2)
