@@ -3,7 +3,8 @@
 Supported containers: :class:`~latdeploy.nn.network.LatencyMLP` (``Linear -> neuron``
 per layer), models with a ``layers`` ``ModuleList`` run in order (e.g.
 :class:`~latdeploy.nn.network.SpikingConvNet`) and ``nn.Sequential`` (nested
-sequentials are walked). The encoder runs on the host and is not converted; the
+sequentials are walked); any other model is traced with ``torch.fx``
+(:mod:`latdeploy.frontend.torch_fx`). The encoder runs on the host and is not converted; the
 graph input has the shape the first layer receives (``metadata["input_shape"]`` for
 a bare ``nn.Sequential``).
 
@@ -188,10 +189,9 @@ def _layers(model: nn.Module, metadata: dict[str, Any]) -> tuple[list[tuple[str,
         return _walk(model.layers, "layers"), _input_shape(shape, type(model).__name__)
     if isinstance(model, nn.Sequential):
         return _walk(model, ""), _input_shape(metadata.get("input_shape"), "Sequential")
-    raise UnsupportedLayerError(
-        f"model of type {type(model).__name__} is not supported; supported: LatencyMLP, models with a "
-        "'layers' ModuleList (SpikingConvNet), nn.Sequential"
-    )
+    from latdeploy.frontend.torch_fx import traced_layers
+
+    return traced_layers(model), _input_shape(metadata.get("input_shape"), type(model).__name__)
 
 
 def _input_shape(shape: Any, what: str) -> tuple[int, ...]:
