@@ -34,7 +34,7 @@ def _layer(float_graph: Graph, int_graph: Graph, index: int = 1):
     return (*(float_graph.node(n) for n in names), *(int_graph.node(n) for n in names), scale)
 
 
-@settings(max_examples=10)
+@settings(max_examples=6)
 @given(st.integers(0, 2**32 - 1), st.sampled_from([1.0, 0.0]), st.sampled_from([0.0, 1.0]))
 def test_all_exact_equals_the_float_model_and_all_hardware_equals_the_fixed_simulator(
     seed, current_decay, voltage_decay
@@ -169,7 +169,7 @@ def test_hardware_mode_equals_the_extra_neuron_kernels(seed, kind, weight_exp, d
     np.testing.assert_array_equal(got_v, expected.v_pre)
 
 
-@settings(max_examples=15)
+@settings(max_examples=6)
 @given(st.integers(0, 2**32 - 1), st.sampled_from(sorted(EXTRA_NEURONS)))
 def test_all_exact_equals_the_float_model_for_the_extra_neurons(seed, kind):
     import latdeploy.ir.neurons_ext as ext
