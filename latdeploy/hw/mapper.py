@@ -154,10 +154,10 @@ def map_graph(graph: Graph, profile: Profile) -> dict[str, Any]:
     if total > profile["resources.cores_per_chip"]:
         worst = max(layers, key=lambda layer: len(placed[layer.neuron.name]))
         name = worst.neuron.name
+        bound = f", bounded by {bounds[name]} {limits[bounds[name]]}" if bounds[name] in limits else ""
         raise ResourceError(
             f"network needs {total} cores, profile {profile.name!r} has {profile['resources.cores_per_chip']} "
-            f"(cores_per_chip); layer {name!r} alone needs {len(placed[name])} cores, bounded by "
-            f"{bounds[name]} {limits.get(bounds[name], '')}".rstrip()
+            f"(cores_per_chip); layer {name!r} alone needs {len(placed[name])} of them{bound}"
         )
     core_rows: list[dict[str, Any]] = []
     layer_rows: list[dict[str, Any]] = []
