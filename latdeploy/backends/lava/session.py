@@ -86,10 +86,15 @@ def _signals_deferred() -> Iterator[None]:
 
 def _kill(processes: list[multiprocessing.Process]) -> None:
     """SIGKILL ``processes`` and reap them (within :data:`STOP_SECONDS` each)."""
+    running = []
     for process in processes:
-        if process.is_alive():
-            process.kill()
-    for process in processes:
+        try:
+            if process.is_alive():
+                process.kill()
+                running.append(process)
+        except ValueError:  # closed: Lava already joined it
+            pass
+    for process in running:
         multiprocessing.Process.join(process, STOP_SECONDS)  # Lava's SystemProcess.join takes no timeout
 
 
