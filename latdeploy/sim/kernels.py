@@ -295,6 +295,87 @@ def delay_dense_accumulate(spikes: np.ndarray, weight: np.ndarray, delay: np.nda
     )
 
 
+@njit(parallel=True, cache=True)
+def conv_events_kernel(
+    spikes: np.ndarray,
+    weight_t: np.ndarray,
+    groups: int,
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    out_size: tuple[int, int],
+) -> np.ndarray:
+    """Event-driven exact 2-D convolution (torch's cross-correlation) of ``spikes`` ``[R, C_in, H, W]``.
+
+    ``weight_t`` is the weight ``[C_out, C_in/groups, kH, kW]`` transposed to
+    ``[C_in/groups, kH, kW, C_out]``; sums are accumulated in its integer type (the
+    caller picks one that cannot overflow). Each non-zero input adds
+    ``payload * weight`` to the outputs whose window covers it.
+
+    Returns:
+        ``[R, C_out, OH, OW]`` int64 sums.
+    """
+    rows, in_channels, height, width = spikes.shape
+    per_group_in, kernel_h, kernel_w, out_channels = weight_t.shape
+    per_group_out = out_channels // groups
+    out_h, out_w = out_size
+    stride_h, stride_w = stride
+    pad_h, pad_w = padding
+    out = np.empty((rows, out_channels, out_h, out_w), np.int64)
+    for row in prange(rows):
+        accumulated = np.zeros((out_h, out_w, out_channels), weight_t.dtype)
+        for c in range(in_channels):
+            first = (c // per_group_in) * per_group_out
+            ci = c % per_group_in
+            for y in range(height):
+                for x in range(width):
+                    payload = spikes[row, c, y, x]
+                    if payload == 0:
+                        continue
+                    for dy in range((y + pad_h) % stride_h, kernel_h, stride_h):
+                        oy = (y + pad_h - dy) // stride_h
+                        if y + pad_h - dy < 0:
+                            break
+                        if oy >= out_h:
+                            continue
+                        for dx in range((x + pad_w) % stride_w, kernel_w, stride_w):
+                            ox = (x + pad_w - dx) // stride_w
+                            if x + pad_w - dx < 0:
+                                break
+                            if ox >= out_w:
+                                continue
+                            if payload == 1:
+                                for o in range(first, first + per_group_out):
+                                    accumulated[oy, ox, o] += weight_t[ci, dy, dx, o]
+                            else:
+                                for o in range(first, first + per_group_out):
+                                    accumulated[oy, ox, o] += payload * weight_t[ci, dy, dx, o]
+        for o in range(out_channels):
+            for oy in range(out_h):
+                for ox in range(out_w):
+                    out[row, o, oy, ox] = accumulated[oy, ox, o]
+    return out
+
+
+def conv_accumulate(
+    spikes: np.ndarray,
+    weight: np.ndarray,
+    groups: int,
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    out_size: tuple[int, int],
+) -> np.ndarray:
+    """Exact convolution sums of ``spikes`` ``[R, C_in, H, W]`` (binary or graded), event by event.
+
+    Returns:
+        ``[R, C_out, OH, OW]`` int64.
+    """
+    largest_payload = int(np.abs(spikes).max()) if spikes.size else 0
+    bound = largest_payload * int(np.abs(weight.astype(np.int64)).reshape(weight.shape[0], -1).sum(axis=1).max())
+    accumulator = np.int32 if bound < 1 << 31 else np.int64
+    weight_t = np.ascontiguousarray(weight.transpose(1, 2, 3, 0), dtype=accumulator)
+    return conv_events_kernel(np.ascontiguousarray(spikes), weight_t, groups, stride, padding, out_size)
+
+
 def dense_accumulate(spikes: np.ndarray, weight: np.ndarray, weight_exp: int) -> np.ndarray:
     """Lava Dense for every row of ``spikes`` ``[R, in]`` (binary or graded payloads) and ``weight`` ``[out, in]``.
 

@@ -19,6 +19,7 @@ from latdeploy.sim.fixed import lava_weights
 from latdeploy.sim.kernels import (
     BLOCK,
     STATE_LIMIT,
+    conv_accumulate,
     delay_dense_accumulate,
     dense_accumulate,
     dense_events_kernel,
@@ -225,3 +226,48 @@ def test_a_simulation_before_importing_lava_leaves_lava_importable():
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def _conv_reference(spikes, weight, groups, stride, padding):
+    """torch's float64 convolution (exact for these integers), as Lava's scipy sum."""
+    import torch
+    import torch.nn.functional as F
+
+    summed = F.conv2d(
+        torch.from_numpy(spikes.astype(np.float64)),
+        torch.from_numpy(weight.astype(np.float64)),
+        stride=stride,
+        padding=padding,
+        groups=groups,
+    )
+    return summed.numpy().astype(np.int64)
+
+
+@st.composite
+def conv_cases(draw):
+    groups = draw(st.sampled_from([1, 2]))
+    in_channels = groups * draw(st.integers(1, 3))
+    out_channels = groups * draw(st.integers(1, 3))
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = (draw(st.integers(0, kernel[0] - 1)), draw(st.integers(0, kernel[1] - 1)))
+    height = draw(st.integers(kernel[0], 9))
+    width = draw(st.integers(kernel[1], 9))
+    rows = draw(st.integers(1, 3))
+    density = draw(st.sampled_from([0.0, 0.1, 0.5, 1.0]))
+    mask = draw(arrays(np.float64, (rows, in_channels, height, width), elements=st.floats(0, 1))) < density
+    top = draw(st.sampled_from([1, 15, (1 << 23) - 1]))  # binary, multi-threshold levels, wide graded payloads
+    payload = draw(arrays(np.int32, mask.shape, elements=st.integers(1, top)))
+    spikes = np.where(mask, payload, 0).astype(np.uint8 if top < 256 else np.int32)
+    weight = draw(arrays(np.int32, (out_channels, in_channels // groups, *kernel), elements=st.integers(-256, 255)))
+    return spikes, weight, groups, stride, padding
+
+
+@settings(max_examples=200)
+@given(conv_cases())
+def test_conv_events_equal_exact_convolution(case):
+    spikes, weight, groups, stride, padding = case
+    expected = _conv_reference(spikes, weight, groups, stride, padding)
+    got = conv_accumulate(spikes, weight, groups, stride, padding, expected.shape[2:])
+    assert got.dtype == np.int64
+    assert np.array_equal(got, expected)
