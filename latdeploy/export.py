@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from latdeploy.verify.flow import raster_sample, spike_rasters
 from latdeploy.verify.parity import parity_report
 
 TARGETS = ("loihi2-sim",)
+EXPORT_STAGES = 4
 CALIBRATION_SAMPLES = 512
 
 
@@ -81,6 +83,7 @@ def export(
     weight_bits: int | None = None,
     allow_overflow: bool = False,
     formats: tuple[str, ...] = ("onnx",),
+    progress: Callable[[str], None] | None = None,
 ) -> ExportResult:
     """Export ``model_path`` to ``target`` and verify it on ``samples`` test samples.
 
@@ -93,6 +96,7 @@ def export(
     ``trust_pickle`` lets :func:`latdeploy.checkpoint.load` unpickle the model file in
     full (it may then run code from the file); leave it off for files you did not make.
     ``lava_timeout`` limits the Lava run's wall-clock seconds (None: no limit).
+    ``progress(stage)`` is called as each long stage starts (``EXPORT_STAGES`` of them).
 
     Returns:
         The :class:`ExportResult`; the bundle is at ``result.out``.
@@ -115,6 +119,8 @@ def export(
         raise LatdeployError(f"--samples {samples} is outside 1..{len(test.y)} (test samples of {metadata['dataset']})")
     out = Path(out) if out is not None else Path(f"{model_path.stem}.latdeploy")
 
+    step = progress or (lambda _stage: None)
+    step("quantize")
     graph = graph_from_module(model, metadata)
     train = load_split(metadata["dataset"], "train")
     calibration = encode(model, train.x[:CALIBRATION_SAMPLES])
@@ -123,13 +129,16 @@ def export(
     mapping = map_graph(int_graph, profile)
     interchange = interchange_writers(graph, int_graph, tuple(formats))
 
+    step("float and fixed-point simulators")
     spikes = encode(model, test.x[:samples])
     labels = test.y[:samples]
     float_trace = simulate_float(graph, spikes)
     started = time.perf_counter()
     fixed_trace = simulate_fixed(int_graph, spikes)
     fixed_seconds = time.perf_counter() - started
+    step("Lava")
     lava = run_lava(int_graph, spikes, timeout=lava_timeout)
+    step("parity, energy, bundle")
 
     parity = parity_report(
         int_graph,

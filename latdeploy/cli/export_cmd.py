@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 import warnings
@@ -10,6 +11,7 @@ from pathlib import Path
 import click
 
 from latdeploy.cli.app import cli
+from latdeploy.cli.progress import stage_progress
 from latdeploy.cli.verify_cmd import divergence_lines
 from latdeploy.errors import EXIT_PARITY_FAILURE
 
@@ -49,6 +51,19 @@ def print_summary(result) -> None:
         f"time        Lava {result.lava_seconds:.1f} s, fixed-point simulator {result.fixed_seconds * 1e3:.1f} ms",
     ]
     click.echo("\n".join(lines))
+
+
+def json_summary(result) -> dict:
+    """The machine-readable summary of an export (``--json``): the bundle's reports and the timings."""
+    return {
+        "bundle": str(result.out),
+        "parity_ok": result.parity_ok,
+        "parity": result.parity,
+        "energy": result.energy,
+        "warnings": list(result.warnings),
+        "lava_seconds": result.lava_seconds,
+        "fixed_seconds": result.fixed_seconds,
+    }
 
 
 @cli.command()
@@ -91,6 +106,8 @@ def print_summary(result) -> None:
     metavar="SECONDS",
     help="Stop the Lava run after SECONDS (compilation included); exit 2, nothing written. [no limit]",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print {bundle, parity_ok, parity, energy, ...} as JSON.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 def export(
     formats: tuple[str, ...],
     model: Path,
@@ -102,29 +119,37 @@ def export(
     weight_bits: int | None,
     allow_overflow: bool,
     lava_timeout: float | None,
+    as_json: bool,
+    quiet: bool,
 ) -> None:
     """Export MODEL to TARGET, verify it spike for spike and estimate its energy."""
     from latdeploy.checkpoint import TrustedPickleWarning
+    from latdeploy.export import EXPORT_STAGES
     from latdeploy.export import export as run_export
 
     if trust_pickle:
         click.echo(f"warning: --trust-pickle: {model} is unpickled in full and may run code it contains", err=True)
         warnings.simplefilter("ignore", TrustedPickleWarning)
 
-    result = run_export(
-        model,
-        target=target,
-        out=out,
-        samples=samples,
-        profile_name=profile_name,
-        command_line=shlex.join(["latdeploy", *sys.argv[1:]]),
-        trust_pickle=trust_pickle,
-        weight_bits=weight_bits,
-        allow_overflow=allow_overflow,
-        formats=formats,
-        lava_timeout=lava_timeout,
-    )
-    print_summary(result)
+    with stage_progress(EXPORT_STAGES, quiet or as_json, "export") as advance:
+        result = run_export(
+            model,
+            target=target,
+            out=out,
+            samples=samples,
+            profile_name=profile_name,
+            command_line=shlex.join(["latdeploy", *sys.argv[1:]]),
+            trust_pickle=trust_pickle,
+            weight_bits=weight_bits,
+            allow_overflow=allow_overflow,
+            formats=formats,
+            lava_timeout=lava_timeout,
+            progress=advance,
+        )
+    if as_json:
+        click.echo(json.dumps(json_summary(result), indent=2, sort_keys=True))
+    else:
+        print_summary(result)
     for line in result.warnings:
         click.echo(line, err=True)
     if not result.parity_ok:

@@ -10,8 +10,10 @@ import subprocess
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
-from latdeploy.export import encode, export
+from latdeploy.cli import cli
+from latdeploy.export import encode
 from latdeploy.report.html import render_report
 
 CHROMIUM_FLAGS = (
@@ -29,7 +31,14 @@ CHROMIUM_FLAGS = (
 def bundle(tmp_path_factory):
     from tests.conftest import SHIPPED_MODEL
 
-    return export(SHIPPED_MODEL, out=tmp_path_factory.mktemp("html") / "digits.latdeploy", samples=3).out
+    out = tmp_path_factory.mktemp("html") / "digits.latdeploy"
+    args = ["export", str(SHIPPED_MODEL), "-o", str(out), "--samples", "3", "--json"]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)  # export --json: nothing but the machine-readable summary on stdout
+    assert summary["bundle"] == str(out) and summary["parity_ok"] is True
+    assert summary["parity"] == json.loads((out / "parity.json").read_text())
+    return out
 
 
 def _chromium() -> str:
