@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from latdeploy import cli
 from latdeploy.cli.app import cli as cli_group
-from latdeploy.errors import EXIT_USER_ERROR
+from latdeploy.errors import EXIT_PARITY_FAILURE, EXIT_USER_ERROR
 from latdeploy.export import export
 from latdeploy.verify.corrupt import Corruption, corrupt, parse_corruptions
 
@@ -96,3 +96,26 @@ def test_corruptions_are_seeded_and_keep_the_input_range():
         Corruption("gaussian_noise", 0.1),
         Corruption("salt_pepper", 0.05),
     ]
+
+
+def test_a_lava_mismatch_exits_3_and_is_located(shipped_model_path, monkeypatch, capsys):
+    import latdeploy.backends.lava as lava_backend
+
+    real_run_lava = lava_backend.run_lava
+
+    def run_lava_with_one_flipped_spike(graph, spikes, **options):
+        run = real_run_lava(graph, spikes, **options)
+        run.trace.layers["lif2"].spikes[1, 3, 4] ^= 1
+        return run
+
+    monkeypatch.setattr(lava_backend, "run_lava", run_lava_with_one_flipped_spike)
+    argv = ["latdeploy", "verify", str(shipped_model_path), "--samples", "6", "--lava-samples", "2", "--json"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == EXIT_PARITY_FAILURE
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert report["fixed_vs_lava"]["mismatches"] == 1
+    assert report["fixed_vs_lava"]["first_divergence"] == {"sample": 1, "step": 3, "layer": "lif2", "neuron": 4}
+    assert "parity failure" in captured.err
