@@ -79,7 +79,7 @@ def _assert_lava_equals_fixed(graph: Graph, spikes: np.ndarray) -> None:
         assert np.array_equal(getattr(fixed.output(), key), getattr(lava.trace.output(), key)), key
 
 
-@settings(max_examples=10)
+@settings(max_examples=6)
 @given(case=networks())
 def test_random_networks_equal_fixed_point(case):
     _assert_lava_equals_fixed(*case)

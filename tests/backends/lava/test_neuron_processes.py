@@ -99,13 +99,13 @@ def _check(node, currents):
     assert np.array_equal(lava_run["v"], trace.v), "v"
 
 
-@settings(max_examples=6)
+@settings(max_examples=4)
 @given(case=neurons_and_currents(SoftResetLIFInt))
 def test_soft_reset_process_equals_fixed_point(case):
     _check(*case)
 
 
-@settings(max_examples=6)
+@settings(max_examples=4)
 @given(case=neurons_and_currents(TTFSInt))
 def test_ttfs_process_equals_fixed_point(case):
     node, currents = case
@@ -113,7 +113,7 @@ def test_ttfs_process_equals_fixed_point(case):
     assert neuron_int(node, currents)[0].spikes.sum(axis=1).max() <= 1
 
 
-@settings(max_examples=8)
+@settings(max_examples=5)
 @given(case=neurons_and_currents(MultiThresholdLIFInt))
 def test_multi_threshold_process_equals_fixed_point(case):
     _check(*case)
