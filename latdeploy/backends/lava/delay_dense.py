@@ -18,7 +18,8 @@ from latdeploy.ir.netx_nodes import DelayDenseInt
 
 @register_lava_builder(DelayDenseInt)
 def build_delay_dense(node: DelayDenseInt, inputs: list[Any], context: BuildContext) -> LavaNode:
-    """Return Lava's ``DelayDense`` (weights, delays, ``weight_exp``, ``num_weight_bits``) fed by ``inputs[0]``."""
+    """Return Lava's ``DelayDense`` (weights, delays, ``weight_exp``, ``num_weight_bits``, graded inputs'
+    ``num_message_bits``) fed by ``inputs[0]``."""
     from lava.proc.dense.process import DelayDense
 
     dense = DelayDense(
@@ -27,6 +28,7 @@ def build_delay_dense(node: DelayDenseInt, inputs: list[Any], context: BuildCont
         max_delay=max(node.algorithmic_delay(), 1),
         weight_exp=node.weight_exp,
         num_weight_bits=node.num_weight_bits,
+        num_message_bits=context.message_bits,
         name=node.name,
     )
     inputs[0].connect(dense.s_in)
