@@ -1,4 +1,4 @@
-"""Stage progress bars for long CLI runs (on stderr; ``--quiet`` turns them off)."""
+"""Stage progress bars for long CLI runs (on a terminal's stderr; ``--quiet`` turns them off)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ import click
 def stage_progress(stages: int, quiet: bool, label: str) -> Iterator[Callable[[str], None]]:
     """Yield a callback ``advance(stage_name)`` that moves a bar of ``stages`` steps on stderr.
 
-    With ``quiet`` the callback does nothing.
+    With ``quiet``, or when stderr is not a terminal (pipes, logs, tests: errors stay one
+    line there), the callback does nothing.
     """
-    if quiet:
+    if quiet or not sys.stderr.isatty():
         yield lambda _name: None
         return
     with click.progressbar(length=stages, label=label, file=sys.stderr, show_pos=True) as bar:
