@@ -194,9 +194,9 @@ class Conv2dInt(_ConvBase):
         self.weight = np.asarray(self.weight)
         if not np.issubdtype(self.weight.dtype, np.integer):
             raise ModelFormatError(f"node {self.name!r}: weight must be integer, got {self.weight.dtype}")
+        _require_range(self, "weight", self.weight, CONV_WEIGHT_TYPE)  # before the cast, which would wrap
         self.weight = self.weight.astype(np.int32)
         self._validate_weight()
-        _require_range(self, "weight", self.weight, CONV_WEIGHT_TYPE)
         if not 1 <= self.num_weight_bits <= 8:
             raise QuantizationRangeError(f"node {self.name!r}: num_weight_bits {self.num_weight_bits} outside [1, 8]")
 

@@ -48,6 +48,10 @@ class DelayDenseInt(Node):
                 raise ModelFormatError(f"node {self.name!r}: {name} must be a non-empty 2-D matrix, got {value.shape}")
             if not np.issubdtype(value.dtype, np.integer):
                 raise ModelFormatError(f"node {self.name!r}: {name} must be integer, got {value.dtype}")
+            if value.min() < np.iinfo(np.int32).min or value.max() > np.iinfo(np.int32).max:
+                raise QuantizationRangeError(
+                    f"node {self.name!r}: {name} spans [{value.min()}, {value.max()}], beyond 32-bit integers"
+                )
             setattr(self, name, value.astype(np.int32))
         if self.delay.shape != self.weight.shape:
             raise ModelFormatError(

@@ -124,11 +124,11 @@ class IntNeuron(Node):
         self.bias_mant = np.asarray(self.bias_mant).reshape(-1)
         if self.bias_mant.size == 0 or not np.issubdtype(self.bias_mant.dtype, np.integer):
             raise ModelFormatError(f"node {self.name!r}: bias_mant must hold one integer per neuron")
+        _require_range(self, "bias_mant", self.bias_mant, BIAS_MANT_TYPE)  # before the cast, which would wrap
         self.bias_mant = self.bias_mant.astype(np.int32)
         _require_range(self, "du", self.du, DECAY_TYPE)
         _require_range(self, "dv", self.dv, DECAY_TYPE)
         _require_range(self, "vth", self.vth, THRESHOLD_TYPE)
-        _require_range(self, "bias_mant", self.bias_mant, BIAS_MANT_TYPE)
         _require_range(self, "bias_exp", self.bias_exp, BIAS_EXP_TYPE)
         if self.vth < 1:
             raise QuantizationRangeError(f"node {self.name!r}: vth must be >= 1 (v >= vth << 6), got {self.vth}")

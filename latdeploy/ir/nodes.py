@@ -48,7 +48,10 @@ class Node:
     def __post_init__(self) -> None:
         if not self.name or not isinstance(self.name, str):
             raise ModelFormatError(f"{type(self).__name__}: node name must be a non-empty string")
+        if isinstance(self.inputs, str) or not all(isinstance(name, str) for name in self.inputs):
+            raise ModelFormatError(f"node {self.name!r}: inputs must be node names, got {self.inputs!r}")
         self.inputs = tuple(self.inputs)
+        _check_scalar_types(self)
 
     @property
     def size(self) -> int:
@@ -91,6 +94,36 @@ class Node:
 
 def _is_tensor(f: dataclasses.Field) -> bool:
     return "ndarray" in str(f.type)
+
+
+def _check_scalar_types(node: Node) -> None:
+    """Check (and normalise numpy scalars of) every ``int``, ``float``, ``str`` and ``bool`` field.
+
+    Raises:
+        ModelFormatError: naming the node and field, for a value of another type
+            (a float where an int belongs, a bool where a number belongs, a
+            non-finite float, ...), so that no later range check compares a string
+            or rounds a fraction silently.
+    """
+    for f in dataclasses.fields(node):
+        if f.name in ("name", "inputs") or _is_tensor(f):
+            continue
+        annotation, value = str(f.type), getattr(node, f.name)
+        where = f"node {node.name!r}: field {f.name!r}"
+        if annotation == "int":
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+                raise ModelFormatError(f"{where} must be an integer, got {value!r}")
+            setattr(node, f.name, int(value))
+        elif annotation == "float":
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise ModelFormatError(f"{where} must be a number, got {value!r}")
+            if not np.isfinite(value):
+                raise ModelFormatError(f"{where} must be finite, got {value!r}")
+            setattr(node, f.name, float(value))
+        elif annotation == "str" and not isinstance(value, str):
+            raise ModelFormatError(f"{where} must be a string, got {value!r}")
+        elif annotation == "bool" and not isinstance(value, (bool, np.bool_)):
+            raise ModelFormatError(f"{where} must be true or false, got {value!r}")
 
 
 def _require_range(node: Node, what: str, values: np.ndarray | int, kind: IntType) -> None:
@@ -211,8 +244,8 @@ class DenseInt(Node):
             )
         if not np.issubdtype(self.weight.dtype, np.integer):
             raise ModelFormatError(f"node {self.name!r}: weight must be integer, got {self.weight.dtype}")
+        _require_range(self, "weight", self.weight, IntType(9))  # before the cast, which would wrap
         self.weight = self.weight.astype(np.int32)
-        _require_range(self, "weight", self.weight, IntType(9))
         if not -8 <= self.weight_exp <= 7:
             raise QuantizationRangeError(f"node {self.name!r}: weight_exp {self.weight_exp} outside [-8, 7]")
         if not 1 <= self.num_weight_bits <= 8:
@@ -247,11 +280,11 @@ class LIFInt(Node):
         self.bias_mant = np.asarray(self.bias_mant).reshape(-1)
         if self.bias_mant.size == 0 or not np.issubdtype(self.bias_mant.dtype, np.integer):
             raise ModelFormatError(f"node {self.name!r}: bias_mant must hold one integer per neuron")
+        _require_range(self, "bias_mant", self.bias_mant, BIAS_MANT_TYPE)  # before the cast, which would wrap
         self.bias_mant = self.bias_mant.astype(np.int32)
         _require_range(self, "du", self.du, DECAY_TYPE)
         _require_range(self, "dv", self.dv, DECAY_TYPE)
         _require_range(self, "vth", self.vth, THRESHOLD_TYPE)
-        _require_range(self, "bias_mant", self.bias_mant, BIAS_MANT_TYPE)
         _require_range(self, "bias_exp", self.bias_exp, BIAS_EXP_TYPE)
 
     @property
