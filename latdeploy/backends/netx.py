@@ -28,19 +28,25 @@ import numpy as np
 from latdeploy.errors import ModelFormatError, QuantizationRangeError, UnsupportedLayerError
 from latdeploy.frontend.netx import NETX_BIAS_EXP, optimize_weight_bits
 from latdeploy.ir import DenseInt, Graph, LIFInt, Node, SpikeInput
+from latdeploy.ir.conv import Conv2dInt
 from latdeploy.ir.netx_nodes import DelayDenseInt
 from latdeploy.ir.nodes import BIAS_MANT_TYPE
 from latdeploy.sim.fixed import lava_weights
 
-SYNAPSES = (DenseInt, DelayDenseInt)
+SYNAPSES = (DenseInt, DelayDenseInt, Conv2dInt)
 
 
-def effective_weight(node: DenseInt | DelayDenseInt) -> np.ndarray:
+def effective_weight(node: DenseInt | DelayDenseInt | Conv2dInt) -> np.ndarray:
     """Return the integer weights netx must read for ``node`` (Lava's stored weights times ``2**weight_exp``).
+
+    A ``Conv2dInt`` is written as it is: netx hands a conv kernel to Lava's ``Conv``
+    unchanged (flipped and transposed exactly as the node's own Lava builder does).
 
     Raises:
         QuantizationRangeError: if they are not integers netx can place on an 8-bit synapse.
     """
+    if isinstance(node, Conv2dInt):
+        return node.weight.astype(np.int64)
     stored = lava_weights(node.weight, node.num_weight_bits).astype(np.int64)
     if node.weight_exp >= 0:
         weight = stored << node.weight_exp
@@ -100,7 +106,7 @@ def _layers(graph: Graph) -> list[tuple[Node, LIFInt]]:
                 continue
         raise UnsupportedLayerError(
             f"node {node.name!r}: {type(node).__name__} cannot be written to netx; the netx writer takes a chain "
-            "of DenseInt/DelayDenseInt -> LIFInt layers after the SpikeInput"
+            "of DenseInt/DelayDenseInt/Conv2dInt -> LIFInt layers after the SpikeInput"
         )
     for name, users in consumers.items():
         if len(users) > 1:
@@ -110,23 +116,61 @@ def _layers(graph: Graph) -> list[tuple[Node, LIFInt]]:
     return pairs
 
 
+def _write_neuron(group, neuron: LIFInt) -> None:
+    cell = group.create_group("neuron")
+    cell.create_dataset("type", data=np.bytes_("CUBA"))
+    cell.create_dataset("iDecay", data=int(neuron.du) + 1)
+    cell.create_dataset("vDecay", data=int(neuron.dv))
+    cell.create_dataset("vThMant", data=int(neuron.vth))
+    cell.create_dataset("refDelay", data=1)
+    cell.create_dataset("gradedSpike", data=False)
+
+
+def _conv_bias(synapse: Conv2dInt, bias: np.ndarray) -> np.ndarray:
+    grid = bias.reshape(synapse.out_channels, -1)
+    if np.any(grid != grid[:, :1]):
+        raise UnsupportedLayerError(
+            f"node {synapse.name!r}: the next neuron's bias differs within a channel; netx holds a channel-wise "
+            "conv bias"
+        )
+    return grid[:, 0]
+
+
+def _write_conv(group, synapse: Conv2dInt, weight: np.ndarray, bias: np.ndarray) -> None:
+    group.create_dataset("type", data=[np.bytes_("conv")])
+    group.create_dataset("shape", data=np.array(synapse.out_shape, np.int64))
+    group.create_dataset("inChannels", data=int(synapse.in_channels))
+    group.create_dataset("outChannels", data=int(synapse.out_channels))
+    group.create_dataset("kernelSize", data=np.array(weight.shape[2:], np.int64))
+    group.create_dataset("stride", data=np.array([synapse.stride_h, synapse.stride_w], np.int64))
+    group.create_dataset("padding", data=np.array([synapse.padding_h, synapse.padding_w], np.int64))
+    group.create_dataset("dilation", data=np.array([1, 1], np.int64))
+    group.create_dataset("groups", data=int(synapse.groups))
+    group.create_dataset("weight", data=weight.astype(np.float32))
+    group.create_dataset("bias", data=_conv_bias(synapse, bias).astype(np.float32))
+
+
 def check_netx(graph: Graph) -> None:
     """Check that ``graph`` has an exact netx form (what :func:`write_netx` would refuse, without writing).
 
     Raises:
-        UnsupportedLayerError: if the graph is not a chain of ``DenseInt``/``DelayDenseInt`` -> ``LIFInt``.
+        UnsupportedLayerError: if the graph is not a chain of synapses (``DenseInt``, ``DelayDenseInt``,
+            ``Conv2dInt``) -> ``LIFInt``.
         QuantizationRangeError: if a layer has no exact netx form.
     """
     for synapse, neuron in _layers(graph):
         effective_weight(synapse)
-        _bias(neuron)
+        bias = _bias(neuron)
+        if isinstance(synapse, Conv2dInt):
+            _conv_bias(synapse, bias)
 
 
 def write_netx(graph: Graph, path: str | os.PathLike[str]) -> Path:
     """Write the integer ``graph`` to the netx file ``path`` atomically; returns the path.
 
     Raises:
-        UnsupportedLayerError: if the graph is not a chain of ``DenseInt``/``DelayDenseInt`` -> ``LIFInt``.
+        UnsupportedLayerError: if the graph is not a chain of synapses (``DenseInt``, ``DelayDenseInt``,
+            ``Conv2dInt``) -> ``LIFInt``.
         QuantizationRangeError: if a layer has no exact netx form (see the module docstring).
         ModelFormatError: if h5py is missing.
     """
@@ -134,6 +178,7 @@ def write_netx(graph: Graph, path: str | os.PathLike[str]) -> Path:
         import h5py
     except ImportError as error:
         raise ModelFormatError("writing .net files needs h5py: pip install 'latdeploy[lava]'") from error
+    check_netx(graph)
     layers = [(synapse, neuron, effective_weight(synapse), _bias(neuron)) for synapse, neuron in _layers(graph)]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,8 +189,22 @@ def write_netx(graph: Graph, path: str | os.PathLike[str]) -> Path:
             root = handle.create_group("layer")
             first = root.create_group("0")
             first.create_dataset("type", data=[np.bytes_("input")])
-            first.create_dataset("shape", data=np.array([graph.input.size], np.int64))
-            for index, (synapse, neuron, weight, bias) in enumerate(layers, start=1):
+            first_synapse = layers[0][0]
+            input_shape = first_synapse.in_shape if isinstance(first_synapse, Conv2dInt) else (graph.input.size,)
+            first.create_dataset("shape", data=np.array(input_shape, np.int64))
+            index, spatial = 0, isinstance(first_synapse, Conv2dInt)
+            for synapse, neuron, weight, bias in layers:
+                index += 1
+                if isinstance(synapse, Conv2dInt):
+                    _write_conv(root.create_group(str(index)), synapse, weight, bias)
+                    _write_neuron(root[str(index)], neuron)
+                    spatial = True
+                    continue
+                if spatial:  # netx connects (X, Y, C) to a dense layer only through a flatten layer
+                    flatten = root.create_group(str(index))
+                    flatten.create_dataset("type", data=[np.bytes_("flatten")])
+                    flatten.create_dataset("shape", data=np.array([synapse.weight.shape[1], 1, 1], np.int64))
+                    index, spatial = index + 1, False
                 group = root.create_group(str(index))
                 group.create_dataset("type", data=[np.bytes_("dense")])
                 group.create_dataset("shape", data=np.array([neuron.size], np.int64))
@@ -157,13 +216,7 @@ def write_netx(graph: Graph, path: str | os.PathLike[str]) -> Path:
                     uniform = (synapse.delay == synapse.delay[:, :1]).all()
                     delay = synapse.delay[:, 0] if uniform else synapse.delay
                     group.create_dataset("delay", data=delay.astype(np.float32))
-                cell = group.create_group("neuron")
-                cell.create_dataset("type", data=np.bytes_("CUBA"))
-                cell.create_dataset("iDecay", data=int(neuron.du) + 1)
-                cell.create_dataset("vDecay", data=int(neuron.dv))
-                cell.create_dataset("vThMant", data=int(neuron.vth))
-                cell.create_dataset("refDelay", data=1)
-                cell.create_dataset("gradedSpike", data=False)
+                _write_neuron(group, neuron)
             simulation = handle.create_group("simulation")
             simulation.create_dataset("Ts", data=1)
             simulation.create_dataset("tSample", data=graph.timesteps)

@@ -40,6 +40,9 @@ def _run_netx(path, spikes: np.ndarray, timesteps: int, layers: int) -> np.ndarr
     stream = np.zeros((fan_in, steps), np.int32)
     stream[:, : samples * timesteps] = spikes.transpose(2, 0, 1).reshape(fan_in, -1)
     network = netx.hdf5.Network(net_config=str(path), reset_interval=timesteps, reset_offset=1)
+    if len(network.inp.shape) == 3:  # netx's (X, Y, C) input of a conv layer; the IR's flat order is (C, Y, X)
+        width, height, channels = network.inp.shape
+        stream = stream.reshape(channels, height, width, steps).transpose(2, 1, 0, 3)
     source = io.source.RingBuffer(data=stream)
     sink = io.sink.RingBuffer(shape=network.out.shape, buffer=steps)
     source.s_out.connect(network.inp)
@@ -121,3 +124,35 @@ def test_layers_without_an_exact_netx_form_are_refused(tmp_path):
     with pytest.raises(UnsupportedLayerError, match="'d'.*Dense cannot be written to netx"):
         write_netx(float_graph, tmp_path / "z.net")
     assert not list(tmp_path.iterdir())
+
+
+def test_conv_graph_written_runs_in_netx_like_latdeploys_lava_backend(tmp_path):
+    from latdeploy.backends.lava import run_lava
+    from latdeploy.ir import Conv2dInt
+
+    rng = np.random.default_rng(12)
+    conv = Conv2dInt("conv", ("input",), weight=rng.integers(-256, 256, (4, 2, 3, 3)), in_channels=2, in_height=6,
+                     in_width=5, stride_h=2, padding_w=1)  # fmt: skip
+    nodes = [
+        SpikeInput("input", (), neurons=60),
+        conv,
+        LIFInt(
+            "lif1", ("conv",), du=4095, dv=300, vth=200, bias_mant=np.repeat(rng.integers(-20, 20, 4), conv.size // 4)
+        ),
+        DenseInt("dense", ("lif1",), weight=rng.integers(-128, 128, (3, conv.size)) * 2),
+        LIFInt("lif2", ("dense",), du=2000, dv=100, vth=150, bias_mant=np.zeros(3, np.int32)),
+    ]
+    graph = Graph(tuple(nodes), {"timesteps": 5})
+    path = write_netx(graph, tmp_path / "conv.net")
+    spikes = (rng.random((2, 5, 60)) < 0.4).astype(np.uint8)
+    back = read_netx(path)
+    assert [type(n).__name__ for n in back.nodes] == ["SpikeInput", "Conv2dInt", "LIFInt", "DenseInt", "LIFInt"]
+    for name in ("lif1", "lif2"):
+        ours = simulate_fixed(graph, spikes).layers[name].spikes
+        assert np.array_equal(
+            ours, simulate_fixed(back, spikes).layers[{"lif1": "layer1", "lif2": "layer3"}[name]].spikes
+        )
+    netx_output = _run_netx(path, spikes, graph.timesteps, 2)
+    lava = run_lava(graph, spikes)
+    assert lava.hardware["lif1"].sum() > 0
+    assert np.array_equal(netx_output, lava.hardware["lif2"])
