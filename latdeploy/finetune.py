@@ -109,7 +109,9 @@ def finetune(
 ) -> nn.Module:
     """Fine-tune ``model`` in place with fake-quantized weights and return it (weights left on the grid).
 
-    After each epoch the training-split accuracy of the fake-quantized model is measured;
+    Each layer is clipped where post-training quantization clips it (the calibrated
+    ``clip_quantile`` of its ``|W|``). After each epoch the training-split accuracy of the
+    fake-quantized model is measured;
     the parameters of the best epoch (the starting point counts as epoch 0) are kept.
 
     Raises:
@@ -127,7 +129,9 @@ def finetune(
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(epochs, 1))
     decoder = str(metadata.get("decoder", "first_spike"))
-    with FakeQuantizedWeights(model, bits=bits):
+    graph = graph_from_module(model, metadata)
+    _, layers = quantize(graph, profile, encode(model, train.x[:CALIBRATION_SAMPLES]), weight_bits=bits)
+    with FakeQuantizedWeights(model, bits=bits, clip_quantiles=[layer.clip_quantile for layer in layers]):
         best = (_accuracy(model, x, y, decoder), copy.deepcopy(model.state_dict()))
         for _ in range(epochs):
             model.train()
