@@ -92,7 +92,7 @@ def test_more_cores_than_the_chip_has_is_a_resource_error_naming_the_layer_and_l
     graph = _chain(np.ones((10, 3)), np.ones((4, 10)))
     with pytest.raises(
         ResourceError,
-        match=r"needs 4 cores, profile 'tiny' has 3 .*layer 'lif1' alone needs 3 of them, bounded by neurons_per_core 4",
+        match=r"needs 4 cores, profile 'tiny' has 3 .*'lif1' alone needs 3 of them, bounded by neurons_per_core 4",
     ):
         map_graph(graph, _profile(tmp_path, neurons_per_core=4, cores_per_chip=3))
     assert map_graph(graph, _profile(tmp_path, neurons_per_core=4, cores_per_chip=4))["total_cores"] == 4
