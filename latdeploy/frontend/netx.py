@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from latdeploy.errors import ModelFormatError, QuantizationRangeError, UnsupportedLayerError
+from latdeploy.errors import LatdeployError, ModelFormatError, QuantizationRangeError, UnsupportedLayerError
 from latdeploy.ir import DenseInt, Graph, LIFInt, Node, SpikeInput
 from latdeploy.ir.netx_nodes import MAX_DELAY, DelayDenseInt
 
@@ -188,7 +188,15 @@ def read_netx(path: str | os.PathLike[str], timesteps: int | None = None) -> Gra
             simulation = _group_dict(handle["simulation"]) if "simulation" in handle else {}
     except (OSError, KeyError, ValueError) as error:
         raise ModelFormatError(f"{path}: not a readable netx .net file ({type(error).__name__}: {error})") from error
-    return _graph(configs, simulation, path, timesteps)
+    try:
+        return _graph(configs, simulation, path, timesteps)
+    except LatdeployError as error:
+        if path.name in str(error):
+            raise
+        raise type(error)(f"{path}: {error}") from error
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError) as error:  # untrusted file
+        reason = " ".join(str(error).split())[:200] or type(error).__name__
+        raise ModelFormatError(f"{path}: malformed netx .net file ({type(error).__name__}: {reason})") from error
 
 
 def _graph(configs: list[dict[str, Any]], simulation: dict[str, Any], path: Path, timesteps: int | None) -> Graph:
