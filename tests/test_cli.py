@@ -124,8 +124,8 @@ def _garbage(tmp):
 def test_parity_failure_exits_3_and_keeps_the_bundle(tmp_path, shipped_model_path, monkeypatch):
     real_run_lava = latdeploy.export.run_lava
 
-    def run_lava_with_one_flipped_spike(graph, spikes):
-        run = real_run_lava(graph, spikes)
+    def run_lava_with_one_flipped_spike(graph, spikes, **options):
+        run = real_run_lava(graph, spikes, **options)
         layer = run.trace.layers["lif1"]
         layer.spikes[0, 0, 0] ^= 1
         return run
