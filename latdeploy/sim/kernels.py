@@ -11,11 +11,10 @@ A neuron kernel loops over time per sample; the work is split into tasks of
 (sample, block of :data:`BLOCK` neurons) run in parallel (``prange``) on all
 cores, the inner loop running over contiguous neurons.
 
-Adding a neuron kind: write its per-step update as an ``@njit(inline="always")``
-helper on int64 scalars using :func:`decay_toward_zero`, :func:`wrap_int32`,
-:func:`wrap_u24` and :func:`saturate_v`, and a ``prange`` driver shaped like
-:func:`lif_int_kernel` (one task per (sample, neuron block), overflow counts per
-task, summed at the end).
+Adding a neuron kind: a ``prange`` driver shaped like :func:`lif_int_kernel`
+(buffers from :func:`neuron_buffers`, one task per (sample, neuron block) from
+:func:`task_block`, the CUBA update :func:`cuba_step`, overflow counts per task,
+summed at the end); only its firing and reset rule is its own.
 """
 
 from __future__ import annotations
@@ -92,6 +91,52 @@ def saturate_v(updated: int) -> tuple[int, int]:
     return updated, 0
 
 
+@njit(inline="always", cache=True)
+def cuba_step(u: int, v: int, current: int, decay_u: int, decay_v: int, bias: int) -> tuple[int, int, int, int]:
+    """One step of Lava's CUBA update before any firing rule, on int64 state ``u``, ``v``.
+
+    ``current`` is the neuron's int32 input, ``decay_u``/``decay_v``/``bias`` as in
+    :func:`lif_int_kernel`.
+
+    Returns:
+        ``(u, wrapped, v, saturated)``: the new ``u`` (24-bit wrap) and ``v`` (saturated,
+        before reset) and 1 where the wrap or saturation applied.
+    """
+    shifted = wrap_int32(np.int64(current) << ACTIVATION_SHIFT)
+    new_u, wrapped = wrap_u24(wrap_int32(decay_toward_zero(u, decay_u) + shifted))
+    updated = wrap_int32(wrap_int32(decay_toward_zero(v, decay_v) + new_u) + bias)
+    new_v, saturated = saturate_v(updated)
+    return new_u, wrapped, new_v, saturated
+
+
+@njit(cache=True)
+def neuron_buffers(
+    batch: int, steps: int, size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:
+    """Return a neuron kernel's outputs and tasks for ``[batch, steps, size]`` currents.
+
+    Returns:
+        ``(spikes, v_pre, u, v, blocks, wraps, saturations)``: empty ``[B, T, N]`` uint8
+        spikes and int32 ``v_pre``, ``u``, ``v``; the neuron blocks per sample; and zeroed
+        int64 overflow counts, one per task (``batch * blocks`` tasks).
+    """
+    spikes = np.empty((batch, steps, size), np.uint8)
+    v_pre = np.empty((batch, steps, size), np.int32)
+    u_out = np.empty((batch, steps, size), np.int32)
+    v_out = np.empty((batch, steps, size), np.int32)
+    blocks = (size + BLOCK - 1) // BLOCK
+    wraps = np.zeros(batch * blocks, np.int64)
+    saturations = np.zeros(batch * blocks, np.int64)
+    return spikes, v_pre, u_out, v_out, blocks, wraps, saturations
+
+
+@njit(inline="always", cache=True)
+def task_block(task: int, blocks: int, size: int) -> tuple[int, int, int]:
+    """Return ``(sample, start, stop)``: the sample and neuron range ``[start, stop)`` of parallel ``task``."""
+    start = (task % blocks) * BLOCK
+    return task // blocks, start, min(start + BLOCK, size)
+
+
 @njit(parallel=True, cache=True)
 def lif_int_kernel(
     current: np.ndarray, decay_u: int, decay_v: int, threshold: int, bias: np.ndarray
@@ -106,18 +151,9 @@ def lif_int_kernel(
         ``v`` before reset, ``u`` and ``v`` per step, each ``[B, T, N]``, and the counts.
     """
     batch, steps, size = current.shape
-    spikes = np.empty((batch, steps, size), np.uint8)
-    v_pre = np.empty((batch, steps, size), np.int32)
-    u_out = np.empty((batch, steps, size), np.int32)
-    v_out = np.empty((batch, steps, size), np.int32)
-    blocks = (size + BLOCK - 1) // BLOCK
-    tasks = batch * blocks
-    wraps = np.zeros(tasks, np.int64)
-    saturations = np.zeros(tasks, np.int64)
-    for task in prange(tasks):
-        sample = task // blocks
-        start = (task % blocks) * BLOCK
-        stop = min(start + BLOCK, size)
+    spikes, v_pre, u_out, v_out, blocks, wraps, saturations = neuron_buffers(batch, steps, size)
+    for task in prange(batch * blocks):
+        sample, start, stop = task_block(task, blocks, size)
         u = np.zeros(stop - start, np.int64)
         v = np.zeros(stop - start, np.int64)
         task_wraps = 0
@@ -125,10 +161,9 @@ def lif_int_kernel(
         for step in range(steps):
             for k in range(stop - start):
                 n = start + k
-                shifted = wrap_int32(np.int64(current[sample, step, n]) << ACTIVATION_SHIFT)
-                new_u, wrapped = wrap_u24(wrap_int32(decay_toward_zero(u[k], decay_u) + shifted))
-                updated = wrap_int32(wrap_int32(decay_toward_zero(v[k], decay_v) + new_u) + bias[n])
-                new_v, saturated = saturate_v(updated)
+                new_u, wrapped, new_v, saturated = cuba_step(
+                    u[k], v[k], current[sample, step, n], decay_u, decay_v, bias[n]
+                )
                 task_wraps += wrapped
                 task_saturations += saturated
                 v_pre[sample, step, n] = new_v
@@ -215,9 +250,7 @@ def delay_dense_events_kernel(
     blocks = (fan_out + BLOCK - 1) // BLOCK
     total = np.zeros((batch, steps, fan_out), np.int64)
     for task in prange(batch * blocks):
-        sample = task // blocks
-        start = (task % blocks) * BLOCK
-        stop = min(start + BLOCK, fan_out)
+        sample, start, stop = task_block(task, blocks, fan_out)
         partial = np.zeros(groups, np.int64)
         touched = np.zeros(groups, np.bool_)
         order = np.empty(groups, np.int64)

@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit, prange
 
 from latdeploy.ir.neurons_ext import IntNeuron, MultiThresholdLIFInt, SoftResetLIFInt, TTFSInt
-from latdeploy.sim.kernels import ACTIVATION_SHIFT, BLOCK, decay_toward_zero, saturate_v, wrap_int32, wrap_u24
+from latdeploy.sim.kernels import cuba_step, neuron_buffers, task_block
 from latdeploy.sim.trace import LayerTrace
 
 SOFT_RESET, TTFS_MODE, MULTI_ZERO, MULTI_SUBTRACT = 0, 1, 2, 3
@@ -32,18 +32,9 @@ def latency_neuron_kernel(
         ``(payloads, v_pre, u, v, u_wraps, v_saturations)`` as the numpy reference.
     """
     batch, steps, size = current.shape
-    spikes = np.empty((batch, steps, size), np.uint8)
-    v_pre = np.empty((batch, steps, size), np.int32)
-    u_out = np.empty((batch, steps, size), np.int32)
-    v_out = np.empty((batch, steps, size), np.int32)
-    blocks = (size + BLOCK - 1) // BLOCK
-    tasks = batch * blocks
-    wraps = np.zeros(tasks, np.int64)
-    saturations = np.zeros(tasks, np.int64)
-    for task in prange(tasks):
-        sample = task // blocks
-        start = (task % blocks) * BLOCK
-        stop = min(start + BLOCK, size)
+    spikes, v_pre, u_out, v_out, blocks, wraps, saturations = neuron_buffers(batch, steps, size)
+    for task in prange(batch * blocks):
+        sample, start, stop = task_block(task, blocks, size)
         u = np.zeros(stop - start, np.int64)
         v = np.zeros(stop - start, np.int64)
         fired = np.zeros(stop - start, np.bool_)
@@ -52,10 +43,9 @@ def latency_neuron_kernel(
         for step in range(steps):
             for k in range(stop - start):
                 n = start + k
-                shifted = wrap_int32(np.int64(current[sample, step, n]) << ACTIVATION_SHIFT)
-                new_u, wrapped = wrap_u24(wrap_int32(decay_toward_zero(u[k], decay_u) + shifted))
-                updated = wrap_int32(wrap_int32(decay_toward_zero(v[k], decay_v) + new_u) + bias[n])
-                new_v, saturated = saturate_v(updated)
+                new_u, wrapped, new_v, saturated = cuba_step(
+                    u[k], v[k], current[sample, step, n], decay_u, decay_v, bias[n]
+                )
                 task_wraps += wrapped
                 payload = 0
                 if mode == TTFS_MODE:
