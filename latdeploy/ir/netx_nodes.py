@@ -13,7 +13,7 @@ from typing import ClassVar
 import numpy as np
 
 from latdeploy.errors import ModelFormatError, QuantizationRangeError
-from latdeploy.ir.nodes import Node, register_node
+from latdeploy.ir.nodes import Node, _check_weight_scaling, register_node
 from latdeploy.ir.types import IntType
 
 MAX_DELAY = 62  # netx clamps delays to 62; Lava's DelayDense holds up to 63 on Loihi 2
@@ -65,10 +65,7 @@ class DelayDenseInt(Node):
             raise QuantizationRangeError(
                 f"node {self.name!r}: delay spans [{self.delay.min()}, {self.delay.max()}], outside [0, {MAX_DELAY}]"
             )
-        if not -8 <= self.weight_exp <= 7:
-            raise QuantizationRangeError(f"node {self.name!r}: weight_exp {self.weight_exp} outside [-8, 7]")
-        if not 1 <= self.num_weight_bits <= 8:
-            raise QuantizationRangeError(f"node {self.name!r}: num_weight_bits {self.num_weight_bits} outside [1, 8]")
+        _check_weight_scaling(self)
 
     @property
     def size(self) -> int:

@@ -20,21 +20,12 @@ itself, sent on a graded port; the next synapse multiplies it with the weight
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import ClassVar
+from dataclasses import dataclass
 
 import numpy as np
 
 from latdeploy.errors import ModelFormatError, QuantizationRangeError
-from latdeploy.ir.nodes import (
-    BIAS_EXP_TYPE,
-    BIAS_MANT_TYPE,
-    DECAY_TYPE,
-    THRESHOLD_TYPE,
-    Node,
-    _require_range,
-    register_node,
-)
+from latdeploy.ir.nodes import FloatNeuronBase, IntNeuronBase, Node, register_node
 
 RESETS = ("zero", "subtract")
 MAX_LEVELS = 255
@@ -42,31 +33,13 @@ STATE_MAX = (1 << 23) - 1  # largest |v| Lava's LIF holds
 
 
 @dataclass
-class FloatNeuron(Node):
-    """Fields shared by the float neuron nodes (one ``bias`` per neuron, flattened)."""
-
-    threshold: float = 1.0
-    current_decay: float = 1.0
-    voltage_decay: float = 0.0
-    bias: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
-    kind: ClassVar[str] = "neuron"
+class FloatNeuron(FloatNeuronBase):
+    """Fields shared by the float neuron nodes (one ``bias`` per neuron, flattened; finite)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.bias = np.asarray(self.bias, dtype=np.float32).reshape(-1)
-        if self.bias.size == 0:
-            raise ModelFormatError(f"node {self.name!r}: bias must hold one value per neuron")
         if not np.isfinite(self.bias).all():
             raise ModelFormatError(f"node {self.name!r}: bias holds NaN or infinite values")
-        if not self.threshold > 0:
-            raise ModelFormatError(f"node {self.name!r}: threshold must be > 0, got {self.threshold}")
-        for name in ("current_decay", "voltage_decay"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ModelFormatError(f"node {self.name!r}: {name} must lie in [0, 1], got {getattr(self, name)}")
-
-    @property
-    def size(self) -> int:
-        return int(self.bias.size)
 
 
 @register_node
@@ -109,33 +82,13 @@ class MultiThresholdLIF(FloatNeuron):
 
 
 @dataclass
-class IntNeuron(Node):
+class IntNeuron(IntNeuronBase):
     """Fields shared by the integer neuron nodes (ranges as Lava's LIF; ``vth >= 1``)."""
-
-    du: int = 4095
-    dv: int = 0
-    vth: int = 1
-    bias_mant: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
-    bias_exp: int = 6
-    kind: ClassVar[str] = "neuron"
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.bias_mant = np.asarray(self.bias_mant).reshape(-1)
-        if self.bias_mant.size == 0 or not np.issubdtype(self.bias_mant.dtype, np.integer):
-            raise ModelFormatError(f"node {self.name!r}: bias_mant must hold one integer per neuron")
-        _require_range(self, "bias_mant", self.bias_mant, BIAS_MANT_TYPE)  # before the cast, which would wrap
-        self.bias_mant = self.bias_mant.astype(np.int32)
-        _require_range(self, "du", self.du, DECAY_TYPE)
-        _require_range(self, "dv", self.dv, DECAY_TYPE)
-        _require_range(self, "vth", self.vth, THRESHOLD_TYPE)
-        _require_range(self, "bias_exp", self.bias_exp, BIAS_EXP_TYPE)
         if self.vth < 1:
             raise QuantizationRangeError(f"node {self.name!r}: vth must be >= 1 (v >= vth << 6), got {self.vth}")
-
-    @property
-    def size(self) -> int:
-        return int(self.bias_mant.size)
 
     @property
     def levels_max(self) -> int:

@@ -135,6 +135,14 @@ def _require_range(node: Node, what: str, values: np.ndarray | int, kind: IntTyp
         )
 
 
+def _check_weight_scaling(node: Node) -> None:
+    """Check an integer synapse's ``weight_exp`` (in [-8, 7]) and ``num_weight_bits`` (in [1, 8])."""
+    if not -8 <= node.weight_exp <= 7:
+        raise QuantizationRangeError(f"node {node.name!r}: weight_exp {node.weight_exp} outside [-8, 7]")
+    if not 1 <= node.num_weight_bits <= 8:
+        raise QuantizationRangeError(f"node {node.name!r}: num_weight_bits {node.num_weight_bits} outside [1, 8]")
+
+
 @register_node
 @dataclass
 class SpikeInput(Node):
@@ -183,16 +191,11 @@ class Dense(Node):
         return int(self.weight.shape[0])
 
 
-@register_node
 @dataclass
-class LIF(Node):
-    """Float current-based LIF neuron with reset to zero (Loihi's ``LIF`` in float)::
+class FloatNeuronBase(Node):
+    """Fields and checks shared by the float CUBA neuron nodes (not a node type itself).
 
-        u[t] = u[t-1] (1 - current_decay) + a[t]
-        v[t] = v[t-1] (1 - voltage_decay) + u[t] + bias
-        s[t] = v[t] >= threshold ;  v[t] <- 0 where s[t]
-
-    ``current_decay = 1``, ``voltage_decay = 0`` is integrate-and-fire.
+    ``threshold > 0``, decays in [0, 1] and one ``bias`` per neuron (flattened).
     """
 
     threshold: float = 1.0
@@ -215,6 +218,19 @@ class LIF(Node):
     @property
     def size(self) -> int:
         return int(self.bias.size)
+
+
+@register_node
+@dataclass
+class LIF(FloatNeuronBase):
+    """Float current-based LIF neuron with reset to zero (Loihi's ``LIF`` in float)::
+
+        u[t] = u[t-1] (1 - current_decay) + a[t]
+        v[t] = v[t-1] (1 - voltage_decay) + u[t] + bias
+        s[t] = v[t] >= threshold ;  v[t] <- 0 where s[t]
+
+    ``current_decay = 1``, ``voltage_decay = 0`` is integrate-and-fire.
+    """
 
 
 @register_node
@@ -246,26 +262,19 @@ class DenseInt(Node):
             raise ModelFormatError(f"node {self.name!r}: weight must be integer, got {self.weight.dtype}")
         _require_range(self, "weight", self.weight, IntType(9))  # before the cast, which would wrap
         self.weight = self.weight.astype(np.int32)
-        if not -8 <= self.weight_exp <= 7:
-            raise QuantizationRangeError(f"node {self.name!r}: weight_exp {self.weight_exp} outside [-8, 7]")
-        if not 1 <= self.num_weight_bits <= 8:
-            raise QuantizationRangeError(f"node {self.name!r}: num_weight_bits {self.num_weight_bits} outside [1, 8]")
+        _check_weight_scaling(self)
 
     @property
     def size(self) -> int:
         return int(self.weight.shape[0])
 
 
-@register_node
 @dataclass
-class LIFInt(Node):
-    """Integer CUBA LIF neuron as Lava's ``LIF`` (``fixed_pt``) computes it, per step::
+class IntNeuronBase(Node):
+    """Fields and range checks shared by the integer CUBA neuron nodes (not a node type itself).
 
-        u <- trunc0(u (4096 - (du + 1)) / 4096) + (a << 6)   then u wraps at 24 bits
-        v <- trunc0(v (4096 - dv) / 4096) + u + (bias_mant << bias_exp), clipped to +-(2^23 - 1)
-        s <- v > (vth << 6) ;  v <- 0 where s
-
-    (int32 arithmetic as Lava's; see ``latdeploy.sim.fixed`` for every cast).
+    ``du``, ``dv``, ``vth``, ``bias_mant`` (one per neuron, flattened) and ``bias_exp``
+    in the ranges of Lava's LIF.
     """
 
     du: int = 4095
@@ -290,3 +299,16 @@ class LIFInt(Node):
     @property
     def size(self) -> int:
         return int(self.bias_mant.size)
+
+
+@register_node
+@dataclass
+class LIFInt(IntNeuronBase):
+    """Integer CUBA LIF neuron as Lava's ``LIF`` (``fixed_pt``) computes it, per step::
+
+        u <- trunc0(u (4096 - (du + 1)) / 4096) + (a << 6)   then u wraps at 24 bits
+        v <- trunc0(v (4096 - dv) / 4096) + u + (bias_mant << bias_exp), clipped to +-(2^23 - 1)
+        s <- v > (vth << 6) ;  v <- 0 where s
+
+    (int32 arithmetic as Lava's; see ``latdeploy.sim.fixed`` for every cast).
+    """

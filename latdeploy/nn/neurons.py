@@ -29,6 +29,9 @@ from latdeploy.nn.surrogate import SURROGATES, spike_function
 
 RESETS = ("zero", "subtract")
 
+# one step of a neuron kind: (spikes, v before the reset, v after it, the kind's extra state)
+_Step = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]
+
 
 def _as_shape(size: int | tuple[int, ...]) -> tuple[int, ...]:
     shape = (int(size),) if isinstance(size, int) else tuple(int(d) for d in size)
@@ -43,12 +46,12 @@ class _CubaNeuron(nn.Module):
     def __init__(
         self,
         size: int | tuple[int, ...],
-        threshold: float,
-        current_decay: float,
-        voltage_decay: float,
-        bias: bool,
-        surrogate: str,
-        surrogate_slope: float,
+        threshold: float = 1.0,
+        current_decay: float = 1.0,
+        voltage_decay: float = 0.0,
+        bias: bool = True,
+        surrogate: str = "fast_sigmoid",
+        surrogate_slope: float = 5.0,
     ) -> None:
         super().__init__()
         for name, value in (("current_decay", current_decay), ("voltage_decay", voltage_decay)):
@@ -81,6 +84,43 @@ class _CubaNeuron(nn.Module):
     def _spike(self, x: torch.Tensor) -> torch.Tensor:
         return spike_function(x, self.surrogate, self.surrogate_slope)
 
+    def _start(self, like: torch.Tensor) -> torch.Tensor | None:
+        """Return the kind's extra per-sample state (``None``: none), shaped as ``like``."""
+        return None
+
+    def _fire(self, v: torch.Tensor, state: torch.Tensor | None) -> _Step:
+        """Return ``(s, v_pre, v, state)`` of one step: the spikes, the potential before the reset,
+        the potential after it and the next extra state."""
+        raise NotImplementedError
+
+    def forward(self, current: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Integrate ``current`` ``[T, B, *shape]`` from zero state.
+
+        Returns:
+            ``(spikes, v_pre)``, both ``[T, B, *shape]``: the spikes (as the class
+            docstring says) and the membrane potential of each step before the reset.
+
+        Raises:
+            ValueError: if ``current`` does not end in the layer's shape.
+        """
+        self._check(current)
+        u = torch.zeros_like(current[0])
+        v = torch.zeros_like(current[0])
+        state = self._start(current[0])
+        spikes, v_pre = [], []
+        for step in range(current.shape[0]):
+            u, v = self._integrate(u, v, current[step])
+            s, before_reset, v, state = self._fire(v, state)
+            v_pre.append(before_reset)
+            spikes.append(s)
+        return torch.stack(spikes), torch.stack(v_pre)
+
+
+def _check_reset(reset: str) -> str:
+    if reset not in RESETS:
+        raise ValueError(f"reset must be one of {RESETS}, got {reset!r}")
+    return reset
+
 
 class LIF(_CubaNeuron):
     """Current-based leaky integrate-and-fire neuron that may fire on many steps.
@@ -106,31 +146,11 @@ class LIF(_CubaNeuron):
         surrogate_slope: float = 5.0,
     ) -> None:
         super().__init__(size, threshold, current_decay, voltage_decay, bias, surrogate, surrogate_slope)
-        if reset not in RESETS:
-            raise ValueError(f"reset must be one of {RESETS}, got {reset!r}")
-        self.reset = reset
+        self.reset = _check_reset(reset)
 
-    def forward(self, current: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Integrate ``current`` ``[T, B, *shape]``.
-
-        Returns:
-            ``(spikes, v_pre)``, both ``[T, B, *shape]``: 0/1 spikes and the membrane
-            potential of each step before the reset.
-
-        Raises:
-            ValueError: if ``current`` does not end in the layer's shape.
-        """
-        self._check(current)
-        u = torch.zeros_like(current[0])
-        v = torch.zeros_like(current[0])
-        spikes, v_pre = [], []
-        for step in range(current.shape[0]):
-            u, v = self._integrate(u, v, current[step])
-            s = self._spike(v - self.threshold)
-            v_pre.append(v)
-            spikes.append(s)
-            v = v * (1.0 - s) if self.reset == "zero" else v - s * self.threshold
-        return torch.stack(spikes), torch.stack(v_pre)
+    def _fire(self, v: torch.Tensor, state: torch.Tensor | None) -> _Step:
+        s = self._spike(v - self.threshold)
+        return s, v, (v * (1.0 - s) if self.reset == "zero" else v - s * self.threshold), None
 
 
 class TTFSNeuron(_CubaNeuron):
@@ -147,43 +167,14 @@ class TTFSNeuron(_CubaNeuron):
     sample starts alive (``forward`` begins from zero state).
     """
 
-    def __init__(
-        self,
-        size: int | tuple[int, ...],
-        threshold: float = 1.0,
-        current_decay: float = 1.0,
-        voltage_decay: float = 0.0,
-        bias: bool = True,
-        surrogate: str = "fast_sigmoid",
-        surrogate_slope: float = 5.0,
-    ) -> None:
-        super().__init__(size, threshold, current_decay, voltage_decay, bias, surrogate, surrogate_slope)
+    def _start(self, like: torch.Tensor) -> torch.Tensor | None:
+        return torch.ones_like(like)  # alive: 1 until the neuron's spike
 
-    def forward(self, current: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Integrate ``current`` ``[T, B, *shape]``.
-
-        Returns:
-            ``(spikes, v_pre)``, both ``[T, B, *shape]``: 0/1 spikes, at most one per
-            neuron and sample, and the membrane potential before the reset (zero
-            after the neuron's spike).
-
-        Raises:
-            ValueError: if ``current`` does not end in the layer's shape.
-        """
-        self._check(current)
-        u = torch.zeros_like(current[0])
-        v = torch.zeros_like(current[0])
-        alive = torch.ones_like(current[0])
-        spikes, v_pre = [], []
-        for step in range(current.shape[0]):
-            u, v = self._integrate(u, v, current[step])
-            v = v * alive
-            s = self._spike(v - self.threshold) * alive
-            v_pre.append(v)
-            spikes.append(s)
-            v = v * (1.0 - s)
-            alive = alive * (1.0 - s)
-        return torch.stack(spikes), torch.stack(v_pre)
+    def _fire(self, v: torch.Tensor, alive: torch.Tensor | None) -> _Step:
+        assert alive is not None  # from _start
+        v = v * alive
+        s = self._spike(v - self.threshold) * alive
+        return s, v, v * (1.0 - s), alive * (1.0 - s)
 
 
 class MultiThresholdLIF(_CubaNeuron):
@@ -214,33 +205,13 @@ class MultiThresholdLIF(_CubaNeuron):
         super().__init__(size, threshold, current_decay, voltage_decay, bias, surrogate, surrogate_slope)
         if not 1 <= int(levels) <= 255:
             raise ValueError(f"levels must lie in 1..255, got {levels}")
-        if reset not in RESETS:
-            raise ValueError(f"reset must be one of {RESETS}, got {reset!r}")
         self.levels = int(levels)
-        self.reset = reset
+        self.reset = _check_reset(reset)
 
-    def forward(self, current: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Integrate ``current`` ``[T, B, *shape]``.
-
-        Returns:
-            ``(spikes, v_pre)``, both ``[T, B, *shape]``: graded spikes in ``0..levels``
-            (float) and the membrane potential of each step before the reset.
-
-        Raises:
-            ValueError: if ``current`` does not end in the layer's shape.
-        """
-        self._check(current)
-        u = torch.zeros_like(current[0])
-        v = torch.zeros_like(current[0])
-        spikes, v_pre = [], []
-        for step in range(current.shape[0]):
-            u, v = self._integrate(u, v, current[step])
-            crossed = [self._spike(v - level * self.threshold) for level in range(1, self.levels + 1)]
-            s = torch.stack(crossed).sum(dim=0)
-            v_pre.append(v)
-            spikes.append(s)
-            v = v * (1.0 - crossed[0]) if self.reset == "zero" else v - s * self.threshold
-        return torch.stack(spikes), torch.stack(v_pre)
+    def _fire(self, v: torch.Tensor, state: torch.Tensor | None) -> _Step:
+        crossed = [self._spike(v - level * self.threshold) for level in range(1, self.levels + 1)]
+        s = torch.stack(crossed).sum(dim=0)
+        return s, v, (v * (1.0 - crossed[0]) if self.reset == "zero" else v - s * self.threshold), None
 
 
 NEURONS: dict[str, type[_CubaNeuron]] = {"lif": LIF, "ttfs": TTFSNeuron, "multi_threshold": MultiThresholdLIF}
