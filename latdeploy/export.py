@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 import latdeploy
+from latdeploy.backends.host_onnx import check_host_onnx, host_onnx_bytes
 from latdeploy.backends.lava import lava_versions, run_lava
 from latdeploy.checkpoint import load
 from latdeploy.data import load_split
@@ -91,7 +92,9 @@ def export(
     ``allow_overflow`` turns a 24-bit wrap of ``u`` or saturation of ``v`` on the calibration
     data from an error into a warning (:func:`latdeploy.passes.range_analysis.check_ranges`).
     ``formats`` adds interchange files (:mod:`latdeploy.interchange`: ``netx`` -> ``graph.net``,
-    ``nir`` -> ``graph.nir``); the ONNX graphs are always written.
+    ``nir`` -> ``graph.nir``); the ONNX graphs are always written, and so is ``host.onnx``
+    (the encoder as plain ONNX, :mod:`latdeploy.backends.host_onnx`), checked first to give
+    exactly the verified samples' spikes in onnxruntime.
 
     ``trust_pickle`` lets :func:`latdeploy.checkpoint.load` unpickle the model file in
     full (it may then run code from the file); leave it off for files you did not make.
@@ -108,6 +111,7 @@ def export(
         QuantizationRangeError: if ``u`` or ``v`` overflows on calibration data and
             ``allow_overflow`` is off (nothing is written).
         BackendError: if Lava is missing or its run fails.
+        HostOnnxError: if ``host.onnx`` does not reproduce the encoder's spikes (nothing is written).
     """
     if target not in TARGETS:
         raise LatdeployError(f"unknown target {target!r}; supported: {list(TARGETS)}")
@@ -132,6 +136,8 @@ def export(
     step("float and fixed-point simulators")
     spikes = encode(model, test.x[:samples])
     labels = test.y[:samples]
+    host_model = host_onnx_bytes(model, test.x[:samples])
+    check_host_onnx(host_model, test.x[:samples], spikes)
     float_trace = simulate_float(graph, spikes)
     started = time.perf_counter()
     fixed_trace = simulate_fixed(int_graph, spikes)
@@ -169,6 +175,7 @@ def export(
         "files": [
             "graph.onnx",
             "graph.int.onnx",
+            "host.onnx",
             "parity.json",
             "energy.json",
             "quantization.json",
@@ -183,6 +190,7 @@ def export(
             "manifest.json": lambda p: p.write_text(dump_json(manifest)),
             "graph.onnx": lambda p: write_onnx(graph, p),
             "graph.int.onnx": lambda p: write_onnx(int_graph, p),
+            "host.onnx": lambda p: p.write_bytes(host_model),
             **interchange,
             "quantization.json": lambda p: p.write_text(dump_json(int_graph.metadata["quantization"])),
             "parity.json": lambda p: p.write_text(dump_json(parity)),

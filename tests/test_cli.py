@@ -19,6 +19,7 @@ BUNDLE_FILES = {
     "manifest.json",
     "graph.onnx",
     "graph.int.onnx",
+    "host.onnx",
     "parity.json",
     "energy.json",
     "quantization.json",
@@ -68,7 +69,7 @@ def test_export_succeeds_with_zero_fixed_vs_lava_mismatches(exported):
 
 def test_bundle_files_are_valid_and_traceable(exported, shipped_model_path):
     _, out = exported
-    for name in ("graph.onnx", "graph.int.onnx"):
+    for name in ("graph.onnx", "graph.int.onnx", "host.onnx"):
         onnx.checker.check_model(onnx.load(out / name), full_check=True)
     energy = json.loads((out / "energy.json").read_text())
     assert {"profile", "sops", "neuron_updates", "spikes", "energy_j", "per_layer", "ann_equivalent"} <= set(energy)

@@ -7,6 +7,12 @@ Everything else (the input encoder that turns
 analog values into the ``SpikeInput`` spikes, analog feature extractors, read-out
 nodes) runs on the host. The boundary is the list of spike tensors that cross
 from host to chip (the input spikes) and from chip to host (the output layer).
+
+The host part before the first spiking layer is the model's encoder (with the LE
+encoder's learnable feature extractor); it is not an IR node (the graph starts at the
+``SpikeInput``), and :mod:`latdeploy.backends.host_onnx` exports it as plain ONNX
+(``host.onnx`` in every export bundle: analog input -> the ``[B, T, n]`` spikes the chip
+receives, standard ops only, run by onnxruntime).
 """
 
 from __future__ import annotations
