@@ -169,7 +169,7 @@ class Conv2d(_ConvBase):
 class Conv2dInt(_ConvBase):
     """Integer 2-D convolution as Lava's ``Conv`` (``fixed_pt``) computes it, per step::
 
-        acc[t] = conv(s[t] != 0, W)          (exact integer sums; binary inputs)
+        acc[t] = conv(s[t], W)               (exact integer sums; binary or graded payloads)
         a[t]   = wrap24(acc[t])               ((acc + 2^23) mod 2^24 - 2^23, Lava's signed_clamp)
 
     Lava's ``Conv`` applies neither ``weight_exp`` nor weight truncation, so the node

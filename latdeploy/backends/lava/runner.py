@@ -210,7 +210,9 @@ def run_lava(graph: Graph, input_spikes: np.ndarray, timeout: float | None = Non
     for node in graph.nodes:
         if isinstance(node, SpikeInput):
             built[node.name] = LavaNode(out_port=source.s_out)
-            payload_bits[node.name] = 0
+            # graded input (STC event counts): Lava's Dense/Conv binarize payloads unless num_message_bits > 0
+            peak = int(input_spikes.max(initial=0))
+            payload_bits[node.name] = peak.bit_length() if peak > 1 else 0
             continue
         lag = graph.lag(node.name)
         bits = max((payload_bits[name] for name in node.inputs), default=0)
