@@ -52,6 +52,7 @@ from latdeploy.sim.float_sim import simulate_float
 
 CLIP_QUANTILES = (1.0, 0.9999, 0.999, 0.995, 0.99)
 BIAS_EXP = 6
+DECAY_UNITY = 4096
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,71 @@ def weight_grid(weight: np.ndarray, bits: int) -> tuple[str, int, int, int]:
     return "excitatory", step, 0, highest
 
 
+def clip_scale(weight: np.ndarray, clip_quantile: float, highest: int) -> float:
+    """Return the scale that puts the ``clip_quantile`` of ``|weight|`` at the grid's ``highest`` value."""
+    magnitude = np.abs(weight)
+    clip_value = float(np.quantile(magnitude, clip_quantile)) if magnitude.max() > 0 else 1.0
+    clip_value = clip_value if clip_value > 0 else float(magnitude.max() or 1.0)
+    return highest / clip_value
+
+
+def snap_weights(ideal: np.ndarray, step: int, lowest: int, highest: int) -> np.ndarray:
+    """Return the scaled float weights ``ideal`` rounded onto Lava's grid (int32)."""
+    return np.clip(np.round(ideal / step) * step, lowest, highest).astype(np.int32)
+
+
+def bias_fields(bias: np.ndarray, scale: float, profile: Profile) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(bias_mant, bias_ideal)``: ``round(bias * scale)`` clipped to the profile's bias
+    mantissa, and unclipped."""
+    bias_limit = 1 << (profile["arithmetic.bias_mantissa_bits"] - 1)
+    bias_ideal = np.round(bias.astype(np.float64) * scale)
+    return np.clip(bias_ideal, -bias_limit, bias_limit - 1).astype(np.int32), bias_ideal
+
+
+def decay_fields(current_decay: float, voltage_decay: float) -> tuple[int, int, bool]:
+    """Return ``(du, dv, exact)``: Lava's decay fields and whether they represent the float decays exactly."""
+    du = int(np.clip(round(current_decay * DECAY_UNITY) - 1, 0, DECAY_UNITY - 1))
+    dv = int(np.clip(round(voltage_decay * DECAY_UNITY), 0, DECAY_UNITY - 1))
+    exact = (du + 1) / DECAY_UNITY == current_decay and dv / DECAY_UNITY == voltage_decay
+    return du, dv, exact
+
+
+def layer_facts(
+    grid: tuple[str, int, int, int],
+    ideal: np.ndarray,
+    weight_int: np.ndarray,
+    bias: tuple[np.ndarray, np.ndarray],
+    neuron_int: Node,
+    threshold: float,
+    scale: float,
+    weight_exp: int,
+    clip_quantile: float,
+    weight_bits: int,
+) -> dict[str, Any]:
+    """Return the facts every neuron quantizer reports: the weight ``grid`` (:func:`weight_grid`), the
+    scaled float (``ideal``) and integer weights, ``bias`` (:func:`bias_fields`), the integer neuron
+    (its ``vth``, ``du``, ``dv``), the float ``threshold`` and the choices made."""
+    sign_mode, _, lowest, highest = grid
+    bias_mant, bias_ideal = bias
+    clipped = int((np.abs(ideal) > np.maximum(abs(lowest), highest)).sum())
+    denominator = float(np.sqrt((ideal**2).mean())) or 1.0
+    return {
+        "sign_mode": sign_mode,
+        "clip_quantile": clip_quantile,
+        "scale": scale,
+        "weight_exp": weight_exp,
+        "weight_bits": weight_bits,
+        "weights_clipped": clipped,
+        "weights_clipped_pct": 100.0 * clipped / ideal.size,
+        "weight_relative_rms_error": float(np.sqrt(((weight_int - ideal) ** 2).mean())) / denominator,
+        "vth": neuron_int.vth,
+        "threshold_scaled": threshold * scale,
+        "bias_clipped": int((bias_mant != bias_ideal).sum()),
+        "du": neuron_int.du,
+        "dv": neuron_int.dv,
+    }
+
+
 @register_neuron_quantizer(LIF)
 def quantize_layer(
     dense: Node, lif: LIF, profile: Profile, clip_quantile: float, weight_bits: int
@@ -175,20 +241,18 @@ def quantize_layer(
     """
     quantizer = synapse_quantizer(dense)
     weight = np.asarray(quantizer.weights(dense), np.float64)
-    sign_mode, step, lowest, highest = weight_grid(weight, weight_bits)
-    magnitude = np.abs(weight)
-    clip_value = float(np.quantile(magnitude, clip_quantile)) if magnitude.max() > 0 else 1.0
-    clip_value = clip_value if clip_value > 0 else float(magnitude.max() or 1.0)
-    grid_scale = highest / clip_value
+    grid = weight_grid(weight, weight_bits)
+    _, step, lowest, highest = grid
+    grid_scale = clip_scale(weight, clip_quantile, highest)
     ideal = weight * grid_scale
-    weight_int = np.clip(np.round(ideal / step) * step, lowest, highest).astype(np.int32)
+    weight_int = snap_weights(ideal, step, lowest, highest)
 
     vth_max = (1 << profile["arithmetic.threshold_mantissa_bits"]) - 1
     weight_exp = 0
     if not quantizer.has_weight_exp and lif.threshold * grid_scale > vth_max + 1:
         grid_scale = (vth_max + 1) / lif.threshold
         ideal = weight * grid_scale
-        weight_int = np.clip(np.round(ideal / step) * step, lowest, highest).astype(np.int32)
+        weight_int = snap_weights(ideal, step, lowest, highest)
     while quantizer.has_weight_exp and lif.threshold * grid_scale * 2.0**weight_exp > vth_max + 1:
         weight_exp -= 1
         if weight_exp < profile["arithmetic.weight_exp_min"]:
@@ -199,30 +263,15 @@ def quantize_layer(
             )
     scale = grid_scale * 2.0**weight_exp
     vth = max(math.ceil(lif.threshold * scale) - 1, 0)
-    bias_limit = 1 << (profile["arithmetic.bias_mantissa_bits"] - 1)
-    bias_ideal = np.round(lif.bias.astype(np.float64) * scale)
-    bias_mant = np.clip(bias_ideal, -bias_limit, bias_limit - 1).astype(np.int32)
-    du = int(np.clip(round(lif.current_decay * 4096) - 1, 0, 4095))
-    dv = int(np.clip(round(lif.voltage_decay * 4096), 0, 4095))
+    bias = bias_fields(lif.bias, scale, profile)
+    du, dv, _ = decay_fields(lif.current_decay, lif.voltage_decay)
 
     synapse = quantizer.build(dense, weight_int, weight_exp, weight_bits)
-    neuron = LIFInt(lif.name, lif.inputs, du=du, dv=dv, vth=vth, bias_mant=bias_mant, bias_exp=BIAS_EXP)
-    clipped = int((np.abs(ideal) > np.maximum(abs(lowest), highest)).sum())
-    denominator = float(np.sqrt((ideal**2).mean())) or 1.0
+    neuron = LIFInt(lif.name, lif.inputs, du=du, dv=dv, vth=vth, bias_mant=bias[0], bias_exp=BIAS_EXP)
     facts = {
-        "sign_mode": sign_mode,
-        "clip_quantile": clip_quantile,
-        "scale": scale,
-        "weight_exp": weight_exp,
-        "weight_bits": weight_bits,
-        "weights_clipped": clipped,
-        "weights_clipped_pct": 100.0 * clipped / weight.size,
-        "weight_relative_rms_error": float(np.sqrt(((weight_int - ideal) ** 2).mean())) / denominator,
-        "vth": vth,
-        "threshold_scaled": lif.threshold * scale,
-        "bias_clipped": int((bias_mant != bias_ideal).sum()),
-        "du": du,
-        "dv": dv,
+        **layer_facts(
+            grid, ideal, weight_int, bias, neuron, lif.threshold, scale, weight_exp, clip_quantile, weight_bits
+        ),
         **worst_case_input(synapse, profile),
     }
     return synapse, neuron, facts

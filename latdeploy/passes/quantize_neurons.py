@@ -49,18 +49,17 @@ from latdeploy.ir.neurons_ext import (
     MultiThresholdLIF,
     SoftResetLIF,
 )
-from latdeploy.passes.quantize import register_neuron_quantizer, synapse_quantizer, weight_grid
-
-BIAS_EXP = 6
-DECAY_UNITY = 4096
-
-
-def decay_fields(current_decay: float, voltage_decay: float) -> tuple[int, int, bool]:
-    """Return ``(du, dv, exact)``: Lava's decay fields and whether they represent the float decays exactly."""
-    du = int(np.clip(round(current_decay * DECAY_UNITY) - 1, 0, DECAY_UNITY - 1))
-    dv = int(np.clip(round(voltage_decay * DECAY_UNITY), 0, DECAY_UNITY - 1))
-    exact = (du + 1) / DECAY_UNITY == current_decay and dv / DECAY_UNITY == voltage_decay
-    return du, dv, exact
+from latdeploy.passes.quantize import (
+    BIAS_EXP,
+    bias_fields,
+    clip_scale,
+    decay_fields,
+    layer_facts,
+    register_neuron_quantizer,
+    snap_weights,
+    synapse_quantizer,
+    weight_grid,
+)
 
 
 @register_neuron_quantizer(SoftResetLIF)
@@ -81,11 +80,9 @@ def quantize_neuron_layer(
     """
     quantizer = synapse_quantizer(synapse)
     weight = np.asarray(quantizer.weights(synapse), np.float64)
-    sign_mode, step, lowest, highest = weight_grid(weight, weight_bits)
-    magnitude = np.abs(weight)
-    clip_value = float(np.quantile(magnitude, clip_quantile)) if magnitude.max() > 0 else 1.0
-    clip_value = clip_value if clip_value > 0 else float(magnitude.max() or 1.0)
-    grid_scale = highest / clip_value
+    grid = weight_grid(weight, weight_bits)
+    _, step, lowest, highest = grid
+    grid_scale = clip_scale(weight, clip_quantile, highest)
     levels = neuron.levels if isinstance(neuron, MultiThresholdLIF) else 1
     vth_max = min(
         (1 << profile["arithmetic.threshold_mantissa_bits"]) - 1,
@@ -105,33 +102,19 @@ def quantize_neuron_layer(
     vth = max(1, math.floor(neuron.threshold * grid_scale * 2.0**weight_exp + 1e-9))
     scale = vth / neuron.threshold
     ideal = weight * scale / 2.0**weight_exp
-    weight_int = np.clip(np.round(ideal / step) * step, lowest, highest).astype(np.int32)
-    bias_limit = 1 << (profile["arithmetic.bias_mantissa_bits"] - 1)
-    bias_ideal = np.round(neuron.bias.astype(np.float64) * scale)
-    bias_mant = np.clip(bias_ideal, -bias_limit, bias_limit - 1).astype(np.int32)
+    weight_int = snap_weights(ideal, step, lowest, highest)
+    bias = bias_fields(neuron.bias, scale, profile)
     du, dv, decays_exact = decay_fields(neuron.current_decay, neuron.voltage_decay)
 
     synapse_int = quantizer.build(synapse, weight_int, weight_exp, weight_bits)
     extra = {"levels": neuron.levels, "reset": neuron.reset} if isinstance(neuron, MultiThresholdLIF) else {}
     integer = FLOAT_TO_INT[type(neuron)](
-        neuron.name, neuron.inputs, du=du, dv=dv, vth=vth, bias_mant=bias_mant, bias_exp=BIAS_EXP, **extra
+        neuron.name, neuron.inputs, du=du, dv=dv, vth=vth, bias_mant=bias[0], bias_exp=BIAS_EXP, **extra
     )
-    clipped = int((np.abs(ideal) > np.maximum(abs(lowest), highest)).sum())
-    denominator = float(np.sqrt((ideal**2).mean())) or 1.0
     facts = {
-        "sign_mode": sign_mode,
-        "clip_quantile": clip_quantile,
-        "scale": scale,
-        "weight_exp": weight_exp,
-        "weight_bits": weight_bits,
-        "weights_clipped": clipped,
-        "weights_clipped_pct": 100.0 * clipped / weight.size,
-        "weight_relative_rms_error": float(np.sqrt(((weight_int - ideal) ** 2).mean())) / denominator,
-        "vth": vth,
-        "threshold_scaled": neuron.threshold * scale,
-        "bias_clipped": int((bias_mant != bias_ideal).sum()),
-        "du": du,
-        "dv": dv,
+        **layer_facts(
+            grid, ideal, weight_int, bias, integer, neuron.threshold, scale, weight_exp, clip_quantile, weight_bits
+        ),
         "decays_exact": decays_exact,
         "levels": levels,
     }

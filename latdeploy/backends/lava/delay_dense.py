@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from latdeploy.backends.lava.runner import BuildContext, LavaNode, register_lava_builder
+from latdeploy.backends.lava.runner import BuildContext, LavaNode, build_dense_process, register_lava_builder
 from latdeploy.ir.netx_nodes import DelayDenseInt
 
 
@@ -22,14 +20,11 @@ def build_delay_dense(node: DelayDenseInt, inputs: list[Any], context: BuildCont
     ``num_message_bits``) fed by ``inputs[0]``."""
     from lava.proc.dense.process import DelayDense
 
-    dense = DelayDense(
-        weights=node.weight.astype(np.int32),
+    return build_dense_process(
+        DelayDense,
+        node,
+        inputs,
+        context,
         delays=node.delay.astype(int),  # Lava validates a Python-int dtype
         max_delay=max(node.algorithmic_delay(), 1),
-        weight_exp=node.weight_exp,
-        num_weight_bits=node.num_weight_bits,
-        num_message_bits=context.message_bits,
-        name=node.name,
     )
-    inputs[0].connect(dense.s_in)
-    return LavaNode(out_port=dense.a_out)

@@ -13,8 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from latdeploy.backends.lava.runner import BuildContext, LavaNode, membrane_before_reset, register_lava_builder
-from latdeploy.ir.neurons_ext import IntNeuron, MultiThresholdLIFInt, SoftResetLIFInt, TTFSInt
+from latdeploy.backends.lava.runner import (
+    BuildContext,
+    LavaNode,
+    build_neuron_process,
+    membrane_before_reset,
+    register_lava_builder,
+)
+from latdeploy.ir.neurons_ext import MultiThresholdLIFInt, SoftResetLIFInt, TTFSInt
 
 
 def ttfs_membrane_before_reset(neuron: TTFSInt, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -32,29 +38,12 @@ def ttfs_membrane_before_reset(neuron: TTFSInt, u: np.ndarray, v: np.ndarray) ->
     return v_pre
 
 
-def _build(process_type: Any, node: IntNeuron, inputs: list[Any], context: BuildContext, **params: Any) -> Any:
-    process = process_type(
-        shape=(node.size,),
-        du=node.du,
-        dv=node.dv,
-        vth=node.vth,
-        bias_mant=node.bias_mant.astype(np.int32),
-        bias_exp=node.bias_exp,
-        reset_interval=context.reset_interval,
-        reset_offset=context.reset_offset,
-        name=node.name,
-        **params,
-    )
-    inputs[0].connect(process.a_in)
-    return process
-
-
 @register_lava_builder(SoftResetLIFInt)
 def build_soft_reset(node: SoftResetLIFInt, inputs: list[Any], context: BuildContext) -> LavaNode:
     """Return latdeploy's ``SoftResetLIFProcess`` fed by ``inputs[0]``."""
     from latdeploy.backends.lava.processes.neurons import SoftResetLIFProcess
 
-    process = _build(SoftResetLIFProcess, node, inputs, context)
+    process = build_neuron_process(SoftResetLIFProcess, node, inputs, context)
     return LavaNode(out_port=process.s_out, process=process, v_pre=lambda u, v: membrane_before_reset(node, u, v))
 
 
@@ -63,7 +52,7 @@ def build_ttfs(node: TTFSInt, inputs: list[Any], context: BuildContext) -> LavaN
     """Return latdeploy's ``TTFSProcess`` fed by ``inputs[0]``."""
     from latdeploy.backends.lava.processes.neurons import TTFSProcess
 
-    process = _build(TTFSProcess, node, inputs, context)
+    process = build_neuron_process(TTFSProcess, node, inputs, context)
     return LavaNode(out_port=process.s_out, process=process, v_pre=lambda u, v: ttfs_membrane_before_reset(node, u, v))
 
 
@@ -72,5 +61,7 @@ def build_multi_threshold(node: MultiThresholdLIFInt, inputs: list[Any], context
     """Return latdeploy's ``MultiThresholdLIFProcess`` (graded ``s_out``) fed by ``inputs[0]``."""
     from latdeploy.backends.lava.processes.neurons import MultiThresholdLIFProcess
 
-    process = _build(MultiThresholdLIFProcess, node, inputs, context, levels=node.levels, reset=node.reset)
+    process = build_neuron_process(
+        MultiThresholdLIFProcess, node, inputs, context, levels=node.levels, reset=node.reset
+    )
     return LavaNode(out_port=process.s_out, process=process, v_pre=lambda u, v: membrane_before_reset(node, u, v))

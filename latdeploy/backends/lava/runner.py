@@ -123,20 +123,46 @@ def _import_lava():
     return RunSteps, Loihi2SimCfg, Read, Sink, Source
 
 
+def connect_process(
+    process_type: Any, node: Node, inputs: list[Any], in_port: str, fields: tuple[str, ...], **params: Any
+) -> Any:
+    """Return ``process_type(name=node.name, **params)`` with the node's attributes named in ``fields``
+    passed on under the same names, fed by ``inputs[0]`` at its port ``in_port``."""
+    process = process_type(name=node.name, **{field: getattr(node, field) for field in fields}, **params)
+    inputs[0].connect(getattr(process, in_port))
+    return process
+
+
+def build_dense_process(
+    process_type: Any, node: Node, inputs: list[Any], context: BuildContext, **params: Any
+) -> LavaNode:
+    """Return a Lava ``Dense``-like ``process_type`` (weights, ``weight_exp``, ``num_weight_bits``, the
+    context's ``num_message_bits``, extra ``params``) fed by ``inputs[0]`` at ``s_in``, out at ``a_out``."""
+    weights = node.weight.astype(np.int32)
+    fields = ("weight_exp", "num_weight_bits")
+    dense = connect_process(
+        process_type, node, inputs, "s_in", fields, weights=weights, num_message_bits=context.message_bits, **params
+    )
+    return LavaNode(out_port=dense.a_out)
+
+
+def build_neuron_process(process_type: Any, node: Node, inputs: list[Any], context: BuildContext, **params: Any) -> Any:
+    """Return a flat (``shape=(N,)``) neuron ``process_type`` with the node's ``du``, ``dv``, ``vth``
+    and bias, resetting at the context's phase (extra ``params`` passed on), fed by ``inputs[0]`` at ``a_in``."""
+    reset = {"reset_interval": context.reset_interval, "reset_offset": context.reset_offset}
+    bias_mant = node.bias_mant.astype(np.int32)
+    fields = ("du", "dv", "vth", "bias_exp")
+    return connect_process(
+        process_type, node, inputs, "a_in", fields, shape=(node.size,), bias_mant=bias_mant, **reset, **params
+    )
+
+
 @register_lava_builder(DenseInt)
 def build_dense(node: DenseInt, inputs: list[Any], context: BuildContext) -> LavaNode:
     """Return Lava's ``Dense`` (weights, ``weight_exp``, ``num_weight_bits``) fed by ``inputs[0]``."""
     from lava.proc.dense.process import Dense
 
-    dense = Dense(
-        weights=node.weight.astype(np.int32),
-        weight_exp=node.weight_exp,
-        num_weight_bits=node.num_weight_bits,
-        num_message_bits=context.message_bits,
-        name=node.name,
-    )
-    inputs[0].connect(dense.s_in)
-    return LavaNode(out_port=dense.a_out)
+    return build_dense_process(Dense, node, inputs, context)
 
 
 @register_lava_builder(LIFInt)
@@ -144,18 +170,7 @@ def build_lif(node: LIFInt, inputs: list[Any], context: BuildContext) -> LavaNod
     """Return Lava's ``LIFReset`` (flat, ``shape=(N,)``) resetting at the context's phase."""
     from lava.proc.lif.process import LIFReset
 
-    lif = LIFReset(
-        shape=(node.size,),
-        du=node.du,
-        dv=node.dv,
-        vth=node.vth,
-        bias_mant=node.bias_mant.astype(np.int32),
-        bias_exp=node.bias_exp,
-        reset_interval=context.reset_interval,
-        reset_offset=context.reset_offset,
-        name=node.name,
-    )
-    inputs[0].connect(lif.a_in)
+    lif = build_neuron_process(LIFReset, node, inputs, context)
     return LavaNode(out_port=lif.s_out, process=lif, v_pre=lambda u, v: membrane_before_reset(node, u, v))
 
 
