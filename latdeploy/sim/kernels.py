@@ -11,10 +11,9 @@ A neuron kernel loops over time per sample; the work is split into tasks of
 (sample, block of :data:`BLOCK` neurons) run in parallel (``prange``) on all
 cores, the inner loop running over contiguous neurons.
 
-Adding a neuron kind: a ``prange`` driver shaped like :func:`lif_int_kernel`
-(buffers from :func:`neuron_buffers`, one task per (sample, neuron block) from
-:func:`task_block`, the CUBA update :func:`cuba_step`, overflow counts per task,
-summed at the end); only its firing and reset rule is its own.
+Every CUBA neuron kind runs in :func:`cuba_neuron_kernel` (the update
+:func:`cuba_step`, then the kind's firing and reset rule chosen by ``mode``); adding
+one is a new ``mode`` there.
 """
 
 from __future__ import annotations
@@ -31,6 +30,8 @@ DECAY_SHIFT = 12
 ACTIVATION_SHIFT = 6
 BLOCK = 64  # neurons per parallel task
 EVENT_DENSITY = 0.25  # below this fraction of non-zero inputs, Dense accumulates events
+# firing rules of cuba_neuron_kernel: Lava's LIF (v > theta, reset to 0), then latdeploy's extra neurons
+HARD_RESET, SOFT_RESET, TTFS_MODE, MULTI_ZERO, MULTI_SUBTRACT = 0, 1, 2, 3, 4
 
 
 def start_threads() -> None:
@@ -109,27 +110,6 @@ def cuba_step(u: int, v: int, current: int, decay_u: int, decay_v: int, bias: in
     return new_u, wrapped, new_v, saturated
 
 
-@njit(cache=True)
-def neuron_buffers(
-    batch: int, steps: int, size: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:
-    """Return a neuron kernel's outputs and tasks for ``[batch, steps, size]`` currents.
-
-    Returns:
-        ``(spikes, v_pre, u, v, blocks, wraps, saturations)``: empty ``[B, T, N]`` uint8
-        spikes and int32 ``v_pre``, ``u``, ``v``; the neuron blocks per sample; and zeroed
-        int64 overflow counts, one per task (``batch * blocks`` tasks).
-    """
-    spikes = np.empty((batch, steps, size), np.uint8)
-    v_pre = np.empty((batch, steps, size), np.int32)
-    u_out = np.empty((batch, steps, size), np.int32)
-    v_out = np.empty((batch, steps, size), np.int32)
-    blocks = (size + BLOCK - 1) // BLOCK
-    wraps = np.zeros(batch * blocks, np.int64)
-    saturations = np.zeros(batch * blocks, np.int64)
-    return spikes, v_pre, u_out, v_out, blocks, wraps, saturations
-
-
 @njit(inline="always", cache=True)
 def task_block(task: int, blocks: int, size: int) -> tuple[int, int, int]:
     """Return ``(sample, start, stop)``: the sample and neuron range ``[start, stop)`` of parallel ``task``."""
@@ -138,6 +118,77 @@ def task_block(task: int, blocks: int, size: int) -> tuple[int, int, int]:
 
 
 @njit(parallel=True, cache=True)
+def cuba_neuron_kernel(
+    current: np.ndarray, decay_u: int, decay_v: int, theta: int, bias: np.ndarray, mode: int, levels: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """Run CUBA neurons firing by rule ``mode`` over ``current`` ``[B, T, N]`` (int32) from zero state.
+
+    ``decay_u = 4096 - (du + 1)``, ``decay_v = 4096 - dv``, ``theta = vth << 6``, ``bias`` =
+    ``bias_mant << bias_exp`` per neuron (int32 values); ``mode`` one of :data:`HARD_RESET`
+    (Lava's ``LIF``), :data:`SOFT_RESET`, :data:`TTFS_MODE`, :data:`MULTI_ZERO`,
+    :data:`MULTI_SUBTRACT` (``levels`` the most a multi-threshold payload can be).
+
+    Returns:
+        ``(payloads, v_pre, u, v, u_wraps, v_saturations)``: uint8 payloads and int32
+        ``v`` before reset, ``u`` and ``v`` per step, each ``[B, T, N]``, and the counts.
+    """
+    batch, steps, size = current.shape
+    spikes = np.empty((batch, steps, size), np.uint8)
+    v_pre = np.empty((batch, steps, size), np.int32)
+    u_out = np.empty((batch, steps, size), np.int32)
+    v_out = np.empty((batch, steps, size), np.int32)
+    blocks = (size + BLOCK - 1) // BLOCK
+    wraps = np.zeros(batch * blocks, np.int64)
+    saturations = np.zeros(batch * blocks, np.int64)
+    for task in prange(batch * blocks):
+        sample, start, stop = task_block(task, blocks, size)
+        u = np.zeros(stop - start, np.int64)
+        v = np.zeros(stop - start, np.int64)
+        fired = np.zeros(stop - start, np.bool_)
+        task_wraps = 0
+        task_saturations = 0
+        for step in range(steps):
+            for k in range(stop - start):
+                n = start + k
+                new_u, wrapped, new_v, saturated = cuba_step(
+                    u[k], v[k], current[sample, step, n], decay_u, decay_v, bias[n]
+                )
+                task_wraps += wrapped
+                payload = 0
+                if mode == TTFS_MODE:
+                    if fired[k]:
+                        new_v = 0
+                    else:
+                        task_saturations += saturated
+                        if new_v >= theta:
+                            payload = 1
+                    v_pre[sample, step, n] = new_v
+                    if payload:
+                        new_v = 0
+                        fired[k] = True
+                else:
+                    task_saturations += saturated
+                    if mode == HARD_RESET:
+                        if new_v > theta:
+                            payload = 1
+                    elif new_v >= theta:
+                        payload = 1 if mode == SOFT_RESET else min(new_v // theta, levels)
+                    v_pre[sample, step, n] = new_v
+                    if payload:
+                        if mode == HARD_RESET or mode == MULTI_ZERO:
+                            new_v = 0
+                        else:
+                            new_v -= payload * theta
+                spikes[sample, step, n] = payload
+                u[k] = new_u
+                v[k] = new_v
+                u_out[sample, step, n] = new_u
+                v_out[sample, step, n] = new_v
+        wraps[task] = task_wraps
+        saturations[task] = task_saturations
+    return spikes, v_pre, u_out, v_out, wraps.sum(), saturations.sum()
+
+
 def lif_int_kernel(
     current: np.ndarray, decay_u: int, decay_v: int, threshold: int, bias: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int]:
@@ -150,35 +201,7 @@ def lif_int_kernel(
         ``(spikes, v_pre, u, v, u_wraps, v_saturations)``: uint8 spikes and int32
         ``v`` before reset, ``u`` and ``v`` per step, each ``[B, T, N]``, and the counts.
     """
-    batch, steps, size = current.shape
-    spikes, v_pre, u_out, v_out, blocks, wraps, saturations = neuron_buffers(batch, steps, size)
-    for task in prange(batch * blocks):
-        sample, start, stop = task_block(task, blocks, size)
-        u = np.zeros(stop - start, np.int64)
-        v = np.zeros(stop - start, np.int64)
-        task_wraps = 0
-        task_saturations = 0
-        for step in range(steps):
-            for k in range(stop - start):
-                n = start + k
-                new_u, wrapped, new_v, saturated = cuba_step(
-                    u[k], v[k], current[sample, step, n], decay_u, decay_v, bias[n]
-                )
-                task_wraps += wrapped
-                task_saturations += saturated
-                v_pre[sample, step, n] = new_v
-                if new_v > threshold:
-                    spikes[sample, step, n] = 1
-                    new_v = 0
-                else:
-                    spikes[sample, step, n] = 0
-                u[k] = new_u
-                v[k] = new_v
-                u_out[sample, step, n] = new_u
-                v_out[sample, step, n] = new_v
-        wraps[task] = task_wraps
-        saturations[task] = task_saturations
-    return spikes, v_pre, u_out, v_out, wraps.sum(), saturations.sum()
+    return cuba_neuron_kernel(current, decay_u, decay_v, threshold, bias, HARD_RESET, 1)
 
 
 @njit(inline="always", cache=True)
