@@ -7,6 +7,10 @@ prints the message without a traceback and exits with :data:`EXIT_USER_ERROR`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 EXIT_OK = 0
 EXIT_INTERNAL_ERROR = 1
 EXIT_USER_ERROR = 2
@@ -47,3 +51,31 @@ class ProfileError(LatdeployError):
 
 class BackendError(LatdeployError):
     """A backend (e.g. Lava) is not installed or failed to run the network."""
+
+
+MALFORMED_FILE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError)
+
+
+def one_line(error: BaseException) -> str:
+    """Return ``error`` as ``Type: message`` on one line (message cut to 200 characters)."""
+    reason = " ".join(str(error).split())[:200]
+    return f"{type(error).__name__}: {reason}" if reason else type(error).__name__
+
+
+@contextmanager
+def naming_file(path: Path, what: str) -> Iterator[None]:
+    """Context manager for interpreting the untrusted file ``path`` (a ``what``, e.g. "NIR file").
+
+    Raises:
+        LatdeployError: the same subclass, its message prefixed with ``path`` unless it names it.
+        ModelFormatError: for the built-in exceptions a malformed file provokes
+            (:data:`MALFORMED_FILE_ERRORS`), as one line naming ``path``.
+    """
+    try:
+        yield
+    except LatdeployError as error:
+        if path.name in str(error):
+            raise
+        raise type(error)(f"{path}: {error}") from error
+    except MALFORMED_FILE_ERRORS as error:
+        raise ModelFormatError(f"{path}: malformed {what} ({one_line(error)})") from error

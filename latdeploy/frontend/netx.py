@@ -44,7 +44,13 @@ from typing import Any
 
 import numpy as np
 
-from latdeploy.errors import LatdeployError, ModelFormatError, QuantizationRangeError, UnsupportedLayerError
+from latdeploy.errors import (
+    ModelFormatError,
+    QuantizationRangeError,
+    UnsupportedLayerError,
+    naming_file,
+    one_line,
+)
 from latdeploy.ir import DenseInt, Graph, LIFInt, Node, SpikeInput
 from latdeploy.ir.netx_nodes import MAX_DELAY, DelayDenseInt
 
@@ -186,17 +192,10 @@ def read_netx(path: str | os.PathLike[str], timesteps: int | None = None) -> Gra
             layers = handle["layer"]
             configs = [_group_dict(layers[key]) for key in sorted(layers.keys(), key=int)]
             simulation = _group_dict(handle["simulation"]) if "simulation" in handle else {}
-    except (OSError, KeyError, ValueError) as error:
-        raise ModelFormatError(f"{path}: not a readable netx .net file ({type(error).__name__}: {error})") from error
-    try:
+    except Exception as error:  # h5py raises many types (OSError, RuntimeError, TypeError, ...) for foreign files
+        raise ModelFormatError(f"{path}: not a readable netx .net file ({one_line(error)})") from error
+    with naming_file(path, "netx .net file"):
         return _graph(configs, simulation, path, timesteps)
-    except LatdeployError as error:
-        if path.name in str(error):
-            raise
-        raise type(error)(f"{path}: {error}") from error
-    except (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError) as error:  # untrusted file
-        reason = " ".join(str(error).split())[:200] or type(error).__name__
-        raise ModelFormatError(f"{path}: malformed netx .net file ({type(error).__name__}: {reason})") from error
 
 
 def _graph(configs: list[dict[str, Any]], simulation: dict[str, Any], path: Path, timesteps: int | None) -> Graph:

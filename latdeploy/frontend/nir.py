@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from latdeploy.errors import LatdeployError, ModelFormatError, UnsupportedLayerError
+from latdeploy.errors import ModelFormatError, UnsupportedLayerError, naming_file, one_line
 from latdeploy.ir import LIF, Dense, Graph, Node, SpikeInput
 
 DEFAULT_DT = 1e-4
@@ -65,16 +65,9 @@ def read_nir(path: str | os.PathLike[str], dt: float | None = None) -> Graph:
     try:
         graph = nir.read(str(path))
     except Exception as error:  # h5py and nir raise many types for foreign files
-        raise ModelFormatError(f"{path}: not a readable NIR file ({type(error).__name__}: {error})") from error
-    try:
+        raise ModelFormatError(f"{path}: not a readable NIR file ({one_line(error)})") from error
+    with naming_file(path, "NIR file"):
         return graph_from_nir(graph, dt=dt, where=path.name)
-    except LatdeployError as error:
-        if path.name in str(error):
-            raise
-        raise type(error)(f"{path}: {error}") from error
-    except (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError) as error:  # untrusted file
-        reason = " ".join(str(error).split())[:200] or type(error).__name__
-        raise ModelFormatError(f"{path}: malformed NIR file ({type(error).__name__}: {reason})") from error
 
 
 def _chain(graph: Any, where: str) -> list[str]:
