@@ -218,6 +218,10 @@ def run_lava(graph: Graph, input_spikes: np.ndarray, timeout: float | None = Non
     stream[:, :, :timesteps] = input_spikes.transpose(2, 0, 1)
     stream = np.concatenate([stream.reshape(fan_in, -1), np.zeros((fan_in, depth), np.int32)], axis=1)
 
+    from latdeploy.backends.lava.processes.window_gate import WindowGate
+
+    # neurons feeding an axonal delay: gated to their sample windows (WindowGate's docstring)
+    delayed = {name for node in graph.nodes if node.algorithmic_delay() > 0 for name in node.inputs}
     source = Source(data=stream)
     built: dict[str, LavaNode] = {}
     payload_bits: dict[str, int] = {}  # num_message_bits of each node's output (delays pass theirs on)
@@ -238,6 +242,14 @@ def run_lava(graph: Graph, input_spikes: np.ndarray, timeout: float | None = Non
             sink = Sink(shape=(node.size,), buffer=steps)
             built[node.name].out_port.connect(sink.a_in)
             sinks[node.name], lags[node.name] = sink, lag
+            if node.name in delayed:  # its spikes outside the windows would land in a window behind the delay
+                gate = WindowGate(
+                    shape=(node.size,), lag=lag, period=period, timesteps=timesteps, name=f"{node.name}_gate"
+                )
+                built[node.name].out_port.connect(gate.s_in)
+                built[node.name] = LavaNode(
+                    out_port=gate.s_out, process=built[node.name].process, v_pre=built[node.name].v_pre
+                )
     output = built[neurons[-1].name]
     output_readers = (Read(buffer=steps), Read(buffer=steps))
     output_readers[0].connect_var(output.process.u)

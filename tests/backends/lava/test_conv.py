@@ -115,3 +115,53 @@ def test_delayed_spikes_do_not_leak_into_the_next_sample():
     assert np.array_equal(fixed.output().spikes, expected)
     assert np.array_equal(lava.trace.output().spikes, expected)
     assert lava.hardware_steps == 2 * (4 + 3) + 1
+
+
+def _biased_delay_network() -> Graph:
+    """Hypothesis's falsifying example: ``lif1``'s bias fires it at hardware step 0, before
+    its first reset; behind ``delay1`` that spike reached ``lif2``'s window."""
+    nodes = (
+        SpikeInput("input", (), neurons=12),
+        Conv2dInt(
+            "conv1", ("input",), weight=np.array([[[[-92, 44]]]]), in_channels=1, in_height=3, in_width=4,
+            stride_h=2, stride_w=2, padding_h=1, padding_w=1,
+        ),
+        LIFInt(
+            "lif1", ("conv1",), du=4094, dv=0, vth=399,
+            bias_mant=np.array([2994, 1272, 387, -2591, 812, 758, -220, 13, -168]), bias_exp=5,
+        ),
+        AxonalDelay("delay1", ("lif1",), neurons=9, steps=1),
+        Conv2dInt(
+            "pool1", ("delay1",), weight=np.full((1, 1, 2, 2), 64), in_channels=1, in_height=3, in_width=3,
+            stride_h=2, stride_w=2,
+        ),
+        LIFInt("lif2", ("pool1",), du=1000, dv=0, vth=419, bias_mant=np.array([-421]), bias_exp=1),
+        DenseInt("dense3", ("lif2",), weight=np.array([[-78], [-189], [230]]), weight_exp=7, num_weight_bits=2),
+        LIFInt("lif3", ("dense3",), du=0, dv=4095, vth=15378, bias_mant=np.array([631, 969, -325]), bias_exp=3),
+    )  # fmt: skip
+    return Graph(nodes, {"timesteps": 3})
+
+
+def test_biased_neurons_feeding_a_delay_send_nothing_outside_their_windows():
+    """Pre-window (before the first reset) and padding spikes of a biased layer must not
+    cross a delay into the next layer's window: one sample (the falsifying example) and
+    two (the first sample's padding spikes would land in the second's window)."""
+    graph = _biased_delay_network()
+    first = np.array(
+        [
+            [
+                [1, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0],
+                [1, 1, 1, 1, 1, 0, 1, 0, 1, 1, 1, 1],
+                [0, 1, 0, 1, 0, 1, 1, 0, 1, 1, 1, 1],
+            ]
+        ],
+        np.uint8,
+    )
+    for spikes in (first, np.concatenate([first, first[:, ::-1]])):
+        fixed = simulate_fixed(graph, spikes)
+        lava = run_lava(graph, spikes)
+        assert lava.hardware["lif1"][:, 0].any()  # lif1 does fire before its window: the gate must drop it
+        for name, layer in fixed.layers.items():
+            assert np.array_equal(layer.spikes, lava.trace.layers[name].spikes), name
+        for key in ("u", "v", "v_pre"):
+            assert np.array_equal(getattr(fixed.output(), key), getattr(lava.trace.output(), key)), key
