@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from torch import nn
 
 from latdeploy.errors import ModelFormatError
 from latdeploy.nn.network import build_model
+from latdeploy.report.bundle import atomic_file
 
 FORMAT_NAME = "latdeploy-model"
 FORMAT_VERSION = 1
@@ -73,15 +73,8 @@ def save(model: nn.Module, path: str | os.PathLike[str], metadata: dict[str, Any
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        os.chmod(temporary, 0o644)
+    with atomic_file(path) as temporary:
         torch.save(payload, temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
     return path
 
 

@@ -20,7 +20,6 @@ reset_offset=1)`` to get latdeploy's per-sample resets.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +30,7 @@ from latdeploy.ir import DenseInt, Graph, LIFInt, Node, SpikeInput
 from latdeploy.ir.conv import Conv2dInt
 from latdeploy.ir.netx_nodes import DelayDenseInt
 from latdeploy.ir.nodes import BIAS_MANT_TYPE
+from latdeploy.report.bundle import atomic_file
 from latdeploy.sim.fixed import lava_weights
 
 SYNAPSES = (DenseInt, DelayDenseInt, Conv2dInt)
@@ -182,9 +182,7 @@ def write_netx(graph: Graph, path: str | os.PathLike[str]) -> Path:
     layers = [(synapse, neuron, effective_weight(synapse), _bias(neuron)) for synapse, neuron in _layers(graph)]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle_fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle_fd)
-    try:
+    with atomic_file(path) as temporary:
         with h5py.File(temporary, "w") as handle:
             root = handle.create_group("layer")
             first = root.create_group("0")
@@ -220,9 +218,4 @@ def write_netx(graph: Graph, path: str | os.PathLike[str]) -> Path:
             simulation = handle.create_group("simulation")
             simulation.create_dataset("Ts", data=1)
             simulation.create_dataset("tSample", data=graph.timesteps)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
     return path

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from latdeploy.errors import UnsupportedLayerError
 from latdeploy.frontend.nir import DEFAULT_DT, EXACT_KEY, GRAPH_METADATA_KEY, _nir
 from latdeploy.ir import LIF, Dense, Graph, Node
 from latdeploy.ir.conv import AxonalDelay, Conv2d, Pool2d
+from latdeploy.report.bundle import atomic_file
 
 REFUSED = {
     "TTFS": "a time-to-first-spike neuron fires once per sample, which no NIR neuron states",
@@ -209,13 +209,6 @@ def write_nir(graph: Graph, path: str | os.PathLike[str], dt: float = DEFAULT_DT
     nir_graph = graph_to_nir(graph, dt)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(descriptor)
-    try:
-        nir.write(temporary, nir_graph)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    with atomic_file(path) as temporary:
+        nir.write(str(temporary), nir_graph)
     return path

@@ -51,6 +51,24 @@ def _sync(directory: Path) -> None:
         os.close(descriptor)
 
 
+@contextlib.contextmanager
+def atomic_file(path: Path) -> Iterator[Path]:
+    """Context manager: yield a temporary path beside ``path`` to write one file into.
+
+    On leaving without error the file becomes mode 644 and is renamed to ``path``;
+    on any error it is removed and ``path`` is left as it was.
+    """
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(descriptor)
+    try:
+        yield Path(temporary)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
 def write_bundle(out: Path, writers: dict[str, Callable[[Path], Any]]) -> Path:
     """Create ``out`` with one file per ``writers`` entry (``name -> writer(path)``).
 
