@@ -2,7 +2,10 @@
 
 The chip runs spiking computation only: synapses (``kind == "synapse"``) and
 spike pass-through nodes (delays, reshapes) whose inputs are spikes (the
-``SpikeInput``, a chip neuron or pass-through), and neurons fed by chip nodes.
+``SpikeInput``, a chip neuron or pass-through), synapses fed by a chip synapse (a
+pool -> conv or dense -> dense chain, which
+:mod:`latdeploy.passes.fuse_synapses` turns into one synapse before quantization),
+and neurons fed by chip nodes.
 Everything else (the input encoder that turns
 analog values into the ``SpikeInput`` spikes, analog feature extractors, read-out
 nodes) runs on the host. The boundary is the list of spike tensors that cross
@@ -59,7 +62,10 @@ def split_host_chip(graph: Graph) -> HostChipSplit:
             continue
         if node.kind == "neuron":
             on_chip = all(name in chip or name in spiking for name in node.inputs)
-        else:  # a synapse, or a spike pass-through (delay, flatten): spikes in
+        elif node.kind == "synapse":  # spikes in, or a chip synapse in (FuseSynapseChains makes one synapse)
+            chip_synapse = {name for name in chip if graph.node(name).kind == "synapse"}
+            on_chip = all(name in spiking or name in chip_synapse for name in node.inputs)
+        else:  # a spike pass-through (delay, flatten): spikes in
             on_chip = all(name in spiking for name in node.inputs)
         if on_chip:
             chip.append(node.name)
