@@ -145,6 +145,26 @@ def assert_identical(fixed: Trace, lava: Trace, what: str) -> None:
             sys.exit(EXIT_MISMATCH)
 
 
+def lava_rates(
+    lava_wall: dict[int, float], short: int, long: int, sim_steps_per_s: float, sim_whole_s: float
+) -> dict[str, float]:
+    """Return Lava's steady-state and whole-call rates and their ratios to the simulator.
+
+    The steady rate is ``(long - short)`` steps over the difference of the two runs' wall
+    times, so Lava's start-up cancels out; ``sim_whole_s`` is the simulator's whole call.
+    """
+    steady = (long - short) / (lava_wall[long] - lava_wall[short])
+    return {
+        "lava_short_steps": short,
+        "lava_short_s": lava_wall[short],
+        "lava_long_s": lava_wall[long],
+        "lava_steady_steps_per_s": steady,
+        "lava_whole_steps_per_s": long / lava_wall[long],
+        "ratio_steady": sim_steps_per_s / steady,
+        "ratio_whole": lava_wall[long] / sim_whole_s,
+    }
+
+
 def bench_lava_ratio(short: int, long: int, repeats: int, skip_lava: bool) -> dict[str, Any]:
     """Part (a2): simulator vs ``run_lava`` on the delay-free N-TIDIGITS-size network; returns the measurements."""
     graph, spikes = ntidigits_size_graph(long)
@@ -166,16 +186,7 @@ def bench_lava_ratio(short: int, long: int, repeats: int, skip_lava: bool) -> di
         lava = run_lava(run_graph, run_spikes)
         lava_wall[steps] = time.perf_counter() - started
         assert_identical(simulate_fixed(run_graph, run_spikes), lava.trace, f"{steps} steps")
-    steady = (long - short) / (lava_wall[long] - lava_wall[short])
-    result.update(
-        lava_short_steps=short,
-        lava_short_s=lava_wall[short],
-        lava_long_s=lava_wall[long],
-        lava_steady_steps_per_s=steady,
-        lava_whole_steps_per_s=long / lava_wall[long],
-        ratio_steady=result["sim_steps_per_s"] / steady,
-        ratio_whole=lava_wall[long] / timing.median,
-    )
+    result.update(lava_rates(lava_wall, short, long, result["sim_steps_per_s"], timing.median))
     return result
 
 
@@ -272,16 +283,7 @@ def bench_ntidigits(short: int, long: int, repeats: int, skip_lava: bool) -> dic
             if not np.array_equal(ours[:, : steps - lag], recording[:, lag:]):
                 print(f"MISMATCH ({steps} steps): spikes of layer {neuron.name!r} differ between simulator and Lava")
                 sys.exit(EXIT_MISMATCH)
-    steady = (long - short) / (lava_wall[long] - lava_wall[short])
-    result.update(
-        lava_short_steps=short,
-        lava_short_s=lava_wall[short],
-        lava_long_s=lava_wall[long],
-        lava_steady_steps_per_s=steady,
-        lava_whole_steps_per_s=long / lava_wall[long],
-        ratio_steady=result["sim_steps_per_s"] / steady,
-        ratio_whole=lava_wall[long] / result["sim_with_import_median_s"],
-    )
+    result.update(lava_rates(lava_wall, short, long, result["sim_steps_per_s"], result["sim_with_import_median_s"]))
     return result
 
 
