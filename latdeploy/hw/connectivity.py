@@ -50,6 +50,14 @@ class Connectivity:
         """Return the synaptic weights a core holding ``outputs`` stores (``shared``: kernels stored once)."""
         return 0
 
+    def axons(self, inputs: np.ndarray, population: bool) -> int:
+        """Return the input axons a core needs to receive the inputs marked in the mask ``inputs``.
+
+        One axon per input neuron (``population`` only changes convolutions, see
+        :meth:`ConvConnectivity.axons`).
+        """
+        return int(np.count_nonzero(inputs))
+
 
 class DenseConnectivity(Connectivity):
     """All-to-all synapses ``W [out, in]``: a zero weight needs no synapse and no input axon."""
@@ -80,11 +88,16 @@ class ConvGeometry:
 
 
 class ConvConnectivity(Connectivity):
-    """Convolution (and pooling as a grouped convolution). Two placement orders: position-major
-    (all channels of an output pixel together: a core covers a band of rows, few input axons)
-    and channel-major (a core holds whole channels: few distinct kernels when weights are shared)."""
+    """Convolution (and pooling as a grouped convolution). Placement orders: position-major
+    (all channels of an output pixel together: a core covers a band of rows, few input axons),
+    channel-major (a core holds whole channels: few distinct kernels when weights are shared)
+    and spatial tiles times channel groups.
 
-    def __init__(self, geometry: ConvGeometry) -> None:
+    ``weight`` (``[out, in / groups, kh, kw]``, optional) lets shared storage keep one copy of
+    identical weight blocks: see :func:`stored_taps`.
+    """
+
+    def __init__(self, geometry: ConvGeometry, weight: np.ndarray | None = None) -> None:
         channels, height, width = geometry.in_shape
         out_channels, out_height, out_width = geometry.out_shape
         super().__init__(channels * height * width, out_channels * out_height * out_width)
@@ -98,6 +111,8 @@ class ConvConnectivity(Connectivity):
         rows = [self._taps(o, 0).size for o in range(out_height)]
         cols = [self._taps(o, 1).size for o in range(out_width)]
         self.valid_taps = np.outer(rows, cols).astype(np.int64)
+        kernel_taps = geometry.kernel[0] * geometry.kernel[1]
+        self.stored_taps = kernel_taps if weight is None else stored_taps(np.asarray(weight), geometry)
 
     def _taps(self, out_index: int, axis: int) -> np.ndarray:
         g = self.geometry
@@ -106,9 +121,35 @@ class ConvConnectivity(Connectivity):
         return taps[(taps >= 0) & (taps < g.in_shape[1 + axis])]
 
     def orders(self) -> list[np.ndarray]:
+        """Return position-major, channel-major, then tile-major orders (see :meth:`tiles`)."""
         out_channels, out_height, out_width = self.geometry.out_shape
-        position_major = np.arange(self.n_out).reshape(out_channels, out_height, out_width).transpose(1, 2, 0)
-        return [position_major.reshape(-1), np.arange(self.n_out)]
+        index = np.arange(self.n_out).reshape(out_channels, out_height, out_width)
+        position_major = index.transpose(1, 2, 0).reshape(-1)
+        return [position_major, np.arange(self.n_out), *(self.tile_order(*tile) for tile in self.tiles())]
+
+    def tiles(self) -> list[tuple[int, int]]:
+        """Return the spatial tile shapes ``(rows, cols)`` of the tile-major orders: square and
+        2:1 tiles of powers of two, larger than one pixel and smaller than the whole output."""
+        _, out_height, out_width = self.geometry.out_shape
+        shapes, side = [], 1
+        while side < max(out_height, out_width):
+            for rows, cols in ((2 * side, side), (2 * side, 2 * side)):
+                shape = (min(rows, out_height), min(cols, out_width))
+                if shape != (out_height, out_width) and shape != (1, 1) and shape not in shapes:
+                    shapes.append(shape)
+            side *= 2
+        return shapes
+
+    def tile_order(self, rows: int, cols: int) -> np.ndarray:
+        """Return the outputs tile by tile (``rows`` x ``cols`` pixels, row-major tiles), each
+        tile channel by channel: a run of it is one spatial tile times a group of channels
+        (the block shapes of nengo-loihi's ``BlockShape`` and NxTF's partitions)."""
+        out_channels, out_height, out_width = self.geometry.out_shape
+        channel, row, col = np.meshgrid(
+            np.arange(out_channels), np.arange(out_height), np.arange(out_width), indexing="ij"
+        )
+        keys = (col % cols, row % rows, channel, col // cols, row // rows)
+        return np.lexsort(tuple(key.reshape(-1) for key in keys))
 
     def _split(self, outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         _, out_height, out_width = self.geometry.out_shape
@@ -125,21 +166,65 @@ class ConvConnectivity(Connectivity):
         selected[channel // self.out_per_group, row, col] = True
         pixels = np.zeros((g.groups, height, width), bool)
         for tap_row in range(g.kernel[0]):
-            rows = np.arange(out_height) * g.stride[0] - g.padding[0] + tap_row * g.dilation[0]
-            row_ok = (rows >= 0) & (rows < height)
+            rows = _strided(tap_row * g.dilation[0] - g.padding[0], g.stride[0], out_height, height)
             for tap_col in range(g.kernel[1]):
-                cols = np.arange(out_width) * g.stride[1] - g.padding[1] + tap_col * g.dilation[1]
-                col_ok = (cols >= 0) & (cols < width)
-                hit = selected[:, row_ok][:, :, col_ok]
-                pixels[:, rows[row_ok][:, None], cols[col_ok][None, :]] |= hit
+                cols = _strided(tap_col * g.dilation[1] - g.padding[1], g.stride[1], out_width, width)
+                if rows is not None and cols is not None:
+                    pixels[:, rows[1], cols[1]] |= selected[:, rows[0], cols[0]]
         return np.repeat(pixels, self.in_per_group, axis=0).reshape(-1)
 
     def synapses(self, outputs: np.ndarray, shared: bool) -> int:
         channel, row, col = self._split(outputs)
         if shared:
-            kernel = self.geometry.kernel[0] * self.geometry.kernel[1]
-            return int(np.unique(channel).size * self.in_per_group * kernel)
+            return int(np.unique(channel).size * self.in_per_group * self.stored_taps)
         return int(self.valid_taps[row, col].sum() * self.in_per_group)
+
+    def axons(self, inputs: np.ndarray, population: bool) -> int:
+        """Return the input axons for the input mask ``inputs`` (``[C * H * W]``).
+
+        With ``population`` axons one axon serves every channel of an input pixel, the
+        channel travelling in the spike as the population index ("atom"): the axons are the
+        distinct input pixels. nengo-loihi builds every convolution so
+        (``Synapse(np.prod(input_shape.spatial_shape))`` with the channel as atom,
+        pop16/pop32 axons). Without, one axon per input neuron.
+        """
+        if not population:
+            return int(np.count_nonzero(inputs))
+        channels, height, width = self.geometry.in_shape
+        return int(np.count_nonzero(np.asarray(inputs).reshape(channels, height, width).any(axis=0)))
+
+
+def stored_taps(weight: np.ndarray, geometry: ConvGeometry) -> int:
+    """Return the kernel taps a shared-weight core stores per (output channel, input channel).
+
+    An input pixel's synapses are the kernel taps of one stride phase (its position modulo
+    the stride); pixels of phases whose sub-kernels are equal for every channel pair share
+    one stored weight block (nengo-loihi's ``axon_to_weight_map``: one block for all axons
+    with the same weights and targets). A stride-1 kernel has one phase: all its taps. A
+    pooling fused into the next convolution (each tap repeated over the pool window, stride
+    = pool size) has equal phases: the taps of the unpooled kernel. Dilated kernels keep
+    all taps.
+    """
+    kernel_h, kernel_w = geometry.kernel
+    if geometry.dilation != (1, 1) or weight.ndim != 4 or weight.shape[2:] != (kernel_h, kernel_w):
+        return kernel_h * kernel_w
+    stride_h, stride_w = geometry.stride
+    phases: dict[tuple[tuple[int, ...], bytes], int] = {}
+    for row in range(min(stride_h, kernel_h)):
+        for col in range(min(stride_w, kernel_w)):
+            block = np.ascontiguousarray(weight[:, :, row::stride_h, col::stride_w])
+            phases[(block.shape, block.tobytes())] = block.shape[2] * block.shape[3]
+    return sum(phases.values())
+
+
+def _strided(offset: int, stride: int, outputs: int, size: int) -> tuple[slice, slice] | None:
+    """Return (output slice, input slice) of the outputs ``o`` whose tap ``offset + o * stride``
+    lies in ``[0, size)``, or None if none does."""
+    first = max(0, -(offset // stride)) if offset < 0 else 0
+    last = min(outputs - 1, (size - 1 - offset) // stride)
+    if last < first:
+        return None
+    return slice(first, last + 1), slice(offset + first * stride, offset + last * stride + 1, stride)
 
 
 CONNECTIVITY: dict[type[Node], Callable[[Node], Connectivity]] = {}
@@ -175,7 +260,9 @@ def connectivity_of(node: Node, n_in: int) -> Connectivity:
     )
 
 
-def _spatial_connectivity(node: Node, kernel: tuple[int, int], groups: int) -> ConvConnectivity:
+def _spatial_connectivity(
+    node: Node, kernel: tuple[int, int], groups: int, weight: np.ndarray | None
+) -> ConvConnectivity:
     return ConvConnectivity(
         ConvGeometry(
             in_shape=node.in_shape,
@@ -184,16 +271,19 @@ def _spatial_connectivity(node: Node, kernel: tuple[int, int], groups: int) -> C
             stride=(int(node.stride_h), int(node.stride_w)),
             padding=(int(node.padding_h), int(node.padding_w)),
             groups=groups,
-        )
+        ),
+        weight,
     )
 
 
 @register_connectivity(Conv2d)
 @register_connectivity(Conv2dInt)
 def _conv_connectivity(node: Node) -> Connectivity:
-    return _spatial_connectivity(node, (int(node.weight.shape[2]), int(node.weight.shape[3])), int(node.groups))
+    kernel = (int(node.weight.shape[2]), int(node.weight.shape[3]))
+    return _spatial_connectivity(node, kernel, int(node.groups), node.weight)
 
 
 @register_connectivity(Pool2d)
 def _pool_connectivity(node: Node) -> Connectivity:
-    return _spatial_connectivity(node, (int(node.kernel_h), int(node.kernel_w)), int(node.in_channels))
+    kernel = (int(node.kernel_h), int(node.kernel_w))
+    return _spatial_connectivity(node, kernel, int(node.in_channels), np.ones((int(node.in_channels), 1, *kernel)))

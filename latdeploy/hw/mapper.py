@@ -1,43 +1,69 @@
 """Map a graph's neuron layers onto the cores of a hardware profile, checking its design rules.
 
 Every neuron layer gets cores of its own (cores are not shared between layers). A
-layer's neurons are taken in the placement order of its synapses (see
-:mod:`latdeploy.hw.connectivity`) and each core receives the longest run that keeps
+layer's neurons are taken in the placement orders of its synapses (see
+:mod:`latdeploy.hw.connectivity`: dense index order; for convolutions position-major,
+channel-major and square spatial tiles times channel groups); for each order every core
+receives the longest run that keeps
 
 * ``neurons_per_core``: neurons on the core;
-* ``fan_in_per_core``: distinct input axons, i.e. source neurons whose spikes reach
-  the core through the layer's synapses (non-zero weights only);
+* ``fan_in_per_core``: input axons. One per source neuron whose spikes reach the core
+  through the layer's synapses (non-zero weights only), except that with
+  ``conv_population_axon_slots`` > 0 a convolution's input arrives on population axons,
+  one per input pixel, the channel travelling as the spike's population index (how
+  nengo-loihi builds every convolution);
 * ``synaptic_memory_bytes_per_core``: stored synapses x weight bits / 8, where a
   profile with ``conv_weight_sharing`` stores a convolution kernel once per output
   channel on the core (a lower bound: index and delay bits are not counted);
-* ``fan_out_per_core``: output axons, i.e. (neuron, destination core) pairs; layers
-  are placed from the output backwards so that each layer's destinations are known.
+* ``fan_out_per_core``: output axon slots. One per (neuron, destination core) pair; to
+  a destination reading population axons, ``conv_population_axon_slots`` per (input
+  pixel, destination core) pair. Layers are placed from the output backwards so that
+  each layer's destinations are known.
 
-The host-side input sends spikes from off chip and is not mapped. A network
-needing more cores than ``cores_per_chip`` raises :class:`ResourceError` naming the
-layer that needs most cores and the limit that bounds it. Axonal delays above
+The order needing fewest cores wins. The host-side input sends spikes from off chip
+and is not mapped. A network needing more cores than ``cores_per_chip`` raises
+:class:`ResourceError` naming the layer that needs most cores and the limit that bounds
+it. A single neuron that alone breaks a limit is an error too: splitting one neuron's
+inputs over several cores needs partial-sum relay neurons (an extra step and graded
+spikes) that neither the simulators nor the Lava backend run. Axonal delays above
 ``max_axonal_delay`` and graded spikes wider than ``graded_spike_bits`` are design-rule
-errors too.
+errors.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from latdeploy.errors import ResourceError, UnsupportedLayerError
-from latdeploy.hw.connectivity import Connectivity, connectivity_of
+from latdeploy.hw.connectivity import Connectivity, ConvConnectivity, connectivity_of
 from latdeploy.hw.profile import Profile
 from latdeploy.ir import Graph, Node
 
 LIMITS = ("neurons_per_core", "fan_in_per_core", "synaptic_memory_bytes_per_core", "fan_out_per_core")
 CONVENTION = (
-    "one layer per core group; fan-in = distinct source neurons per core (non-zero weights); "
+    "one layer per core group; fan-in = input axons per core: distinct source neurons (non-zero weights), "
+    "or distinct input pixels for a convolution on population axons (conv_population_axon_slots > 0); "
     "memory = stored synapses x weight bits / 8 (kernels once per channel with conv_weight_sharing); "
-    "fan-out = (neuron, destination core) pairs; host input not mapped"
+    "fan-out = output axon slots: 1 per (neuron, destination core), conv_population_axon_slots per "
+    "(input pixel, destination core) to a population-axon convolution; host input not mapped"
 )
+RELAY_NOTE = (
+    "splitting one neuron's inputs across cores needs partial-sum relay neurons (an extra step and graded "
+    "spikes) that latdeploy's simulators and Lava backend do not run"
+)
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """The per-core limits and how synapses and axons are counted."""
+
+    limits: dict[str, int]
+    shared: bool
+    population_slots: int
 
 
 def _ranges(indices: np.ndarray) -> list[list[int]]:
@@ -54,7 +80,7 @@ def _ranges(indices: np.ndarray) -> list[list[int]]:
 class _Layer:
     """A neuron node, the chain of non-neuron nodes feeding it, and its source neuron (or input) node."""
 
-    def __init__(self, graph: Graph, neuron: Node, weight_bits: int) -> None:
+    def __init__(self, graph: Graph, neuron: Node, weight_bits: int, rules: _Rules) -> None:
         self.neuron, self.chain = neuron, []
         current = neuron
         while True:
@@ -81,17 +107,46 @@ class _Layer:
                 )
         self.bits = [int(getattr(node, "num_weight_bits", weight_bits)) for node in self.chain] or [weight_bits]
         self.orders = self.links[0].orders()
+        self.shared = rules.shared
+        reader = self.links[-1]
+        self.population = rules.population_slots > 0 and isinstance(reader, ConvConnectivity)
+        self.source_pixels = int(np.prod(reader.geometry.in_shape[1:])) if self.population else 0
 
-    def footprint(self, outputs: np.ndarray, shared: bool) -> tuple[np.ndarray, int, int]:
-        """Return (input-axon mask over the source, stored synapses, synaptic memory bytes) of ``outputs``."""
+    def footprint(self, outputs: np.ndarray) -> tuple[np.ndarray, int, int, int]:
+        """Return (input mask over the source, input axons, stored synapses, synaptic memory bytes) of ``outputs``."""
         current, synapses, bits = np.asarray(outputs), 0, 0
         for link, weight_bits in zip(self.links, self.bits, strict=True):
-            stored = link.synapses(current, shared)
+            stored = link.synapses(current, self.shared)
             synapses += stored
             bits += stored * weight_bits
             mask = link.inputs(current)
             current = np.flatnonzero(mask)
-        return mask, synapses, math.ceil(bits / 8)
+        return mask, self.links[-1].axons(mask, self.population), synapses, math.ceil(bits / 8)
+
+
+class _FanOut:
+    """The destination cores of one layer's neurons, as output axon slots of any set of them."""
+
+    def __init__(self, size: int) -> None:
+        self.per_neuron = np.zeros(size, np.int64)
+        self.population: list[tuple[int, int, np.ndarray]] = []
+
+    def add(self, layer: _Layer, masks: list[np.ndarray], slots: int) -> None:
+        """Record the input masks of ``layer``'s cores (each a destination core of these neurons)."""
+        if layer.population:
+            self.population.append((slots, layer.source_pixels, np.stack(masks)))
+        else:
+            for mask in masks:
+                self.per_neuron += mask
+
+    def slots(self, neurons: np.ndarray) -> int:
+        """Return the output axon slots a core holding ``neurons`` needs."""
+        neurons = np.asarray(neurons)
+        total = int(self.per_neuron[neurons].sum())
+        for slots, pixels, masks in self.population:
+            core, column = np.nonzero(masks[:, neurons])
+            total += slots * int(np.unique(core * pixels + neurons[column] % pixels).size)
+        return total
 
 
 def _check_design_rules(graph: Graph, profile: Profile) -> None:
@@ -117,15 +172,19 @@ def _check_design_rules(graph: Graph, profile: Profile) -> None:
             )
 
 
-def map_graph(graph: Graph, profile: Profile) -> dict[str, Any]:
+def map_graph(graph: Graph, profile: Profile, weight_bits: int | None = None) -> dict[str, Any]:
     """Place every neuron layer of ``graph`` on cores of ``profile``.
+
+    ``weight_bits`` (default: the profile's) sizes the synapses of nodes that do not carry
+    their own ``num_weight_bits`` (float graphs).
 
     Returns:
         The JSON-able mapping (``mapping.json``): ``profile``, ``cores_per_chip``,
         ``total_cores``, ``limits``, ``convention``, ``layers`` (per layer: name, the
-        nodes feeding it, neurons, cores, first core, the limit that bounds its cores)
-        and ``cores`` (per core: layer, neuron index ranges, neurons, fan-in, fan-out,
-        synapses, synaptic memory bytes and utilisation of each limit).
+        nodes feeding it, neurons, cores, first core, the limit that bounds its cores,
+        its placement order) and ``cores`` (per core: layer, neuron index ranges,
+        neurons, fan-in, fan-out, synapses, synaptic memory bytes and utilisation of
+        each limit).
 
     Raises:
         ResourceError: if one neuron alone breaks a per-core limit, the network
@@ -134,27 +193,29 @@ def map_graph(graph: Graph, profile: Profile) -> dict[str, Any]:
         UnsupportedLayerError: for a node whose connectivity is unknown.
         ProfileError: for an energy-only profile.
     """
-    limits = {name: profile[f"resources.{name}"] for name in LIMITS}
-    shared = bool(profile["resources.conv_weight_sharing"])
+    rules = _Rules(
+        {name: profile[f"resources.{name}"] for name in LIMITS},
+        bool(profile["resources.conv_weight_sharing"]),
+        int(profile["resources.conv_population_axon_slots"]),
+    )
     _check_design_rules(graph, profile)
-    layers = [_Layer(graph, neuron, profile["arithmetic.weight_bits"]) for neuron in graph.neurons()]
-    destinations: dict[str, np.ndarray] = {layer.neuron.name: np.zeros(layer.neuron.size, np.int64) for layer in layers}
+    bits = weight_bits or profile["arithmetic.weight_bits"]
+    layers = [_Layer(graph, neuron, bits, rules) for neuron in graph.neurons()]
+    fan_out = {layer.neuron.name: _FanOut(layer.neuron.size) for layer in layers}
     placed: dict[str, list[dict[str, Any]]] = {}
-    bounds: dict[str, str] = {}
+    facts: dict[str, tuple[str, str]] = {}
     for layer in reversed(layers):
-        cores, binding = _place_layer(layer, destinations[layer.neuron.name], limits, shared)
-        placed[layer.neuron.name], bounds[layer.neuron.name] = cores, binding
-        if layer.source.name in destinations:
-            for core in cores:
-                destinations[layer.source.name] += core.pop("_mask")
-        else:
-            for core in cores:
-                core.pop("_mask")
+        cores, binding, order = _place_layer(layer, fan_out[layer.neuron.name], rules)
+        placed[layer.neuron.name], facts[layer.neuron.name] = cores, (binding, order)
+        masks = [core.pop("_mask") for core in cores]
+        if layer.source.name in fan_out:
+            fan_out[layer.source.name].add(layer, masks, rules.population_slots)
     total = sum(len(cores) for cores in placed.values())
+    limits = rules.limits
     if total > profile["resources.cores_per_chip"]:
         worst = max(layers, key=lambda layer: len(placed[layer.neuron.name]))
-        name = worst.neuron.name
-        bound = f", bounded by {bounds[name]} {limits[bounds[name]]}" if bounds[name] in limits else ""
+        name, binding = worst.neuron.name, facts[worst.neuron.name][0]
+        bound = f", bounded by {binding} {limits[binding]}" if binding in limits else ""
         raise ResourceError(
             f"network needs {total} cores, profile {profile.name!r} has {profile['resources.cores_per_chip']} "
             f"(cores_per_chip); layer {name!r} alone needs {len(placed[name])} of them{bound}"
@@ -171,27 +232,24 @@ def map_graph(graph: Graph, profile: Profile) -> dict[str, Any]:
                 "neurons": layer.neuron.size,
                 "cores": len(placed[name]),
                 "first_core": len(core_rows),
-                "bounded_by": bounds[name],
+                "bounded_by": facts[name][0],
+                "order": facts[name][1],
+                "population_axons": layer.population,
             }
         )
         for core in placed[name]:
             core_rows.append({"core": len(core_rows), "layer": name, **core})
     for core in core_rows:
-        core["fan_out"] = int(destinations[core["layer"]][_indices(core["neuron_ranges"])].sum())
         core["utilisation"] = _utilisation(core, limits)
     return {
         "profile": profile.name,
         "cores_per_chip": profile["resources.cores_per_chip"],
         "total_cores": total,
-        "limits": {**limits, "conv_weight_sharing": shared},
+        "limits": {**limits, "conv_weight_sharing": rules.shared, "conv_population_axon_slots": rules.population_slots},
         "convention": CONVENTION,
         "layers": layer_rows,
         "cores": core_rows,
     }
-
-
-def _indices(ranges: list[list[int]]) -> np.ndarray:
-    return np.concatenate([np.arange(start, stop) for start, stop in ranges]) if ranges else np.zeros(0, np.int64)
 
 
 def _utilisation(core: dict[str, Any], limits: dict[str, int]) -> dict[str, float]:
@@ -204,54 +262,61 @@ def _utilisation(core: dict[str, Any], limits: dict[str, int]) -> dict[str, floa
     return {name: (round(value / limits[name], 6) if limits[name] else 0.0) for name, value in used.items()}
 
 
-def _measure(
-    layer: _Layer, chunk: np.ndarray, destinations: np.ndarray, limits: dict[str, int], shared: bool
-) -> tuple[str | None, dict[str, Any]]:
+def _measure(layer: _Layer, chunk: np.ndarray, fan_out: _FanOut, rules: _Rules) -> tuple[str | None, dict[str, Any]]:
     """Return (the first limit ``chunk`` on one core breaks or None, its usage and footprint)."""
-    mask, synapses, memory = layer.footprint(chunk, shared)
+    mask, axons, synapses, memory = layer.footprint(chunk)
     usage = {
         "neurons_per_core": int(chunk.size),
-        "fan_in_per_core": int(mask.sum()),
+        "fan_in_per_core": axons,
         "synaptic_memory_bytes_per_core": memory,
-        "fan_out_per_core": int(destinations[chunk].sum()),
+        "fan_out_per_core": fan_out.slots(chunk),
     }
-    broken = next((name for name in LIMITS if usage[name] > limits[name]), None)
+    broken = next((name for name in LIMITS if usage[name] > rules.limits[name]), None)
     return broken, {"chunk": chunk, "mask": mask, "synapses": synapses, "usage": usage}
 
 
-def _place_layer(
-    layer: _Layer, destinations: np.ndarray, limits: dict[str, int], shared: bool
-) -> tuple[list[dict[str, Any]], str]:
-    """Return the cores of one layer in the candidate order needing fewest cores, and the limit that bounded them.
+ORDER_NAMES = ("position-major", "channel-major")
+
+
+def _order_name(layer: _Layer, index: int) -> str:
+    if not isinstance(layer.links[0], ConvConnectivity):
+        return "index"
+    if index < len(ORDER_NAMES):
+        return ORDER_NAMES[index]
+    rows, cols = layer.links[0].tiles()[index - len(ORDER_NAMES)]
+    return f"tiles {rows}x{cols} x channel groups"
+
+
+def _place_layer(layer: _Layer, fan_out: _FanOut, rules: _Rules) -> tuple[list[dict[str, Any]], str, str]:
+    """Return the cores of one layer in the candidate order needing fewest cores, the limit that
+    bounded them and the order's name.
 
     Raises:
-        ResourceError: if one neuron alone breaks a limit in every candidate order (the first order's error).
+        ResourceError: if one neuron alone breaks a limit (the first order's error).
     """
     best, first_error = None, None
-    for order in layer.orders:
+    for index, order in enumerate(layer.orders):
         budget = len(best[0]) - 1 if best is not None else None
         try:
-            placed = _place_in_order(layer, order, destinations, limits, shared, budget)
+            placed = _place_in_order(layer, order, fan_out, rules, budget)
         except ResourceError as error:
             first_error = first_error or error
             continue
         if placed is not None:
-            best = placed
+            best = (*placed, _order_name(layer, index))
     if best is None:
         raise first_error
     return best
 
 
-def _largest_run(
-    layer: _Layer, run: np.ndarray, high: int, guess: int, destinations: np.ndarray, limits: dict, shared: bool
-) -> int:
+def _largest_run(layer: _Layer, run: np.ndarray, high: int, guess: int, fan_out: _FanOut, rules: _Rules) -> int:
     """Return the largest ``count <= high`` with ``run[:count]`` within every limit (``run[:1]`` is).
 
     Starts from ``guess`` (the previous core's count), so uniform layers need two measurements per core.
     """
 
     def fits(count: int) -> bool:
-        return _measure(layer, run[:count], destinations, limits, shared)[0] is None
+        return _measure(layer, run[:count], fan_out, rules)[0] is None
 
     low = 1
     guess = min(max(guess, 1), high)
@@ -270,17 +335,22 @@ def _largest_run(
     return low
 
 
+def _one_neuron_error(layer: _Layer, broken: str, usage: dict[str, int], rules: _Rules) -> ResourceError:
+    message = (
+        f"layer {layer.neuron.name!r}: one neuron alone needs {broken} {usage[broken]}, "
+        f"the profile allows {rules.limits[broken]}"
+    )
+    if broken == "fan_in_per_core":
+        message += f" (input axons of one neuron's fan-in); {RELAY_NOTE}"
+    return ResourceError(message)
+
+
 def _place_in_order(
-    layer: _Layer,
-    order: np.ndarray,
-    destinations: np.ndarray,
-    limits: dict[str, int],
-    shared: bool,
-    budget: int | None = None,
+    layer: _Layer, order: np.ndarray, fan_out: _FanOut, rules: _Rules, budget: int | None = None
 ) -> tuple[list[dict[str, Any]], str] | None:
     """Return the cores of one layer taken in ``order`` (greedy longest runs) and the limit that
     bounded them, or None as soon as more than ``budget`` cores would be needed."""
-    total = layer.neuron.size
+    total, limits = layer.neuron.size, rules.limits
     cores: list[dict[str, Any]] = []
     bounded_by: dict[str, int] = {}
     start, count = 0, limits["neurons_per_core"]
@@ -288,18 +358,15 @@ def _place_in_order(
         if budget is not None and len(cores) >= budget:
             return None
         run = order[start:]
-        broken, facts = _measure(layer, run[:1], destinations, limits, shared)
+        broken, facts = _measure(layer, run[:1], fan_out, rules)
         if broken is not None:
-            raise ResourceError(
-                f"layer {layer.neuron.name!r}: one neuron alone needs {broken} {facts['usage'][broken]}, "
-                f"the profile allows {limits[broken]}"
-            )
+            raise _one_neuron_error(layer, broken, facts["usage"], rules)
         high = min(limits["neurons_per_core"], total - start)
-        count = _largest_run(layer, run, high, count, destinations, limits, shared)
-        _, facts = _measure(layer, run[:count], destinations, limits, shared)
+        count = _largest_run(layer, run, high, count, fan_out, rules)
+        _, facts = _measure(layer, run[:count], fan_out, rules)
         if start + count < total:
             limit = "neurons_per_core" if count == limits["neurons_per_core"] else None
-            limit = limit or _measure(layer, run[: count + 1], destinations, limits, shared)[0]
+            limit = limit or _measure(layer, run[: count + 1], fan_out, rules)[0]
             bounded_by[limit] = bounded_by.get(limit, 0) + 1
         usage = facts["usage"]
         cores.append(
@@ -307,9 +374,10 @@ def _place_in_order(
                 "neurons": count,
                 "neuron_ranges": _ranges(facts["chunk"]),
                 "fan_in": usage["fan_in_per_core"],
+                "fan_out": usage["fan_out_per_core"],
                 "synapses": facts["synapses"],
                 "synaptic_memory_bytes": usage["synaptic_memory_bytes_per_core"],
-                "_mask": facts["mask"].astype(np.int64),
+                "_mask": facts["mask"],
             }
         )
         start += count

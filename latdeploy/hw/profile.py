@@ -55,6 +55,7 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "fan_out_per_core": int,
         "max_axonal_delay": int,
         "conv_weight_sharing": bool,
+        "conv_population_axon_slots": int,
     },
     "energy": {
         "synaptic_op_j": NUMBER,

@@ -135,18 +135,20 @@ def test_an_energy_only_profile_cannot_be_mapped_onto():
 
 
 def _vgg11(width: float) -> Graph:
+    """VGG-11 for 32x32x3 as export maps it: pools fused into the next synapse (FuseSynapseChains)."""
     from latdeploy.frontend.torch_module import graph_from_module
     from latdeploy.nn import build_model
+    from latdeploy.passes.fuse_synapses import fuse_synapse_chains
 
     model = build_model({"arch": "vgg11", "timesteps": 2, "width": width}).eval()
     metadata = {"input_shape": [3, 32, 32], "timesteps": 2, "encoder": "latency", "dataset": "none", "classes": 10}
-    return graph_from_module(model, metadata)
+    return fuse_synapse_chains(graph_from_module(model, metadata))
 
 
 def test_vgg11_for_32x32x3_maps_on_loihi2_at_quarter_width_and_a_small_chip_refuses_it(tmp_path):
     graph = _vgg11(0.25)
     mapping = map_graph(graph, LOIHI2)
-    assert mapping["total_cores"] == sum(layer["cores"] for layer in mapping["layers"]) <= 128
+    assert mapping["total_cores"] == sum(layer["cores"] for layer in mapping["layers"]) == 13
     assert [layer["neurons"] for layer in mapping["layers"]] == [16384, 8192, 4096, 4096, 2048, 2048, 512, 512, 10]
     for layer in mapping["layers"]:
         assert _cover(mapping, layer["name"]) == list(range(layer["neurons"]))
@@ -158,6 +160,24 @@ def test_vgg11_for_32x32x3_maps_on_loihi2_at_quarter_width_and_a_small_chip_refu
         map_graph(graph, small)
 
 
-def test_full_width_vgg11_breaks_the_4096_input_axons_of_a_loihi2_core():
-    with pytest.raises(ResourceError, match="layer 'lif7': one neuron alone needs fan_in_per_core 8192, .* 4096"):
-        map_graph(_vgg11(1.0), LOIHI2)
+def test_full_width_vgg11_maps_on_loihi2_on_population_axons_bounded_by_synaptic_memory():
+    mapping = map_graph(_vgg11(1.0), LOIHI2)
+    layers = {layer["name"]: layer for layer in mapping["layers"]}
+    assert [layer["cores"] for layer in mapping["layers"]] == [8, 4, 3, 5, 10, 19, 19, 19, 1]
+    assert mapping["total_cores"] == 88 <= LOIHI2["resources.cores_per_chip"]
+    assert layers["lif1"]["bounded_by"] == "neurons_per_core" and layers["lif8"]["bounded_by"].startswith("synaptic")
+    assert all(layers[f"lif{i}"]["population_axons"] for i in range(1, 9)) and not layers["lif9"]["population_axons"]
+    lif7 = [core for core in mapping["cores"] if core["layer"] == "lif7"]
+    assert max(core["fan_in"] for core in lif7) == 16  # the 4x4 pixels of lif6, not its 8192 neurons
+    for core in mapping["cores"]:
+        assert max(core["utilisation"].values()) <= 1.0
+
+
+def test_full_width_vgg11_without_population_axons_needs_8192_input_axons_for_one_neuron(tmp_path):
+    # one lif7 neuron reads 512 channels x 4x4 pixels of lif6 through the pool fused into its 3x3 conv
+    with pytest.raises(
+        ResourceError,
+        match=r"layer 'lif7': one neuron alone needs fan_in_per_core 8192, the profile allows 4096 "
+        r"\(input axons of one neuron's fan-in\); splitting one neuron's inputs across cores needs partial-sum relay",
+    ):
+        map_graph(_vgg11(1.0), _profile(tmp_path, conv_population_axon_slots=0))
