@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from latdeploy.hw.connectivity import ConvConnectivity, ConvGeometry, DenseConnectivity
+from latdeploy.hw.connectivity import ConvConnectivity, ConvGeometry, DenseConnectivity, stored_taps
 
 
 def _torch_footprint(geometry: ConvGeometry, outputs: np.ndarray) -> tuple[np.ndarray, int]:
@@ -65,3 +65,42 @@ def test_dense_zero_weights_need_no_axon_and_no_synapse():
     assert connectivity.inputs(np.array([0])).tolist() == [True, False, False]
     assert connectivity.inputs(np.array([0, 1])).tolist() == [True, False, True]
     assert connectivity.synapses(np.array([0, 1]), shared=True) == 2
+
+
+def test_population_axons_are_the_input_pixels_of_a_core_and_discrete_axons_its_input_neurons():
+    geometry = ConvGeometry((8, 6, 6), (4, 6, 6), (3, 3), padding=(1, 1))
+    connectivity = ConvConnectivity(geometry)
+    outputs = np.array([0, 1])  # channel 0, pixels (0, 0) and (0, 1): input rows 0..1, columns 0..2
+    mask, _ = _torch_footprint(geometry, outputs)
+    assert connectivity.axons(connectivity.inputs(outputs), population=False) == int(mask.sum()) == 8 * 2 * 3
+    assert connectivity.axons(connectivity.inputs(outputs), population=True) == 2 * 3
+    dense = DenseConnectivity(np.ones((2, 5)))
+    assert dense.axons(dense.inputs(np.array([0])), population=True) == 5
+
+
+def test_shared_kernels_store_equal_stride_phases_once():
+    rng = np.random.default_rng(1)
+    kernel = rng.integers(-9, 10, (4, 3, 3, 3)).astype(float)
+    stride1 = ConvGeometry((3, 8, 8), (4, 8, 8), (3, 3), padding=(1, 1))
+    stride2 = ConvGeometry((3, 8, 8), (4, 4, 4), (3, 3), stride=(2, 2), padding=(1, 1))
+    assert stored_taps(kernel, stride1) == stored_taps(kernel, stride2) == 9
+    # a 2x2 pool fused into the 3x3 conv: a 6x6 kernel at stride 2 whose four phases are the 3x3 kernel
+    fused = np.repeat(np.repeat(kernel, 2, axis=2), 2, axis=3) / 4
+    geometry = ConvGeometry((3, 8, 8), (4, 4, 4), (6, 6), stride=(2, 2), padding=(2, 2))
+    assert stored_taps(fused, geometry) == 9
+    connectivity = ConvConnectivity(geometry, fused)
+    assert connectivity.synapses(np.arange(16), shared=True) == 1 * 3 * 9  # one output channel
+    assert connectivity.synapses(np.arange(16), shared=False) == _torch_footprint(geometry, np.arange(16))[1]
+    fused[0, 0, 1, 1] += 1  # phase (1, 1) now differs from the other three: stored apart
+    assert stored_taps(fused, geometry) == 18
+    dilated = ConvGeometry((3, 8, 8), (4, 4, 4), (3, 3), dilation=(2, 2))
+    assert stored_taps(kernel, dilated) == 9
+
+
+def test_tile_orders_take_a_spatial_tile_channel_by_channel():
+    connectivity = ConvConnectivity(ConvGeometry((1, 4, 4), (2, 4, 4), (3, 3), padding=(1, 1)))
+    assert connectivity.tiles() == [(2, 1), (2, 2), (4, 2)]
+    order = connectivity.tile_order(2, 2)
+    assert order[:8].tolist() == [0, 1, 4, 5, 16, 17, 20, 21]  # tile (0, 0): channel 0, then channel 1
+    for candidate in connectivity.orders():
+        assert sorted(candidate.tolist()) == list(range(connectivity.n_out))

@@ -12,6 +12,7 @@ from latdeploy.errors import ProfileError, ResourceError
 from latdeploy.hw.mapper import map_graph
 from latdeploy.hw.profile import PROFILE_DIR, load_profile
 from latdeploy.ir import LIF, Dense, Graph, MultiThresholdLIF, SpikeInput
+from latdeploy.ir.conv import Conv2d
 from latdeploy.ir.netx_nodes import DelayDenseInt
 
 LOIHI2 = load_profile("loihi2")
@@ -181,3 +182,77 @@ def test_full_width_vgg11_without_population_axons_needs_8192_input_axons_for_on
         r"\(input axons of one neuron's fan-in\); splitting one neuron's inputs across cores needs partial-sum relay",
     ):
         map_graph(_vgg11(1.0), _profile(tmp_path, conv_population_axon_slots=0))
+
+
+def _conv_layers(in_shape: tuple[int, int, int], *out_channels: int) -> Graph:
+    """Input -> (3x3 conv, padding 1 -> LIF) per entry of ``out_channels``, weights all one."""
+    channels, height, width = in_shape
+    nodes: list = [SpikeInput("input", (), neurons=channels * height * width)]
+    previous = "input"
+    for index, out in enumerate(out_channels, start=1):
+        weight = np.ones((out, channels, 3, 3), np.float32)
+        geometry = {"in_channels": channels, "in_height": height, "in_width": width, "padding_h": 1, "padding_w": 1}
+        nodes.append(Conv2d(f"conv{index}", (previous,), weight=weight, **geometry))
+        nodes.append(LIF(f"lif{index}", (f"conv{index}",), bias=np.zeros(out * height * width)))
+        previous, channels = f"lif{index}", out
+    return Graph(tuple(nodes), {"timesteps": 4})
+
+
+def _pixels_read(neurons: list[int], height: int, width: int) -> set[tuple[int, int]]:
+    """Input pixels that the 3x3 (padding 1) receptive fields of ``neurons`` ([C, H, W] order) cover."""
+    pixels = set()
+    for neuron in neurons:
+        row, col = divmod(neuron % (height * width), width)
+        pixels |= {
+            (r, c)
+            for r in range(row - 1, row + 2)
+            for c in range(col - 1, col + 2)
+            if 0 <= r < height and 0 <= c < width
+        }
+    return pixels
+
+
+def _neurons(core: dict) -> list[int]:
+    return [i for a, b in core["neuron_ranges"] for i in range(a, b)]
+
+
+def test_population_fan_in_counts_input_pixels_and_discrete_fan_in_input_neurons(tmp_path):
+    graph = _conv_layers((4, 6, 6), 2)
+    mapping = map_graph(graph, _profile(tmp_path, fan_in_per_core=20))
+    assert mapping["layers"][0]["population_axons"] and mapping["layers"][0]["bounded_by"] == "fan_in_per_core"
+    for core in mapping["cores"]:
+        assert core["fan_in"] == len(_pixels_read(_neurons(core), 6, 6)) <= 20
+    # an edge neuron reads 2x3 pixels x 4 channels = 24 input neurons
+    with pytest.raises(ResourceError, match="one neuron alone needs fan_in_per_core 24, the profile allows 20"):
+        map_graph(graph, _profile(tmp_path, fan_in_per_core=20, conv_population_axon_slots=0))
+
+
+@pytest.mark.parametrize("slots", [0, 1, 2])
+def test_fan_out_counts_slots_per_pixel_and_destination_core_on_population_axons(tmp_path, slots):
+    graph = _conv_layers((1, 4, 4), 4, 4)
+    mapping = map_graph(graph, _profile(tmp_path, neurons_per_core=16, conv_population_axon_slots=slots))
+    destinations = [set(_neurons(core)) for core in mapping["cores"] if core["layer"] == "lif2"]
+    assert len(destinations) == 4
+    for core in (core for core in mapping["cores"] if core["layer"] == "lif1"):
+        expected = 0
+        for targets in destinations:
+            read = _pixels_read(sorted(targets), 4, 4)
+            feeding = [n for n in _neurons(core) if divmod(n % 16, 4) in read]
+            expected += slots * len({n % 16 for n in feeding}) if slots else len(feeding)
+        assert core["fan_out"] == expected > 0
+
+
+def test_spatial_tiles_times_channel_groups_beat_rows_and_whole_channels(tmp_path):
+    # memory holds 4 kernels (9 bytes each), fan-in 30 input pixels: a 4x4 output tile reads 5x5 pixels.
+    # Orders are tried position-major, channel-major, then tiles; a later order wins only with fewer cores.
+    profile = _profile(tmp_path, fan_in_per_core=30, synaptic_memory_bytes_per_core=36, neurons_per_core=1000)
+    mapping = map_graph(_conv_layers((1, 8, 8), 8), profile)
+    layer = mapping["layers"][0]
+    assert (layer["order"], layer["cores"], layer["bounded_by"]) == (
+        "tiles 4x4 x channel groups",
+        8,
+        "synaptic_memory_bytes_per_core",
+    )
+    assert _cover(mapping, "lif1") == list(range(512))
+    for core in mapping["cores"]:
+        assert (core["neurons"], core["fan_in"], core["synaptic_memory_bytes"]) == (64, 25, 36)
