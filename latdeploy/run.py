@@ -6,6 +6,10 @@ Arrays use Lava's ring-buffer layout: ``(neurons, steps)`` for one sample,
 backends' arrays are directly comparable. ``sim_seconds`` times the simulation
 alone: no file reading, quantization or Lava compilation. Graphs with axonal delays run
 on Lava one sample per run (Lava never resets ``DelayDense`` buffers).
+
+Input values are spikes (0/1), except where the graph's input drives a neuron
+directly (a netx input layer with a neuron): there they are that neuron's integer
+input currents in ``[0, 255]``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from latdeploy.ir import Graph
 from latdeploy.sim.trace import Trace
 
 BACKENDS = ("fixed", "lava", "float")
+CURRENT_INPUT_MAX = 255
 
 
 @dataclass
@@ -87,20 +92,47 @@ def spikes_from_ring_buffer(array: np.ndarray, neurons: int, source: str = "inpu
 
 
 def load_input(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read binary input spikes from the ``.npy`` file ``path`` (untrusted; never unpickled).
+    """Read input values in ``[0, 255]`` from the ``.npy`` file ``path`` (untrusted; never unpickled).
+
+    :func:`run_file` then checks them against the model (0/1 unless it takes currents).
 
     Raises:
         InputFormatError: if the file is not a valid spike array.
     """
     from latdeploy.inputs import load_spike_array
 
-    return load_spike_array(path, max_value=1)
+    return load_spike_array(path, max_value=CURRENT_INPUT_MAX)
+
+
+def input_value_limit(graph: Graph) -> int:
+    """Return the largest input value ``graph`` takes: 255 if its input drives a neuron directly, else 1."""
+    feeds_neuron = any(node.kind == "neuron" and graph.input.name in node.inputs for node in graph.nodes)
+    return CURRENT_INPUT_MAX if feeds_neuron else 1
+
+
+def check_input_values(spikes: np.ndarray, graph: Graph, source: str = "input") -> None:
+    """Check that ``spikes`` lie in ``[0, input_value_limit(graph)]``.
+
+    Raises:
+        InputFormatError: naming ``source`` and the limit, if a value lies outside.
+    """
+    limit = input_value_limit(graph)
+    if spikes.size and (spikes.min() < 0 or spikes.max() > limit):
+        what = "spikes (0/1)" if limit == 1 else f"input currents of {graph.input.name!r}'s neurons"
+        raise InputFormatError(
+            f"{source}: field 'values' spans [{spikes.min()}, {spikes.max()}], outside [0, {limit}]: "
+            f"this model takes {what}"
+        )
 
 
 def run_file(
-    model: str | os.PathLike[str], spikes: np.ndarray, backend: str, profile_name: str = "loihi2"
+    model: str | os.PathLike[str],
+    spikes: np.ndarray,
+    backend: str,
+    profile_name: str = "loihi2",
+    source: str = "input",
 ) -> RunResult:
-    """Run the model file ``model`` on ``spikes`` (ring-buffer layout) with ``backend``.
+    """Run the model file ``model`` on ``spikes`` (ring-buffer layout, read from ``source``) with ``backend``.
 
     Returns:
         The :class:`RunResult`.
@@ -112,7 +144,8 @@ def run_file(
     if backend not in BACKENDS:
         raise LatdeployError(f"unknown backend {backend!r}; supported: {list(BACKENDS)}")
     graph = load_graph(model, integer=backend != "float", profile_name=profile_name)
-    batch, single = spikes_from_ring_buffer(spikes, graph.input.size)
+    batch, single = spikes_from_ring_buffer(spikes, graph.input.size, source)
+    check_input_values(batch, graph, source)
     facts: dict[str, Any] = {"file": str(model), "format": detect_format(model)}
     if backend == "lava":
         from latdeploy.backends.lava import run_lava

@@ -17,7 +17,8 @@ from latdeploy.cli.app import cli
     "input_path",
     required=True,
     type=click.Path(path_type=Path),
-    help="Input spikes .npy: (neurons, steps) or (samples, neurons, steps), 0/1.",
+    help="Input .npy: (neurons, steps) or (samples, neurons, steps); spikes 0/1, or currents 0..255 where "
+    "the input drives a neuron (netx input layer).",
 )
 @click.option("--backend", type=click.Choice(["fixed", "lava", "float"]), default="fixed", show_default=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Write the output layer's spikes.")
@@ -43,7 +44,7 @@ def run(
     from latdeploy.run import load_input, run_file, write_outputs
 
     spikes = load_input(input_path)
-    result = run_file(model, spikes, backend, profile_name)
+    result = run_file(model, spikes, backend, profile_name, source=str(input_path))
     write_outputs(result, output, all_layers)
     summary = result.summary()
     if as_json:

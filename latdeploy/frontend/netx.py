@@ -16,7 +16,10 @@ so the imported integer graph computes what netx builds in Lava:
   or per synapse, clamped to 62 steps as netx does).
 * neurons ``CUBA``/``LOIHI``: ``vth = vThMant``, ``du = iDecay - 1``,
   ``dv = vDecay``, ``bias_mant = bias`` (``astype(int)``), ``bias_exp = 6``. A dense
-  layer without a neuron gets netx's default (non-leaky integrator). ``refDelay``
+  layer without a neuron gets netx's default, a non-leaky integrator that never fires:
+  ``iDecay`` 0, ``vDecay`` 4096, ``vThMant`` 2^17, i.e. Lava's ``du = -1`` (``u`` never
+  decays), ``dv = 4096`` (``v = u + bias``) and ``vth << 6 = 2^23`` above every 24-bit
+  ``v`` (:data:`~latdeploy.ir.nodes.DU_RANGE` and its siblings admit exactly these). ``refDelay``
   is ignored, as by netx (Lava's LIF has no refractory period). Graded spikes
   (``gradedSpike``/``messageBits``) only widen netx's ports: Lava's LIF still sends
   0/1, so the IR spikes are the same; the setting is kept in the metadata.
@@ -131,18 +134,12 @@ def _neuron(config: dict[str, Any], name: str, inputs: tuple[str, ...], size: in
     kind = _text(config["type"])
     if kind not in NETX_NEURON_TYPES:
         raise UnsupportedLayerError(f"{where}: neuron type {kind!r} is not supported; supported: {NETX_NEURON_TYPES}")
-    du = int(config["iDecay"]) - 1
-    if du < 0:
-        raise UnsupportedLayerError(
-            f"{where}: iDecay {int(config['iDecay'])} (current never decays, Lava du = -1) is not representable; "
-            "the IR holds du in [0, 4095]"
-        )
     bias_mant = np.zeros(size, np.int64) if bias is None else np.asarray(bias).astype(int)
     bias_mant = np.broadcast_to(bias_mant.reshape(-1) if bias_mant.size == 1 else bias_mant, (size,))
     return LIFInt(
         name,
         inputs,
-        du=du,
+        du=int(config["iDecay"]) - 1,
         dv=int(config["vDecay"]),
         vth=int(config["vThMant"]),
         bias_mant=np.ascontiguousarray(bias_mant).astype(np.int32),

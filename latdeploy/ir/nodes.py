@@ -21,8 +21,14 @@ NODE_TYPES: dict[str, type[Node]] = {}
 NodeClass = TypeVar("NodeClass", bound="type[Node]")
 
 STATE_TYPE = IntType(24)
-DECAY_TYPE = IntType(12, signed=False)
-THRESHOLD_TYPE = IntType(17, signed=False)
+DU_RANGE = (-1, 4095)
+"""Lava computes the current decay as ``du + 1`` (its 1-bit ``ds_offset``): ``du = -1`` keeps ``u``
+(no decay; netx's ``iDecay`` 0), ``du = 4095`` clears it each step."""
+DV_RANGE = (0, 4096)
+"""Lava's voltage decay (``dm_offset`` 0): ``dv = 4096`` clears ``v`` each step (netx's ``vDecay`` 4096)."""
+VTH_RANGE = (0, 1 << 17)
+"""The 17-bit mantissa, plus ``2^17``: ``vth << 6 = 2^23`` lies above every 24-bit ``v`` (never fires;
+netx's threshold for a layer without a neuron)."""
 BIAS_MANT_TYPE = IntType(13)
 BIAS_EXP_TYPE = IntType(3, signed=False)
 
@@ -274,7 +280,10 @@ class IntNeuronBase(Node):
     """Fields and range checks shared by the integer CUBA neuron nodes (not a node type itself).
 
     ``du``, ``dv``, ``vth``, ``bias_mant`` (one per neuron, flattened) and ``bias_exp``
-    in the ranges of Lava's LIF.
+    in the ranges Lava's fixed-point LIF computes exactly: :data:`DU_RANGE`,
+    :data:`DV_RANGE`, :data:`VTH_RANGE` (each one wider than the 12/12/17-bit
+    registers at one end, as netx's defaults need), 13-bit ``bias_mant``, 3-bit
+    ``bias_exp``.
     """
 
     du: int = 4095
@@ -291,9 +300,11 @@ class IntNeuronBase(Node):
             raise ModelFormatError(f"node {self.name!r}: bias_mant must hold one integer per neuron")
         _require_range(self, "bias_mant", self.bias_mant, BIAS_MANT_TYPE)  # before the cast, which would wrap
         self.bias_mant = self.bias_mant.astype(np.int32)
-        _require_range(self, "du", self.du, DECAY_TYPE)
-        _require_range(self, "dv", self.dv, DECAY_TYPE)
-        _require_range(self, "vth", self.vth, THRESHOLD_TYPE)
+        for what, (low, high) in (("du", DU_RANGE), ("dv", DV_RANGE), ("vth", VTH_RANGE)):
+            if not low <= getattr(self, what) <= high:
+                raise QuantizationRangeError(
+                    f"node {self.name!r}: {what} {getattr(self, what)} outside Lava's fixed-point range [{low}, {high}]"
+                )
         _require_range(self, "bias_exp", self.bias_exp, BIAS_EXP_TYPE)
 
     @property

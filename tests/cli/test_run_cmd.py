@@ -97,6 +97,27 @@ def test_netx_file_runs_in_fixed_point(latdeploy_cli, tmp_path):
     assert np.array_equal(np.load(tmp_path / "out.npy")[:, :296], recorded[:, 4:300])
 
 
+@pytest.mark.skipif(not (NTIDIGITS.parent.parent / "mnist.net").is_file(), reason="lava-dl's netx networks absent")
+def test_netx_mnist_with_input_currents_gives_netx_spikes(latdeploy_cli, tmp_path):
+    """mnist.net's input layer is a neuron: the input values are its currents (0..255), as netx's ``a_in``."""
+    from tests.frontend.test_netx import run_netx_layers
+
+    mnist, steps = NTIDIGITS.parent.parent / "mnist.net", 6
+    currents = np.random.default_rng(3).integers(0, 200, (784, steps)).astype(np.uint8)
+    np.save(tmp_path / "in.npy", currents)
+    result = latdeploy_cli("run", mnist, "--input", tmp_path / "in.npy", "--backend", "fixed", "--json",
+                        "--all-layers", tmp_path / "layers.npz")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["output_layer"] == "layer3"
+    ours = np.load(tmp_path / "layers.npz")
+    lava, _ = run_netx_layers(mnist, currents.astype(np.int32))
+    for lag, (name, theirs) in enumerate(zip(("layer0", "layer1", "layer2", "layer3"), lava, strict=True)):
+        assert np.array_equal(ours[name][:, : steps - lag], theirs[:, lag:]), name
+    assert ours["layer1"].sum() > 100
+    result = latdeploy_cli("inspect", mnist)
+    assert result.returncode == 0 and "du=-1, dv=4096, vth=131072" in result.stdout
+
+
 def test_user_errors_exit_2_and_write_nothing(latdeploy_cli, integer_onnx, tmp_path):
     _, path, _ = integer_onnx
     np.save(tmp_path / "wrong.npy", np.zeros((3, 7, 5), np.uint8))
@@ -104,7 +125,7 @@ def test_user_errors_exit_2_and_write_nothing(latdeploy_cli, integer_onnx, tmp_p
     assert result.returncode == EXIT_USER_ERROR and "6 neurons" in result.stderr
     np.save(tmp_path / "graded.npy", np.full((6, 5), 2, np.uint8))
     result = latdeploy_cli("run", path, "--input", tmp_path / "graded.npy")
-    assert result.returncode == EXIT_USER_ERROR and "values" in result.stderr
+    assert result.returncode == EXIT_USER_ERROR and "values" in result.stderr and "spikes (0/1)" in result.stderr
     result = latdeploy_cli("run", path, "--input", tmp_path / "in.npy", "--backend", "float")
     assert result.returncode == EXIT_USER_ERROR and "integer graph" in result.stderr
     assert not (tmp_path / "o.npy").exists()

@@ -122,9 +122,6 @@ def test_errors_name_the_layer(tmp_path):
     sdnn = {**dense, "neuron": {**CUBA, "type": "SDNN"}}
     with pytest.raises(UnsupportedLayerError, match="layer 1: neuron type 'SDNN'"):
         read_netx(_write_net(tmp_path / "s.net", [{"type": "input", "shape": [3]}, sdnn]))
-    no_neuron = {key: value for key, value in dense.items() if key != "neuron"}
-    with pytest.raises(UnsupportedLayerError, match="iDecay 0"):
-        read_netx(_write_net(tmp_path / "n.net", [{"type": "input", "shape": [3]}, no_neuron]))
     with pytest.raises(ModelFormatError, match="tSample"):
         read_netx(_write_net(tmp_path / "t.net", [{"type": "input", "shape": [3]}, dense], t_sample=None))
     (tmp_path / "bad.net").write_bytes(b"not hdf5")
@@ -181,8 +178,15 @@ def test_ntidigits_fixed_point_equals_netx_running_in_lava():
     assert np.array_equal(output[:, : steps - lag], lava_output[:, lag:])
 
 
-def _run_netx_on_input_neuron(path: Path, currents: np.ndarray) -> np.ndarray:
-    """Run netx in Lava fixed_pt, driving the input layer's neuron ``a_in`` with ``currents`` ``(X, Y, C, T)``."""
+def run_netx_layers(
+    path: Path, currents: np.ndarray, read_state: bool = False
+) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    """Run netx in Lava fixed_pt, driving the input layer's neuron ``a_in`` with ``currents`` ``(X, Y, C, T)``.
+
+    Returns every layer's spikes ``(X, Y, C, T)`` and, with ``read_state``, the output
+    neuron's final ``du``, ``dv``, ``vth``, ``u`` and ``v`` as netx built them (flat
+    layers only: reading a conv neuron's state back from Lava hangs).
+    """
     netx = pytest.importorskip("lava.lib.dl.netx")
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
@@ -191,14 +195,24 @@ def _run_netx_on_input_neuron(path: Path, currents: np.ndarray) -> np.ndarray:
     steps = currents.shape[-1]
     network = netx.hdf5.Network(net_config=str(path), reset_interval=steps, reset_offset=0)  # latdeploy's resets
     source = io.source.RingBuffer(data=currents)
-    sink = io.sink.RingBuffer(shape=network.out.shape, buffer=steps)
     source.s_out.connect(network.in_layer.neuron.a_in)
-    network.out.connect(sink.a_in)
+    sinks = []
+    for layer in network.layers:
+        sinks.append(io.sink.RingBuffer(shape=layer.out.shape, buffer=steps))
+        layer.out.connect(sinks[-1].a_in)
     try:
         network.run(condition=RunSteps(num_steps=steps), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
-        return sink.data.get()
+        neuron = network.out_layer.neuron
+        names = ("du", "dv", "vth", "u", "v") if read_state else ()
+        state = {name: np.asarray(getattr(neuron, name).get()) for name in names}
+        return [sink.data.get() for sink in sinks], state
     finally:
         network.stop()
+
+
+def _run_netx_on_input_neuron(path: Path, currents: np.ndarray) -> np.ndarray:
+    """The output layer's spikes of :func:`run_netx_layers`."""
+    return run_netx_layers(path, currents)[0][-1]
 
 
 @pytest.mark.skipif(not (NETX_TESTS / "tiny.net").is_file(), reason="lava-dl's netx test networks are not installed")
@@ -215,3 +229,41 @@ def test_tiny_conv_net_fixed_point_equals_netx_running_in_lava():
     lag = graph.lag("layer2")
     assert lag == 2 and trace.layers["layer1"].spikes.sum() > 0 and lava.sum() > 0
     assert np.array_equal(output[:, : steps - lag], lava[:, lag:])
+
+
+@pytest.mark.skipif(not (NETX_TESTS / "mnist.net").is_file(), reason="lava-dl's netx test networks are not installed")
+def test_mnist_default_output_neuron_equals_netx_running_in_lava():
+    """mnist.net's last dense layer has no neuron: netx's default iDecay 0, vDecay 4096, vThMant 2^17.
+
+    Lava gets du = -1 (current never decays), dv = 4096 (v = u + bias each step) and a
+    threshold 2^23 that no 24-bit v reaches: the layer never fires, its v is the read-out.
+    Every layer's spikes and that v equal netx's in Lava fixed_pt (6 steps of input currents).
+    """
+    graph = read_netx(NETX_TESTS / "mnist.net")
+    output = graph.node("layer3")
+    assert (output.du, output.dv, output.vth) == (-1, 4096, 1 << 17)
+    steps = 6
+    currents = np.random.default_rng(7).integers(0, 200, (784, steps))
+    lava_layers, state = run_netx_layers(NETX_TESTS / "mnist.net", currents.astype(np.int32), read_state=True)
+    assert [int(state[name].reshape(-1)[0]) for name in ("du", "dv", "vth")] == [-1, 4096, 1 << 17]
+    trace = simulate_fixed(graph, currents.T[None].astype(np.uint8))
+    for name, lava in zip(("layer0", "layer1", "layer2", "layer3"), lava_layers, strict=True):
+        lag = graph.lag(name)
+        ours = trace.layers[name].spikes[0].T
+        assert np.array_equal(ours[:, : steps - lag], lava[:, lag:]), name
+    assert trace.layers["layer2"].spikes.sum() > 100 and trace.layers["layer3"].spikes.sum() == 0
+    final = steps - 1 - graph.lag("layer3")  # Lava's last step, in the layer's own time
+    assert np.array_equal(trace.layers["layer3"].u[0, final], state["u"])
+    assert np.array_equal(trace.layers["layer3"].v[0, final], state["v"]) and np.abs(state["v"]).max() > 1000
+
+
+def test_dense_without_neuron_gets_netx_default_integrator(tmp_path):
+    dense = {"type": "dense", "shape": [2], "weight": np.array([[2.0, -4.0, 6.0]]).repeat(2, 0)}
+    graph = read_netx(_write_net(tmp_path / "n.net", [{"type": "input", "shape": [3]}, dense]))
+    neuron = graph.nodes[-1]
+    assert (neuron.du, neuron.dv, neuron.vth) == (-1, 4096, 1 << 17)
+    spikes = np.ones((1, 5, 3), np.uint8)
+    trace = simulate_fixed(graph, spikes)
+    step = (2 - 4 + 6) << 6  # the file's weights, every input spiking
+    assert np.array_equal(trace.layers[neuron.name].u[0, :, 0], step * np.arange(1, 6))  # no current decay
+    assert trace.layers[neuron.name].spikes.sum() == 0

@@ -8,8 +8,8 @@ from latdeploy.ir import LIF, Dense, DenseInt, Graph, LIFInt, SpikeInput
 
 
 def test_integer_fields_are_range_checked_with_the_node_name():
-    with pytest.raises(QuantizationRangeError, match="'n1'.*vth.*17-bit"):
-        LIFInt("n1", ("d",), vth=1 << 17, bias_mant=np.zeros(2, np.int32))
+    with pytest.raises(QuantizationRangeError, match="'n1': vth 131073 outside.*0, 131072"):
+        LIFInt("n1", ("d",), vth=(1 << 17) + 1, bias_mant=np.zeros(2, np.int32))
     with pytest.raises(QuantizationRangeError, match="'n1'.*bias_mant"):
         LIFInt("n1", ("d",), bias_mant=np.array([5000]))
     with pytest.raises(QuantizationRangeError, match="weight_exp"):

@@ -85,9 +85,9 @@ def lif_cases(draw):
     current = draw(arrays(np.int32, (batch, steps, size), elements=CURRENTS))
     return dict(
         current=current,
-        du=draw(st.integers(0, 4095)),
-        dv=draw(st.integers(0, 4095)),
-        vth=draw(st.one_of(st.integers(0, 300), st.integers(0, (1 << 17) - 1))),
+        du=draw(st.one_of(st.sampled_from([-1, 4095]), st.integers(-1, 4095))),  # -1: netx's iDecay 0
+        dv=draw(st.one_of(st.sampled_from([0, 4096]), st.integers(0, 4096))),
+        vth=draw(st.one_of(st.integers(0, 300), st.integers(0, (1 << 17) - 1), st.just(1 << 17))),
         bias_mant=draw(arrays(np.int32, size, elements=st.integers(-4096, 4095))),
         bias_exp=draw(st.integers(0, 7)),
     )

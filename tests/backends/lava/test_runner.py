@@ -46,9 +46,9 @@ def random_networks(draw):
             LIFInt(
                 f"lif{index}",
                 (f"dense{index}",),
-                du=draw(st.integers(0, 4095)),
-                dv=draw(st.integers(0, 4095)),
-                vth=draw(st.one_of(st.integers(0, 300), st.integers(0, (1 << 17) - 1))),
+                du=draw(st.one_of(st.sampled_from([-1, 4095]), st.integers(-1, 4095))),  # -1: netx's iDecay 0
+                dv=draw(st.one_of(st.sampled_from([0, 4096]), st.integers(0, 4096))),
+                vth=draw(st.one_of(st.integers(0, 300), st.integers(0, (1 << 17) - 1), st.just(1 << 17))),
                 bias_mant=np.array(draw(st.lists(st.integers(-4096, 4095), min_size=n_out, max_size=n_out))),
                 bias_exp=draw(st.integers(0, 7)),
             )
