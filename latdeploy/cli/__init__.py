@@ -12,6 +12,7 @@ from latdeploy.cli import (
     export_cmd,  # noqa: F401  (registers ``export``)
     finetune_cmd,  # noqa: F401  (registers ``finetune``)
     inspect_cmd,  # noqa: F401  (registers ``inspect``)
+    map_cmd,  # noqa: F401  (registers ``map``)
     profiles_cmd,  # noqa: F401  (registers ``profiles``)
     run_cmd,  # noqa: F401  (registers ``run``)
     sweep_cmd,  # noqa: F401  (registers ``sweep``)

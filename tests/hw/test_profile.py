@@ -69,6 +69,8 @@ def _write(tmp_path, mutate, base="loihi2"):
         (lambda d: d["resources"]["cores_per_chip"].update(value=0), "resources.cores_per_chip' must be >= 1"),
         (lambda d: d["resources"]["fan_in_per_core"].update(value=4096.5), "fan_in_per_core' must be an integer"),
         (lambda d: d["resources"]["conv_weight_sharing"].update(value=1), "conv_weight_sharing' must be true or"),
+        (lambda d: d["resources"]["conv_population_axon_slots"].update(value=-2), "axon_slots' must be >= 0"),
+        (lambda d: d["resources"]["conv_population_axon_slots"].update(value=True), "axon_slots' must be an integer"),
         (lambda d: d["arithmetic"]["weight_bits"].update(value=True), "weight_bits' must be an integer"),
         (lambda d: d["arithmetic"]["weight_bits"].update(value=9), "weight_bits' must lie in 1..8"),
         (lambda d: d["arithmetic"]["weight_exp_min"].update(value=9), "weight_exp_min' \\(9\\) exceeds"),
