@@ -5,22 +5,26 @@ does and compares the float IR simulator with the fixed-point simulator (which e
 Lava bit for bit) on the test split: spike slots (sample, step, neuron of every layer)
 that agree, and both accuracies.
 
-:func:`finetune` trains the model a few epochs with its weights and biases
-fake-quantized onto the profile's weight grid (:mod:`latdeploy.nn.fake_quant`: the
-grid, scale and rounding of :func:`latdeploy.passes.quantize.quantize_layer` at the
-clipping point ``max |W|``), then leaves the quantized values in the parameters. An
-integrate-and-fire model whose weights and biases lie on that grid quantizes to
-integers whose membranes are exactly ``scale`` times the float ones, and the
-threshold conversion ``vth = ceil(theta * scale) - 1`` makes Loihi's ``v > vth << 6``
-equal to torch's ``V >= theta``, so float and fixed spike alike.
+:func:`finetune` trains the model a few epochs through its fixed-point network
+(:class:`latdeploy.integer_forward.IntegerForward`: the integers ``latdeploy export`` would
+choose for the current weights, run with Lava's arithmetic for every neuron kind, gradients
+straight through), keeps the best epoch, and commits the float values of those integers into the
+parameters. Quantizing the committed model gives the same integers (settled), so the exported
+fixed-point network is the one trained, and its float model fires like it: weights on the grid
+make integrate-and-fire membranes ``scale`` times the float ones, the threshold conversions keep
+``>=`` versus Loihi's ``>`` exact, and a sub-LSB bias offset keeps float32 rounding from breaking
+ties (see :mod:`latdeploy.integer_forward` for what stays inexact: decays, negative ``weight_exp``).
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from latdeploy.data import load_split
@@ -28,14 +32,22 @@ from latdeploy.errors import UnsupportedLayerError
 from latdeploy.export import CALIBRATION_SAMPLES, encode
 from latdeploy.frontend.torch_module import graph_from_module
 from latdeploy.hw.profile import Profile
-from latdeploy.nn import decide
-from latdeploy.nn.fake_quant import FakeQuantizedWeights
-from latdeploy.nn.losses import first_spike_membrane_cross_entropy, tad_loss
+from latdeploy.integer_forward import IntegerForward
+from latdeploy.nn import aggregate_scores, decide
+from latdeploy.nn.evaluation import model_inputs
+from latdeploy.nn.losses import (
+    decoded_cross_entropy,
+    first_spike_membrane_cross_entropy,
+    first_spike_time_loss,
+    tad_loss,
+)
 from latdeploy.passes.quantize import quantize
 from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
 
-LOSSES = ("membrane_ce", "tad")
+LOSSES = ("membrane_ce", "tad", "first_spike_time", "decoded_ce")
+VALIDATION_FRACTION = 0.2  # of the training split, held out to choose the epoch
+LOGIT_SCALE = 5.0  # tools/train.py's --logit-scale default
 
 
 def agreement_report(
@@ -84,17 +96,35 @@ def agreement_report(
     }
 
 
-def _loss(metadata: dict[str, Any], model: nn.Module) -> Any:
+def _loss(metadata: dict[str, Any], threshold: float) -> Callable[..., torch.Tensor]:
+    """Return ``loss(spikes, v_pre, labels)``: the training loss ``tools/train.py`` used for the model."""
     name = str(metadata.get("loss", "membrane_ce"))
-    threshold = float(model.neurons[-1].threshold)
-    if name == "membrane_ce":
-        fire_weight = float(metadata.get("fire_weight", 0.0))
-        return lambda spikes, v_pre, labels: first_spike_membrane_cross_entropy(
-            spikes, v_pre, labels, threshold=threshold, fire_weight=fire_weight
+    fire_weight = float(metadata.get("fire_weight", 0.0))
+    scale = float(metadata.get("logit_scale", LOGIT_SCALE))
+    decoder = str(metadata.get("decoder", "first_spike"))
+    if name not in LOSSES:
+        raise UnsupportedLayerError(
+            f"fine-tuning supports the losses {list(LOSSES)}; the model was trained with {name!r}"
         )
-    if name == "tad":
-        return lambda spikes, v_pre, labels: tad_loss(5.0 * v_pre / threshold, labels)
-    raise UnsupportedLayerError(f"fine-tuning supports the losses {list(LOSSES)}; the model was trained with {name!r}")
+
+    def loss(spikes: torch.Tensor, v_pre: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if name == "membrane_ce":
+            return first_spike_membrane_cross_entropy(
+                spikes, v_pre, labels, threshold=threshold, fire_weight=fire_weight
+            )
+        if name == "tad":
+            value = tad_loss(scale * v_pre / threshold, labels)
+        elif name == "first_spike_time":
+            value = first_spike_time_loss(spikes, labels, scale=scale)
+        else:
+            value = decoded_cross_entropy(aggregate_scores(spikes, decoder), labels, scale=scale)
+        if fire_weight:
+            steps, batch, _ = v_pre.shape
+            correct = v_pre.gather(2, labels.view(1, -1, 1).expand(steps, batch, 1)).squeeze(2)
+            value = value + fire_weight * F.relu(1.0 - correct.max(dim=0).values / threshold).mean()
+        return value
+
+    return loss
 
 
 def finetune(
@@ -106,55 +136,65 @@ def finetune(
     lr: float = 1e-4,
     batch_size: int = 32,
     seed: int = 0,
+    validation_fraction: float = VALIDATION_FRACTION,
 ) -> nn.Module:
-    """Fine-tune ``model`` in place with fake-quantized weights and return it (weights left on the grid).
+    """Fine-tune ``model`` in place through its fixed-point network and return it (weights left on the grid).
 
-    Each layer is clipped where post-training quantization clips it (the calibrated
-    ``clip_quantile`` of its ``|W|``). After each epoch the training-split accuracy of the
-    fake-quantized model is measured;
-    the parameters of the best epoch (the starting point counts as epoch 0) are kept.
+    Every forward runs :class:`~latdeploy.integer_forward.IntegerForward`: the integers the export
+    would choose for the current weights, with Lava's arithmetic, gradients straight through. Each
+    layer is clipped where post-training quantization clips it (the calibrated ``clip_quantile``).
+    A seeded ``validation_fraction`` of the training split is held out (not trained on); after
+    each epoch the fixed-point network's accuracy on it is measured and the parameters of the best
+    epoch (the starting point counts as epoch 0) are kept and committed
+    (:meth:`~latdeploy.integer_forward.IntegerForward.commit`).
 
     Raises:
-        UnsupportedLayerError: for a model that is not a ``Linear -> neuron`` MLP with
-            neuron biases, or whose loss is not in :data:`LOSSES`.
+        UnsupportedLayerError: for a model :class:`~latdeploy.integer_forward.IntegerForward` cannot
+            run, or whose loss is not in :data:`LOSSES`.
     """
-    if not hasattr(model, "linears") or not hasattr(model, "neurons"):
-        raise UnsupportedLayerError(f"fine-tuning supports LatencyMLP models, not {type(model).__name__}")
     bits = int(weight_bits or profile["arithmetic.weight_bits"])
-    loss_of = _loss(metadata, model)
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     train = load_split(metadata["dataset"], "train")
-    x, y = torch.from_numpy(train.x), torch.from_numpy(train.y)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(epochs, 1))
+    x, y = model_inputs(train.x, model.config), torch.from_numpy(train.y)
+    shuffled = torch.randperm(len(x), generator=generator)
+    held_out = shuffled[: int(round(validation_fraction * len(x)))]
+    trained = shuffled[len(held_out) :]
     decoder = str(metadata.get("decoder", "first_spike"))
     graph = graph_from_module(model, metadata)
     _, layers = quantize(graph, profile, encode(model, train.x[:CALIBRATION_SAMPLES]), weight_bits=bits)
-    with FakeQuantizedWeights(model, bits=bits, clip_quantiles=[layer.clip_quantile for layer in layers]):
-        best = (_accuracy(model, x, y, decoder), copy.deepcopy(model.state_dict()))
-        for _ in range(epochs):
-            model.train()
-            order = torch.randperm(len(x), generator=generator)
-            for start in range(0, len(order), batch_size):
-                batch = order[start : start + batch_size]
-                layer_spikes, v_pre = model(x[batch])
-                loss = loss_of(layer_spikes[-1], v_pre, y[batch])
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-            scheduler.step()
-            accuracy = _accuracy(model, x, y, decoder)
-            if accuracy > best[0]:
-                best = (accuracy, copy.deepcopy(model.state_dict()))
-        model.load_state_dict(best[1])
+    integer = IntegerForward(model, metadata, profile, bits, {layer.neuron: layer.clip_quantile for layer in layers})
+    loss_of = _loss(metadata, float(integer.neurons[-1].threshold))
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(epochs, 1))
+    best = (_accuracy(integer, x[held_out], y[held_out], decoder), copy.deepcopy(model.state_dict()))
+    for _ in range(epochs):
+        model.train()
+        order = trained[torch.randperm(len(trained), generator=generator)]
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
+            layer_spikes, v_pre = integer(x[batch])
+            loss = loss_of(layer_spikes[-1], v_pre, y[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        scheduler.step()
+        accuracy = _accuracy(integer, x[held_out], y[held_out], decoder)
+        if accuracy > best[0]:
+            best = (accuracy, copy.deepcopy(model.state_dict()))
+    model.load_state_dict(best[1])
+    integer.commit()
     model.eval()
     return model
 
 
-def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, decoder: str) -> float:
-    model.eval()
+def _accuracy(integer: IntegerForward, x: torch.Tensor, y: torch.Tensor, decoder: str, chunk: int = 512) -> float:
+    """Return the accuracy of the fixed-point network on ``x`` (model inputs) against ``y``."""
+    integer.model.eval()
+    labels = []
     with torch.no_grad():
-        layer_spikes, v_pre = model(x)
-    decision = decide(layer_spikes[-1].transpose(0, 1).numpy(), v_pre.transpose(0, 1).numpy(), decoder)
-    return float((decision.label == y.numpy()).mean())
+        for start in range(0, len(x), chunk):
+            layer_spikes, v_pre = integer(x[start : start + chunk])
+            spikes, potentials = layer_spikes[-1].flatten(2), v_pre.flatten(2)
+            labels.append(decide(spikes.transpose(0, 1).numpy(), potentials.transpose(0, 1).numpy(), decoder).label)
+    return float((np.concatenate(labels) == y.numpy()).mean())

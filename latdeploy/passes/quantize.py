@@ -18,8 +18,11 @@ Per layer, in units where the integer membrane ``V`` (``v >> 6``) approximates
 The scale is calibrated on data: for each candidate clipping point of ``|W|``
 (the maximum, then high quantiles) the layer is simulated in fixed point on the
 float model's own input spikes, and the candidate whose output spikes agree best
-with the float layer wins (the maximum on ties). Back-to-back synapses (a pool
-feeding a conv, ...) are first merged into one (:mod:`latdeploy.passes.fuse_synapses`).
+with the float layer wins (the maximum on ties). A layer whose weights already lie on
+the grid of the maximum (``W * scale / 2**weight_exp`` integers up to float32 rounding: a
+model from ``latdeploy finetune``) keeps the maximum, so that its trained integers are the
+exported ones. Back-to-back synapses (a pool feeding a conv, ...) are first merged into one
+(:mod:`latdeploy.passes.fuse_synapses`).
 
 Registry contract (a new node kind plugs in by registering):
 
@@ -51,6 +54,7 @@ from latdeploy.sim.fixed import FIXED_KERNELS, STATE_LIMIT
 from latdeploy.sim.float_sim import simulate_float
 
 CLIP_QUANTILES = (1.0, 0.9999, 0.999, 0.995, 0.99)
+GRID_TOLERANCE = 1e-5  # relative; float32 weights on the grid are within 6e-8 of it
 BIAS_EXP = 6
 DECAY_UNITY = 4096
 
@@ -344,6 +348,15 @@ def quantize(
     return graph.replace_nodes(nodes, profile=profile.name, quantization=summary), report
 
 
+def on_grid(synapse: Node, synapse_int: Node, scale: float) -> bool:
+    """Return True when ``synapse``'s float weights are ``synapse_int``'s integers divided by
+    ``scale / 2**weight_exp``, up to float32 rounding (a fine-tuned layer)."""
+    weight = np.asarray(synapse_quantizer(synapse).weights(synapse), np.float64)
+    units = weight * scale / 2.0 ** int(getattr(synapse_int, "weight_exp", 0))
+    integer = np.asarray(synapse_int.weight, np.float64)
+    return bool(np.abs(units - integer).max() <= GRID_TOLERANCE * max(1.0, float(np.abs(integer).max())))
+
+
 def _calibrate(
     graph: Graph, neuron: Node, profile: Profile, bits: int, spikes_of: dict[str, np.ndarray], reference: Any
 ) -> tuple[Node, Node, dict[str, Any]]:
@@ -369,6 +382,8 @@ def _calibrate(
         agreement = float((trace.spikes == target).mean())
         if best is None or agreement > best[3]:
             best = (synapse_int, neuron_int, facts, agreement, trace, overflow)
+        if quantile == 1.0 and on_grid(synapse, synapse_int, float(facts["scale"])):
+            break
     synapse_int, neuron_int, facts, agreement, trace, overflow = best
     firing_threshold = neuron_int.vth + 1 if isinstance(neuron_int, LIFInt) else neuron_int.vth  # > vs >=
     scaled = float(facts["threshold_scaled"])

@@ -4,11 +4,15 @@ In units where the integer membrane ``V = v / 64`` approximates ``scale * V_floa
 
 * **threshold, exact.** The neurons compare ``v >= vth << 6`` (greater-or-equal,
   like torch). The scale is snapped so that ``threshold * scale`` is an integer:
-  ``vth = floor(threshold * scale_0)`` (at least 1; ``scale_0`` from the weights
-  as for the stock LIF) and ``scale = vth / threshold``. Then the float test
-  ``V_float >= threshold``, the level tests ``V_float >= k threshold`` and the soft
-  reset ``V_float - s threshold`` are the integer ones exactly, on every value ``v``
-  takes (multiples of 64 or not). Snapping down never clips more weights.
+  ``vth = ceil(threshold * scale_0)`` when the clipping point still rounds to the
+  grid's top value at that scale (``ceil / (threshold * scale_0) < 1 + step / (2 top)``),
+  else ``floor`` (at least 1; ``scale_0`` from the weights as for the stock LIF), and
+  ``scale = vth / threshold``. Then the float test ``V_float >= threshold``, the level
+  tests ``V_float >= k threshold`` and the soft reset ``V_float - s threshold`` are the
+  integer ones exactly, on every value ``v`` takes (multiples of 64 or not). Snapping up
+  keeps the largest weight at the grid's top, so quantizing the dequantized weights
+  ``W_int / scale`` again gives the same integers (what fine-tuning commits relies on);
+  snapping down never clips more weights.
 * **weights**: on Lava's grid as the stock LIF's (``quantize.weight_grid``, through
   the synapse's registered :class:`~latdeploy.passes.quantize.SynapseQuantizer`), at
   ``scale / 2**weight_exp``; ``weight_exp`` (<= 0) is lowered until ``vth`` fits its
@@ -61,6 +65,15 @@ from latdeploy.passes.quantize import (
     weight_grid,
 )
 
+SNAP_TOLERANCE = 1e-6  # relative; above float32 rounding (6e-8), so dequantized weights re-quantize alike
+
+
+def _snap_threshold(scaled: float, vth_max: int, step: int, highest: int) -> int:
+    """Return ``vth`` for the ideal ``threshold * scale`` ``scaled`` (see the module docstring)."""
+    down = max(1, math.floor(scaled * (1 + SNAP_TOLERANCE)))
+    up = max(1, math.ceil(scaled * (1 - SNAP_TOLERANCE)))
+    return up if up <= vth_max and up / scaled < 1 + step / (2 * highest) else down
+
 
 @register_neuron_quantizer(SoftResetLIF)
 @register_neuron_quantizer(TTFS)
@@ -99,7 +112,7 @@ def quantize_neuron_layer(
                 f"vth {vth_max} (17-bit mantissa, {levels} level(s) in 24 bits) even at weight_exp "
                 f"{profile['arithmetic.weight_exp_min']}; retrain with a smaller threshold-to-weight ratio"
             )
-    vth = max(1, math.floor(neuron.threshold * grid_scale * 2.0**weight_exp + 1e-9))
+    vth = _snap_threshold(neuron.threshold * grid_scale * 2.0**weight_exp, vth_max, step, highest)
     scale = vth / neuron.threshold
     ideal = weight * scale / 2.0**weight_exp
     weight_int = snap_weights(ideal, step, lowest, highest)
