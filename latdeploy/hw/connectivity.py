@@ -1,13 +1,15 @@
 """Which inputs feed which outputs of a synaptic node: what the mapper needs to know of a layer.
 
-A :class:`Connectivity` answers three questions about a node with ``n_in`` inputs and
+A :class:`Connectivity` answers four questions about a node with ``n_in`` inputs and
 ``n_out`` outputs (flat indices, in the node's own output layout):
 
 * :meth:`~Connectivity.orders`: candidate permutations of the outputs that keep
   neighbours together (a core holding a contiguous run of one needs few input axons,
   or few distinct kernels); the mapper keeps the candidate that needs fewest cores;
 * :meth:`~Connectivity.inputs`: the boolean mask ``[n_in]`` of inputs feeding a set of
-  outputs (a core's input axons);
+  outputs;
+* :meth:`~Connectivity.axons`: how many input axons carry those inputs to a core (one
+  per input neuron, or one per input pixel on population axons for convolutions);
 * :meth:`~Connectivity.synapses`: how many synaptic weights a core holding those
   outputs stores (explicit synapses, or one kernel per output channel where the
   profile shares convolution weights).

@@ -44,6 +44,7 @@ from latdeploy.hw.profile import Profile
 from latdeploy.ir import Graph, Node
 
 LIMITS = ("neurons_per_core", "fan_in_per_core", "synaptic_memory_bytes_per_core", "fan_out_per_core")
+ORDER_NAMES = ("position-major", "channel-major")  # ConvConnectivity.orders' first two; tile orders follow
 CONVENTION = (
     "one layer per core group; fan-in = input axons per core: distinct source neurons (non-zero weights), "
     "or distinct input pixels for a convolution on population axons (conv_population_axon_slots > 0); "
@@ -273,9 +274,6 @@ def _measure(layer: _Layer, chunk: np.ndarray, fan_out: _FanOut, rules: _Rules) 
     }
     broken = next((name for name in LIMITS if usage[name] > rules.limits[name]), None)
     return broken, {"chunk": chunk, "mask": mask, "synapses": synapses, "usage": usage}
-
-
-ORDER_NAMES = ("position-major", "channel-major")
 
 
 def _order_name(layer: _Layer, index: int) -> str:
