@@ -4,8 +4,9 @@ Arrays use Lava's ring-buffer layout: ``(neurons, steps)`` for one sample,
 ``(samples, neurons, steps)`` for many. Outputs are in algorithmic time (step
 ``t`` of the model; the Lava run is aligned by each layer's lag), so the three
 backends' arrays are directly comparable. ``sim_seconds`` times the simulation
-alone: no file reading, quantization or Lava compilation. Graphs with axonal delays run
-on Lava one sample per run (Lava never resets ``DelayDense`` buffers).
+alone: no file reading, quantization or Lava compilation. All samples run in one Lava
+run, graphs with axonal delays too (the runner pads each sample by the longest delay
+and gates spikes outside the sample windows before a delay).
 
 Input values are spikes (0/1), except where the graph's input drives a neuron
 directly (a netx input layer with a neuron): there they are that neuron's integer
@@ -150,19 +151,12 @@ def run_file(
     if backend == "lava":
         from latdeploy.backends.lava import run_lava
 
-        # Delay buffers (Lava's DelayDense) are never reset, so a graph with delays runs one sample per Lava run.
-        chunks = [batch[i : i + 1] for i in range(len(batch))] if graph.max_delay() > 0 else [batch]
-        runs = [run_lava(graph, chunk) for chunk in chunks]
-        trace = runs[0].trace if len(runs) == 1 else _concatenate([run.trace for run in runs])
-        timed = [run.run_seconds for run in runs]
-        sim_seconds = sum(run.seconds if t is None else t for run, t in zip(runs, timed, strict=True))
-        facts.update(
-            hardware_steps=sum(run.hardware_steps for run in runs),
-            lava_runs=len(runs),
-            lava_total_seconds=sum(run.seconds for run in runs),
-        )
-        if all(t is not None for t in timed):
-            facts["lava_timed_steps"] = sum(run.hardware_steps - 1 for run in runs)  # first steps compile
+        lava = run_lava(graph, batch)
+        trace = lava.trace
+        sim_seconds = lava.seconds if lava.run_seconds is None else lava.run_seconds
+        facts.update(hardware_steps=lava.hardware_steps, lava_total_seconds=lava.seconds)
+        if lava.run_seconds is not None:
+            facts["lava_timed_steps"] = lava.hardware_steps - 1  # the first step compiles
     else:
         from latdeploy.sim.fixed import simulate_fixed
         from latdeploy.sim.float_sim import simulate_float
@@ -177,24 +171,6 @@ def run_file(
         if trace.overflow:
             facts["overflow"] = trace.overflow
     return RunResult(graph, trace, backend, sim_seconds, single, facts)
-
-
-def _concatenate(traces: list[Trace]) -> Trace:
-    """Join per-sample traces along the batch axis (spikes of every layer; output state where present)."""
-    from latdeploy.sim.trace import LayerTrace
-
-    layers = {}
-    for name, first in traces[0].layers.items():
-        parts = [trace.layers[name] for trace in traces]
-        joined = {
-            key: np.concatenate([getattr(part, key) for part in parts])
-            for key in ("spikes", "v_pre", "u", "v")
-            if getattr(first, key) is not None and np.asarray(getattr(first, key)).ndim == 3
-        }
-        layers[name] = LayerTrace(
-            spikes=joined["spikes"], v_pre=joined.get("v_pre", np.zeros(0)), u=joined.get("u"), v=joined.get("v")
-        )
-    return Trace(layers=layers)
 
 
 def write_outputs(result: RunResult, output: Path | None, all_layers: Path | None) -> None:

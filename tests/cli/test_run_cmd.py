@@ -118,6 +118,51 @@ def test_netx_mnist_with_input_currents_gives_netx_spikes(latdeploy_cli, tmp_pat
     assert result.returncode == 0 and "du=-1, dv=4096, vth=131072" in result.stdout
 
 
+def _delay_net(path: Path) -> Path:
+    """A .net file: a biased CUBA layer feeding per-synapse delays, delays per output neuron before it."""
+    from tests.frontend.test_netx import _write_net
+
+    rng = np.random.default_rng(5)
+    neuron = {"type": "CUBA", "iDecay": 1024, "vDecay": 128, "vThMant": 20, "refDelay": 1, "gradedSpike": False}
+    layers = [
+        {"type": "input", "shape": [6]},
+        {"type": "dense", "shape": [5], "weight": rng.integers(-40, 60, (5, 6)) * 2.0,
+         "delay": np.array([0.0, 1, 3, 2, 1]), "bias": rng.integers(-20, 30, 5) * 1.0, "neuron": neuron},
+        {"type": "dense", "shape": [4], "weight": rng.integers(-40, 60, (4, 5)) * 2.0,
+         "delay": rng.integers(0, 3, (4, 5)) * 1.0, "neuron": neuron},
+        {"type": "dense", "shape": [3], "weight": rng.integers(10, 80, (3, 4)) * 2.0, "neuron": neuron},
+    ]  # fmt: skip
+    return _write_net(path, layers, t_sample=6)
+
+
+@pytest.mark.parametrize("kind", ["netx", "axonal_delay"])
+def test_delay_graphs_run_all_samples_in_one_lava_run(latdeploy_cli, tmp_path, kind):
+    """Regression: delay graphs once ran one sample per Lava run; now 3 samples share one run, 0 mismatches."""
+    from latdeploy.frontend.model_file import load_graph
+    from tests.backends.lava.test_conv import _biased_delay_network
+
+    if kind == "netx":
+        path = _delay_net(tmp_path / "delays.net")
+    else:
+        path = write_onnx(_biased_delay_network(), tmp_path / "delays.onnx")
+    graph = load_graph(path, integer=True)
+    spikes = (np.random.default_rng(9).random((3, graph.input.size, graph.timesteps)) < 0.5).astype(np.uint8)
+    np.save(tmp_path / "in.npy", spikes)
+    layers, summaries = {}, {}
+    for backend in ("fixed", "lava"):
+        result = latdeploy_cli("run", path, "--input", tmp_path / "in.npy", "--backend", backend, "--json",
+                            "--all-layers", tmp_path / f"{backend}.npz")  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        summaries[backend], layers[backend] = json.loads(result.stdout), np.load(tmp_path / f"{backend}.npz")
+    depth = max(graph.lag(node.name) for node in graph.neurons())
+    assert graph.max_delay() > 0
+    assert summaries["lava"]["hardware_steps"] == 3 * (graph.timesteps + graph.max_delay()) + depth  # one run
+    assert sorted(layers["lava"].files) == sorted(layers["fixed"].files)
+    for name in layers["fixed"].files:
+        assert np.array_equal(layers["lava"][name], layers["fixed"][name]), name
+    assert all(layers["fixed"][name].sum() > 0 for name in layers["fixed"].files)
+
+
 def test_user_errors_exit_2_and_write_nothing(latdeploy_cli, integer_onnx, tmp_path):
     _, path, _ = integer_onnx
     np.save(tmp_path / "wrong.npy", np.zeros((3, 7, 5), np.uint8))
