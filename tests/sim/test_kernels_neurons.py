@@ -15,8 +15,8 @@ from latdeploy.sim.kernels_neurons import neuron_int_compiled
 @given(
     kind=st.sampled_from(["soft", "ttfs", "multi_zero", "multi_subtract"]),
     seed=st.integers(0, 2**31 - 1),
-    du=st.one_of(st.sampled_from([0, 4095]), st.integers(0, 4095)),
-    dv=st.one_of(st.sampled_from([0, 4095]), st.integers(0, 4095)),
+    du=st.one_of(st.sampled_from([-1, 0, 4095]), st.integers(-1, 4095)),
+    dv=st.one_of(st.sampled_from([0, 4095, 4096]), st.integers(0, 4096)),
     vth=st.integers(1, 400),
     bias_exp=st.integers(0, 7),
     magnitude=st.sampled_from([300, 1 << 18, 1 << 26]),

@@ -72,8 +72,8 @@ def neurons_and_currents(draw, kind):
     levels = draw(st.integers(1, 7)) if kind is MultiThresholdLIFInt else 1
     vth_limit = min((1 << 17) - 1, STATE_MAX // (levels << 6))
     fields = {
-        "du": draw(st.one_of(st.sampled_from([0, 1, 2047, 4094, 4095]), st.integers(0, 4095))),
-        "dv": draw(st.one_of(st.sampled_from([0, 1, 4095]), st.integers(0, 4095))),
+        "du": draw(st.one_of(st.sampled_from([-1, 0, 1, 2047, 4094, 4095]), st.integers(-1, 4095))),
+        "dv": draw(st.one_of(st.sampled_from([0, 1, 4095, 4096]), st.integers(0, 4096))),
         "vth": draw(st.one_of(st.integers(1, 300), st.integers(1, vth_limit))),
         "bias_mant": np.array(draw(st.lists(st.integers(-4096, 4095), min_size=size, max_size=size))),
         "bias_exp": draw(st.integers(0, 7)),
