@@ -3,8 +3,8 @@
 Each value in a profile is written ``{value: ..., source: "..."}``; the loader
 checks every field of :data:`SCHEMA` and says which file and field is wrong.
 
-A profile's ``kind`` is ``chip`` (sections ``arithmetic``, ``resources`` and
-``energy``: it can be quantized for and mapped onto) or ``energy-only`` (only
+A profile's ``kind`` is ``chip`` (sections ``arithmetic``, ``resources``,
+``quantization`` and ``energy``: it can be quantized for and mapped onto) or ``energy-only`` (only
 ``energy``: a per-operation cost model such as 45 nm CMOS, for energy reports).
 Fields marked *nullable* in :data:`NULLABLE` may hold ``value: null`` when no
 figure is published; their ``source`` must then say so.
@@ -57,6 +57,9 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "conv_weight_sharing": bool,
         "conv_population_axon_slots": int,
     },
+    "quantization": {
+        "per_channel_scales": bool,
+    },
     "energy": {
         "synaptic_op_j": NUMBER,
         "neuron_update_active_j": NUMBER,
@@ -69,7 +72,7 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
 }
 
 NULLABLE = {("energy", "static_power_w"), ("energy", "time_per_step_s")}
-SECTIONS_OF_KIND = {"chip": ("arithmetic", "resources", "energy"), "energy-only": ("energy",)}
+SECTIONS_OF_KIND = {"chip": ("arithmetic", "resources", "quantization", "energy"), "energy-only": ("energy",)}
 MAY_BE_NEGATIVE = {"weight_exp_min", "weight_exp_max"}
 
 

@@ -15,6 +15,11 @@ Per layer, in units where the integer membrane ``V`` (``v >> 6``) approximates
   ``dv = round(voltage_decay * 4096)``;
 * bias: ``bias_mant = round(bias * scale)`` with ``bias_exp = 6``.
 
+Scales are per layer: one ``vth`` and one ``weight_exp`` per Lava process (the profile's
+``quantization.per_channel_scales`` says whether the target could do better; Lava's LIF
+cannot, its ``vth`` is one value per process). Each layer's report says so
+(``scale_granularity``, ``per_channel_scales_available`` in ``extra``).
+
 The scale is calibrated on data: for each candidate clipping point of ``|W|``
 (the maximum, then high quantiles) the layer is simulated in fixed point on the
 float model's own input spikes, and the candidate whose output spikes agree best
@@ -397,6 +402,8 @@ def _calibrate(
         "threshold_rounding_error": firing_threshold - scaled,
         "threshold_relative_error": (firing_threshold - scaled) / scaled if scaled else 0.0,
         "state_range": layer_bounds(synapse_int, neuron_int, payload, graph.timesteps, profile),
+        "scale_granularity": "per-layer",
+        "per_channel_scales_available": bool(profile["quantization.per_channel_scales"]),
     }
     return synapse_int, neuron_int, facts
 

@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from latdeploy.hw.profile import load_profile
-from latdeploy.ir import LIF, Dense, Graph, SpikeInput
-from latdeploy.passes.quantize import quantize
+from latdeploy.ir import LIF, Dense, DenseInt, Graph, SpikeInput
+from latdeploy.passes.quantize import on_grid, quantize
 from latdeploy.passes.range_analysis import static_bounds
 from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
@@ -68,3 +68,19 @@ def test_report_carries_clipping_and_the_static_state_range():
     assert layer.weights_clipped == round(layer.weights_clipped_pct * weight.size / 100)
     assert layer.state_range == static_bounds(int_graph, PROFILE)["lif"]
     assert layer.state_range["u_overflow_neurons"] == 0 and layer.state_range["neurons"] == 4
+
+
+def test_report_says_scales_are_per_layer_and_whether_the_profile_could_do_per_channel():
+    graph = _graph(np.array([[0.5, -0.25, 1.0]], np.float32), threshold=1.0)
+    _, (layer,) = quantize(graph, PROFILE, np.zeros((1, 5, 3), np.uint8))
+    assert layer.extra["scale_granularity"] == "per-layer"
+    assert layer.extra["per_channel_scales_available"] is PROFILE["quantization.per_channel_scales"] is False
+
+
+def test_on_grid_recognises_weights_that_are_integers_over_the_scale():
+    units = np.array([[127, -3, 64]])
+    dense = Dense("dense", ("input",), weight=units / 128.0)
+    integer = DenseInt("dense", ("input",), weight=units * 2)
+    assert on_grid(dense, integer, 256.0)
+    assert not on_grid(dense.replace(weight=dense.weight + np.float32(0.001)), integer, 256.0)
+    assert not on_grid(dense, integer.replace(weight_exp=-1), 256.0)
