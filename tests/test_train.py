@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 
+import pytest
 import torch
 
 import latdeploy
@@ -38,3 +39,28 @@ def test_default_config_is_the_shipped_digits_mlp_recipe(shipped_model_path):
     _, metadata = latdeploy.load(shipped_model_path)
     assert train.make_config(args, latdeploy.data.load_split("sklearn-digits", "train")) == metadata["config"]
     assert (args.timesteps, args.epochs, args.qat_epochs, args.lr) == (8, 60, 20, 2e-3)
+
+
+def test_input_noise_perturbs_training_pixels_within_range():
+    train = _train_module()
+    x = torch.rand(64, 64)
+    noisy = train.noisy(x, 0.2, torch.Generator().manual_seed(0))
+    assert noisy.shape == x.shape and not torch.equal(noisy, x)
+    assert noisy.min() >= 0.0 and noisy.max() <= 1.0
+    assert 0.05 < (noisy - x).abs().mean() < 0.2  # std 0.2, shrunk a little by the clipping
+    assert train.noisy(x, 0.0, torch.Generator()) is x
+
+
+def test_input_noise_is_refused_for_event_data():
+    train = _train_module()
+    with pytest.raises(SystemExit) as error:
+        train.parse_args(["--dataset", "sklearn-digits-dvs", "--input-noise", "0.1"])
+    assert error.value.code == 2
+
+
+def test_mtlif_card_command_rebuilds_the_shipped_config():
+    train = _train_module()
+    _, metadata = latdeploy.load(ROOT / "models" / "digits_mtlif_mlp.pt")
+    args = train.parse_args(metadata["train_command"].split()[2:])
+    assert args.input_noise == 0.2 and args.neuron == "multi_threshold" and args.timesteps == 2
+    assert train.make_config(args, latdeploy.data.load_split("sklearn-digits", "train")) == metadata["config"]

@@ -112,6 +112,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--lr", type=float, default=2e-3)
     add("--seed", type=int, default=0)
     add("--fire-weight", type=float, default=0.0, help="weight of the term that makes the correct output fire")
+    add("--input-noise", type=float, default=0.0, help="std of Gaussian noise on the analog training pixels (0: none)")
     add("--qat-epochs", type=int, default=20, help="mlp + lif only: final epochs on Loihi's weight grid (0: none)")
     add("--weight-bits", type=int, default=8, help="weight bits of the quantization-aware phase")
     add("--export-check", action=argparse.BooleanOptionalAction, default=True, help="try a loihi2-sim export")
@@ -120,6 +121,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.encoder = "stc" if args.dataset == EVENTS else "latency"
     if (args.encoder == "stc") != (args.dataset == EVENTS):
         parser.error("the stc encoder is for event data (--dataset sklearn-digits-dvs) and event data need it")
+    if args.input_noise and args.dataset != DIGITS:
+        parser.error("--input-noise is for the analog digits images (--dataset sklearn-digits)")
     if args.loss == "decoded_ce" and args.decoder == "first_spike":
         parser.error("--loss decoded_ce needs an aggregating decoder (--decoder temporal or mean)")
     if args.qat_epochs and (args.arch != "mlp" or args.neuron != "lif" or args.no_bias):
@@ -220,6 +223,13 @@ def progress(phase: str, epoch: int, epochs: int, done: int, total: int, loss: f
     sys.stderr.flush()
 
 
+def noisy(x: torch.Tensor, std: float, generator: torch.Generator) -> torch.Tensor:
+    """Return analog inputs ``x`` plus Gaussian noise of ``std``, clipped to [0, 1] (``x`` itself when ``std`` is 0)."""
+    if not std:
+        return x
+    return (x + std * torch.randn(x.shape, generator=generator)).clamp(0.0, 1.0)
+
+
 def train_epochs(
     model: torch.nn.Module,
     train: Split,
@@ -240,7 +250,7 @@ def train_epochs(
         total = 0.0
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]
-            layer_spikes, v_pre = model(x_train[batch])
+            layer_spikes, v_pre = model(noisy(x_train[batch], args.input_noise, generator))
             loss = compute_loss(args, layer_spikes[-1], v_pre, y_train[batch], threshold)
             optimizer.zero_grad()
             loss.backward()
@@ -355,6 +365,7 @@ def write_model_card(path: Path, model: torch.nn.Module, metadata: dict, args: a
         else ""
     )
     size_kb = path.with_suffix(".pt").stat().st_size / 1024
+    noise = f", Gaussian noise (std {args.input_noise}) on the analog training pixels" if args.input_noise else ""
     path.write_text(
         f"""# {path.stem}
 
@@ -369,7 +380,7 @@ Method: {args.encoder} encoder + {args.neuron} neurons + {args.decoder} decoder,
 | time steps T | {args.timesteps} |
 | dataset | {data} |
 | loss | {LOSS_TEXT[args.loss]}; fire weight {args.fire_weight}; logit scale {args.logit_scale} |
-| training | Adam lr {args.lr}, cosine schedule, {args.epochs} epochs, batch {args.batch_size}, seed {args.seed}{qat}; {metadata["train_seconds"]} s wall clock, {metadata["train_cpu_seconds"]} s CPU time (2 threads, on a machine shared with other jobs) |
+| training | Adam lr {args.lr}, cosine schedule, {args.epochs} epochs, batch {args.batch_size}, seed {args.seed}{noise}{qat}; {metadata["train_seconds"]} s wall clock, {metadata["train_cpu_seconds"]} s CPU time (2 threads, on a machine shared with other jobs) |
 | float test accuracy before the quantization-aware phase | {100 * metadata["float_test_accuracy_before_qat"]:.2f} % |
 | float test accuracy | {100 * metadata["float_test_accuracy"]:.2f} % |
 | mean decision step | {metadata["mean_decision_step"]:.2f} (0-based step at which the decoder's decision is made, float model, test set; an undecided sample counts as step T) |
