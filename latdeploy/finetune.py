@@ -37,6 +37,7 @@ from latdeploy.nn import aggregate_scores, decide
 from latdeploy.nn.evaluation import model_inputs
 from latdeploy.nn.losses import (
     decoded_cross_entropy,
+    first_spike_margin_loss,
     first_spike_membrane_cross_entropy,
     first_spike_time_loss,
     tad_loss,
@@ -45,9 +46,10 @@ from latdeploy.passes.quantize import quantize
 from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
 
-LOSSES = ("membrane_ce", "tad", "first_spike_time", "decoded_ce")
+LOSSES = ("membrane_ce", "tad", "first_spike_time", "decoded_ce", "first_spike_margin")
 VALIDATION_FRACTION = 0.2  # of the training split, held out to choose the epoch
 LOGIT_SCALE = 5.0  # tools/train.py's --logit-scale default
+MARGIN = 0.5  # tools/train.py's --margin default
 
 
 def agreement_report(
@@ -101,6 +103,7 @@ def _loss(metadata: dict[str, Any], threshold: float) -> Callable[..., torch.Ten
     name = str(metadata.get("loss", "membrane_ce"))
     fire_weight = float(metadata.get("fire_weight", 0.0))
     scale = float(metadata.get("logit_scale", LOGIT_SCALE))
+    margin = float(metadata.get("margin", MARGIN))
     decoder = str(metadata.get("decoder", "first_spike"))
     if name not in LOSSES:
         raise UnsupportedLayerError(
@@ -111,6 +114,10 @@ def _loss(metadata: dict[str, Any], threshold: float) -> Callable[..., torch.Ten
         if name == "membrane_ce":
             return first_spike_membrane_cross_entropy(
                 spikes, v_pre, labels, threshold=threshold, fire_weight=fire_weight
+            )
+        if name == "first_spike_margin":
+            return first_spike_margin_loss(
+                spikes, v_pre, labels, threshold=threshold, margin=margin, fire_weight=fire_weight
             )
         if name == "tad":
             value = tad_loss(scale * v_pre / threshold, labels)
@@ -144,8 +151,8 @@ def finetune(
     would choose for the current weights, with Lava's arithmetic, gradients straight through. Each
     layer is clipped where post-training quantization clips it (the calibrated ``clip_quantile``).
     A seeded ``validation_fraction`` of the training split is held out (not trained on); after
-    each epoch the fixed-point network's accuracy on it is measured and the parameters of the best
-    epoch (the starting point counts as epoch 0) are kept and committed
+    each epoch the fixed-point network's accuracy on it (ties: its loss) is measured and the
+    parameters of the best epoch (the starting point counts as epoch 0) are kept and committed
     (:meth:`~latdeploy.integer_forward.IntegerForward.commit`).
 
     Raises:
@@ -167,7 +174,7 @@ def finetune(
     loss_of = _loss(metadata, float(integer.neurons[-1].threshold))
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(epochs, 1))
-    best = (_accuracy(integer, x[held_out], y[held_out], decoder), copy.deepcopy(model.state_dict()))
+    best = (_score(integer, x[held_out], y[held_out], decoder, loss_of), copy.deepcopy(model.state_dict()))
     for _ in range(epochs):
         model.train()
         order = trained[torch.randperm(len(trained), generator=generator)]
@@ -179,22 +186,30 @@ def finetune(
             loss.backward()
             optimizer.step()
         scheduler.step()
-        accuracy = _accuracy(integer, x[held_out], y[held_out], decoder)
-        if accuracy > best[0]:
-            best = (accuracy, copy.deepcopy(model.state_dict()))
+        score = _score(integer, x[held_out], y[held_out], decoder, loss_of)
+        if score > best[0]:
+            best = (score, copy.deepcopy(model.state_dict()))
     model.load_state_dict(best[1])
     integer.commit()
     model.eval()
     return model
 
 
-def _accuracy(integer: IntegerForward, x: torch.Tensor, y: torch.Tensor, decoder: str, chunk: int = 512) -> float:
-    """Return the accuracy of the fixed-point network on ``x`` (model inputs) against ``y``."""
+def _score(
+    integer: IntegerForward,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    decoder: str,
+    loss_of: Callable[..., torch.Tensor],
+    chunk: int = 512,
+) -> tuple[float, float]:
+    """Return ``(accuracy, -loss)`` of the fixed-point network on ``x`` (model inputs) against ``y``."""
     integer.model.eval()
-    labels = []
+    labels, loss = [], 0.0
     with torch.no_grad():
         for start in range(0, len(x), chunk):
             layer_spikes, v_pre = integer(x[start : start + chunk])
+            loss += float(loss_of(layer_spikes[-1], v_pre, y[start : start + chunk])) * len(v_pre[0])
             spikes, potentials = layer_spikes[-1].flatten(2), v_pre.flatten(2)
             labels.append(decide(spikes.transpose(0, 1).numpy(), potentials.transpose(0, 1).numpy(), decoder).label)
-    return float((np.concatenate(labels) == y.numpy()).mean())
+    return float((np.concatenate(labels) == y.numpy()).mean()), -loss / len(x)

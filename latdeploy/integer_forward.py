@@ -43,8 +43,9 @@ from latdeploy.hw.profile import Profile
 from latdeploy.ir import Dense, DenseInt, LIFInt, Node
 from latdeploy.ir.conv import Conv2d, Conv2dInt
 from latdeploy.nn.fake_quant_int import conv_current, dense_current, neuron_forward, straight_through, weight_units
-from latdeploy.nn.layers import SpikeTimeMaxPool2d
+from latdeploy.nn.layers import SpikeTimeMaxPool2d, SumPool2d
 from latdeploy.nn.network import LatencyMLP, SpikingConvNet, is_neuron
+from latdeploy.passes.fuse_synapses import fuse_synapse_chains
 from latdeploy.passes.quantize import NEURON_QUANTIZERS
 from latdeploy.sim.fixed import lava_weights
 
@@ -71,20 +72,60 @@ class _Layer:
     float_synapse: Node
     float_neuron: Node
     clip_quantile: float
+    pool: _Pool | None = None
+
+    def fused(self, weight: torch.Tensor) -> torch.Tensor:
+        """Return the weight of the IR synapse (the pool fused in, as FuseSynapseChains does) for torch ``weight``."""
+        if self.pool is None:
+            return weight
+        return self.pool.spread(weight, isinstance(self.synapse, nn.Linear))
+
+    def unfused(self, weight: np.ndarray) -> np.ndarray:
+        """Return the torch weight whose :meth:`fused` weight is ``weight`` (one tap per pool window)."""
+        if self.pool is None:
+            return weight
+        return self.pool.gather(weight, tuple(self.synapse.weight.shape))
+
+
+@dataclass
+class _Pool:
+    """A plain average or sum pool (kernel = stride ``k``, no padding) fused into the synapse after it."""
+
+    kernel: int
+    factor: float
+    shape: tuple[int, int, int]  # the pool's input (C, H, W)
+
+    def spread(self, weight: torch.Tensor, dense: bool) -> torch.Tensor:
+        """Return ``weight`` with each tap repeated over its pool window and scaled by the pool factor."""
+        k, (channels, height, width) = self.kernel, self.shape
+        taps = weight.reshape(weight.shape[0], channels, height // k, width // k) if dense else weight
+        spread = taps.repeat_interleave(k, dim=2).repeat_interleave(k, dim=3) * self.factor
+        return spread.reshape(weight.shape[0], -1) if dense else spread
+
+    def gather(self, weight: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        """Return the torch weight of ``shape`` whose :meth:`spread` is ``weight`` (one tap per window)."""
+        taps = weight.reshape(weight.shape[0], *self.shape) if len(shape) == 2 else weight
+        return (taps[:, :, :: self.kernel, :: self.kernel] / self.factor).reshape(shape).astype(np.float32)
 
 
 def _steps(model: nn.Module) -> list[tuple[str, Any]]:
     """Return the model's forward as steps ``("layer", (synapse, neuron))``, ``("maxpool", module)``
     and ``("flatten", None)``."""
     if isinstance(model, LatencyMLP):
-        return [("layer", pair) for pair in zip(model.linears, model.neurons, strict=True)]
+        return [("layer", (linear, neuron, None)) for linear, neuron in zip(model.linears, model.neurons, strict=True)]
     if not isinstance(model, SpikingConvNet):
         raise UnsupportedLayerError(
             f"fine-tuning supports LatencyMLP and SpikingConvNet models, not {type(model).__name__}"
         )
     steps: list[tuple[str, Any]] = []
     pending: nn.Module | None = None
+    pool: nn.Module | None = None
     for index, layer in enumerate(model.layers):
+        if pool is not None and pending is None and not isinstance(layer, (nn.Linear, nn.Conv2d, nn.Flatten)):
+            raise UnsupportedLayerError(
+                f"layer 'layers.{index}': fine-tuning fuses a pool only into a Conv2d or Linear right after it, "
+                f"got {type(layer).__name__}"
+            )
         if pending is not None and not is_neuron(layer):
             raise UnsupportedLayerError(
                 f"layer 'layers.{index}': fine-tuning needs each Conv2d/Linear directly followed by a neuron, "
@@ -97,8 +138,11 @@ def _steps(model: nn.Module) -> list[tuple[str, Any]]:
         elif is_neuron(layer):
             if pending is None:
                 raise UnsupportedLayerError(f"layer 'layers.{index}': a neuron must follow a Conv2d or Linear")
-            steps.append(("layer", (pending, layer)))
-            pending = None
+            steps.append(("layer", (pending, layer, pool)))
+            pending = pool = None
+        elif isinstance(layer, (nn.AvgPool2d, SumPool2d)) and pool is None and _plain(layer):
+            steps.append(("pool", layer))
+            pool = layer
         elif isinstance(layer, SpikeTimeMaxPool2d):
             steps.append(("maxpool", layer))
         elif isinstance(layer, nn.Flatten):
@@ -106,9 +150,31 @@ def _steps(model: nn.Module) -> list[tuple[str, Any]]:
         else:
             raise UnsupportedLayerError(
                 f"layer 'layers.{index}': fine-tuning does not support {type(layer).__name__} "
-                "(supported: Conv2d, Linear, neurons, SpikeTimeMaxPool2d, Flatten)"
+                "(supported: Conv2d, Linear, neurons, SpikeTimeMaxPool2d, Flatten, one plain AvgPool2d/SumPool2d "
+                "before a Conv2d or Linear)"
             )
     return steps
+
+
+def _pool_inputs(model: nn.Module, metadata: dict[str, Any]) -> dict[int, tuple[int, int, int]]:
+    """Return the per-step input shape ``(C, H, W)`` of every pool layer of a conv net, by module id."""
+    shapes: dict[int, tuple[int, int, int]] = {}
+    if not isinstance(model, SpikingConvNet):
+        return shapes
+    probe = torch.zeros(1, *(int(d) for d in model.config["input_shape"]))
+    with torch.no_grad():
+        for layer in model.layers:
+            if isinstance(layer, (nn.AvgPool2d, SumPool2d)):
+                shapes[id(layer)] = tuple(int(d) for d in probe.shape[1:])
+            if not is_neuron(layer):
+                probe = layer(probe)
+    return shapes
+
+
+def _plain(pool: nn.Module) -> bool:
+    """True for a pool with kernel = stride and no padding (square)."""
+    kernel, stride, padding = pool.kernel_size, pool.stride, pool.padding
+    return all(isinstance(v, int) for v in (kernel, stride, padding)) and kernel == stride and padding == 0
 
 
 def _same(first: tuple[Node, Node], second: tuple[Node, Node]) -> bool:
@@ -139,11 +205,12 @@ class IntegerForward:
     ) -> None:
         self.model, self.profile, self.bits = model, profile, int(bits)
         self.steps = _steps(model)
-        graph = graph_from_module(model, metadata)
+        graph = fuse_synapse_chains(graph_from_module(model, metadata))
         neurons = iter([node for node in graph.nodes if node.kind == "neuron"])
         self.layers: list[_Layer] = []
+        shapes = _pool_inputs(model, metadata)
         for kind, item in self.steps:
-            if kind == "flatten":
+            if kind in ("flatten", "pool"):
                 continue
             neuron = next(neurons)  # a max pool is a sum pool and an IF neuron in the IR
             if kind == "layer":
@@ -151,7 +218,18 @@ class IntegerForward:
                 if not isinstance(synapse, (Dense, Conv2d)):
                     raise UnsupportedLayerError(f"node {neuron.name!r}: fine-tuning needs a Dense or Conv2d synapse")
                 quantile = (clip_quantiles or {}).get(neuron.name, 1.0)
-                self.layers.append(_Layer(item[0], item[1], synapse, neuron, quantile))
+                pool = None
+                if item[2] is not None:
+                    factor = 1.0 if isinstance(item[2], SumPool2d) else 1.0 / item[2].kernel_size ** 2
+                    pool = _Pool(int(item[2].kernel_size), factor, shapes[id(item[2])])
+                layer = _Layer(item[0], item[1], synapse, neuron, quantile, pool)
+                with torch.no_grad():
+                    fused = layer.fused(item[0].weight).numpy()
+                if fused.shape != synapse.weight.shape or not np.allclose(fused, synapse.weight, rtol=1e-5, atol=1e-7):
+                    raise UnsupportedLayerError(
+                        f"node {synapse.name!r}: fine-tuning cannot express this fused pool and synapse"
+                    )
+                self.layers.append(layer)
         self.timesteps = int(graph.timesteps)
 
     @property
@@ -166,7 +244,9 @@ class IntegerForward:
     def _quantize(self, layer: _Layer) -> QuantizedLayer:
         quantizer = NEURON_QUANTIZERS[type(layer.float_neuron)]
         bias = layer.neuron.bias.detach().cpu().numpy() if layer.neuron.bias is not None else None
-        synapse, neuron = self._float_nodes(layer, layer.synapse.weight.detach().cpu().numpy(), bias)
+        with torch.no_grad():
+            weight = layer.fused(layer.synapse.weight.detach().cpu()).numpy()
+        synapse, neuron = self._float_nodes(layer, weight, bias)
         quantile, settled = layer.clip_quantile, False
         current = quantizer(synapse, neuron, self.profile, quantile, self.bits)
         for _ in range(SETTLE_ROUNDS):
@@ -225,6 +305,8 @@ class IntegerForward:
             steps, batch = x.shape[:2]
             if kind == "flatten":
                 x = x.flatten(2)
+            elif kind == "pool":
+                continue  # fused into the next synapse, as on chip
             elif kind == "maxpool":
                 pooled = F.max_pool2d(x.flatten(0, 1), item.kernel_size, item.stride, item.padding)
                 x = pooled.reshape(steps, batch, *pooled.shape[1:])
@@ -239,10 +321,11 @@ class IntegerForward:
         units = q.scale / 2.0**q.weight_exp
         if isinstance(q.synapse, DenseInt):
             integer = torch.from_numpy(lava_weights(q.synapse.weight, q.synapse.num_weight_bits))
-            current = dense_current(x.flatten(2), weight_units(layer.synapse.weight, integer, units), q.synapse)
+            fused = layer.fused(layer.synapse.weight)
+            current = dense_current(x.flatten(2), weight_units(fused, integer, units), q.synapse)
             shape: tuple[int, ...] = (current.shape[-1],)
         elif isinstance(q.synapse, Conv2dInt):
-            weight = weight_units(layer.synapse.weight, torch.from_numpy(q.synapse.weight), units)
+            weight = weight_units(layer.fused(layer.synapse.weight), torch.from_numpy(q.synapse.weight), units)
             current = conv_current(x.flatten(0, 1), weight, q.synapse)
             shape = tuple(current.shape[1:])
             current = current.reshape(steps, batch, -1)
@@ -266,7 +349,7 @@ class IntegerForward:
         with torch.no_grad():
             for layer, q in zip(self.layers, quantized, strict=True):
                 weight, bias = self._committed(layer, (q.synapse, q.neuron, {"scale": q.scale}))
-                layer.synapse.weight.copy_(torch.from_numpy(weight))
+                layer.synapse.weight.copy_(torch.from_numpy(layer.unfused(weight)))
                 if bias is not None:
                     layer.neuron.bias.copy_(torch.from_numpy(bias))
         return quantized

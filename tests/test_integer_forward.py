@@ -48,24 +48,27 @@ def _mlp(kind: str, threshold: float, decays: tuple[float, float], bias: bool, e
     return model, {"timesteps": 5}
 
 
-def _convnet(seed: int):
+def _convnet(seed: int, pool: str):
     torch.manual_seed(seed)
     layers = [
         {"type": "conv", "channels": 3, "kernel": 3, "padding": 1},
         {"type": "neuron"},
-        {"type": "spikemaxpool", "kernel": 2},
+        {"type": pool, "kernel": 2},
+        {"type": "conv", "channels": 4, "kernel": 3, "padding": 1},
+        {"type": "neuron"},
+        {"type": pool, "kernel": 2},
         {"type": "flatten"},
         {"type": "linear", "features": 4},
         {"type": "neuron"},
     ]
     neuron = {"kind": "ttfs", "threshold": 1.0, "bias": True}
-    config = {"arch": "convnet", "input_shape": [1, 6, 6], "timesteps": 4, "neuron": neuron, "layers": layers}
+    config = {"arch": "convnet", "input_shape": [1, 8, 8], "timesteps": 4, "neuron": neuron, "layers": layers}
     model = build_model(config)
     with torch.no_grad():
         for layer in model.layers:
             if isinstance(layer, (torch.nn.Conv2d, torch.nn.Linear)):
-                layer.weight.mul_(3.0)
-    return model, {"timesteps": 4, "input_shape": [1, 6, 6]}
+                layer.weight.mul_(3.0 if pool == "spikemaxpool" else 8.0)  # an average pool divides by 4
+    return model, {"timesteps": 4, "input_shape": [1, 8, 8]}
 
 
 def _export_matches(model, metadata, bits: int, x: np.ndarray) -> tuple[object, object]:
@@ -111,11 +114,12 @@ def test_trained_integers_are_exported_and_float_fires_like_fixed(kind, threshol
             assert np.array_equal(layer.spikes, fixed.layers[name].spikes), name
 
 
-@settings(max_examples=5)
-@given(seed=st.integers(0, 10_000), bits=st.sampled_from([8, 4]))
-def test_convnet_with_ttfs_and_spike_max_pool(seed, bits):
-    model, metadata = _convnet(seed)
-    x = np.random.default_rng(seed).random((16, 36)).astype(np.float32)
+@settings(max_examples=6)
+@given(seed=st.integers(0, 10_000), bits=st.sampled_from([8, 4]), pool=st.sampled_from(["spikemaxpool", "avgpool"]))
+def test_ttfs_convnet_with_pools(seed, bits, pool):
+    """Spike-time max pools run as pools; average pools are fused into the next Conv2d / Linear as the export does."""
+    model, metadata = _convnet(seed, pool)
+    x = np.random.default_rng(seed).random((16, 64)).astype(np.float32)
     graph, fixed = _export_matches(model, metadata, bits, x)
     float_trace = simulate_float(graph, encode(model, x))
     for name, layer in float_trace.layers.items():

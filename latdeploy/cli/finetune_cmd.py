@@ -29,7 +29,7 @@ def _line(label: str, report: dict) -> str:
 def finetune(
     model: Path, profile_name: str, out: Path, weight_bits: int | None, epochs: int, lr: float, seed: int
 ) -> None:
-    """Fine-tune MODEL with fake-quantized weights for PROFILE and write a new model file.
+    """Fine-tune MODEL through its fixed-point network for PROFILE and write a new model file.
 
     Prints float-vs-fixed spike agreement and accuracies (test split, fixed-point
     simulator) before and after; the report is also kept in the new file's metadata.

@@ -6,6 +6,10 @@ with the clipping point at the ``clip_quantile`` of ``|W|`` (default 1: ``max |W
 at 8 bits, mixed sign) and clipped to the grid, bias rounded to ``1 / scale``. A model
 whose weights already sit on this grid exports with integer membranes equal to
 ``scale`` times the float ones.
+
+This weight-only fake quantization is what ``tools/train.py``'s quantization-aware phase
+uses (integrate-and-fire MLPs). ``latdeploy finetune`` trains the exact fixed-point network
+of any supported model instead (:mod:`latdeploy.integer_forward`).
 """
 
 from __future__ import annotations

@@ -178,8 +178,13 @@ def clip_scale(weight: np.ndarray, clip_quantile: float, highest: int) -> float:
 
 
 def snap_weights(ideal: np.ndarray, step: int, lowest: int, highest: int) -> np.ndarray:
-    """Return the scaled float weights ``ideal`` rounded onto Lava's grid (int32)."""
-    return np.clip(np.round(ideal / step) * step, lowest, highest).astype(np.int32)
+    """Return the scaled float weights ``ideal`` rounded onto Lava's grid (int32).
+
+    Clipping is symmetric (mixed sign: never ``-256``, the grid's extra negative value), so the
+    largest ``|W_int|`` is at most ``highest``: quantizing ``W_int / scale`` again finds the same
+    scale, as fine-tuning's committed weights need (:mod:`latdeploy.integer_forward`).
+    """
+    return np.clip(np.round(ideal / step) * step, max(lowest, -highest), highest).astype(np.int32)
 
 
 def bias_fields(bias: np.ndarray, scale: float, profile: Profile) -> tuple[np.ndarray, np.ndarray]:
