@@ -36,13 +36,14 @@ from latdeploy.nn.evaluation import evaluate, model_inputs
 from latdeploy.nn.fake_quant import FakeQuantizedWeights
 from latdeploy.nn.losses import (
     decoded_cross_entropy,
+    first_spike_margin_loss,
     first_spike_membrane_cross_entropy,
     first_spike_time_loss,
     tad_loss,
 )
 from latdeploy.nn.network import is_neuron
 
-LOSSES = ("membrane_ce", "tad", "first_spike_time", "decoded_ce")
+LOSSES = ("membrane_ce", "tad", "first_spike_time", "decoded_ce", "first_spike_margin")
 NEURONS = ("lif", "ttfs", "multi_threshold")
 ENCODERS = ("latency", "learned_latency", "stc")
 
@@ -73,6 +74,8 @@ LOSS_TEXT = {
     "first_spike_time": "cross-entropy on the negative differentiable first-spike times "
     "(`latdeploy.nn.losses.first_spike_time_loss`)",
     "decoded_ce": "cross-entropy on the decoder's scores (`latdeploy.nn.losses.decoded_cross_entropy`)",
+    "first_spike_margin": "membrane hinge: the other output neurons stay a margin below the threshold until the "
+    "correct one fires, which must reach it (`latdeploy.nn.losses.first_spike_margin_loss`)",
 }
 
 
@@ -112,6 +115,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--lr", type=float, default=2e-3)
     add("--seed", type=int, default=0)
     add("--fire-weight", type=float, default=0.0, help="weight of the term that makes the correct output fire")
+    add("--margin", type=float, default=0.5, help="first_spike_margin: wrong outputs stay this far below threshold")
     add("--input-noise", type=float, default=0.0, help="std of Gaussian noise on the analog training pixels (0: none)")
     add("--qat-epochs", type=int, default=20, help="mlp + lif only: final epochs on Loihi's weight grid (0: none)")
     add("--weight-bits", type=int, default=8, help="weight bits of the quantization-aware phase")
@@ -196,6 +200,10 @@ def compute_loss(
     if args.loss == "membrane_ce":
         return first_spike_membrane_cross_entropy(
             spikes, v_pre, labels, threshold=threshold, fire_weight=args.fire_weight
+        )
+    if args.loss == "first_spike_margin":
+        return first_spike_margin_loss(
+            spikes, v_pre, labels, threshold=threshold, margin=args.margin, fire_weight=args.fire_weight
         )
     if args.loss == "tad":
         loss = tad_loss(args.logit_scale * v_pre / threshold, labels)
@@ -326,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         "test_samples_decided_by_spike": test_decided,
         "test_samples": int(len(test.y)),
         "fire_weight": args.fire_weight,
+        **({"margin": args.margin} if args.loss == "first_spike_margin" else {}),
         "train_command": command.strip(),
         "seed": args.seed,
         "train_seconds": round(train_seconds, 1),
@@ -366,6 +375,7 @@ def write_model_card(path: Path, model: torch.nn.Module, metadata: dict, args: a
     )
     size_kb = path.with_suffix(".pt").stat().st_size / 1024
     noise = f", Gaussian noise (std {args.input_noise}) on the analog training pixels" if args.input_noise else ""
+    loss_scale = f"margin {args.margin}" if args.loss == "first_spike_margin" else f"logit scale {args.logit_scale}"
     path.write_text(
         f"""# {path.stem}
 
@@ -379,7 +389,7 @@ Method: {args.encoder} encoder + {args.neuron} neurons + {args.decoder} decoder,
 | decoder | {DECODER_TEXT[args.decoder]} |
 | time steps T | {args.timesteps} |
 | dataset | {data} |
-| loss | {LOSS_TEXT[args.loss]}; fire weight {args.fire_weight}; logit scale {args.logit_scale} |
+| loss | {LOSS_TEXT[args.loss]}; fire weight {args.fire_weight}; {loss_scale} |
 | training | Adam lr {args.lr}, cosine schedule, {args.epochs} epochs, batch {args.batch_size}, seed {args.seed}{noise}{qat}; {metadata["train_seconds"]} s wall clock, {metadata["train_cpu_seconds"]} s CPU time (2 threads, on a machine shared with other jobs) |
 | float test accuracy before the quantization-aware phase | {100 * metadata["float_test_accuracy_before_qat"]:.2f} % |
 | float test accuracy | {100 * metadata["float_test_accuracy"]:.2f} % |

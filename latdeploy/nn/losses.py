@@ -1,6 +1,7 @@
 """Training losses on output spike trains (all inputs time-first: ``[T, B, C]``).
 
 - :func:`first_spike_membrane_cross_entropy`: per-step membrane cross-entropy up to the decision.
+- :func:`first_spike_margin_loss`: membrane hinge: the correct neuron fires first, with a margin.
 - :func:`tad_loss`: temporal adaptive decision loss (per-step cross-entropy weighted by Lambda[t]).
 - :func:`first_spike_time_loss`: cross-entropy on negative, differentiable first-spike times.
 - :func:`decoded_cross_entropy`: plain cross-entropy on a decoder's scores.
@@ -56,6 +57,55 @@ def first_spike_membrane_cross_entropy(
         correct = v_pre.gather(2, labels.view(1, -1, 1).expand(timesteps, batch, 1)).squeeze(2)
         loss = loss + fire_weight * F.relu(1.0 - correct.max(dim=0).values / threshold).mean()
     return loss
+
+
+def first_spike_margin_loss(
+    spikes: torch.Tensor,
+    v_pre: torch.Tensor,
+    labels: torch.Tensor,
+    threshold: float,
+    margin: float = 0.5,
+    fire_weight: float = 1.0,
+) -> torch.Tensor:
+    """Membrane hinge loss that makes the correct output neuron fire first, with a margin.
+
+    A first-spike (or, for single-spike outputs, temporal) decision is right when the
+    correct neuron fires and no other neuron reaches the threshold before or at its
+    step. With ``t_c`` the correct neuron's first spike step (``T - 1`` when it does
+    not fire; no gradient through ``t_c``), per sample::
+
+        wrong = sum_{t <= t_c} sum_{c != label} relu(v_pre[t, c] / threshold - (1 - margin))
+        fire  = relu(1 - max_t v_pre[t, label] / threshold)
+        loss  = wrong + fire_weight * fire
+
+    The other neurons are held ``margin`` thresholds below firing until the correct
+    one fires; what they do afterwards is free. Unlike
+    :func:`first_spike_membrane_cross_entropy` nothing rewards an early decision, so
+    the output waits for the evidence that later input spikes bring.
+
+    Args:
+        spikes: ``[T, B, C]`` output spikes (only used to find ``t_c``; no gradient).
+        v_pre: ``[T, B, C]`` output membrane potential before reset.
+        labels: ``[B]`` class indices.
+        threshold: the output neurons' firing threshold.
+        margin: distance below the threshold (in thresholds) the wrong neurons keep.
+        fire_weight: weight of the term that makes the correct neuron reach its threshold.
+
+    Returns:
+        The mean loss over the batch (a scalar tensor).
+    """
+    timesteps, batch, _ = v_pre.shape
+    index = labels.view(1, -1, 1).expand(timesteps, batch, 1)
+    correct_fired = spikes.detach().gather(2, index).squeeze(2) > 0
+    first = torch.where(
+        correct_fired.any(dim=0), correct_fired.float().argmax(dim=0), torch.full((batch,), timesteps - 1)
+    )
+    counted = (torch.arange(timesteps).unsqueeze(1) <= first.unsqueeze(0)).to(v_pre.dtype)
+    wrong = torch.ones_like(v_pre).scatter_(2, index, 0.0) * counted.unsqueeze(2)
+    over = F.relu(v_pre / threshold - (1.0 - margin)) * wrong
+    correct = v_pre.gather(2, index).squeeze(2)
+    fire = F.relu(1.0 - correct.max(dim=0).values / threshold)
+    return (over.sum(dim=(0, 2)) + fire_weight * fire).mean()
 
 
 def tad_weights(logits: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:

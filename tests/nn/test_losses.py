@@ -4,6 +4,7 @@ import torch
 
 from latdeploy.nn.losses import (
     decoded_cross_entropy,
+    first_spike_margin_loss,
     first_spike_time_loss,
     soft_first_spike_time,
     tad_loss,
@@ -52,3 +53,28 @@ def test_decoded_cross_entropy_scales_scores():
     scores = torch.tensor([[1.0, 0.0]])
     labels = torch.tensor([0])
     assert decoded_cross_entropy(scores, labels, scale=5.0) < decoded_cross_entropy(scores, labels, scale=1.0)
+
+
+def test_first_spike_margin_loss_counts_wrong_neurons_only_until_the_correct_one_fires():
+    # [T=3, B=1, C=3]; label 0 fires at step 1; class 1 fires at step 2 (after it), class 2 stays low
+    v = torch.tensor([[[0.2, 0.7, 0.1]], [[1.2, 0.4, 0.3]], [[0.0, 1.5, 0.2]]], requires_grad=True)
+    spikes = (v.detach() >= 1.0).float()
+    labels = torch.tensor([0])
+    # step 0: class 1 is 0.2 above 1 - margin; step 1: nothing above 0.5; step 2 is not counted
+    loss = first_spike_margin_loss(spikes, v, labels, threshold=1.0, margin=0.5, fire_weight=1.0)
+    assert torch.isclose(loss, torch.tensor(0.2))
+    loss.backward()
+    assert v.grad[0, 0, 1] > 0 and v.grad[2].abs().sum() == 0  # push class 1 down at step 0 only
+    # a wrong neuron firing first costs more than one firing after the correct neuron
+    late = first_spike_margin_loss(spikes, v.detach(), labels, threshold=1.0)
+    early = first_spike_margin_loss(spikes, v.detach(), torch.tensor([1]), threshold=1.0)
+    assert early > late
+
+
+def test_first_spike_margin_loss_makes_a_silent_correct_neuron_fire():
+    v = torch.tensor([[[0.3, 0.1]], [[0.6, 0.2]]], requires_grad=True)  # nobody fires; label 0
+    spikes = (v.detach() >= 1.0).float()
+    loss = first_spike_margin_loss(spikes, v, torch.tensor([0]), threshold=1.0, margin=0.5, fire_weight=2.0)
+    assert torch.isclose(loss, torch.tensor(2.0 * 0.4))  # wrong neuron never above 0.5: only the fire term
+    loss.backward()
+    assert v.grad[1, 0, 0] < 0 and v.grad[0, 0, 0] == 0  # raise the correct neuron's peak membrane
