@@ -212,7 +212,7 @@ def explain_divergence(
         units, both thresholds) and ``cause`` (``factors`` ranked, ``method``,
         ``fixes``: per factor whether making it exact removes the divergence).
         Layers whose neuron is not in :data:`FLOAT_NEURON_OF`, or whose synapse lacks a float or
-        fixed-point kernel (or is fed through a delay node), get
+        fixed-point kernel (or is fed through a delay node or another synapse, e.g. a pool), get
         ``cause: {"factors": [], "method": "not_analysed", "fixes": {}}``.
     """
     layer, sample, step, neuron = where["layer"], where["sample"], where["step"], where["neuron"]
@@ -243,6 +243,9 @@ def explain_divergence(
     membrane["threshold_fixed_comparison"] = ">" if type(int_neuron).__name__ == "LIFInt" else ">="
     membrane["scale"] = scale
     upstream = float_graph.node(dense.inputs[0]).name
+    if upstream != float_graph.input.name and upstream not in float_trace.layers:  # fed by another synapse
+        result["cause"] = {"factors": [], "method": "not_analysed", "fixes": {}}
+        return result
     spikes_in = input_spikes if upstream == float_graph.input.name else float_trace.layers[upstream].spikes
     spikes_in = np.asarray(spikes_in[sample : sample + 1, : step + 1])
     target = float_layer.spikes[sample, : step + 1, neuron]

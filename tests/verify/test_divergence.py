@@ -214,3 +214,21 @@ def test_convolution_layers_are_analysed_too(seed):
     fixed = simulate_fixed(int_graph, spikes).layers[lif.name]
     np.testing.assert_array_equal(hardware_spikes, fixed.spikes)
     np.testing.assert_array_equal(hardware_v, fixed.v_pre)
+
+
+def test_a_layer_fed_by_a_pool_is_reported_as_not_analysed():
+    # the quantizer fuses pool -> dense into one integer synapse; the float synapse's input is the pool
+    # (no neuron trace), as after the avgpool of models/digits_ttfs_convnet.pt (a KeyError before)
+    from latdeploy.ir.conv import Pool2d
+
+    rng = np.random.default_rng(0)
+    pool = Pool2d("pool", ("input",), in_channels=2, in_height=4, in_width=4, stride_h=2, stride_w=2)
+    weight = rng.integers(-6, 9, (5, 8)) / 8.0
+    lif = LIF("lif1", ("dense1",), threshold=0.5, bias=np.zeros(5, np.float32))
+    nodes = (SpikeInput("input", (), neurons=32), pool, Dense("dense1", ("pool",), weight=weight), lif)
+    float_graph = Graph(nodes, {"timesteps": 6})
+    spikes = (rng.random((8, 6, 32)) < 0.5).astype(np.uint8)
+    int_graph, _ = quantize(float_graph, load_profile("loihi2"), spikes)
+    report = _explain(float_graph, _mis_set(int_graph, "lif1", vth=int_graph.node("lif1").vth * 3), spikes)
+    assert report["layer"] == "lif1" and report["float_fired"] != report["fixed_fired"]
+    assert report["cause"] == {"factors": [], "method": "not_analysed", "fixes": {}}
