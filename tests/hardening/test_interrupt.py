@@ -19,6 +19,16 @@ from tests.conftest import SHIPPED_MODEL
 LAVA_CHILDREN = 4  # Lava forks a process per ProcessModel plus runtime service, shared memory and watchdog managers
 
 
+def _default_sigint() -> None:
+    """Give the child the default SIGINT disposition, as a terminal would.
+
+    A job started in the background by a non-interactive shell (``cmd &``) inherits SIGINT
+    ignored, and Python then installs no KeyboardInterrupt handler; without this the SIGINT
+    tests would depend on how the test run was launched.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _export(tmp_path, *extra: str) -> psutil.Popen:
     return psutil.Popen(
         [sys.executable, "-m", "latdeploy.cli", "export", str(SHIPPED_MODEL), "-o", str(tmp_path / "b.latdeploy")]
@@ -26,6 +36,7 @@ def _export(tmp_path, *extra: str) -> psutil.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_sigint,
     )
 
 
@@ -110,7 +121,10 @@ def test_signal_while_the_bundle_is_written_keeps_the_old_bundle_and_no_temporar
     out.mkdir()
     (out / "a.json").write_text("old")
     process = subprocess.Popen(
-        [sys.executable, "-c", WRITER, "slow-bundle", str(out), str(ready)], stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", WRITER, "slow-bundle", str(out), str(ready)],
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,
     )
     deadline = time.monotonic() + 120
     while not ready.exists():
