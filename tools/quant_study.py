@@ -13,7 +13,7 @@ simulator equals Lava bit for bit):
 ``drop`` is the original float accuracy minus the fixed accuracy, in points (issue 5's done-when:
 8 bits, ``ptq`` >= 99 % agreement and drop <= 0.5; ``finetuned`` >= 99.9 % and drop <= 0).
 
-Usage: ``.venv/bin/python tools/quant_study.py [--models a,b] [--bits 8,4] [--epochs 10] [--json OUT]``
+Usage: ``.venv/bin/python tools/quant_study.py [--models a,b] [--bits 8,4] [--epochs 20] [--json OUT]``
 """
 
 from __future__ import annotations
@@ -93,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--bits", default="8,4")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--lr", type=float, default=3e-5)
     parser.add_argument("--profile", default="loihi2")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")

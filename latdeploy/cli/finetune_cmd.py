@@ -23,8 +23,8 @@ def _line(label: str, report: dict) -> str:
 @click.option("--profile", "profile_name", default="loihi2", show_default=True, help="Profile name or YAML path.")
 @click.option("-o", "--out", type=click.Path(path_type=Path), required=True, help="Fine-tuned model file to write.")
 @click.option("--weight-bits", type=click.IntRange(1, 8), default=None, help="Weight bits [the profile's].")
-@click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-4, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=3e-5, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 def finetune(
     model: Path, profile_name: str, out: Path, weight_bits: int | None, epochs: int, lr: float, seed: int
