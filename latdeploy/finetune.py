@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from latdeploy.data import load_split
@@ -33,20 +32,13 @@ from latdeploy.export import CALIBRATION_SAMPLES, encode
 from latdeploy.frontend.torch_module import graph_from_module
 from latdeploy.hw.profile import Profile
 from latdeploy.integer_forward import IntegerForward
-from latdeploy.nn import aggregate_scores, decide
+from latdeploy.nn import decide
 from latdeploy.nn.evaluation import model_inputs
-from latdeploy.nn.losses import (
-    decoded_cross_entropy,
-    first_spike_margin_loss,
-    first_spike_membrane_cross_entropy,
-    first_spike_time_loss,
-    tad_loss,
-)
+from latdeploy.nn.losses import LOSSES, training_loss
 from latdeploy.passes.quantize import quantize
 from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
 
-LOSSES = ("membrane_ce", "tad", "first_spike_time", "decoded_ce", "first_spike_margin")
 VALIDATION_FRACTION = 0.2  # of the training split, held out to choose the epoch
 LOGIT_SCALE = 5.0  # tools/train.py's --logit-scale default
 MARGIN = 0.5  # tools/train.py's --margin default
@@ -111,25 +103,17 @@ def _loss(metadata: dict[str, Any], threshold: float) -> Callable[..., torch.Ten
         )
 
     def loss(spikes: torch.Tensor, v_pre: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        if name == "membrane_ce":
-            return first_spike_membrane_cross_entropy(
-                spikes, v_pre, labels, threshold=threshold, fire_weight=fire_weight
-            )
-        if name == "first_spike_margin":
-            return first_spike_margin_loss(
-                spikes, v_pre, labels, threshold=threshold, margin=margin, fire_weight=fire_weight
-            )
-        if name == "tad":
-            value = tad_loss(scale * v_pre / threshold, labels)
-        elif name == "first_spike_time":
-            value = first_spike_time_loss(spikes, labels, scale=scale)
-        else:
-            value = decoded_cross_entropy(aggregate_scores(spikes, decoder), labels, scale=scale)
-        if fire_weight:
-            steps, batch, _ = v_pre.shape
-            correct = v_pre.gather(2, labels.view(1, -1, 1).expand(steps, batch, 1)).squeeze(2)
-            value = value + fire_weight * F.relu(1.0 - correct.max(dim=0).values / threshold).mean()
-        return value
+        return training_loss(
+            name,
+            spikes,
+            v_pre,
+            labels,
+            threshold,
+            logit_scale=scale,
+            fire_weight=fire_weight,
+            margin=margin,
+            decoder=decoder,
+        )
 
     return loss
 

@@ -26,24 +26,15 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 import latdeploy
 from latdeploy.data import DATASETS, DIGITS, EVENTS, Split, load_split
 from latdeploy.nn import DECODERS, build_model
-from latdeploy.nn.decoders import aggregate_scores
 from latdeploy.nn.evaluation import evaluate, model_inputs
 from latdeploy.nn.fake_quant import FakeQuantizedWeights
-from latdeploy.nn.losses import (
-    decoded_cross_entropy,
-    first_spike_margin_loss,
-    first_spike_membrane_cross_entropy,
-    first_spike_time_loss,
-    tad_loss,
-)
+from latdeploy.nn.losses import LOSSES, training_loss
 from latdeploy.nn.network import is_neuron
 
-LOSSES = ("membrane_ce", "tad", "first_spike_time", "decoded_ce", "first_spike_margin")
 NEURONS = ("lif", "ttfs", "multi_threshold")
 ENCODERS = ("latency", "learned_latency", "stc")
 
@@ -197,25 +188,17 @@ def compute_loss(
     args: argparse.Namespace, spikes: torch.Tensor, v_pre: torch.Tensor, labels: torch.Tensor, threshold: float
 ) -> torch.Tensor:
     """Return the training loss chosen by ``--loss`` for output ``spikes`` / ``v_pre`` ``[T, B, C]``."""
-    if args.loss == "membrane_ce":
-        return first_spike_membrane_cross_entropy(
-            spikes, v_pre, labels, threshold=threshold, fire_weight=args.fire_weight
-        )
-    if args.loss == "first_spike_margin":
-        return first_spike_margin_loss(
-            spikes, v_pre, labels, threshold=threshold, margin=args.margin, fire_weight=args.fire_weight
-        )
-    if args.loss == "tad":
-        loss = tad_loss(args.logit_scale * v_pre / threshold, labels)
-    elif args.loss == "first_spike_time":
-        loss = first_spike_time_loss(spikes, labels, scale=args.logit_scale)
-    else:
-        loss = decoded_cross_entropy(aggregate_scores(spikes, args.decoder), labels, scale=args.logit_scale)
-    if args.fire_weight:
-        timesteps, batch, _ = v_pre.shape
-        correct = v_pre.gather(2, labels.view(1, -1, 1).expand(timesteps, batch, 1)).squeeze(2)
-        loss = loss + args.fire_weight * F.relu(1.0 - correct.max(dim=0).values / threshold).mean()
-    return loss
+    return training_loss(
+        args.loss,
+        spikes,
+        v_pre,
+        labels,
+        threshold,
+        logit_scale=args.logit_scale,
+        fire_weight=args.fire_weight,
+        margin=args.margin,
+        decoder=args.decoder,
+    )
 
 
 def progress(phase: str, epoch: int, epochs: int, done: int, total: int, loss: float) -> None:

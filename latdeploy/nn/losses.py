@@ -12,6 +12,22 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from latdeploy.nn.decoders import aggregate_scores
+
+LOSSES = ("membrane_ce", "tad", "first_spike_time", "decoded_ce", "first_spike_margin")
+"""Names of the training losses :func:`training_loss` dispatches (``tools/train.py --loss``)."""
+
+
+def fire_hinge(v_pre: torch.Tensor, labels: torch.Tensor, threshold: float) -> torch.Tensor:
+    """Return ``relu(1 - max_t v_pre[t, label] / threshold)`` per sample ``[B]``.
+
+    Zero once the correct output neuron reaches its threshold at some step; used to make
+    samples be decided by a spike rather than by the decoder's membrane fallback.
+    """
+    timesteps, batch, _ = v_pre.shape
+    correct = v_pre.gather(2, labels.view(1, -1, 1).expand(timesteps, batch, 1)).squeeze(2)
+    return F.relu(1.0 - correct.max(dim=0).values / threshold)
+
 
 def first_spike_membrane_cross_entropy(
     spikes: torch.Tensor,
@@ -54,8 +70,7 @@ def first_spike_membrane_cross_entropy(
     )
     loss = (per_step * counted).sum() / counted.sum()
     if fire_weight:
-        correct = v_pre.gather(2, labels.view(1, -1, 1).expand(timesteps, batch, 1)).squeeze(2)
-        loss = loss + fire_weight * F.relu(1.0 - correct.max(dim=0).values / threshold).mean()
+        loss = loss + fire_weight * fire_hinge(v_pre, labels, threshold).mean()
     return loss
 
 
@@ -103,9 +118,7 @@ def first_spike_margin_loss(
     counted = (torch.arange(timesteps).unsqueeze(1) <= first.unsqueeze(0)).to(v_pre.dtype)
     wrong = torch.ones_like(v_pre).scatter_(2, index, 0.0) * counted.unsqueeze(2)
     over = F.relu(v_pre / threshold - (1.0 - margin)) * wrong
-    correct = v_pre.gather(2, index).squeeze(2)
-    fire = F.relu(1.0 - correct.max(dim=0).values / threshold)
-    return (over.sum(dim=(0, 2)) + fire_weight * fire).mean()
+    return (over.sum(dim=(0, 2)) + fire_weight * fire_hinge(v_pre, labels, threshold)).mean()
 
 
 def tad_weights(logits: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
@@ -169,3 +182,44 @@ def decoded_cross_entropy(scores: torch.Tensor, labels: torch.Tensor, scale: flo
     """Plain cross-entropy on a decoder's scores ``[B, C]`` (e.g. :func:`~latdeploy.nn.decoders.aggregate_scores`)
     multiplied by ``scale``; returns the scalar mean loss."""
     return F.cross_entropy(scale * scores, labels)
+
+
+def training_loss(
+    name: str,
+    spikes: torch.Tensor,
+    v_pre: torch.Tensor,
+    labels: torch.Tensor,
+    threshold: float,
+    *,
+    logit_scale: float,
+    fire_weight: float,
+    margin: float,
+    decoder: str,
+) -> torch.Tensor:
+    """Return the training loss ``name`` (one of :data:`LOSSES`) for output ``spikes`` / ``v_pre`` ``[T, B, C]``.
+
+    ``membrane_ce`` and ``first_spike_margin`` carry their own fire term; the other losses get
+    ``fire_weight * mean(fire_hinge)`` added when ``fire_weight`` is non-zero. ``logit_scale``
+    scales the logits of ``tad``, ``first_spike_time`` and ``decoded_ce``; ``decoder`` names the
+    score aggregation of ``decoded_ce``.
+
+    Raises:
+        ValueError: ``name`` is not in :data:`LOSSES`.
+    """
+    if name == "membrane_ce":
+        return first_spike_membrane_cross_entropy(spikes, v_pre, labels, threshold=threshold, fire_weight=fire_weight)
+    if name == "first_spike_margin":
+        return first_spike_margin_loss(
+            spikes, v_pre, labels, threshold=threshold, margin=margin, fire_weight=fire_weight
+        )
+    if name == "tad":
+        loss = tad_loss(logit_scale * v_pre / threshold, labels)
+    elif name == "first_spike_time":
+        loss = first_spike_time_loss(spikes, labels, scale=logit_scale)
+    elif name == "decoded_ce":
+        loss = decoded_cross_entropy(aggregate_scores(spikes, decoder), labels, scale=logit_scale)
+    else:
+        raise ValueError(f"unknown loss {name!r}; choose one of {list(LOSSES)}")
+    if fire_weight:
+        loss = loss + fire_weight * fire_hinge(v_pre, labels, threshold).mean()
+    return loss
