@@ -21,9 +21,12 @@ from typing import Any
 import yaml
 
 from latdeploy.errors import ProfileError
+from latdeploy.hw.arithmetic import Arithmetic, arithmetic_of
 
 PROFILE_DIR = Path(__file__).resolve().parents[2] / "hw_profiles"
 
+DEFAULT_PROFILE = "loihi2"
+"""The profile every command uses unless told otherwise."""
 KINDS = ("chip", "energy-only")
 SIGN_MODES = ("mixed", "excitatory", "inhibitory")
 THRESHOLD_COMPARISONS = ("greater", "greater_equal")
@@ -106,6 +109,15 @@ class Profile:
         if name not in self.values[section]:
             raise ProfileError(f"profile {self.name!r}: no field '{key}'")
         return self.values[section][name]
+
+    @property
+    def arithmetic(self) -> Arithmetic:
+        """The chip arithmetic this profile describes (:func:`latdeploy.hw.arithmetic.arithmetic_of`).
+
+        Raises:
+            ProfileError: for an energy-only profile.
+        """
+        return arithmetic_of(self)
 
     def to_document(self) -> dict[str, Any]:
         """Return the profile as the YAML document :func:`load_profile` reads back."""
@@ -250,4 +262,7 @@ def load_profile(name_or_path: str) -> Profile:
         if unknown:
             raise ProfileError(f"{path}: unknown field(s) {sorted(unknown)} in section '{section}'")
     _check_consistency(path, values)
-    return Profile(document["name"], document["description"], kind, path, values, sources)
+    profile = Profile(document["name"], document["description"], kind, path, values, sources)
+    if kind == "chip":
+        arithmetic_of(profile)  # refuses an arithmetic the simulators do not implement, naming the field
+    return profile

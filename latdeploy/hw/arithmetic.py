@@ -1,0 +1,171 @@
+"""Chip arithmetic as data: the widths, shifts, ranges and rules of a neuromorphic core.
+
+One :class:`Arithmetic` object says how a chip computes: the widths of ``u`` and
+``v``, the weight/bias/threshold mantissas and exponents, the decay resolution, the
+shifts that align activations and thresholds, and the stock neuron's threshold
+comparison. The quantizer, the simulators, fake-quant training and the divergence
+analysis read it; the numbers below are written nowhere else.
+
+:data:`LOIHI` is the arithmetic of lava-nc 0.10.0's bit-accurate ``fixed_pt`` models
+(``lava/proc/lif/models.py``, ``lava/proc/dense/models.py``; see
+``docs/loihi-fixed-point.md``), the only one latdeploy's kernels implement today.
+:func:`arithmetic_of` builds the object a profile describes and refuses one whose
+arithmetic differs from an implemented one, naming the field. A profile may *narrow*
+the ranges the quantizer uses (fewer weight, threshold or bias bits, a smaller
+weight exponent range): the chip then computes the same way on smaller numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
+
+from latdeploy.errors import ProfileError
+
+if TYPE_CHECKING:
+    from latdeploy.hw.profile import Profile
+
+
+@dataclass(frozen=True)
+class Arithmetic:
+    """How one chip computes (field names as in a profile's ``arithmetic`` section)."""
+
+    name: str
+    weight_bits: int
+    """Largest weight width, sign included (Lava: 8-bit mantissas, ``clip_weights(num_bits=8)``)."""
+    weight_exp_min: int
+    weight_exp_max: int
+    threshold_mantissa_bits: int
+    """Unsigned bits of ``vth``."""
+    threshold_shift: int
+    """``theta = vth << threshold_shift`` (Loihi MSB-aligns the threshold)."""
+    threshold_comparison: str
+    """``"greater"`` (``v > theta``) or ``"greater_equal"``, for the stock LIF."""
+    activation_shift: int
+    """``u += a << activation_shift``."""
+    decay_bits: int
+    """Decays are ``d / 2**decay_bits``, rounded toward zero."""
+    bias_mantissa_bits: int
+    """Signed bits of ``bias_mant``."""
+    bias_exp_max: int
+    """Largest ``bias_exp`` (unsigned)."""
+    state_bits: int
+    u_state_bits: int
+    """``u`` wraps once at ``+-2**(u_state_bits - 1)``."""
+    v_state_bits: int
+    """``v`` saturates at ``+-(2**(v_state_bits - 1) - 1)``."""
+
+    @property
+    def state_limit(self) -> int:
+        """``2**(u_state_bits - 1)``: where ``u`` wraps (Lava's ``max_uv_val``)."""
+        return 1 << (self.u_state_bits - 1)
+
+    @property
+    def v_max(self) -> int:
+        """The largest ``|v|``: ``2**(v_state_bits - 1) - 1``."""
+        return (1 << (self.v_state_bits - 1)) - 1
+
+    @property
+    def decay_unity(self) -> int:
+        """``2**decay_bits``: the decay that clears a state each step."""
+        return 1 << self.decay_bits
+
+    @property
+    def vth_max(self) -> int:
+        """The largest ``vth`` the threshold mantissa holds."""
+        return (1 << self.threshold_mantissa_bits) - 1
+
+    @property
+    def bias_mant_min(self) -> int:
+        """The smallest ``bias_mant``."""
+        return -(1 << (self.bias_mantissa_bits - 1))
+
+    @property
+    def bias_mant_max(self) -> int:
+        """The largest ``bias_mant``."""
+        return (1 << (self.bias_mantissa_bits - 1)) - 1
+
+    def theta(self, vth: int) -> int:
+        """Return the membrane threshold ``vth << threshold_shift``."""
+        return int(vth) << self.threshold_shift
+
+    def fires(self, v: int, theta: int) -> bool:
+        """Return whether the stock neuron spikes at membrane ``v`` and threshold ``theta``."""
+        return v > theta if self.threshold_comparison == "greater" else v >= theta
+
+
+LOIHI = Arithmetic(
+    name="loihi",
+    weight_bits=8,
+    weight_exp_min=-8,
+    weight_exp_max=7,
+    threshold_mantissa_bits=17,
+    threshold_shift=6,
+    threshold_comparison="greater",
+    activation_shift=6,
+    decay_bits=12,
+    bias_mantissa_bits=13,
+    bias_exp_max=7,
+    state_bits=24,
+    u_state_bits=24,
+    v_state_bits=24,
+)
+"""Lava 0.10's ``fixed_pt`` LIF/Dense arithmetic (Loihi 1 and 2 share it in Lava's simulation)."""
+
+IMPLEMENTED: tuple[Arithmetic, ...] = (LOIHI,)
+"""The arithmetics latdeploy's simulators and quantizer implement."""
+
+NARROWABLE = ("weight_bits", "threshold_mantissa_bits", "bias_mantissa_bits", "bias_exp_max")
+"""Fields a profile may set below the implemented value (the chip computes alike on fewer bits)."""
+SIGN_MODES = ("mixed", "excitatory", "inhibitory")
+"""Lava's weight sign modes (``lava/utils/weightutils.py``); the quantizer may produce each."""
+
+
+def arithmetic_of(profile: Profile) -> Arithmetic:
+    """Return the arithmetic ``profile`` describes.
+
+    Raises:
+        ProfileError: if the profile has no arithmetic (energy-only), or if a field
+            differs from every implemented arithmetic in a way the simulators cannot
+            follow (a wider or different value, another comparison); the message names
+            the file, the field, its value and what latdeploy implements.
+    """
+    section = profile.values.get("arithmetic")
+    if section is None:
+        raise ProfileError(f"profile {profile.name!r} ({profile.path.name}) is {profile.kind}: it has no arithmetic")
+    reference = IMPLEMENTED[0]
+    values = {}
+    for f in fields(Arithmetic):
+        if f.name == "name":
+            continue
+        value, implemented = section[f.name], getattr(reference, f.name)
+        if f.name in NARROWABLE:
+            ok = 1 <= value <= implemented
+        elif f.name == "weight_exp_min":
+            ok = implemented <= value <= 0
+        elif f.name == "weight_exp_max":
+            ok = 0 <= value <= implemented
+        else:
+            ok = value == implemented
+        if not ok:
+            allowed = (
+                f"at most {implemented}"
+                if f.name in NARROWABLE
+                else f"in [{implemented}, 0]"
+                if f.name == "weight_exp_min"
+                else f"in [0, {implemented}]"
+                if f.name == "weight_exp_max"
+                else f"{implemented!r}"
+            )
+            raise ProfileError(
+                f"{profile.path}: field 'arithmetic.{f.name}' is {value!r}, which latdeploy's simulators do not "
+                f"implement (the {reference.name} arithmetic needs {allowed}); a chip that computes differently "
+                f"needs its own Arithmetic in latdeploy.hw.arithmetic"
+            )
+        values[f.name] = value
+    if set(section["sign_modes"]) != set(SIGN_MODES):
+        raise ProfileError(
+            f"{profile.path}: field 'arithmetic.sign_modes' is {section['sign_modes']!r}; latdeploy's quantizer "
+            f"writes every Lava sign mode ({', '.join(SIGN_MODES)}), so the profile must list all of them"
+        )
+    return Arithmetic(name=profile.name, **values)
