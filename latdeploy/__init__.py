@@ -6,7 +6,7 @@ The public entry points are :func:`save` and :func:`load` for model files and th
 
 from __future__ import annotations
 
-from latdeploy.checkpoint import FORMAT_VERSION, load, save
+from latdeploy.nn.checkpoint import FORMAT_VERSION, load, save
 
 __version__ = "0.1.0"
 

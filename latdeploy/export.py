@@ -15,16 +15,16 @@ import torch
 
 import latdeploy
 from latdeploy.backends.host_onnx import check_host_onnx, host_onnx_bytes
+from latdeploy.backends.interchange import interchange_writers
 from latdeploy.backends.lava import lava_versions, run_lava
-from latdeploy.checkpoint import load
 from latdeploy.data import load_split
 from latdeploy.energy.counting import energy_report
 from latdeploy.errors import LatdeployError
 from latdeploy.frontend.torch_module import graph_from_module
 from latdeploy.hw.mapper import map_graph
 from latdeploy.hw.profile import load_profile
-from latdeploy.interchange import interchange_writers
 from latdeploy.ir.onnx_io import write_onnx
+from latdeploy.nn.checkpoint import load
 from latdeploy.nn.evaluation import model_inputs
 from latdeploy.passes.quantize import quantize
 from latdeploy.passes.range_analysis import check_ranges, range_report
@@ -91,12 +91,12 @@ def export(
     ``weight_bits`` (1..8) overrides the profile's weight bits for bit-width studies.
     ``allow_overflow`` turns a 24-bit wrap of ``u`` or saturation of ``v`` on the calibration
     data from an error into a warning (:func:`latdeploy.passes.range_analysis.check_ranges`).
-    ``formats`` adds interchange files (:mod:`latdeploy.interchange`: ``netx`` -> ``graph.net``,
+    ``formats`` adds interchange files (:mod:`latdeploy.backends.interchange`: ``netx`` -> ``graph.net``,
     ``nir`` -> ``graph.nir``); the ONNX graphs are always written, and so is ``host.onnx``
     (the encoder as plain ONNX, :mod:`latdeploy.backends.host_onnx`), checked first to give
     exactly the verified samples' spikes in onnxruntime.
 
-    ``trust_pickle`` lets :func:`latdeploy.checkpoint.load` unpickle the model file in
+    ``trust_pickle`` lets :func:`latdeploy.nn.checkpoint.load` unpickle the model file in
     full (it may then run code from the file); leave it off for files you did not make.
     ``lava_timeout`` limits the Lava run's wall-clock seconds (None: no limit).
     ``progress(stage)`` is called as each long stage starts (``EXPORT_STAGES`` of them).

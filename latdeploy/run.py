@@ -100,7 +100,7 @@ def load_input(path: str | os.PathLike[str]) -> np.ndarray:
     Raises:
         InputFormatError: if the file is not a valid spike array.
     """
-    from latdeploy.inputs import load_spike_array
+    from latdeploy.data.spike_files import load_spike_array
 
     return load_spike_array(path, max_value=CURRENT_INPUT_MAX)
 

@@ -289,11 +289,11 @@ def bench_ntidigits(short: int, long: int, repeats: int, skip_lava: bool) -> dic
 
 def bench_digits(repeats: int) -> dict[str, Any]:
     """Part (b): the 360 digits test samples through the simulator; returns the measurements."""
-    from latdeploy.checkpoint import load
     from latdeploy.data import load_split
     from latdeploy.export import CALIBRATION_SAMPLES, encode
     from latdeploy.frontend.torch_module import graph_from_module
     from latdeploy.hw.profile import load_profile
+    from latdeploy.nn.checkpoint import load
     from latdeploy.nn.decoders import first_spike_decision
     from latdeploy.passes.quantize import quantize
 

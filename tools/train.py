@@ -2,7 +2,7 @@
 
 Encoder, neuron, decoder, loss, architecture and time steps are chosen by flags; the
 data are scikit-learn's digits or event streams generated from them
-(``--dataset sklearn-digits-dvs``, see latdeploy/data_events.py). Fixed seed; 80/20
+(``--dataset sklearn-digits-dvs``, see latdeploy/data/events.py). Fixed seed; 80/20
 stratified split; CPU only (2 threads).
 
 Example (the command that produced ``models/digits_mlp.pt``; all defaults)::
@@ -346,7 +346,7 @@ def write_model_card(path: Path, model: torch.nn.Module, metadata: dict, args: a
     """Write the model card (markdown) beside the checkpoint."""
     data = (
         f"`{metadata['dataset']}`: scikit-learn's 1,797 real 8×8 digits"
-        + (" as generated DVS event streams (latdeploy/data_events.py, seeded)" if args.dataset == EVENTS else "")
+        + (" as generated DVS event streams (latdeploy/data/events.py, seeded)" if args.dataset == EVENTS else "")
         + ", 80/20 stratified split, seed 0: 1,437 train / 360 test"
     )
     options = ", ".join(f"{k} {v}" for k, v in neuron_options(args).items())

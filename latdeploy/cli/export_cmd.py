@@ -123,9 +123,9 @@ def export(
     quiet: bool,
 ) -> None:
     """Export MODEL to TARGET, verify it spike for spike and estimate its energy."""
-    from latdeploy.checkpoint import TrustedPickleWarning
     from latdeploy.export import EXPORT_STAGES
     from latdeploy.export import export as run_export
+    from latdeploy.nn.checkpoint import TrustedPickleWarning
 
     if trust_pickle:
         click.echo(f"warning: --trust-pickle: {model} is unpickled in full and may run code it contains", err=True)

@@ -50,8 +50,8 @@ def is_integer_graph(graph: Graph) -> bool:
 
 
 def _checkpoint_graph(path: Path, integer: bool, profile_name: str) -> Graph:
-    from latdeploy.checkpoint import load
     from latdeploy.frontend.torch_module import graph_from_module
+    from latdeploy.nn.checkpoint import load
 
     model, metadata = load(path)
     graph = graph_from_module(model, metadata)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from latdeploy.checkpoint import load
 from latdeploy.frontend.torch_module import graph_from_module
 from latdeploy.hw.mapper import map_graph
 from latdeploy.hw.profile import load_profile
+from latdeploy.nn.checkpoint import load
 from latdeploy.passes.fuse_synapses import fuse_synapse_chains
 
 

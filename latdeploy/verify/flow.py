@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 import onnx
 
-from latdeploy.checkpoint import load
 from latdeploy.data import load_split
 from latdeploy.errors import LatdeployError, ModelFormatError
 from latdeploy.hw.profile import Profile, load_profile
 from latdeploy.ir import Graph
 from latdeploy.ir.onnx_io import from_onnx
+from latdeploy.nn.checkpoint import load
 from latdeploy.nn.decoders import first_spike_decision
 from latdeploy.sim.trace import Trace
 from latdeploy.verify.corrupt import Corruption, corrupt

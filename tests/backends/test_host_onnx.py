@@ -16,10 +16,10 @@ from latdeploy.backends.host_onnx import (
     host_onnx_bytes,
     run_host_onnx,
 )
-from latdeploy.checkpoint import load
 from latdeploy.data import load_split
 from latdeploy.errors import UnsupportedLayerError
 from latdeploy.export import encode
+from latdeploy.nn.checkpoint import load
 from tests.conftest import ROOT
 
 MODELS = {

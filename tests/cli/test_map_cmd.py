@@ -9,11 +9,11 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from latdeploy.checkpoint import save
 from latdeploy.cli import cli, main
 from latdeploy.errors import EXIT_USER_ERROR
 from latdeploy.hw.profile import load_profile
 from latdeploy.nn import build_model
+from latdeploy.nn.checkpoint import save
 
 
 @pytest.fixture

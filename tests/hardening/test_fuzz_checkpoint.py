@@ -1,4 +1,4 @@
-"""Fuzz latdeploy.checkpoint.load: truncated, mutated and structurally wrong model files."""
+"""Fuzz latdeploy.nn.checkpoint.load: truncated, mutated and structurally wrong model files."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""latdeploy.inputs.load_spike_array: examples of every refusal, then a fuzz test."""
+"""latdeploy.data.spike_files.load_spike_array: examples of every refusal, then a fuzz test."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from latdeploy.data.spike_files import MAX_ELEMENTS, load_spike_array
 from latdeploy.errors import InputFormatError, LatdeployError
-from latdeploy.inputs import MAX_ELEMENTS, load_spike_array
 from tests.hardening.fuzzing import MEMORY_GROWTH_LIMIT_BYTES, peak_rss_bytes, read_or_refuse
 
 

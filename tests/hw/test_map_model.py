@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from latdeploy.checkpoint import save
 from latdeploy.data import DIGITS, load_split
 from latdeploy.errors import ResourceError
 from latdeploy.export import encode
@@ -14,6 +13,7 @@ from latdeploy.hw.map_model import map_model
 from latdeploy.hw.mapper import map_graph
 from latdeploy.hw.profile import load_profile
 from latdeploy.nn import build_model
+from latdeploy.nn.checkpoint import save
 from latdeploy.passes.quantize import quantize
 
 LAYERS = [

@@ -75,8 +75,8 @@ def test_report_renders_in_headless_chromium_with_every_plot_and_number(bundle, 
     assert f"<td>0 / {compared}</td>" in dom and '<span class="ok">OK</span>' in dom
     assert f"{energy['energy_j'] * 1e6:.4f}" in dom
     # sample 0's spikes: one hollow float circle per float spike, one dot per Lava spike, no red mismatch
-    from latdeploy.checkpoint import load
     from latdeploy.data import load_split
+    from latdeploy.nn.checkpoint import load
     from tests.conftest import SHIPPED_MODEL
 
     model, metadata = load(SHIPPED_MODEL)

@@ -3,10 +3,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from latdeploy.backends.interchange import interchange_writers
 from latdeploy.errors import LatdeployError, QuantizationRangeError, UnsupportedLayerError
 from latdeploy.frontend.netx import read_netx
 from latdeploy.frontend.nir import read_nir
-from latdeploy.interchange import interchange_writers
 from latdeploy.ir import LIF, TTFS, Dense, DenseInt, Graph, SpikeInput
 from tests.conftest import int_graph
 

@@ -1,6 +1,6 @@
 """Event streams generated from scikit-learn's digits: saccades seen by a simple DVS model.
 
-Each 8x8 digit (the same 80/20 stratified split as :mod:`latdeploy.data`) is scaled
+Each 8x8 digit (the same 80/20 stratified split as :mod:`latdeploy.data.digits`) is scaled
 bilinearly to 12x12, placed in the middle of a 16x16 sensor and moved along three
 straight saccades that form a triangle (like N-MNIST's camera motion), 8 raw time
 bins per saccade: positions, in pixels from the centre,
@@ -21,9 +21,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from latdeploy.data import DIGITS, EVENTS, Split, load_split
+from latdeploy.data.digits import load_digits_split
+from latdeploy.data.registry import DATASETS, Split
 from latdeploy.errors import ModelFormatError
 
+EVENTS = "sklearn-digits-dvs"
 SENSOR = 16
 IMAGE = 12
 BINS_PER_SACCADE = 8
@@ -77,6 +79,7 @@ def dvs_events(intensity: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return events
 
 
+@DATASETS.register(EVENTS)
 def load_event_split(split: str, seed: int = SEED) -> Split:
     """Return the ``"train"`` or ``"test"`` split of the generated event data set.
 
@@ -88,7 +91,7 @@ def load_event_split(split: str, seed: int = SEED) -> Split:
     """
     if split not in ("train", "test"):
         raise ModelFormatError(f"unknown split {split!r} of {EVENTS!r}; use 'train' or 'test'")
-    digits = load_split(DIGITS, split)
+    digits = load_digits_split(split)
     frames = _frames(digits.x.reshape(-1, 8, 8).astype(np.float64))
     split_id = 0 if split == "train" else 1
     events = np.stack(

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 import latdeploy
-from latdeploy.checkpoint import TrustedPickleWarning
 from latdeploy.errors import EXIT_USER_ERROR, ModelFormatError
 from latdeploy.nn import build_model
+from latdeploy.nn.checkpoint import TrustedPickleWarning
 
 METADATA = {"input_shape": [64], "timesteps": 4, "encoder": "latency", "dataset": "sklearn-digits", "classes": 10}
 
