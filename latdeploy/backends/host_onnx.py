@@ -29,11 +29,13 @@ from typing import Any
 
 import numpy as np
 import onnx
+import onnxruntime
 import torch
 from torch import nn
 
-from latdeploy.errors import BackendError, UnsupportedLayerError
+from latdeploy.errors import BackendError
 from latdeploy.nn.encoders import LatencyEncoder, LearnableLatencyEncoder, SpatioTemporalCompression
+from latdeploy.registry import Registry
 
 OPSET = 17
 STANDARD_DOMAINS = ("", "ai.onnx")
@@ -43,19 +45,24 @@ class HostOnnxError(BackendError):
     """The host ONNX graph is invalid, uses non-standard ops, or disagrees with the torch encoder."""
 
 
+HOST_ENCODERS: Registry[type[nn.Module], str] = Registry("host ONNX export")
+"""The encoder classes the host part exports, each with the kind name written to ``latdeploy.host``."""
+HOST_ENCODERS.add(LatencyEncoder, "latency")
+HOST_ENCODERS.add(LearnableLatencyEncoder, "learned_latency")
+HOST_ENCODERS.add(SpatioTemporalCompression, "stc")
+
+
 class HostPart(nn.Module):
-    """The host part of a model (its encoder) with :func:`latdeploy.export.encode`'s input and output layout."""
+    """The host part of a model (its encoder) with :func:`latdeploy.export.encode`'s input and output layout.
+
+    Raises:
+        UnsupportedLayerError: for an encoder class without a :data:`HOST_ENCODERS` entry.
+    """
 
     def __init__(self, encoder: nn.Module, config: dict[str, Any]) -> None:
         super().__init__()
-        if not isinstance(encoder, (LatencyEncoder, LearnableLatencyEncoder, SpatioTemporalCompression)):
-            raise UnsupportedLayerError(f"encoder: {type(encoder).__name__} has no host ONNX export")
+        self.kind = HOST_ENCODERS.get(type(encoder), subject="encoder")
         self.encoder = encoder
-        self.kind = {
-            LatencyEncoder: "latency",
-            LearnableLatencyEncoder: "learned_latency",
-            SpatioTemporalCompression: "stc",
-        }[type(encoder)]
         images = config["arch"] != "mlp" and config.get("encoder", "latency") != "stc"
         self.input_shape: list[int] | None = list(config.get("input_shape", [3, 32, 32])) if images else None
 
@@ -69,7 +76,7 @@ class HostPart(nn.Module):
         if self.input_shape is not None:
             x = x.reshape(x.shape[0], *self.input_shape)
         extra: tuple[torch.Tensor, ...] = ()
-        if isinstance(self.encoder, LearnableLatencyEncoder):
+        if self.kind == "learned_latency":
             features = self.encoder.features(x)
             intensity = torch.sigmoid(features)
             timesteps = self.encoder.timesteps
@@ -137,14 +144,7 @@ def run_host_onnx(model: bytes | Path, x: np.ndarray) -> dict[str, np.ndarray]:
 
     Returns:
         ``{output name: array}`` (``spikes`` ``[B, T, n]`` uint8, LE also ``features`` and ``intensity``).
-
-    Raises:
-        BackendError: if onnxruntime is not installed.
     """
-    try:
-        import onnxruntime
-    except ImportError as error:  # pragma: no cover - a declared dependency
-        raise BackendError("onnxruntime is not installed (pip install onnxruntime)") from error
     source = str(model) if isinstance(model, Path) else model
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from latdeploy.backends.netx import check_netx, write_netx
+from latdeploy.backends.nir import graph_to_nir, write_nir
 from latdeploy.errors import LatdeployError
 from latdeploy.ir import Graph
 
@@ -35,13 +37,9 @@ def interchange_writers(
         raise LatdeployError(f"unknown --format {unknown[0]!r}; supported: {list(FORMATS)}")
     writers: dict[str, Callable[[Path], Any]] = {}
     if "netx" in formats:
-        from latdeploy.backends.netx import check_netx, write_netx
-
         check_netx(integer_graph)
         writers["graph.net"] = lambda path: write_netx(integer_graph, path)
     if "nir" in formats:
-        from latdeploy.backends.nir import graph_to_nir, write_nir
-
         graph_to_nir(graph)
         writers["graph.nir"] = lambda path: write_nir(graph, path)
     return writers

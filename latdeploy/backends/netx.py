@@ -15,38 +15,73 @@ a row, else ``[out, in]``), and ``neuron`` (``CUBA``: ``iDecay = du + 1``,
 ``vDecay = dv``, ``vThMant = vth``); ``simulation/tSample`` is the graph's
 time steps. Run it with ``netx.hdf5.Network(path, reset_interval=T,
 reset_offset=1)`` to get latdeploy's per-sample resets.
+
+The per-type parts are registries: :data:`NETX_SYNAPSES` (effective weights and the
+layer group of each synapse class) and :data:`NETX_NEURONS` (bias and neuron group of
+each neuron class). h5py (the 'lava' extra) is imported when a file is written.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from latdeploy.errors import ModelFormatError, QuantizationRangeError, UnsupportedLayerError
-from latdeploy.frontend.netx import NETX_BIAS_EXP, optimize_weight_bits
-from latdeploy.ir import DenseInt, Graph, LIFInt, Node, SpikeInput
-from latdeploy.ir.conv import Conv2dInt
-from latdeploy.ir.netx_nodes import DelayDenseInt
+from latdeploy.errors import QuantizationRangeError, UnsupportedLayerError
+from latdeploy.frontend.netx import NETX_BIAS_EXP, optimize_weight_bits, require_h5py
+from latdeploy.ir import Conv2dInt, DelayDenseInt, DenseInt, Graph, LIFInt, Node
 from latdeploy.ir.nodes import BIAS_MANT_TYPE
+from latdeploy.registry import Registry
 from latdeploy.report.bundle import atomic_file
 from latdeploy.sim.fixed import lava_weights
 
-SYNAPSES = (DenseInt, DelayDenseInt, Conv2dInt)
+CHAIN = "the netx writer takes a chain of DenseInt/DelayDenseInt/Conv2dInt -> LIFInt layers after the SpikeInput"
 
 
-def effective_weight(node: DenseInt | DelayDenseInt | Conv2dInt) -> np.ndarray:
-    """Return the integer weights netx must read for ``node`` (Lava's stored weights times ``2**weight_exp``).
+@dataclass(frozen=True)
+class NetxSynapse:
+    """How an integer synapse class is written to netx.
 
-    A ``Conv2dInt`` is written as it is: netx hands a conv kernel to Lava's ``Conv``
-    unchanged (flipped and transposed exactly as the node's own Lava builder does).
+    ``weight(node)``: the integer weights netx must read; ``bias(node, bias)``: the next
+    neuron's bias as the layer holds it; ``write(group, node, weight, bias)``: fill the
+    layer's HDF5 group (without its neuron); a ``spatial`` layer gives ``(C, H, W)``
+    values (netx needs a flatten layer between it and a dense layer).
+    """
+
+    weight: Callable[[Any], np.ndarray]
+    bias: Callable[[Any, np.ndarray], np.ndarray]
+    write: Callable[[Any, Any, np.ndarray, np.ndarray], None]
+    spatial: bool
+
+
+@dataclass(frozen=True)
+class NetxNeuron:
+    """How an integer neuron class is written: ``bias(node)`` at netx's fixed ``bias_exp``, ``write(group, node)``."""
+
+    bias: Callable[[Any], np.ndarray]
+    write: Callable[[Any, Any], None]
+
+
+NETX_SYNAPSES: Registry[type[Node], NetxSynapse] = Registry("netx synapse writer", hint=CHAIN)
+NETX_NEURONS: Registry[type[Node], NetxNeuron] = Registry("netx neuron writer", hint=CHAIN)
+
+
+def effective_weight(node: Node) -> np.ndarray:
+    """Return the integer weights netx must read for the synapse ``node``.
 
     Raises:
+        UnsupportedLayerError: for a node class without a :data:`NETX_SYNAPSES` entry.
         QuantizationRangeError: if they are not integers netx can place on an 8-bit synapse.
     """
-    if isinstance(node, Conv2dInt):
-        return node.weight.astype(np.int64)
+    return NETX_SYNAPSES.get(type(node), subject=f"node {node.name!r}").weight(node)
+
+
+def _dense_weight(node: DenseInt | DelayDenseInt) -> np.ndarray:
+    """Lava's stored weights times ``2**weight_exp``, checked against netx's own weight optimisation."""
     stored = lava_weights(node.weight, node.num_weight_bits).astype(np.int64)
     if node.weight_exp >= 0:
         weight = stored << node.weight_exp
@@ -69,7 +104,13 @@ def effective_weight(node: DenseInt | DelayDenseInt | Conv2dInt) -> np.ndarray:
     return weight
 
 
-def _bias(neuron: LIFInt) -> np.ndarray:
+def _conv_weight(node: Conv2dInt) -> np.ndarray:
+    """The kernel as it is: netx hands it to Lava's ``Conv`` unchanged (flipped and transposed exactly as
+    the node's own Lava builder does)."""
+    return node.weight.astype(np.int64)
+
+
+def _lif_bias(neuron: LIFInt) -> np.ndarray:
     mant = neuron.bias_mant.astype(np.int64)
     shift = neuron.bias_exp - NETX_BIAS_EXP
     if shift < 0 and (mant % (1 << -shift)).any():
@@ -86,28 +127,25 @@ def _bias(neuron: LIFInt) -> np.ndarray:
     return bias
 
 
-def _layers(graph: Graph) -> list[tuple[Node, LIFInt]]:
+def _layers(graph: Graph) -> list[tuple[Node, Node]]:
     consumers: dict[str, list[Node]] = {}
     for node in graph.nodes:
         for name in node.inputs:
             consumers.setdefault(name, []).append(node)
     pairs = []
-    upstream = graph.input.name
+    input_name = upstream = graph.input.name
     for node in graph.nodes:
-        if isinstance(node, SpikeInput):
+        if node.name == input_name:
             continue
-        if isinstance(node, SYNAPSES) and node.inputs == (upstream,):
+        if type(node) in NETX_SYNAPSES and node.inputs == (upstream,):
             continue
-        if isinstance(node, LIFInt) and len(node.inputs) == 1:
+        if type(node) in NETX_NEURONS and len(node.inputs) == 1:
             synapse = graph.node(node.inputs[0])
-            if isinstance(synapse, SYNAPSES) and synapse.inputs == (upstream,):
+            if type(synapse) in NETX_SYNAPSES and synapse.inputs == (upstream,):
                 pairs.append((synapse, node))
                 upstream = node.name
                 continue
-        raise UnsupportedLayerError(
-            f"node {node.name!r}: {type(node).__name__} cannot be written to netx; the netx writer takes a chain "
-            "of DenseInt/DelayDenseInt/Conv2dInt -> LIFInt layers after the SpikeInput"
-        )
+        raise UnsupportedLayerError(f"node {node.name!r}: {type(node).__name__} cannot be written to netx; {CHAIN}")
     for name, users in consumers.items():
         if len(users) > 1:
             raise UnsupportedLayerError(f"node {name!r} feeds {len(users)} nodes; netx holds a chain only")
@@ -116,7 +154,7 @@ def _layers(graph: Graph) -> list[tuple[Node, LIFInt]]:
     return pairs
 
 
-def _write_neuron(group, neuron: LIFInt) -> None:
+def _write_lif(group: Any, neuron: LIFInt) -> None:
     cell = group.create_group("neuron")
     cell.create_dataset("type", data=np.bytes_("CUBA"))
     cell.create_dataset("iDecay", data=int(neuron.du) + 1)
@@ -124,6 +162,10 @@ def _write_neuron(group, neuron: LIFInt) -> None:
     cell.create_dataset("vThMant", data=int(neuron.vth))
     cell.create_dataset("refDelay", data=1)
     cell.create_dataset("gradedSpike", data=False)
+
+
+def _dense_bias(synapse: DenseInt | DelayDenseInt, bias: np.ndarray) -> np.ndarray:
+    return bias
 
 
 def _conv_bias(synapse: Conv2dInt, bias: np.ndarray) -> np.ndarray:
@@ -136,7 +178,7 @@ def _conv_bias(synapse: Conv2dInt, bias: np.ndarray) -> np.ndarray:
     return grid[:, 0]
 
 
-def _write_conv(group, synapse: Conv2dInt, weight: np.ndarray, bias: np.ndarray) -> None:
+def _write_conv(group: Any, synapse: Conv2dInt, weight: np.ndarray, bias: np.ndarray) -> None:
     group.create_dataset("type", data=[np.bytes_("conv")])
     group.create_dataset("shape", data=np.array(synapse.out_shape, np.int64))
     group.create_dataset("inChannels", data=int(synapse.in_channels))
@@ -147,7 +189,40 @@ def _write_conv(group, synapse: Conv2dInt, weight: np.ndarray, bias: np.ndarray)
     group.create_dataset("dilation", data=np.array([1, 1], np.int64))
     group.create_dataset("groups", data=int(synapse.groups))
     group.create_dataset("weight", data=weight.astype(np.float32))
-    group.create_dataset("bias", data=_conv_bias(synapse, bias).astype(np.float32))
+    group.create_dataset("bias", data=bias.astype(np.float32))
+
+
+def _write_dense(group: Any, synapse: DenseInt | DelayDenseInt, weight: np.ndarray, bias: np.ndarray) -> None:
+    group.create_dataset("type", data=[np.bytes_("dense")])
+    group.create_dataset("shape", data=np.array([weight.shape[0]], np.int64))
+    group.create_dataset("inFeatures", data=int(weight.shape[1]))
+    group.create_dataset("outFeatures", data=int(weight.shape[0]))
+    group.create_dataset("weight", data=weight.astype(np.float32))
+    group.create_dataset("bias", data=bias.astype(np.float32))
+
+
+def _write_delay_dense(group: Any, synapse: DelayDenseInt, weight: np.ndarray, bias: np.ndarray) -> None:
+    _write_dense(group, synapse, weight, bias)
+    uniform = (synapse.delay == synapse.delay[:, :1]).all()
+    delay = synapse.delay[:, 0] if uniform else synapse.delay
+    group.create_dataset("delay", data=delay.astype(np.float32))
+
+
+NETX_SYNAPSES.add(DenseInt, NetxSynapse(_dense_weight, _dense_bias, _write_dense, spatial=False))
+NETX_SYNAPSES.add(DelayDenseInt, NetxSynapse(_dense_weight, _dense_bias, _write_delay_dense, spatial=False))
+NETX_SYNAPSES.add(Conv2dInt, NetxSynapse(_conv_weight, _conv_bias, _write_conv, spatial=True))
+NETX_NEURONS.add(LIFInt, NetxNeuron(_lif_bias, _write_lif))
+
+
+def _netx_layers(graph: Graph) -> list[tuple[Node, Node, NetxSynapse, NetxNeuron]]:
+    """Return (synapse, neuron, their writers) of every layer, each layer checked to have an exact netx form."""
+    layers = []
+    for synapse, neuron in _layers(graph):
+        synapse_writer, neuron_writer = NETX_SYNAPSES.get(type(synapse)), NETX_NEURONS.get(type(neuron))
+        synapse_writer.weight(synapse)
+        synapse_writer.bias(synapse, neuron_writer.bias(neuron))
+        layers.append((synapse, neuron, synapse_writer, neuron_writer))
+    return layers
 
 
 def check_netx(graph: Graph) -> None:
@@ -158,11 +233,7 @@ def check_netx(graph: Graph) -> None:
             ``Conv2dInt``) -> ``LIFInt``.
         QuantizationRangeError: if a layer has no exact netx form.
     """
-    for synapse, neuron in _layers(graph):
-        effective_weight(synapse)
-        bias = _bias(neuron)
-        if isinstance(synapse, Conv2dInt):
-            _conv_bias(synapse, bias)
+    _netx_layers(graph)
 
 
 def write_netx(graph: Graph, path: str | os.PathLike[str]) -> Path:
@@ -174,12 +245,8 @@ def write_netx(graph: Graph, path: str | os.PathLike[str]) -> Path:
         QuantizationRangeError: if a layer has no exact netx form (see the module docstring).
         ModelFormatError: if h5py is missing.
     """
-    try:
-        import h5py
-    except ImportError as error:
-        raise ModelFormatError("writing .net files needs h5py: pip install 'latdeploy[lava]'") from error
-    check_netx(graph)
-    layers = [(synapse, neuron, effective_weight(synapse), _bias(neuron)) for synapse, neuron in _layers(graph)]
+    h5py = require_h5py("writing .net files")
+    layers = _netx_layers(graph)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(path) as temporary:
@@ -187,34 +254,22 @@ def write_netx(graph: Graph, path: str | os.PathLike[str]) -> Path:
             root = handle.create_group("layer")
             first = root.create_group("0")
             first.create_dataset("type", data=[np.bytes_("input")])
-            first_synapse = layers[0][0]
-            input_shape = first_synapse.in_shape if isinstance(first_synapse, Conv2dInt) else (graph.input.size,)
+            first_synapse, _, first_writer, _ = layers[0]
+            input_shape = first_synapse.in_shape if first_writer.spatial else (graph.input.size,)
             first.create_dataset("shape", data=np.array(input_shape, np.int64))
-            index, spatial = 0, isinstance(first_synapse, Conv2dInt)
-            for synapse, neuron, weight, bias in layers:
+            index, spatial = 0, first_writer.spatial
+            for synapse, neuron, synapse_writer, neuron_writer in layers:
                 index += 1
-                if isinstance(synapse, Conv2dInt):
-                    _write_conv(root.create_group(str(index)), synapse, weight, bias)
-                    _write_neuron(root[str(index)], neuron)
-                    spatial = True
-                    continue
-                if spatial:  # netx connects (X, Y, C) to a dense layer only through a flatten layer
-                    flatten = root.create_group(str(index))
+                if spatial and not synapse_writer.spatial:  # netx connects (X, Y, C) to a dense layer only
+                    flatten = root.create_group(str(index))  # through a flatten layer
                     flatten.create_dataset("type", data=[np.bytes_("flatten")])
                     flatten.create_dataset("shape", data=np.array([synapse.weight.shape[1], 1, 1], np.int64))
-                    index, spatial = index + 1, False
+                    index += 1
+                spatial = synapse_writer.spatial
                 group = root.create_group(str(index))
-                group.create_dataset("type", data=[np.bytes_("dense")])
-                group.create_dataset("shape", data=np.array([neuron.size], np.int64))
-                group.create_dataset("inFeatures", data=int(weight.shape[1]))
-                group.create_dataset("outFeatures", data=int(weight.shape[0]))
-                group.create_dataset("weight", data=weight.astype(np.float32))
-                group.create_dataset("bias", data=bias.astype(np.float32))
-                if isinstance(synapse, DelayDenseInt):
-                    uniform = (synapse.delay == synapse.delay[:, :1]).all()
-                    delay = synapse.delay[:, 0] if uniform else synapse.delay
-                    group.create_dataset("delay", data=delay.astype(np.float32))
-                _write_neuron(group, neuron)
+                weight = synapse_writer.weight(synapse)
+                synapse_writer.write(group, synapse, weight, synapse_writer.bias(synapse, neuron_writer.bias(neuron)))
+                neuron_writer.write(group, neuron)
             simulation = handle.create_group("simulation")
             simulation.create_dataset("Ts", data=1)
             simulation.create_dataset("tSample", data=graph.timesteps)

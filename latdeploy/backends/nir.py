@@ -17,44 +17,124 @@ exact latdeploy fields, so a latdeploy -> NIR -> latdeploy round trip is exact.
 Nodes NIR cannot express are refused with :class:`~latdeploy.errors.UnsupportedLayerError`:
 TTFS (fires once), multi-threshold graded neurons, soft reset, integer nodes, and a
 CUBA neuron without voltage decay.
+
+One writer per node class in :data:`NIR_WRITERS` (a synapse, delay or neuron writer, or
+a :class:`Refusal` stating why the class has no NIR form); a class without an entry is
+refused with the registry's uniform error.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import nir
 import numpy as np
 
 from latdeploy.errors import UnsupportedLayerError
-from latdeploy.frontend.nir import DEFAULT_DT, EXACT_KEY, GRAPH_METADATA_KEY, _nir
-from latdeploy.ir import LIF, Dense, Graph, Node
-from latdeploy.ir.conv import AxonalDelay, Conv2d, Pool2d
+from latdeploy.frontend.nir import DEFAULT_DT, EXACT_KEY, GRAPH_METADATA_KEY
+from latdeploy.ir import (
+    LIF,
+    TTFS,
+    AxonalDelay,
+    Conv2d,
+    Dense,
+    Graph,
+    MultiThresholdLIF,
+    MultiThresholdLIFInt,
+    Node,
+    Pool2d,
+    SoftResetLIF,
+    SoftResetLIFInt,
+    TTFSInt,
+)
+from latdeploy.registry import Registry
 from latdeploy.report.bundle import atomic_file
-
-REFUSED = {
-    "TTFS": "a time-to-first-spike neuron fires once per sample, which no NIR neuron states",
-    "TTFSInt": "a time-to-first-spike neuron fires once per sample, which no NIR neuron states",
-    "MultiThresholdLIF": "graded multi-threshold spikes have no NIR node (NIR spikes are 0/1)",
-    "MultiThresholdLIFInt": "graded multi-threshold spikes have no NIR node (NIR spikes are 0/1)",
-    "SoftResetLIF": "NIR neurons reset to v_reset, not by subtracting the threshold",
-    "SoftResetLIFInt": "NIR neurons reset to v_reset, not by subtracting the threshold",
-}
+from latdeploy.sim.fixed import FIXED_KERNELS
 
 
-def _refuse(node: Any) -> UnsupportedLayerError:
+@dataclass(frozen=True)
+class SynapseWriter:
+    """How a float synapse class is written.
+
+    ``write(node, bias)`` returns the NIR node of ``node``, ``bias`` being the next
+    neuron's bias per output (or ``None``); a ``spatial`` synapse reads and gives
+    ``(C, H, W)`` values (``node.in_shape``, ``node.out_shape``), any other a flat vector.
+    """
+
+    write: Callable[[Any, np.ndarray | None], Any]
+    spatial: bool
+
+
+@dataclass(frozen=True)
+class DelayWriter:
+    """How a spike delay class is written: ``write(node, shape, dt)`` returns its NIR node."""
+
+    write: Callable[[Any, tuple[int, ...], float], Any]
+
+
+@dataclass(frozen=True)
+class NeuronWriter:
+    """How a float neuron class is written.
+
+    ``write(node, shape, dt)`` returns ``(NIR neuron with parameters of shape, whether
+    the neuron's bias rides on the synapse before it)``.
+    """
+
+    write: Callable[[Any, tuple[int, ...], float], tuple[Any, bool]]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A node class with no NIR form, and why."""
+
+    reason: str
+
+
+NirWriter = SynapseWriter | DelayWriter | NeuronWriter | Refusal
+NIR_WRITERS: Registry[type[Node], NirWriter] = Registry("NIR writer", hint="NIR export takes float graphs")
+"""The NIR writer (or declared refusal) of each node class."""
+
+FLOAT_MODELS_ONLY = "NIR holds float models; export the float graph"
+
+
+def writer_of(node: Node) -> NirWriter:
+    """Return the NIR writer of ``node``'s class.
+
+    Raises:
+        UnsupportedLayerError: naming the node and the reason, for a class refused by
+            :data:`NIR_WRITERS`, an integer node (one with a fixed-point kernel) or a
+            class with no entry.
+    """
     name = type(node).__name__
-    reason = REFUSED.get(name) or (
-        "NIR holds float models; export the float graph" if name.endswith("Int") else "it has no NIR mapping"
-    )
-    return UnsupportedLayerError(f"node {node.name!r}: {name} cannot be exported to NIR: {reason}")
+    writer = NIR_WRITERS.find(type(node))
+    if writer is None and type(node) in FIXED_KERNELS:
+        writer = Refusal(FLOAT_MODELS_ONLY)
+    if isinstance(writer, Refusal):
+        raise UnsupportedLayerError(f"node {node.name!r}: {name} cannot be exported to NIR: {writer.reason}")
+    return NIR_WRITERS.get(type(node), subject=f"node {node.name!r}")
 
 
-def _neuron(lif: LIF, shape: tuple[int, ...], dt: float) -> tuple[Any, bool]:
+FIRES_ONCE = Refusal("a time-to-first-spike neuron fires once per sample, which no NIR neuron states")
+GRADED = Refusal("graded multi-threshold spikes have no NIR node (NIR spikes are 0/1)")
+SOFT_RESET = Refusal("NIR neurons reset to v_reset, not by subtracting the threshold")
+for refused, refusal in (
+    (TTFS, FIRES_ONCE),
+    (TTFSInt, FIRES_ONCE),
+    (MultiThresholdLIF, GRADED),
+    (MultiThresholdLIFInt, GRADED),
+    (SoftResetLIF, SOFT_RESET),
+    (SoftResetLIFInt, SOFT_RESET),
+):
+    NIR_WRITERS.add(refused, refusal)
+
+
+def _lif(lif: LIF, shape: tuple[int, ...], dt: float) -> tuple[Any, bool]:
     """Return (NIR neuron with parameters of ``shape``, whether the bias goes into the last synapse)."""
-    nir = _nir()
     threshold = np.full(shape, np.nextafter(np.float32(lif.threshold), np.float32(-np.inf)), np.float32)
     zeros, full = np.zeros(shape, np.float32), np.ones(shape, np.float64)
     metadata = {
@@ -88,32 +168,32 @@ def _neuron(lif: LIF, shape: tuple[int, ...], dt: float) -> tuple[Any, bool]:
     return neuron, False
 
 
-def _out_shape(node: Node, shape: tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(node.out_shape) if isinstance(node, (Conv2d, Pool2d)) else (node.size,)
+NIR_WRITERS.add(LIF, NeuronWriter(_lif))
 
 
-def _synapse(node: Node, shape: tuple[int, ...], bias: np.ndarray | None) -> Any:
-    """Return the NIR node of IR synapse ``node`` on input ``shape``; ``bias`` per output neuron or None."""
-    nir = _nir()
-    if isinstance(node, Dense):
-        weight = node.weight.astype(np.float32)
-        return nir.Linear(weight=weight) if bias is None else nir.Affine(weight=weight, bias=bias.astype(np.float32))
-    if isinstance(node, Conv2d):
-        channels = node.out_channels
-        per_channel = np.zeros(channels, np.float32)
-        if bias is not None:
-            grid = bias.reshape(channels, -1)
-            if np.any(grid != grid[:, :1]):
-                raise UnsupportedLayerError(
-                    f"node {node.name!r}: the next neuron's bias differs within a channel; NIR's Conv2d bias is "
-                    "per channel"
-                )
-            per_channel = grid[:, 0].astype(np.float32)
-        return nir.Conv2d(
-            input_shape=(node.in_height, node.in_width), weight=node.weight.astype(np.float32),
-            stride=(node.stride_h, node.stride_w), padding=(node.padding_h, node.padding_w), dilation=(1, 1),
-            groups=node.groups, bias=per_channel,
-        )  # fmt: skip
+def _dense(node: Dense, bias: np.ndarray | None) -> Any:
+    weight = node.weight.astype(np.float32)
+    return nir.Linear(weight=weight) if bias is None else nir.Affine(weight=weight, bias=bias.astype(np.float32))
+
+
+def _conv(node: Conv2d, bias: np.ndarray | None) -> Any:
+    channels = node.out_channels
+    per_channel = np.zeros(channels, np.float32)
+    if bias is not None:
+        grid = bias.reshape(channels, -1)
+        if np.any(grid != grid[:, :1]):
+            raise UnsupportedLayerError(
+                f"node {node.name!r}: the next neuron's bias differs within a channel; NIR's Conv2d bias is per channel"
+            )
+        per_channel = grid[:, 0].astype(np.float32)
+    return nir.Conv2d(
+        input_shape=(node.in_height, node.in_width), weight=node.weight.astype(np.float32),
+        stride=(node.stride_h, node.stride_w), padding=(node.padding_h, node.padding_w), dilation=(1, 1),
+        groups=node.groups, bias=per_channel,
+    )  # fmt: skip
+
+
+def _pool(node: Pool2d, bias: np.ndarray | None) -> Any:
     if bias is not None and np.any(bias != 0):
         raise UnsupportedLayerError(f"node {node.name!r}: NIR pooling has no bias for the next neuron's bias")
     pool = nir.SumPool2d if node.mode == "sum" else nir.AvgPool2d
@@ -123,12 +203,27 @@ def _synapse(node: Node, shape: tuple[int, ...], bias: np.ndarray | None) -> Any
     )  # fmt: skip
 
 
+def _delay(node: AxonalDelay, shape: tuple[int, ...], dt: float) -> Any:
+    return nir.Delay(delay=np.full(shape, node.steps * dt))
+
+
+NIR_WRITERS.add(Dense, SynapseWriter(_dense, spatial=False))
+NIR_WRITERS.add(Conv2d, SynapseWriter(_conv, spatial=True))
+NIR_WRITERS.add(Pool2d, SynapseWriter(_pool, spatial=True))
+NIR_WRITERS.add(AxonalDelay, DelayWriter(_delay))
+
+
+def _out_shape(node: Node, writer: SynapseWriter) -> tuple[int, ...]:
+    return tuple(node.out_shape) if writer.spatial else (node.size,)
+
+
 def _input_shape(graph: Graph) -> tuple[int, ...]:
     for node in graph.nodes:
         if graph.input.name in node.inputs:
-            if isinstance(node, (Conv2d, Pool2d)):
+            writer = NIR_WRITERS.find(type(node))
+            if isinstance(writer, SynapseWriter) and writer.spatial:
                 return tuple(node.in_shape)
-            if isinstance(node, AxonalDelay):
+            if isinstance(writer, DelayWriter):
                 continue
             break
     return (graph.input.size,)
@@ -145,12 +240,11 @@ def graph_to_nir(graph: Graph, dt: float = DEFAULT_DT) -> Any:
         UnsupportedLayerError: for nodes NIR cannot express (see the module docstring) or
             a graph that is not such a chain.
     """
-    nir = _nir()
     shape = _input_shape(graph)
     nodes: dict[str, Any] = {"input": nir.Input(input_type=np.array(shape))}
     edges: list[tuple[str, str]] = []
     upstream, ir_upstream = "input", graph.input.name
-    pending: list[Node] = []
+    pending: list[tuple[Node, SynapseWriter]] = []
 
     def connect(name: str, nir_node: Any) -> None:
         nonlocal upstream
@@ -162,29 +256,26 @@ def graph_to_nir(graph: Graph, dt: float = DEFAULT_DT) -> Any:
         if node.inputs != (ir_upstream,):
             raise UnsupportedLayerError(f"node {node.name!r}: NIR export takes a chain; it does not follow the chain")
         ir_upstream = node.name
-        if isinstance(node, (Dense, Conv2d, Pool2d)):
-            pending.append(node)
-        elif isinstance(node, AxonalDelay):
+        writer = writer_of(node)
+        if isinstance(writer, SynapseWriter):
+            pending.append((node, writer))
+        elif isinstance(writer, DelayWriter):
             if pending:
                 raise UnsupportedLayerError(f"node {node.name!r}: NIR export delays spikes only, not currents")
-            connect(node.name, nir.Delay(delay=np.full(shape, node.steps * dt)))
-        elif isinstance(node, LIF):
+            connect(node.name, writer.write(node, shape, dt))
+        else:
             if not pending:
                 raise UnsupportedLayerError(f"node {node.name!r}: NIR export takes LIF layers fed by a synapse")
-            out_shape = shape
-            for synapse in pending:
-                out_shape = _out_shape(synapse, out_shape)
-            neuron, bias_in_synapse = _neuron(node, out_shape, dt)
-            for index, synapse in enumerate(pending):
-                if isinstance(synapse, Dense) and len(shape) > 1:
+            out_shape = _out_shape(*pending[-1])
+            neuron, bias_in_synapse = writer.write(node, out_shape, dt)
+            for index, (synapse, synapse_writer) in enumerate(pending):
+                if not synapse_writer.spatial and len(shape) > 1:
                     connect(f"{synapse.name}_flatten", nir.Flatten(input_type={"input": np.array(shape)}, start_dim=0))
                 last = index == len(pending) - 1
-                connect(synapse.name, _synapse(synapse, shape, node.bias if last and bias_in_synapse else None))
-                shape = _out_shape(synapse, shape)
+                connect(synapse.name, synapse_writer.write(synapse, node.bias if last and bias_in_synapse else None))
+                shape = _out_shape(synapse, synapse_writer)
             connect(node.name, neuron)
             pending = []
-        else:
-            raise _refuse(node)
     if pending or upstream == "input":
         raise UnsupportedLayerError("NIR export takes a chain SpikeInput -> (synapses -> LIF)+ ending in a neuron")
     nodes["output"] = nir.Output(output_type=np.array(shape))
@@ -205,7 +296,6 @@ def write_nir(graph: Graph, path: str | os.PathLike[str], dt: float = DEFAULT_DT
     Raises:
         UnsupportedLayerError: see :func:`graph_to_nir`.
     """
-    nir = _nir()
     nir_graph = graph_to_nir(graph, dt)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

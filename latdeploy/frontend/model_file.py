@@ -10,8 +10,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import onnx
+
+from latdeploy.data import load_split
 from latdeploy.errors import LatdeployError, ModelFormatError
-from latdeploy.ir import Graph, SpikeInput
+from latdeploy.export import encode
+from latdeploy.frontend.netx import read_netx
+from latdeploy.frontend.nir import read_nir
+from latdeploy.frontend.torch_module import graph_from_module
+from latdeploy.hw.profile import load_profile
+from latdeploy.ir import Graph
+from latdeploy.ir.describe import is_integer_graph
+from latdeploy.ir.onnx_io import from_onnx
+from latdeploy.nn.checkpoint import load
+from latdeploy.passes.quantize import quantize
 
 FORMATS = ("checkpoint", "bundle", "onnx", "netx", "nir")
 CALIBRATION_SAMPLES = 512
@@ -41,37 +53,17 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     raise ModelFormatError(f"{path}: unknown model format {suffix!r}; expected .pt, .onnx, .net, .nir or a bundle")
 
 
-def is_integer_graph(graph: Graph) -> bool:
-    """Return whether every node of ``graph`` has a fixed-point kernel (an integer graph)."""
-    from latdeploy.sim import fixed
-
-    kernels = getattr(fixed, "FIXED_KERNELS", None) or fixed.KERNELS
-    return all(isinstance(node, SpikeInput) or type(node) in kernels for node in graph.nodes)
-
-
 def _checkpoint_graph(path: Path, integer: bool, profile_name: str) -> Graph:
-    from latdeploy.frontend.torch_module import graph_from_module
-    from latdeploy.nn.checkpoint import load
-
     model, metadata = load(path)
     graph = graph_from_module(model, metadata)
     if not integer:
         return graph
-    from latdeploy.data import load_split
-    from latdeploy.export import encode
-    from latdeploy.hw.profile import load_profile
-    from latdeploy.passes.quantize import quantize
-
     train = load_split(metadata["dataset"], "train")
     integer_graph, _ = quantize(graph, load_profile(profile_name), encode(model, train.x[:CALIBRATION_SAMPLES]))
     return integer_graph
 
 
 def _onnx_graph(path: Path) -> Graph:
-    import onnx
-
-    from latdeploy.ir.onnx_io import from_onnx
-
     try:
         model = onnx.load(str(path))
     except Exception as error:  # protobuf raises DecodeError and others for a corrupt file
@@ -93,8 +85,6 @@ def load_graph(path: str | os.PathLike[str], integer: bool, profile_name: str = 
         ModelFormatError: if the file is unreadable or does not hold the graph asked for.
         LatdeployError: from quantization or the format's reader.
     """
-    import latdeploy.sim.fixed_delay  # noqa: F401  (registers the DelayDenseInt kernel)
-
     path = Path(path)
     kind = detect_format(path)
     wanted = "integer" if integer else "float"
@@ -110,12 +100,8 @@ def load_graph(path: str | os.PathLike[str], integer: bool, profile_name: str = 
             raise ModelFormatError(
                 f"{path}: a netx .net file holds an integer network only; use --backend fixed or lava"
             )
-        from latdeploy.frontend.netx import read_netx
-
         return read_netx(path)
     if kind == "nir":
-        from latdeploy.frontend.nir import read_nir
-
         graph = read_nir(path)
     else:
         graph = _onnx_graph(path)

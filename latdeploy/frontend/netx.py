@@ -36,12 +36,17 @@ bias during the steps before the first input reaches them.
 
 Anything else (``pool``, which netx does not build either, ``SDNN``/``RF`` neurons)
 raises :class:`~latdeploy.errors.UnsupportedLayerError` naming the layer.
+
+One reader per layer type in :data:`NETX_LAYER_READERS`. h5py comes with the 'lava'
+extra, so it is imported only when a file is read or written (:func:`require_h5py`).
 """
 
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +59,9 @@ from latdeploy.errors import (
     naming_file,
     one_line,
 )
-from latdeploy.ir import DenseInt, Graph, LIFInt, Node, SpikeInput
+from latdeploy.ir import Conv2dInt, DenseInt, Graph, LIFInt, Node, SpikeInput
 from latdeploy.ir.netx_nodes import MAX_DELAY, DelayDenseInt
+from latdeploy.registry import Registry
 
 NETX_BIAS_EXP = 6
 NETX_NEURON_TYPES = ("CUBA", "LOIHI")
@@ -109,11 +115,16 @@ def optimize_weight_bits(weight: np.ndarray, where: str = "weight") -> tuple[np.
     return np.left_shift(weight.astype(np.int32), scale_bits), int(num_weight_bits), int(-scale_bits)
 
 
-def _h5py():
+def require_h5py(action: str) -> Any:
+    """Return the ``h5py`` module, imported now: h5py comes with the 'lava' extra, so it is deferred.
+
+    Raises:
+        ModelFormatError: ``<action> needs h5py`` if it is not installed.
+    """
     try:
         import h5py
-    except ImportError as error:  # h5py comes with the 'lava' extra
-        raise ModelFormatError("reading .net files needs h5py: pip install 'latdeploy[lava]'") from error
+    except ImportError as error:
+        raise ModelFormatError(f"{action} needs h5py: pip install 'latdeploy[lava]'") from error
     return h5py
 
 
@@ -183,7 +194,7 @@ def read_netx(path: str | os.PathLike[str], timesteps: int | None = None) -> Gra
     path = Path(path)
     if not path.is_file():
         raise ModelFormatError(f"{path}: no such .net file")
-    h5py = _h5py()
+    h5py = require_h5py("reading .net files")
     try:
         with h5py.File(path, "r") as handle:
             layers = handle["layer"]
@@ -195,63 +206,106 @@ def read_netx(path: str | os.PathLike[str], timesteps: int | None = None) -> Gra
         return _graph(configs, simulation, path, timesteps)
 
 
-def _graph(configs: list[dict[str, Any]], simulation: dict[str, Any], path: Path, timesteps: int | None) -> Graph:
-    nodes: list[Node] = []
-    table: list[dict[str, Any]] = []
-    metadata: dict[str, Any] = {"source": "netx", "netx_file": path.name}
+@dataclass
+class NetxReading:
+    """What reading a netx layer list has built so far.
+
+    ``nodes``: the IR nodes; ``previous``: the node the next layer reads (``None``
+    before the input layer); ``chw``: the ``(C, H, W)`` (or flat) shape of its values,
+    in the file's order; ``metadata``: the graph metadata (``readout`` once an
+    ``average`` layer is read).
+    """
+
+    metadata: dict[str, Any]
+    nodes: list[Node] = field(default_factory=list)
     previous: Node | None = None
-    chw: tuple[int, ...] = ()  # (C, H, W) of the previous layer, in the file's order
+    chw: tuple[int, ...] = ()
+
+    def after(self, what: str, where: str) -> Node:
+        """Return the node a ``what`` layer reads.
+
+        Raises:
+            ModelFormatError: if no input layer came before it.
+        """
+        if self.previous is None:
+            raise ModelFormatError(f"{where}: {what} before the input layer")
+        return self.previous
+
+
+NetxLayerReader = Callable[[dict[str, Any], int, list[int], NetxReading, str], None]
+"""``reader(config, index, shape, reading, where)``: add layer ``index`` of the file to ``reading``."""
+
+NETX_LAYER_READERS: Registry[str, NetxLayerReader] = Registry("netx layer reader")
+"""The reader of each netx layer type (the file's ``type`` string)."""
+NOT_BUILT_BY_NETX = "netx itself builds no pool, convT, unpool or concat"
+
+
+@NETX_LAYER_READERS.register("input")
+def _read_input(config: dict[str, Any], index: int, shape: list[int], reading: NetxReading, where: str) -> None:
+    if reading.nodes:
+        raise ModelFormatError(f"{where}: a second input layer")
+    size = int(np.prod(shape)) if shape else 0
+    reading.chw = tuple(shape)
+    reading.nodes.append(SpikeInput("input", (), neurons=size, encoding="netx"))
+    if "neuron" in config:
+        reading.nodes.append(_neuron(config["neuron"], f"layer{index}", ("input",), size, None, where))
+    reading.previous = reading.nodes[-1]
+
+
+@NETX_LAYER_READERS.register("flatten")
+def _read_flatten(config: dict[str, Any], index: int, shape: list[int], reading: NetxReading, where: str) -> None:
+    previous = reading.after("flatten", where)
+    if shape and int(np.prod(shape)) != previous.size:
+        raise ModelFormatError(f"{where}: flatten to {shape} but the previous layer has {previous.size}")
+    reading.chw = (previous.size,)  # netx flattens (X, Y, C) transposed to (C, Y, X): the IR's C order
+
+
+@NETX_LAYER_READERS.register("conv")
+def _read_conv(config: dict[str, Any], index: int, shape: list[int], reading: NetxReading, where: str) -> None:
+    synapse, neuron = _conv(config, index, reading.after("conv", where), reading.chw, where)
+    reading.nodes.extend([synapse, neuron])
+    reading.previous, reading.chw = neuron, synapse.out_shape
+
+
+@NETX_LAYER_READERS.register("dense")
+def _read_dense(config: dict[str, Any], index: int, shape: list[int], reading: NetxReading, where: str) -> None:
+    synapse, neuron = _dense(config, index, reading.after("dense", where), where)
+    reading.nodes.extend([synapse, neuron])
+    reading.previous, reading.chw = neuron, (neuron.size,)
+
+
+@NETX_LAYER_READERS.register("average")
+def _read_average(config: dict[str, Any], index: int, shape: list[int], reading: NetxReading, where: str) -> None:
+    reading.metadata["readout"] = {"kind": "average", "layer": index, "groups": int(np.prod(shape))}
+
+
+def _graph(configs: list[dict[str, Any]], simulation: dict[str, Any], path: Path, timesteps: int | None) -> Graph:
+    reading = NetxReading({"source": "netx", "netx_file": path.name})
+    table: list[dict[str, Any]] = []
     for index, config in enumerate(configs):
         where = f"{path.name}: layer {index}"
         if "type" not in config:
             raise ModelFormatError(f"{where}: no 'type'")
         kind = _text(config["type"])
         shape = [int(s) for s in np.asarray(config.get("shape", [])).reshape(-1)]
-        if "readout" in metadata:
+        if "readout" in reading.metadata:
             raise UnsupportedLayerError(f"{where}: layers after the average read-out are not supported")
-        if kind == "input":
-            if nodes:
-                raise ModelFormatError(f"{where}: a second input layer")
-            size = int(np.prod(shape)) if shape else 0
-            chw = tuple(shape)
-            nodes.append(SpikeInput("input", (), neurons=size, encoding="netx"))
-            if "neuron" in config:
-                nodes.append(_neuron(config["neuron"], f"layer{index}", ("input",), size, None, where))
-            previous = nodes[-1]
-        elif kind == "flatten":
-            if previous is None:
-                raise ModelFormatError(f"{where}: flatten before the input layer")
-            if shape and int(np.prod(shape)) != previous.size:
-                raise ModelFormatError(f"{where}: flatten to {shape} but the previous layer has {previous.size}")
-            chw = (previous.size,)  # netx flattens (X, Y, C) transposed to (C, Y, X): the IR's C order
-        elif kind == "conv":
-            if previous is None:
-                raise ModelFormatError(f"{where}: conv before the input layer")
-            synapse, neuron = _conv(config, index, previous, chw, where)
-            nodes.extend([synapse, neuron])
-            previous, chw = neuron, synapse.out_shape
-        elif kind == "dense":
-            if previous is None:
-                raise ModelFormatError(f"{where}: dense before the input layer")
-            synapse, neuron = _dense(config, index, previous, where)
-            nodes.extend([synapse, neuron])
-            previous, chw = neuron, (neuron.size,)
-        elif kind == "average":
-            metadata["readout"] = {"kind": "average", "layer": index, "groups": int(np.prod(shape))}
-        else:
+        reader = NETX_LAYER_READERS.find(kind)
+        if reader is None:
             raise UnsupportedLayerError(
-                f"{where}: netx layer type {kind!r} is not supported; supported: input, flatten, dense, conv, average "
-                "(netx itself builds no pool, convT, unpool or concat)"
+                f"{where}: netx layer type {kind!r} is not supported; supported: "
+                f"{', '.join(NETX_LAYER_READERS.keys())} ({NOT_BUILT_BY_NETX})"
             )
+        reader(config, index, shape, reading, where)
         message_bits = _message_bits(config)
         table.append({"index": index, "type": kind, "shape": shape, **message_bits})
-    if not nodes:
+    if not reading.nodes:
         raise ModelFormatError(f"{path.name}: no input layer")
     steps = timesteps if timesteps is not None else int(simulation.get("tSample", 0) or 0)
     if steps < 1:
         raise ModelFormatError(f"{path.name}: no simulation/tSample; give the number of time steps")
-    metadata.update(timesteps=steps, netx_layers=table)
-    return Graph(tuple(nodes), metadata)
+    metadata = {**reading.metadata, "timesteps": steps, "netx_layers": table}
+    return Graph(tuple(reading.nodes), metadata)
 
 
 def _message_bits(config: dict[str, Any]) -> dict[str, Any]:
@@ -305,8 +359,6 @@ def _conv(config: dict[str, Any], index: int, previous: Node, chw: tuple[int, ..
     ``[C_out, C_in, kH, kW(, 1)]`` kernel; ``Conv2dInt``'s Lava builder applies exactly
     that to its weight, so the file's kernel is the node's weight unchanged.
     """
-    from latdeploy.ir.conv import Conv2dInt
-
     if len(chw) != 3:
         raise ModelFormatError(f"{where}: conv needs a (C, H, W) input, the previous layer has shape {list(chw)}")
     raw = np.asarray(config["weight"]).astype(int)

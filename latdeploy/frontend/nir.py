@@ -23,32 +23,58 @@ lays them out, spatial axes (H, W)), ``SumPool2d``, ``AvgPool2d``, ``Flatten`` (
 ``CubaLIF``, ``Threshold``, in a chain. Per-neuron decays and
 thresholds must be uniform (latdeploy's neuron nodes hold scalars). Anything else
 raises :class:`~latdeploy.errors.UnsupportedLayerError` naming the node.
+
+One reader per NIR node class in :data:`NIR_READERS`; each reads its node into a
+:class:`Reading` (the IR nodes so far, the synapses waiting for their neuron, the
+current value shape).
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import nir
 import numpy as np
 
 from latdeploy.errors import ModelFormatError, UnsupportedLayerError, naming_file, one_line
-from latdeploy.ir import LIF, Dense, Graph, Node, SpikeInput
+from latdeploy.ir import LIF, AxonalDelay, Conv2d, Dense, Graph, Node, Pool2d, SpikeInput
+from latdeploy.ir.conv import conv_output_size
+from latdeploy.registry import Registry
 
 DEFAULT_DT = 1e-4
 DEFAULT_TIMESTEPS = 1
 EXACT_KEY = "latdeploy"  # node metadata written by latdeploy's exporter: the exact float fields
 GRAPH_METADATA_KEY = "latdeploy.metadata"  # graph metadata written by latdeploy's exporter (JSON)
 
+NEURON_FOLLOWS = "a neuron must follow a synapse (Affine, Linear, Conv2d, pooling)"
 
-def _nir():
-    try:
-        import nir
-    except ImportError as error:
-        raise ModelFormatError("NIR support needs the 'nir' package: pip install nir") from error
-    return nir
+
+@dataclass
+class Reading:
+    """What reading a NIR chain has built so far.
+
+    ``nodes``: the IR nodes; ``pending``: synapse descriptions waiting for the neuron
+    they feed (their gain is folded in then); ``shape``: the shape of the values the
+    next node reads; ``step``: ``dt`` in seconds; ``metadata``: the NIR graph's.
+    """
+
+    step: float
+    metadata: dict[str, Any]
+    nodes: list[Node] = field(default_factory=list)
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    shape: tuple[int, ...] = ()
+
+
+NirReader = Callable[[Any, str, Reading, str], None]
+"""``reader(nir_node, name, reading, where)``: add the node named ``name`` to ``reading``."""
+
+NIR_READERS: Registry[type, NirReader] = Registry("NIR reader")
+"""The reader of each NIR node class."""
 
 
 def read_nir(path: str | os.PathLike[str], dt: float | None = None) -> Graph:
@@ -61,7 +87,6 @@ def read_nir(path: str | os.PathLike[str], dt: float | None = None) -> Graph:
     path = Path(path)
     if not path.is_file():
         raise ModelFormatError(f"{path}: no such NIR file")
-    nir = _nir()
     try:
         graph = nir.read(str(path))
     except Exception as error:  # h5py and nir raise many types for foreign files
@@ -71,7 +96,6 @@ def read_nir(path: str | os.PathLike[str], dt: float | None = None) -> Graph:
 
 
 def _chain(graph: Any, where: str) -> list[str]:
-    nir = _nir()
     inputs = [name for name, node in graph.nodes.items() if isinstance(node, nir.Input)]
     if len(inputs) != 1:
         raise UnsupportedLayerError(f"{where}: NIR graph has {len(inputs)} Input nodes; latdeploy takes one")
@@ -111,35 +135,43 @@ def _check_reset(node: Any, where: str) -> None:
         raise UnsupportedLayerError(f"{where}: v_reset must be 0 (latdeploy's LIF resets to zero)")
 
 
-def _neuron(node: Any, size: int, dt: float, where: str) -> tuple[dict[str, Any], np.ndarray, np.ndarray, bool]:
-    """Return (LIF fields except bias, per-neuron input gain, bias from v_leak, current state?)."""
-    nir = _nir()
-    ones = np.ones(size)
-    if isinstance(node, nir.Threshold):
-        fields = {"threshold": _threshold(node.threshold, where), "current_decay": 1.0, "voltage_decay": 1.0}
-        return fields, ones, np.zeros(size), False
+NeuronParameters = tuple[dict[str, Any], np.ndarray, np.ndarray, bool]
+"""(LIF fields except bias, per-neuron input gain, bias from v_leak, whether the neuron has a current state)."""
+
+
+def _broadcast(values: Any, size: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(values, np.float64).reshape(-1), (size,))
+
+
+def _threshold_parameters(node: Any, size: int, dt: float, where: str) -> NeuronParameters:
+    fields = {"threshold": _threshold(node.threshold, where), "current_decay": 1.0, "voltage_decay": 1.0}
+    return fields, np.ones(size), np.zeros(size), False
+
+
+def _if_parameters(node: Any, size: int, dt: float, where: str) -> NeuronParameters:
     _check_reset(node, where)
-    r = np.broadcast_to(np.asarray(node.r, np.float64).reshape(-1), (size,))
-    if isinstance(node, nir.IF):
-        fields = {"threshold": _threshold(node.v_threshold, where), "current_decay": 1.0, "voltage_decay": 0.0}
-        return fields, dt * r, np.zeros(size), False
-    if isinstance(node, nir.LIF):
-        decay = dt / _uniform(node.tau, "tau", where)
-        leak = np.broadcast_to(np.asarray(node.v_leak, np.float64).reshape(-1), (size,))
-        fields = {"threshold": _threshold(node.v_threshold, where), "current_decay": 1.0, "voltage_decay": decay}
-        return fields, decay * r, decay * leak, False
-    if isinstance(node, nir.CubaLIF):
-        current_decay = dt / _uniform(node.tau_syn, "tau_syn", where)
-        voltage_decay = dt / _uniform(node.tau_mem, "tau_mem", where)
-        leak = np.broadcast_to(np.asarray(node.v_leak, np.float64).reshape(-1), (size,))
-        w_in = np.broadcast_to(np.asarray(node.w_in, np.float64).reshape(-1), (size,))
-        fields = {
-            "threshold": _threshold(node.v_threshold, where),
-            "current_decay": current_decay,
-            "voltage_decay": voltage_decay,
-        }
-        return fields, current_decay * w_in * voltage_decay * r, voltage_decay * leak, current_decay != 1.0
-    raise UnsupportedLayerError(f"{where}: NIR {type(node).__name__} is not supported")
+    fields = {"threshold": _threshold(node.v_threshold, where), "current_decay": 1.0, "voltage_decay": 0.0}
+    return fields, dt * _broadcast(node.r, size), np.zeros(size), False
+
+
+def _lif_parameters(node: Any, size: int, dt: float, where: str) -> NeuronParameters:
+    _check_reset(node, where)
+    decay = dt / _uniform(node.tau, "tau", where)
+    fields = {"threshold": _threshold(node.v_threshold, where), "current_decay": 1.0, "voltage_decay": decay}
+    return fields, decay * _broadcast(node.r, size), decay * _broadcast(node.v_leak, size), False
+
+
+def _cuba_parameters(node: Any, size: int, dt: float, where: str) -> NeuronParameters:
+    _check_reset(node, where)
+    current_decay = dt / _uniform(node.tau_syn, "tau_syn", where)
+    voltage_decay = dt / _uniform(node.tau_mem, "tau_mem", where)
+    fields = {
+        "threshold": _threshold(node.v_threshold, where),
+        "current_decay": current_decay,
+        "voltage_decay": voltage_decay,
+    }
+    gain = current_decay * _broadcast(node.w_in, size) * voltage_decay * _broadcast(node.r, size)
+    return fields, gain, voltage_decay * _broadcast(node.v_leak, size), current_decay != 1.0
 
 
 def _exact(node: Any, fields: dict[str, Any]) -> dict[str, Any]:
@@ -183,43 +215,47 @@ def _conv_padding(node: Any, kernel: tuple[int, int], stride: tuple[int, int], w
     return _pair(padding, where, "padding")
 
 
-def _synapse(node: Any, name: str, shape: tuple[int, ...], where: str) -> tuple[dict[str, Any], tuple[int, ...]]:
-    """Return (pending synapse description, output shape) of an NIR synapse node on input ``shape``."""
-    from latdeploy.ir.conv import Conv2d, Pool2d, conv_output_size
+SynapseDescription = tuple[dict[str, Any], tuple[int, ...]]
+"""(pending synapse description, output shape)."""
 
-    nir = _nir()
+
+def _dense_synapse(node: Any, name: str, shape: tuple[int, ...], where: str) -> SynapseDescription:
     size = int(np.prod(shape))
-    if isinstance(node, (nir.Affine, nir.Linear)):
-        weight = np.asarray(node.weight, np.float64)
-        if weight.ndim != 2 or weight.shape[1] != size:
-            raise UnsupportedLayerError(f"{where}: weight of shape {weight.shape} does not take {size} inputs")
-        bias = np.asarray(node.bias, np.float64).reshape(-1) if isinstance(node, nir.Affine) else None
-        return {"name": name, "type": Dense, "weight": weight, "bias": bias, "fields": {}}, (weight.shape[0],)
-    if not isinstance(node, (nir.Conv2d, nir.SumPool2d, nir.AvgPool2d)):
-        raise UnsupportedLayerError(
-            f"{where}: NIR {type(node).__name__} is not supported; supported: Input, Output, Affine, Linear, "
-            "Conv2d, SumPool2d, AvgPool2d, Flatten, Delay, IF, LIF, CubaLIF, Threshold"
-        )
+    weight = np.asarray(node.weight, np.float64)
+    if weight.ndim != 2 or weight.shape[1] != size:
+        raise UnsupportedLayerError(f"{where}: weight of shape {weight.shape} does not take {size} inputs")
+    bias = np.asarray(node.bias, np.float64).reshape(-1) if isinstance(node, nir.Affine) else None
+    return {"name": name, "type": Dense, "weight": weight, "bias": bias, "fields": {}}, (weight.shape[0],)
+
+
+def _spatial_input(node: Any, shape: tuple[int, ...], where: str) -> dict[str, int]:
     if len(shape) != 3:
         raise UnsupportedLayerError(f"{where}: {type(node).__name__} needs a (C, H, W) input, got shape {list(shape)}")
     channels, height, width = shape
-    geometry = {"in_channels": channels, "in_height": height, "in_width": width}
-    if isinstance(node, nir.Conv2d):
-        weight = np.asarray(node.weight, np.float64)
-        kernel = (int(weight.shape[2]), int(weight.shape[3]))
-        if _pair(node.dilation, where, "dilation") != (1, 1):
-            raise UnsupportedLayerError(f"{where}: dilation {node.dilation} is not supported")
-        stride = _pair(node.stride, where, "stride")
-        padding = _conv_padding(node, kernel, stride, where)
-        fields = {**geometry, "groups": int(node.groups), "stride_h": stride[0], "stride_w": stride[1],
-                  "padding_h": padding[0], "padding_w": padding[1]}  # fmt: skip
-        out = (
-            int(weight.shape[0]),
-            conv_output_size(height, kernel[0], stride[0], padding[0]),
-            conv_output_size(width, kernel[1], stride[1], padding[1]),
-        )
-        bias = np.repeat(np.asarray(node.bias, np.float64).reshape(-1), out[1] * out[2])
-        return {"name": name, "type": Conv2d, "weight": weight, "bias": bias, "fields": fields}, out
+    return {"in_channels": channels, "in_height": height, "in_width": width}
+
+
+def _conv_synapse(node: Any, name: str, shape: tuple[int, ...], where: str) -> SynapseDescription:
+    geometry = _spatial_input(node, shape, where)
+    weight = np.asarray(node.weight, np.float64)
+    kernel = (int(weight.shape[2]), int(weight.shape[3]))
+    if _pair(node.dilation, where, "dilation") != (1, 1):
+        raise UnsupportedLayerError(f"{where}: dilation {node.dilation} is not supported")
+    stride = _pair(node.stride, where, "stride")
+    padding = _conv_padding(node, kernel, stride, where)
+    fields = {**geometry, "groups": int(node.groups), "stride_h": stride[0], "stride_w": stride[1],
+              "padding_h": padding[0], "padding_w": padding[1]}  # fmt: skip
+    out = (
+        int(weight.shape[0]),
+        conv_output_size(shape[1], kernel[0], stride[0], padding[0]),
+        conv_output_size(shape[2], kernel[1], stride[1], padding[1]),
+    )
+    bias = np.repeat(np.asarray(node.bias, np.float64).reshape(-1), out[1] * out[2])
+    return {"name": name, "type": Conv2d, "weight": weight, "bias": bias, "fields": fields}, out
+
+
+def _pool_synapse(node: Any, name: str, shape: tuple[int, ...], where: str) -> SynapseDescription:
+    geometry = _spatial_input(node, shape, where)
     kernel = _pair(node.kernel_size, where, "kernel_size")
     stride = _pair(node.stride, where, "stride")
     padding = _pair(node.padding, where, "padding")
@@ -227,9 +263,9 @@ def _synapse(node: Any, name: str, shape: tuple[int, ...], where: str) -> tuple[
     fields = {**geometry, "kernel_h": kernel[0], "kernel_w": kernel[1], "mode": mode, "stride_h": stride[0],
               "stride_w": stride[1], "padding_h": padding[0], "padding_w": padding[1]}  # fmt: skip
     out = (
-        channels,
-        conv_output_size(height, kernel[0], stride[0], padding[0]),
-        conv_output_size(width, kernel[1], stride[1], padding[1]),
+        shape[0],
+        conv_output_size(shape[1], kernel[0], stride[0], padding[0]),
+        conv_output_size(shape[2], kernel[1], stride[1], padding[1]),
     )
     return {"name": name, "type": Pool2d, "weight": None, "bias": None, "fields": fields}, out
 
@@ -267,58 +303,99 @@ def _emit_synapses(
     return nodes, bias
 
 
+def _read_input(node: Any, name: str, reading: Reading, where: str) -> None:
+    reading.shape = tuple(int(s) for s in np.asarray(node.input_type["input"]).reshape(-1))
+    encoding = reading.metadata.get("encoding", "nir")
+    encoding = encoding.decode() if isinstance(encoding, bytes) else str(encoding)
+    reading.nodes.append(SpikeInput("input", (), neurons=int(np.prod(reading.shape)), encoding=encoding))
+
+
+def _read_output(node: Any, name: str, reading: Reading, where: str) -> None:
+    if reading.pending:
+        raise UnsupportedLayerError(f"{where}: the graph ends in a synapse; latdeploy graphs end in neurons")
+
+
+def _read_flatten(node: Any, name: str, reading: Reading, where: str) -> None:
+    reading.shape = (int(np.prod(reading.shape)),)
+
+
+def _read_delay(node: Any, name: str, reading: Reading, where: str) -> None:
+    if reading.pending:
+        raise UnsupportedLayerError(f"{where}: a Delay between synapses delays currents; only spikes")
+    step = reading.step
+    steps = _uniform(node.delay, "delay", where) / step
+    if abs(steps - round(steps)) > 1e-6 or round(steps) < 1:
+        raise UnsupportedLayerError(f"{where}: delay {steps * step} s is not a whole number >= 1 of dt {step}")
+    neurons = int(np.prod(reading.shape))
+    reading.nodes.append(AxonalDelay(name, (reading.nodes[-1].name,), neurons=neurons, steps=int(round(steps))))
+
+
+def _neuron_reader(parameters: Callable[[Any, int, float, str], NeuronParameters]) -> NirReader:
+    """Return the reader of a NIR neuron class whose LIF parameters ``parameters`` gives."""
+
+    def read(node: Any, name: str, reading: Reading, where: str) -> None:
+        if not reading.pending:
+            raise UnsupportedLayerError(f"{where}: {NEURON_FOLLOWS}")
+        size = int(np.prod(reading.shape))
+        fields, gain, leak_bias, has_current = parameters(node, size, reading.step, where)
+        synapses, synapse_bias = _emit_synapses(reading.pending, gain, reading.shape, reading.nodes[-1].name, where)
+        if has_current and np.any(synapse_bias != 0):
+            raise UnsupportedLayerError(
+                f"{where}: a synapse bias into a CubaLIF with current decay feeds the current, "
+                "which latdeploy's neuron bias (added to v) cannot express"
+            )
+        bias = (leak_bias + synapse_bias).astype(np.float32)
+        reading.nodes.extend(synapses)
+        reading.nodes.append(LIF(name, (synapses[-1].name,), bias=bias, **_exact(node, fields)))
+        reading.pending = []
+
+    return read
+
+
+def _synapse_reader(describe: Callable[[Any, str, tuple[int, ...], str], SynapseDescription]) -> NirReader:
+    """Return the reader of a NIR synapse class that ``describe`` turns into a pending synapse."""
+
+    def read(node: Any, name: str, reading: Reading, where: str) -> None:
+        description, reading.shape = describe(node, name, reading.shape, where)
+        reading.pending.append(description)
+
+    return read
+
+
+NIR_READERS.add(nir.Input, _read_input)
+NIR_READERS.add(nir.Output, _read_output)
+NIR_READERS.add(nir.Flatten, _read_flatten)
+NIR_READERS.add(nir.Delay, _read_delay)
+NIR_READERS.add(nir.Affine, _synapse_reader(_dense_synapse))
+NIR_READERS.add(nir.Linear, _synapse_reader(_dense_synapse))
+NIR_READERS.add(nir.Conv2d, _synapse_reader(_conv_synapse))
+NIR_READERS.add(nir.SumPool2d, _synapse_reader(_pool_synapse))
+NIR_READERS.add(nir.AvgPool2d, _synapse_reader(_pool_synapse))
+NIR_READERS.add(nir.IF, _neuron_reader(_if_parameters))
+NIR_READERS.add(nir.LIF, _neuron_reader(_lif_parameters))
+NIR_READERS.add(nir.CubaLIF, _neuron_reader(_cuba_parameters))
+NIR_READERS.add(nir.Threshold, _neuron_reader(_threshold_parameters))
+
+
 def graph_from_nir(graph: Any, dt: float | None = None, where: str = "NIR graph") -> Graph:
     """Return the float latdeploy graph of the NIR graph ``graph`` (see the module docstring).
 
     Raises:
         UnsupportedLayerError: for nodes, topologies or parameters latdeploy cannot express.
     """
-    from latdeploy.ir.conv import AxonalDelay
-
-    nir = _nir()
     metadata = dict(getattr(graph, "metadata", None) or {})
     step = float(metadata.get("dt", dt if dt is not None else DEFAULT_DT))
-    nodes: list[Node] = []
-    pending: list[dict[str, Any]] = []
-    shape: tuple[int, ...] = ()
+    reading = Reading(step, metadata)
     for name in _chain(graph, where):
         node = graph.nodes[name]
         here = f"{where}: node {name!r}"
-        if isinstance(node, nir.Input):
-            shape = tuple(int(s) for s in np.asarray(node.input_type["input"]).reshape(-1))
-            encoding = metadata.get("encoding", "nir")
-            encoding = encoding.decode() if isinstance(encoding, bytes) else str(encoding)
-            nodes.append(SpikeInput("input", (), neurons=int(np.prod(shape)), encoding=encoding))
-        elif isinstance(node, nir.Output):
-            if pending:
-                raise UnsupportedLayerError(f"{here}: the graph ends in a synapse; latdeploy graphs end in neurons")
-        elif isinstance(node, nir.Flatten):
-            shape = (int(np.prod(shape)),)
-        elif isinstance(node, nir.Delay):
-            if pending:
-                raise UnsupportedLayerError(f"{here}: a Delay between synapses delays currents; only spikes")
-            steps = _uniform(node.delay, "delay", here) / step
-            if abs(steps - round(steps)) > 1e-6 or round(steps) < 1:
-                raise UnsupportedLayerError(f"{here}: delay {steps * step} s is not a whole number >= 1 of dt {step}")
-            nodes.append(AxonalDelay(name, (nodes[-1].name,), neurons=int(np.prod(shape)), steps=int(round(steps))))
-        elif isinstance(node, (nir.IF, nir.LIF, nir.CubaLIF, nir.Threshold)):
-            if not pending:
-                raise UnsupportedLayerError(f"{here}: a neuron must follow a synapse (Affine, Linear, Conv2d, pooling)")
-            size = int(np.prod(shape))
-            fields, gain, leak_bias, has_current = _neuron(node, size, step, here)
-            synapses, synapse_bias = _emit_synapses(pending, gain, shape, nodes[-1].name, here)
-            if has_current and np.any(synapse_bias != 0):
-                raise UnsupportedLayerError(
-                    f"{here}: a synapse bias into a CubaLIF with current decay feeds the current, "
-                    "which latdeploy's neuron bias (added to v) cannot express"
-                )
-            bias = (leak_bias + synapse_bias).astype(np.float32)
-            nodes.extend(synapses)
-            nodes.append(LIF(name, (synapses[-1].name,), bias=bias, **_exact(node, fields)))
-            pending = []
-        else:
-            description, shape = _synapse(node, name, shape, here)
-            pending.append(description)
+        reader = NIR_READERS.find(type(node))
+        if reader is None:
+            raise UnsupportedLayerError(
+                f"{here}: NIR {type(node).__name__} is not supported; supported: {', '.join(NIR_READERS.names())}"
+            )
+        reader(node, name, reading, here)
+    nodes = reading.nodes
     timesteps = int(metadata.get("timesteps", DEFAULT_TIMESTEPS))
     stored = metadata.get(GRAPH_METADATA_KEY)
     if stored is not None:

@@ -15,7 +15,7 @@ A :class:`Connectivity` answers four questions about a node with ``n_in`` inputs
   profile shares convolution weights).
 
 :func:`connectivity_of` finds the connectivity of a node by its type
-(:data:`CONNECTIVITY`, filled by :func:`register_connectivity`); a node type that is not
+(:data:`CONNECTIVITY`, a registry whose entries apply to subclasses too); a node type that is not
 registered but carries a 2-D ``weight`` ``[out, in]`` is all-to-all; other non-neuron
 nodes with as many outputs as inputs (flatten, axonal delay) are one-to-one.
 """
@@ -30,6 +30,7 @@ import numpy as np
 from latdeploy.errors import UnsupportedLayerError
 from latdeploy.ir import Node
 from latdeploy.ir.conv import Conv2d, Conv2dInt, Pool2d
+from latdeploy.registry import Registry
 
 
 class Connectivity:
@@ -229,17 +230,8 @@ def _strided(offset: int, stride: int, outputs: int, size: int) -> tuple[slice, 
     return slice(first, last + 1), slice(offset + first * stride, offset + last * stride + 1, stride)
 
 
-CONNECTIVITY: dict[type[Node], Callable[[Node], Connectivity]] = {}
-
-
-def register_connectivity(node_type: type[Node]) -> Callable[[Callable[[Node], Connectivity]], Callable]:
-    """Decorator: register ``factory(node) -> Connectivity`` for ``node_type`` (and its subclasses)."""
-
-    def decorate(factory: Callable[[Node], Connectivity]) -> Callable[[Node], Connectivity]:
-        CONNECTIVITY[node_type] = factory
-        return factory
-
-    return decorate
+CONNECTIVITY: Registry[type[Node], Callable[[Node], Connectivity]] = Registry("connectivity")
+"""``factory(node) -> Connectivity`` per node class; an entry applies to the class's subclasses too."""
 
 
 def connectivity_of(node: Node, n_in: int) -> Connectivity:
@@ -249,8 +241,9 @@ def connectivity_of(node: Node, n_in: int) -> Connectivity:
         UnsupportedLayerError: for a node of unknown connectivity whose size differs from its input's.
     """
     for kind in type(node).__mro__:
-        if kind in CONNECTIVITY:
-            return CONNECTIVITY[kind](node)
+        factory = CONNECTIVITY.find(kind)
+        if factory is not None:
+            return factory(node)
     weight = getattr(node, "weight", None)
     if isinstance(weight, np.ndarray) and weight.ndim == 2:
         return DenseConnectivity(weight)
@@ -258,7 +251,7 @@ def connectivity_of(node: Node, n_in: int) -> Connectivity:
         return Connectivity(n_in, n_in)
     raise UnsupportedLayerError(
         f"node {node.name!r}: the mapper does not know which of its {n_in} inputs feed its {node.size} outputs "
-        f"({type(node).__name__} has no registered connectivity)"
+        f"({type(node).__name__} has no registered connectivity; registered: {', '.join(CONNECTIVITY.names())})"
     )
 
 
@@ -278,14 +271,14 @@ def _spatial_connectivity(
     )
 
 
-@register_connectivity(Conv2d)
-@register_connectivity(Conv2dInt)
+@CONNECTIVITY.register(Conv2d)
+@CONNECTIVITY.register(Conv2dInt)
 def _conv_connectivity(node: Node) -> Connectivity:
     kernel = (int(node.weight.shape[2]), int(node.weight.shape[3]))
     return _spatial_connectivity(node, kernel, int(node.groups), node.weight)
 
 
-@register_connectivity(Pool2d)
+@CONNECTIVITY.register(Pool2d)
 def _pool_connectivity(node: Node) -> Connectivity:
     kernel = (int(node.kernel_h), int(node.kernel_w))
     return _spatial_connectivity(node, kernel, int(node.in_channels), np.ones((int(node.in_channels), 1, *kernel)))

@@ -42,6 +42,7 @@ from latdeploy.errors import ResourceError, UnsupportedLayerError
 from latdeploy.hw.connectivity import Connectivity, ConvConnectivity, connectivity_of
 from latdeploy.hw.profile import Profile
 from latdeploy.ir import Graph, Node
+from latdeploy.ir.neurons_ext import message_bits
 
 LIMITS = ("neurons_per_core", "fan_in_per_core", "synaptic_memory_bytes_per_core", "fan_out_per_core")
 ORDER_NAMES = ("position-major", "channel-major")  # ConvConnectivity.orders' first two; tile orders follow
@@ -159,10 +160,6 @@ def _check_design_rules(graph: Graph, profile: Profile) -> None:
                 f"node {node.name!r}: axonal delay of {delay} steps exceeds the profile's "
                 f"max_axonal_delay {max_delay} ({profile.name})"
             )
-    try:
-        from latdeploy.ir.neurons_ext import message_bits
-    except ImportError:  # graded neurons not available: every spike is binary
-        return
     graded = profile["arithmetic.graded_spike_bits"]
     for node in graph.neurons():
         bits = message_bits(node)

@@ -8,6 +8,12 @@ import numpy as np
 
 from latdeploy.ir.graph import Graph
 from latdeploy.ir.nodes import Node
+from latdeploy.sim.fixed import FIXED_KERNELS
+
+
+def is_integer_graph(graph: Graph) -> bool:
+    """Return whether every node of ``graph`` but its input has a fixed-point kernel (an integer graph)."""
+    return all(node.kind == "input" or type(node) in FIXED_KERNELS for node in graph.nodes)
 
 
 def _tensor_summary(array: np.ndarray) -> dict[str, Any]:
@@ -35,8 +41,6 @@ def describe_node(graph: Graph, node: Node) -> dict[str, Any]:
 
 def describe_graph(graph: Graph) -> dict[str, Any]:
     """Return ``{timesteps, integer, nodes: [...], neuron_kinds, synapses, metadata}`` for ``graph``."""
-    from latdeploy.frontend.model_file import is_integer_graph
-
     nodes = [describe_node(graph, node) for node in graph.nodes]
     synapses = sum(int(np.count_nonzero(getattr(n, "weight", np.zeros(0)))) for n in graph.nodes)
     metadata = {k: v for k, v in graph.metadata.items() if k != "quantization"}

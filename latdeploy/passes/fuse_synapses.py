@@ -18,15 +18,25 @@ Each fused node keeps the name of the chain's last node and reads the chain's in
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import torch
 
 from latdeploy.errors import UnsupportedLayerError
 from latdeploy.ir import Dense, Graph, Node
 from latdeploy.ir.conv import Conv2d, Pool2d
+from latdeploy.registry import Registry
 from latdeploy.sim.float_sim import FLOAT_KERNELS
 
 MAX_DENSE_ENTRIES = 1 << 22
+
+CONVOLUTION_FUSERS: Registry[tuple[type[Node], type[Node]], Callable[[Any, Any], Node | None]] = Registry(
+    "convolution fuser"
+)
+"""``fuse(first, second)`` per (first class, second class): the fused convolution, or ``None`` when the pair
+has no convolution form (then the pair is probed as a ``Dense``)."""
 
 
 def _plain_pool(pool: Pool2d) -> bool:
@@ -86,6 +96,10 @@ def _conv_then_pool(conv: Conv2d, pool: Pool2d) -> Conv2d | None:
     return fused if fused.out_shape == pool.out_shape else None
 
 
+CONVOLUTION_FUSERS.add((Pool2d, Conv2d), _pool_then_conv)
+CONVOLUTION_FUSERS.add((Conv2d, Pool2d), _conv_then_pool)
+
+
 def _probe_dense(chain: list[Node], fan_in: int) -> Dense:
     last = chain[-1]
     if fan_in * last.size > MAX_DENSE_ENTRIES:
@@ -106,11 +120,8 @@ def fuse_pair(first: Node, second: Node, fan_in: int) -> Node:
     Raises:
         UnsupportedLayerError: if neither a convolution nor a small enough dense form exists.
     """
-    fused = None
-    if isinstance(first, Pool2d) and isinstance(second, Conv2d):
-        fused = _pool_then_conv(first, second)
-    elif isinstance(first, Conv2d) and isinstance(second, Pool2d):
-        fused = _conv_then_pool(first, second)
+    fuse = CONVOLUTION_FUSERS.find((type(first), type(second)))
+    fused = fuse(first, second) if fuse is not None else None
     return fused if fused is not None else _probe_dense([first, second], fan_in)
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from latdeploy.ir import Graph, SpikeInput
+from latdeploy.ir import Graph
 
 
 @dataclass
@@ -58,7 +58,7 @@ def split_host_chip(graph: Graph) -> HostChipSplit:
     spiking = {graph.input.name}
     host = [graph.input.name]
     for node in graph.nodes:
-        if isinstance(node, SpikeInput):
+        if node.name == host[0]:  # the SpikeInput
             continue
         if node.kind == "neuron":
             on_chip = all(name in chip or name in spiking for name in node.inputs)
