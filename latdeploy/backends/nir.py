@@ -18,9 +18,9 @@ Nodes NIR cannot express are refused with :class:`~latdeploy.errors.UnsupportedL
 TTFS (fires once), multi-threshold graded neurons, soft reset, integer nodes, and a
 CUBA neuron without voltage decay.
 
-One writer per node class in :data:`NIR_WRITERS` (a synapse, delay or neuron writer, or
-a :class:`Refusal` stating why the class has no NIR form); a class without an entry is
-refused with the registry's uniform error.
+One writer per node class in :data:`NIR_WRITERS` (a synapse, delay or neuron writer);
+:data:`NIR_REFUSALS` states why a class has no NIR form; any other class is refused with
+the registry's uniform error.
 """
 
 from __future__ import annotations
@@ -88,16 +88,11 @@ class NeuronWriter:
     write: Callable[[Any, tuple[int, ...], float], tuple[Any, bool]]
 
 
-@dataclass(frozen=True)
-class Refusal:
-    """A node class with no NIR form, and why."""
-
-    reason: str
-
-
-NirWriter = SynapseWriter | DelayWriter | NeuronWriter | Refusal
+NirWriter = SynapseWriter | DelayWriter | NeuronWriter
 NIR_WRITERS: Registry[type[Node], NirWriter] = Registry("NIR writer", hint="NIR export takes float graphs")
-"""The NIR writer (or declared refusal) of each node class."""
+"""The NIR writer of each node class."""
+NIR_REFUSALS: Registry[type[Node], str] = Registry("NIR refusal")
+"""Why a node class has no NIR form."""
 
 FLOAT_MODELS_ONLY = "NIR holds float models; export the float graph"
 
@@ -106,23 +101,22 @@ def writer_of(node: Node) -> NirWriter:
     """Return the NIR writer of ``node``'s class.
 
     Raises:
-        UnsupportedLayerError: naming the node and the reason, for a class refused by
-            :data:`NIR_WRITERS`, an integer node (one with a fixed-point kernel) or a
-            class with no entry.
+        UnsupportedLayerError: naming the node and the reason, for a class in
+            :data:`NIR_REFUSALS`, an integer node (one with a fixed-point kernel) or a
+            class with no writer.
     """
-    name = type(node).__name__
-    writer = NIR_WRITERS.find(type(node))
-    if writer is None and type(node) in FIXED_KERNELS:
-        writer = Refusal(FLOAT_MODELS_ONLY)
-    if isinstance(writer, Refusal):
-        raise UnsupportedLayerError(f"node {node.name!r}: {name} cannot be exported to NIR: {writer.reason}")
+    reason = NIR_REFUSALS.find(type(node))
+    if reason is None and type(node) not in NIR_WRITERS and type(node) in FIXED_KERNELS:
+        reason = FLOAT_MODELS_ONLY
+    if reason is not None:
+        raise UnsupportedLayerError(f"node {node.name!r}: {type(node).__name__} cannot be exported to NIR: {reason}")
     return NIR_WRITERS.get(type(node), subject=f"node {node.name!r}")
 
 
-FIRES_ONCE = Refusal("a time-to-first-spike neuron fires once per sample, which no NIR neuron states")
-GRADED = Refusal("graded multi-threshold spikes have no NIR node (NIR spikes are 0/1)")
-SOFT_RESET = Refusal("NIR neurons reset to v_reset, not by subtracting the threshold")
-for refused, refusal in (
+FIRES_ONCE = "a time-to-first-spike neuron fires once per sample, which no NIR neuron states"
+GRADED = "graded multi-threshold spikes have no NIR node (NIR spikes are 0/1)"
+SOFT_RESET = "NIR neurons reset to v_reset, not by subtracting the threshold"
+for refused, reason in (
     (TTFS, FIRES_ONCE),
     (TTFSInt, FIRES_ONCE),
     (MultiThresholdLIF, GRADED),
@@ -130,7 +124,7 @@ for refused, refusal in (
     (SoftResetLIF, SOFT_RESET),
     (SoftResetLIFInt, SOFT_RESET),
 ):
-    NIR_WRITERS.add(refused, refusal)
+    NIR_REFUSALS.add(refused, reason)
 
 
 def _lif(lif: LIF, shape: tuple[int, ...], dt: float) -> tuple[Any, bool]:

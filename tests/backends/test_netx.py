@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 import latdeploy
-import latdeploy.sim.fixed_delay  # noqa: F401  (registers the DelayDenseInt kernel)
-from latdeploy.backends.netx import effective_weight, write_netx
+from latdeploy.backends.netx import NETX_NEURONS, NETX_SYNAPSES, effective_weight, write_netx
 from latdeploy.errors import QuantizationRangeError, UnsupportedLayerError
 from latdeploy.frontend.netx import read_netx
 from latdeploy.ir import DenseInt, Graph, LIFInt, SpikeInput
@@ -156,3 +155,9 @@ def test_conv_graph_written_runs_in_netx_like_latdeploys_lava_backend(tmp_path):
     lava = run_lava(graph, spikes)
     assert lava.hardware["lif1"].sum() > 0
     assert np.array_equal(netx_output, lava.hardware["lif2"])
+
+
+def test_netx_writers_are_registered_per_node_class():
+    assert NETX_SYNAPSES.names() == ["Conv2dInt", "DelayDenseInt", "DenseInt"] and NETX_NEURONS.names() == ["LIFInt"]
+    with pytest.raises(UnsupportedLayerError, match=r"^node 'l': no netx synapse writer for LIFInt; supported: "):
+        effective_weight(LIFInt("l", ("input",), bias_mant=np.zeros(2, np.int32)))

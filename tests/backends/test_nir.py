@@ -1,17 +1,18 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import nir
 import numpy as np
 import pytest
 
 import latdeploy
-from latdeploy.backends.nir import graph_to_nir, write_nir
+from latdeploy.backends.nir import NIR_REFUSALS, NIR_WRITERS, graph_to_nir, write_nir, writer_of
 from latdeploy.errors import UnsupportedLayerError
 from latdeploy.frontend.nir import read_nir
 from latdeploy.frontend.torch_module import graph_from_module
-from latdeploy.ir import LIF, TTFS, Dense, Graph, MultiThresholdLIF, SpikeInput
+from latdeploy.ir import LIF, TTFS, Dense, Graph, MultiThresholdLIF, Node, SpikeInput
 from latdeploy.sim.float_sim import simulate_float
 from tests.conftest import int_graph
 
@@ -111,3 +112,22 @@ def test_convolutional_graph_with_delay_and_pooling_round_trips(mode, tmp_path):
     assert before.layers["lif2"].spikes.sum() > 0
     for name, layer in before.layers.items():
         assert np.array_equal(layer.spikes, after.layers[name].spikes), name
+
+
+@dataclasses.dataclass
+class _Scale(Node):
+    """A node class no NIR writer knows: it is refused with the registry's uniform error."""
+
+    neurons: int = 1
+    kind: ClassVar[str] = "synapse"
+
+    @property
+    def size(self) -> int:
+        return self.neurons
+
+
+def test_every_node_class_has_one_nir_writer_or_a_stated_refusal():
+    assert set(NIR_WRITERS.names()) == {"AxonalDelay", "Conv2d", "Dense", "LIF", "Pool2d"}
+    assert not set(NIR_WRITERS.names()) & set(NIR_REFUSALS.names())
+    with pytest.raises(UnsupportedLayerError, match=r"^node 's': no NIR writer for _Scale; supported: AxonalDelay, "):
+        writer_of(_Scale("s", ("input",)))

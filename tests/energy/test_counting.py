@@ -8,10 +8,11 @@ from click.testing import CliRunner
 
 from latdeploy.cli import cli
 from latdeploy.data import load_split
-from latdeploy.energy.counting import count_operations, energy_report
+from latdeploy.energy.counting import SYNAPSE_COUNTERS, count_operations, energy_report
+from latdeploy.errors import UnsupportedLayerError
 from latdeploy.export import encode
 from latdeploy.hw.profile import load_profile
-from latdeploy.ir import DenseInt, Graph, LIFInt, SpikeInput
+from latdeploy.ir import Conv2dInt, DelayDenseInt, Dense, DenseInt, Graph, LIFInt, SpikeInput
 from latdeploy.sim.fixed import simulate_fixed
 
 PROFILES = ("loihi2", "loihi1", "cmos45nm", "spinnaker2")
@@ -121,3 +122,11 @@ def test_conv_sops_equal_those_of_the_equivalent_dense_matrix():
         assert layer["sops"] * 2 == (per_input * (matrix != 0).sum(axis=0)).sum()
         assert layer["sops_dense"] * 2 == (per_input * connected.sum(axis=0)).sum()
         assert layer["macs_ann"] == connected.sum()
+
+
+def test_synapse_counters_are_keyed_by_node_class_with_the_uniform_lookup_error():
+    assert SYNAPSE_COUNTERS.keys() == [DenseInt, DelayDenseInt, Conv2dInt]
+    with pytest.raises(
+        UnsupportedLayerError, match=r"^node 'd': no energy counting rule for Dense; supported: Conv2dInt"
+    ):
+        SYNAPSE_COUNTERS.get(Dense, subject="node 'd'")

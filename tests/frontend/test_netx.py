@@ -8,9 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import latdeploy.sim.fixed_delay  # noqa: F401  (registers the DelayDenseInt kernel)
 from latdeploy.errors import ModelFormatError, QuantizationRangeError, UnsupportedLayerError
-from latdeploy.frontend.netx import optimize_weight_bits, read_netx
+from latdeploy.frontend.netx import NETX_LAYER_READERS, optimize_weight_bits, read_netx
 from latdeploy.ir import DenseInt, LIFInt, SpikeInput
 from latdeploy.ir.netx_nodes import DelayDenseInt
 from latdeploy.sim.fixed import simulate_fixed
@@ -267,3 +266,7 @@ def test_dense_without_neuron_gets_netx_default_integrator(tmp_path):
     step = (2 - 4 + 6) << 6  # the file's weights, every input spiking
     assert np.array_equal(trace.layers[neuron.name].u[0, :, 0], step * np.arange(1, 6))  # no current decay
     assert trace.layers[neuron.name].spikes.sum() == 0
+
+
+def test_one_reader_per_netx_layer_type():
+    assert NETX_LAYER_READERS.keys() == ["input", "flatten", "conv", "dense", "average"]

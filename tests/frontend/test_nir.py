@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from latdeploy.errors import ModelFormatError, UnsupportedLayerError
-from latdeploy.frontend.nir import graph_from_nir, read_nir
+from latdeploy.frontend.nir import NIR_READERS, graph_from_nir, read_nir
 from latdeploy.sim.float_sim import simulate_float
 
 RNG = np.random.default_rng(1234)
@@ -266,3 +266,9 @@ def test_convolutional_graph_with_pooling_and_delay_as_sinabs_or_snntorch_write_
     expected = _reference_conv_graph(graph, spikes, dt, (2, 8, 8))
     assert ours.layers["lif2"].spikes.sum() > 0 and 0 < expected.sum() < expected.size
     assert np.array_equal(ours.output().spikes, expected)
+
+
+def test_one_reader_per_nir_node_class_of_the_documented_list():
+    documented = "Input Output Affine Linear Conv2d SumPool2d AvgPool2d Flatten Delay IF LIF CubaLIF Threshold"
+    assert sorted(NIR_READERS.names()) == sorted(documented.split())
+    assert all(NIR_READERS.get(getattr(nir, name)) for name in documented.split())

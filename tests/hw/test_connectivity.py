@@ -6,7 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from latdeploy.hw.connectivity import ConvConnectivity, ConvGeometry, DenseConnectivity, stored_taps
+from latdeploy.errors import UnsupportedLayerError
+from latdeploy.hw.connectivity import (
+    CONNECTIVITY,
+    ConvConnectivity,
+    ConvGeometry,
+    DenseConnectivity,
+    connectivity_of,
+    stored_taps,
+)
+from latdeploy.ir import AxonalDelay, Conv2d
 
 
 def _torch_footprint(geometry: ConvGeometry, outputs: np.ndarray) -> tuple[np.ndarray, int]:
@@ -104,3 +113,15 @@ def test_tile_orders_take_a_spatial_tile_channel_by_channel():
     assert order[:8].tolist() == [0, 1, 4, 5, 16, 17, 20, 21]  # tile (0, 0): channel 0, then channel 1
     for candidate in connectivity.orders():
         assert sorted(candidate.tolist()) == list(range(connectivity.n_out))
+
+
+def test_connectivity_registry_applies_to_subclasses_and_refuses_unknown_reshapes():
+    class WideConv(Conv2d):
+        pass
+
+    node = WideConv("c", ("x",), weight=np.ones((2, 1, 3, 3), np.float32), in_channels=1, in_height=4, in_width=4)
+    assert isinstance(connectivity_of(node, 16), ConvConnectivity)
+    assert CONNECTIVITY.names() == ["Conv2d", "Conv2dInt", "Pool2d"]
+    grow = AxonalDelay("grow", ("x",), neurons=3, steps=1)
+    with pytest.raises(UnsupportedLayerError, match="AxonalDelay has no registered connectivity; registered: Conv2d"):
+        connectivity_of(grow, 2)
