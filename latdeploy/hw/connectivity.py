@@ -43,6 +43,14 @@ class Connectivity:
         """Return candidate placement orders of the outputs (permutations of ``range(n_out)``)."""
         return [np.arange(self.n_out)]
 
+    def order_names(self) -> list[str]:
+        """Return the names of :meth:`orders`, in the same order (for ``mapping.json``)."""
+        return ["index"]
+
+    def population_pixels(self) -> int:
+        """Return the input pixels population axons would carry to this node (0: it reads no population axons)."""
+        return 0
+
     def inputs(self, outputs: np.ndarray) -> np.ndarray:
         """Return the boolean mask ``[n_in]`` of the inputs that feed ``outputs``."""
         mask = np.zeros(self.n_in, bool)
@@ -129,6 +137,15 @@ class ConvConnectivity(Connectivity):
         index = np.arange(self.n_out).reshape(out_channels, out_height, out_width)
         position_major = index.transpose(1, 2, 0).reshape(-1)
         return [position_major, np.arange(self.n_out), *(self.tile_order(*tile) for tile in self.tiles())]
+
+    def order_names(self) -> list[str]:
+        """Return ``position-major``, ``channel-major``, then ``tiles RxC x channel groups`` per tile shape."""
+        tiles = [f"tiles {rows}x{cols} x channel groups" for rows, cols in self.tiles()]
+        return ["position-major", "channel-major", *tiles]
+
+    def population_pixels(self) -> int:
+        """Return the input's pixels ``H x W``: on population axons the channel travels with the spike."""
+        return int(np.prod(self.geometry.in_shape[1:]))
 
     def tiles(self) -> list[tuple[int, int]]:
         """Return the spatial tile shapes ``(rows, cols)`` of the tile-major orders: square and

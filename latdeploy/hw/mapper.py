@@ -39,13 +39,12 @@ from typing import Any
 import numpy as np
 
 from latdeploy.errors import ResourceError, UnsupportedLayerError
-from latdeploy.hw.connectivity import Connectivity, ConvConnectivity, connectivity_of
+from latdeploy.hw.connectivity import Connectivity, connectivity_of
 from latdeploy.hw.profile import Profile
 from latdeploy.ir import Graph, Node
 from latdeploy.ir.neurons_ext import message_bits
 
 LIMITS = ("neurons_per_core", "fan_in_per_core", "synaptic_memory_bytes_per_core", "fan_out_per_core")
-ORDER_NAMES = ("position-major", "channel-major")  # ConvConnectivity.orders' first two; tile orders follow
 CONVENTION = (
     "one layer per core group; fan-in = input axons per core: distinct source neurons (non-zero weights), "
     "or distinct input pixels for a convolution on population axons (conv_population_axon_slots > 0); "
@@ -111,8 +110,8 @@ class _Layer:
         self.orders = self.links[0].orders()
         self.shared = rules.shared
         reader = self.links[-1]
-        self.population = rules.population_slots > 0 and isinstance(reader, ConvConnectivity)
-        self.source_pixels = int(np.prod(reader.geometry.in_shape[1:])) if self.population else 0
+        self.source_pixels = reader.population_pixels() if rules.population_slots > 0 else 0
+        self.population = self.source_pixels > 0
 
     def footprint(self, outputs: np.ndarray) -> tuple[np.ndarray, int, int, int]:
         """Return (input mask over the source, input axons, stored synapses, synaptic memory bytes) of ``outputs``."""
@@ -273,15 +272,6 @@ def _measure(layer: _Layer, chunk: np.ndarray, fan_out: _FanOut, rules: _Rules) 
     return broken, {"chunk": chunk, "mask": mask, "synapses": synapses, "usage": usage}
 
 
-def _order_name(layer: _Layer, index: int) -> str:
-    if not isinstance(layer.links[0], ConvConnectivity):
-        return "index"
-    if index < len(ORDER_NAMES):
-        return ORDER_NAMES[index]
-    rows, cols = layer.links[0].tiles()[index - len(ORDER_NAMES)]
-    return f"tiles {rows}x{cols} x channel groups"
-
-
 def _place_layer(layer: _Layer, fan_out: _FanOut, rules: _Rules) -> tuple[list[dict[str, Any]], str, str]:
     """Return the cores of one layer in the candidate order needing fewest cores, the limit that
     bounded them and the order's name.
@@ -298,7 +288,7 @@ def _place_layer(layer: _Layer, fan_out: _FanOut, rules: _Rules) -> tuple[list[d
             first_error = first_error or error
             continue
         if placed is not None:
-            best = (*placed, _order_name(layer, index))
+            best = (*placed, layer.links[0].order_names()[index])
     if best is None:
         raise first_error
     return best
