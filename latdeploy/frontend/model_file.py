@@ -18,7 +18,7 @@ from latdeploy.export import encode
 from latdeploy.frontend.netx import read_netx
 from latdeploy.frontend.nir import read_nir
 from latdeploy.frontend.torch_module import graph_from_module
-from latdeploy.hw.profile import load_profile
+from latdeploy.hw.profile import DEFAULT_PROFILE, load_profile
 from latdeploy.ir import Graph
 from latdeploy.ir.describe import is_integer_graph
 from latdeploy.ir.onnx_io import from_onnx
@@ -74,7 +74,7 @@ def _onnx_graph(path: Path) -> Graph:
         raise type(error)(f"{path}: {error}") from error
 
 
-def load_graph(path: str | os.PathLike[str], integer: bool, profile_name: str = "loihi2") -> Graph:
+def load_graph(path: str | os.PathLike[str], integer: bool, profile_name: str = DEFAULT_PROFILE) -> Graph:
     """Return the integer (``integer=True``) or float graph held by the model file ``path``.
 
     Checkpoints are quantized for ``profile_name`` (calibrated on their training
