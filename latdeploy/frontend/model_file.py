@@ -14,7 +14,6 @@ from latdeploy.errors import LatdeployError, ModelFormatError
 from latdeploy.ir import Graph, SpikeInput
 
 FORMATS = ("checkpoint", "bundle", "onnx", "netx", "nir")
-CALIBRATION_SAMPLES = 512
 
 
 def detect_format(path: str | os.PathLike[str]) -> str:
@@ -57,14 +56,10 @@ def _checkpoint_graph(path: Path, integer: bool, profile_name: str) -> Graph:
     graph = graph_from_module(model, metadata)
     if not integer:
         return graph
-    from latdeploy.data import load_split
-    from latdeploy.export import encode
+    from latdeploy.flows.prepare import prepare_integer_graph
     from latdeploy.hw.profile import load_profile
-    from latdeploy.passes.quantize import quantize
 
-    train = load_split(metadata["dataset"], "train")
-    integer_graph, _ = quantize(graph, load_profile(profile_name), encode(model, train.x[:CALIBRATION_SAMPLES]))
-    return integer_graph
+    return prepare_integer_graph(model, metadata, load_profile(profile_name)).int_graph
 
 
 def _onnx_graph(path: Path) -> Graph:

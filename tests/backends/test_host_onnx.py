@@ -19,7 +19,7 @@ from latdeploy.backends.host_onnx import (
 from latdeploy.checkpoint import load
 from latdeploy.data import load_split
 from latdeploy.errors import UnsupportedLayerError
-from latdeploy.export import encode
+from latdeploy.flows.prepare import encode
 from tests.conftest import ROOT
 
 MODELS = {
