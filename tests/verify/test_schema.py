@@ -41,9 +41,10 @@ def test_an_old_report_gets_the_hardware_keys_and_keeps_every_value():
         assert layer["spikes_hardware"] == old_layer["spikes_lava"]
         assert layer["per_step_agreement_fixed_vs_hardware"] == old_layer["per_step_agreement_fixed_vs_lava"]
         assert len(layer) == len(old_layer)
-    assert new["layers"][-1]["first_spike_shift_fixed_vs_hardware"] == OLD_EXPORT["layers"][-1][
-        "first_spike_shift_fixed_vs_lava"
-    ]
+    assert (
+        new["layers"][-1]["first_spike_shift_fixed_vs_hardware"]
+        == OLD_EXPORT["layers"][-1]["first_spike_shift_fixed_vs_lava"]
+    )
     assert upgrade_parity(new) is new  # a current report passes through
 
 
