@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from latdeploy.backends.base import BACKENDS, BackendRun
 from latdeploy.backends.select import backend_for_target, get_backend, target_names
 from latdeploy.cli import cli
-from latdeploy.flows.run import run_backends
+from latdeploy.flows.run import run_backends, run_file
 from latdeploy.ir import Graph
 from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.verify.schema import upgrade_parity
@@ -85,6 +85,11 @@ def test_export_and_verify_run_on_a_backend_registered_by_a_test(registered, shi
     report = json.loads(result.output)
     assert report["hardware"] == "fixed-sim-test" and report["hardware_samples"] == 2
     assert report["fixed_vs_hardware"] == {"compared": 2 * 8 * (128 + 10), "mismatches": 0, "first_divergence": None}
+
+    spikes = (np.random.default_rng(0).random((2, 64, 8)) < 0.3).astype(np.uint8)
+    ran, fixed = run_file(out, spikes, "fixed-sim-test"), run_file(out, spikes, "fixed")
+    assert ran.summary()["backend"] == "fixed-sim-test" and ran.summary()["hardware_steps"] == 2 * 8 + 2
+    assert np.array_equal(ran.trace.output().spikes, fixed.trace.output().spikes)
 
 
 def test_an_unknown_backend_or_target_is_refused_naming_the_registered_ones():
