@@ -60,6 +60,16 @@ class Registry(Generic[Key, Value]):
 
         return decorate
 
+    def remove(self, key: Key) -> Value:
+        """Unregister ``key`` and return its entry (a test's temporary registration, for example).
+
+        Raises:
+            LatdeployError: of the registry's error class, as :meth:`get`, if ``key`` has no entry.
+        """
+        entry = self.get(key)
+        del self._entries[key]
+        return entry
+
     def get(self, key: Key, *, subject: str = "") -> Value:
         """Return the entry of ``key``.
 

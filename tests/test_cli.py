@@ -11,7 +11,7 @@ import numpy as np
 import onnx
 import pytest
 
-import latdeploy.export
+import latdeploy.backends.lava as lava_backend
 from latdeploy import cli
 from latdeploy.errors import EXIT_PARITY_FAILURE, EXIT_USER_ERROR
 
@@ -43,25 +43,25 @@ def exported(tmp_path_factory):
     return result, out
 
 
-def test_export_succeeds_with_zero_fixed_vs_lava_mismatches(exported):
+def test_export_succeeds_with_zero_fixed_vs_hardware_mismatches(exported):
     result, out = exported
     assert result.returncode == 0, result.stderr
     assert "fixed vs Lava: 0 mismatches" in result.stdout and "uJ/inference" in result.stdout
     assert {p.name for p in out.iterdir()} == BUNDLE_FILES
     parity = json.loads((out / "parity.json").read_text())
     assert parity["samples"] == 20 and parity["timesteps"] == 8
-    assert parity["fixed_vs_lava"]["mismatches"] == 0
-    assert parity["fixed_vs_lava"]["compared"] == 20 * 8 * (128 + 10)
-    assert set(parity["accuracy"]) == {"float", "fixed", "lava"}
-    assert set(parity["decision_agreement"]) == {"float_vs_fixed", "fixed_vs_lava", "float_vs_lava"}
-    assert parity["decision_agreement"]["fixed_vs_lava"] == 1.0
+    assert parity["fixed_vs_hardware"]["mismatches"] == 0
+    assert parity["fixed_vs_hardware"]["compared"] == 20 * 8 * (128 + 10)
+    assert set(parity["accuracy"]) == {"float", "fixed", "hardware"} and parity["hardware"] == "lava"
+    assert set(parity["decision_agreement"]) == {"float_vs_fixed", "fixed_vs_hardware", "float_vs_hardware"}
+    assert parity["decision_agreement"]["fixed_vs_hardware"] == 1.0
     layer_keys = {
         "name",
         "spikes_float",
         "spikes_fixed",
-        "spikes_lava",
+        "spikes_hardware",
         "mismatches_float_vs_fixed",
-        "mismatches_fixed_vs_lava",
+        "mismatches_fixed_vs_hardware",
     }
     assert all(layer_keys <= set(layer) for layer in parity["layers"])
     assert [layer["lag"] for layer in parity["layers"]] == [1, 2]
@@ -123,7 +123,7 @@ def _garbage(tmp):
 
 
 def test_parity_failure_exits_3_and_keeps_the_bundle(tmp_path, shipped_model_path, monkeypatch):
-    real_run_lava = latdeploy.export.run_lava
+    real_run_lava = lava_backend.run_lava
 
     def run_lava_with_one_flipped_spike(graph, spikes, **options):
         run = real_run_lava(graph, spikes, **options)
@@ -131,13 +131,13 @@ def test_parity_failure_exits_3_and_keeps_the_bundle(tmp_path, shipped_model_pat
         layer.spikes[0, 0, 0] ^= 1
         return run
 
-    monkeypatch.setattr(latdeploy.export, "run_lava", run_lava_with_one_flipped_spike)
+    monkeypatch.setattr(lava_backend, "run_lava", run_lava_with_one_flipped_spike)
     out = tmp_path / "bad.latdeploy"
     monkeypatch.setattr(sys, "argv", ["latdeploy", "export", str(shipped_model_path), "-o", str(out), "--samples", "3"])
     with pytest.raises(SystemExit) as exit_info:
         cli.main()
     assert exit_info.value.code == EXIT_PARITY_FAILURE
     parity = json.loads((out / "parity.json").read_text())
-    assert parity["fixed_vs_lava"]["mismatches"] == 1
-    assert parity["fixed_vs_lava"]["first_divergence"] == {"layer": "lif1", "sample": 0, "step": 0, "neuron": 0}
-    assert np.isclose(parity["decision_agreement"]["fixed_vs_lava"], 1.0)
+    assert parity["fixed_vs_hardware"]["mismatches"] == 1
+    assert parity["fixed_vs_hardware"]["first_divergence"] == {"layer": "lif1", "sample": 0, "step": 0, "neuron": 0}
+    assert np.isclose(parity["decision_agreement"]["fixed_vs_hardware"], 1.0)

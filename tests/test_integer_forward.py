@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from latdeploy.errors import UnsupportedLayerError
-from latdeploy.export import encode
+from latdeploy.flows.prepare import encode
 from latdeploy.frontend.torch_module import graph_from_module
 from latdeploy.hw.profile import load_profile
 from latdeploy.integer_forward import IntegerForward

@@ -15,7 +15,7 @@
     headline ratio is taken against that rate (the rate most favourable to Lava),
     and a second ratio compares whole calls.
 (b) All 360 digits test samples through the fixed-point simulator (the shipped
-    ``models/digits_mlp.pt``, quantized as ``latdeploy.export`` does).
+    ``models/digits_mlp.pt``, quantized as ``latdeploy.flows.prepare.prepare_integer_graph`` does).
 (c) VGG-11 (32x32x3) as integer graph (seeded weights, thresholds set for about
     10 % activity per layer), batch 64 x 4 steps of latency-encoded random images:
     time and peak memory, in a fresh process.
@@ -290,17 +290,13 @@ def bench_ntidigits(short: int, long: int, repeats: int, skip_lava: bool) -> dic
 def bench_digits(repeats: int) -> dict[str, Any]:
     """Part (b): the 360 digits test samples through the simulator; returns the measurements."""
     from latdeploy.data import load_split
-    from latdeploy.export import CALIBRATION_SAMPLES, encode
-    from latdeploy.frontend.torch_module import graph_from_module
-    from latdeploy.hw.profile import load_profile
+    from latdeploy.flows.prepare import encode, prepare_integer_graph
+    from latdeploy.hw.profile import DEFAULT_PROFILE, load_profile
     from latdeploy.nn.checkpoint import load
     from latdeploy.nn.decoders import first_spike_decision
-    from latdeploy.passes.quantize import quantize
 
     model, metadata = load(ROOT / "models" / "digits_mlp.pt")
-    graph = graph_from_module(model, metadata)
-    train = load_split(metadata["dataset"], "train")
-    int_graph, _ = quantize(graph, load_profile("loihi2"), encode(model, train.x[:CALIBRATION_SAMPLES]))
+    int_graph = prepare_integer_graph(model, metadata, load_profile(DEFAULT_PROFILE)).int_graph
     test = load_split(metadata["dataset"], "test")
     spikes = encode(model, test.x)
     timing, trace = time_simulator(int_graph, spikes, repeats)

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import latdeploy  # noqa: E402
-from latdeploy.finetune import agreement_report, finetune  # noqa: E402
+from latdeploy.flows.finetune import agreement_report, finetune  # noqa: E402
 from latdeploy.hw.profile import load_profile  # noqa: E402
 
 MODELS = ("digits_mlp", "digits_le_tad_mlp", "digits_mtlif_mlp", "digits_ttfs_convnet")

@@ -7,9 +7,9 @@ feature extractor of the LE encoder. :func:`host_onnx_bytes` exports it with
 :data:`OPSET`) as a graph of standard ``ai.onnx`` ops only, which onnxruntime (or any
 ONNX runtime) runs without latdeploy:
 
-- input ``x``: the data exactly as :func:`latdeploy.export.encode` takes it (``[B, n]``
+- input ``x``: the data exactly as :func:`latdeploy.flows.prepare.encode` takes it (``[B, n]``
   images, ``[B, R, C, H, W]`` event counts; convnet images are reshaped inside), any batch size;
-- output ``spikes``: ``[B, T, n]`` uint8, what :func:`latdeploy.export.encode` returns
+- output ``spikes``: ``[B, T, n]`` uint8, what :func:`latdeploy.flows.prepare.encode` returns
   (0/1 spikes, or graded STC currents), each step flattened in C order;
 - LE encoder only: outputs ``features`` (``[B, n]`` float32, the extractor's linear
   output) and ``intensity`` (``sigmoid(features)``).
@@ -53,7 +53,7 @@ HOST_ENCODERS.add(SpatioTemporalCompression, "stc")
 
 
 class HostPart(nn.Module):
-    """The host part of a model (its encoder) with :func:`latdeploy.export.encode`'s input and output layout.
+    """The host part of a model (its encoder) with :func:`latdeploy.flows.prepare.encode`'s input and output layout.
 
     Raises:
         UnsupportedLayerError: for an encoder class without a :data:`HOST_ENCODERS` entry.

@@ -1,10 +1,20 @@
 """The ``latdeploy`` command line: thin click commands over library functions.
 
 Exit status: 0 success; 1 internal error; 2 user error (bad file, profile, option);
-3 parity failure (the fixed-point simulator and Lava disagree).
+3 parity failure (the fixed-point simulator and the hardware backend disagree).
 
 Each command lives in its own module and registers itself on :data:`cli` when
-imported below.
+imported below. A command parses its options (shared ones from :mod:`latdeploy.cli.options`),
+makes one call into :mod:`latdeploy.flows` and prints with :mod:`latdeploy.cli.format`.
+
+Deferred imports (the only function-level imports of the package, each deliberate):
+
+* ``latdeploy.flows.*`` inside each command: the flows import the simulators, onnx,
+  onnxruntime and the data sets, which ``latdeploy --help`` and option errors do not need;
+* ``torch`` in ``finetune`` (to set its thread count);
+* ``latdeploy.nn.checkpoint.TrustedPickleWarning`` in ``export``, with the flow;
+* ``lava`` itself, in :mod:`latdeploy.backends.lava` (its builders and ``run_lava``): imported
+  only when a Lava run starts, so that everything else works without lava-nc installed.
 """
 
 from latdeploy.cli import (

@@ -3,9 +3,9 @@
 Commands live in sibling modules (one per command or group) that register on :data:`cli`.
 
 Exit status: 0 success; 1 internal error; 2 user error (bad file, profile, option);
-3 parity failure (the fixed-point simulator and Lava disagree); 130 interrupted by
+3 parity failure (the fixed-point simulator and the hardware backend disagree); 130 interrupted by
 Ctrl-C (SIGINT), 143 by SIGTERM. SIGTERM unwinds like Ctrl-C, so that every cleanup
-runs: no partial bundle, no Lava process left.
+runs: no partial bundle, no backend process (Lava's) left.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from latdeploy.cli.app import cli
+from latdeploy.cli.format import run_line
+from latdeploy.cli.options import backend_option, profile_option
 
 
 @cli.command()
@@ -20,13 +22,13 @@ from latdeploy.cli.app import cli
     help="Input .npy: (neurons, steps) or (samples, neurons, steps); spikes 0/1, or currents 0..255 where "
     "the input drives a neuron (netx input layer).",
 )
-@click.option("--backend", type=click.Choice(["fixed", "lava", "float"]), default="fixed", show_default=True)
+@backend_option(simulators=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Write the output layer's spikes.")
 @click.option(
     "--all-layers", type=click.Path(path_type=Path), default=None, help="Write every layer's spikes (.npz by name)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary instead of text.")
-@click.option("--profile", "profile_name", default="loihi2", show_default=True, help="Profile for checkpoints.")
+@profile_option(help_text="Profile for checkpoints.")
 def run(
     model: Path,
     input_path: Path,
@@ -41,17 +43,10 @@ def run(
     Outputs use the input's layout and algorithmic time, so every backend's
     arrays compare directly; sim_seconds times the simulation alone.
     """
-    from latdeploy.run import load_input, run_file, write_outputs
+    from latdeploy.flows.run import run_input_file
 
-    spikes = load_input(input_path)
-    result = run_file(model, spikes, backend, profile_name, source=str(input_path))
-    write_outputs(result, output, all_layers)
-    summary = result.summary()
+    summary = run_input_file(model, input_path, backend, profile_name, output, all_layers).summary()
     if as_json:
         click.echo(json.dumps(summary, sort_keys=True))
         return
-    click.echo(
-        f"{summary['backend']}: {summary['samples']} sample(s) x {summary['steps']} steps, "
-        f"{summary['output_spikes']} output spikes in {summary['output_layer']!r} "
-        f"({summary['output_neurons']} neurons); simulation {summary['sim_seconds'] * 1e3:.1f} ms"
-    )
+    click.echo(run_line(summary))

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import onnx
 
-from latdeploy.data import load_split
 from latdeploy.errors import LatdeployError, ModelFormatError
-from latdeploy.export import encode
+from latdeploy.flows.prepare import prepare_integer_graph
 from latdeploy.frontend.netx import read_netx
 from latdeploy.frontend.nir import read_nir
 from latdeploy.frontend.torch_module import graph_from_module
@@ -23,10 +22,8 @@ from latdeploy.ir import Graph
 from latdeploy.ir.describe import is_integer_graph
 from latdeploy.ir.onnx_io import from_onnx
 from latdeploy.nn.checkpoint import load
-from latdeploy.passes.quantize import quantize
 
 FORMATS = ("checkpoint", "bundle", "onnx", "netx", "nir")
-CALIBRATION_SAMPLES = 512
 
 
 def detect_format(path: str | os.PathLike[str]) -> str:
@@ -58,9 +55,7 @@ def _checkpoint_graph(path: Path, integer: bool, profile_name: str) -> Graph:
     graph = graph_from_module(model, metadata)
     if not integer:
         return graph
-    train = load_split(metadata["dataset"], "train")
-    integer_graph, _ = quantize(graph, load_profile(profile_name), encode(model, train.x[:CALIBRATION_SAMPLES]))
-    return integer_graph
+    return prepare_integer_graph(model, metadata, load_profile(profile_name)).int_graph
 
 
 def _onnx_graph(path: Path) -> Graph:

@@ -12,6 +12,10 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from latdeploy.backends.select import hardware_label
+from latdeploy.verify.parity import parity_ok
+from latdeploy.verify.schema import upgrade_parity
+
 FLOAT_COLOUR, HARDWARE_COLOUR, MISMATCH_COLOUR = "#1f77b4", "#ff7f0e", "#d62728"
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2")
 CSS = """
@@ -246,21 +250,22 @@ def pareto_plot(points: list[dict[str, Any]], front: list[str], title: str) -> s
 
 
 def _summary(parity: dict[str, Any]) -> str:
-    fixed_lava, float_fixed = parity["fixed_vs_lava"], parity["float_vs_fixed"]
-    ok = fixed_lava["mismatches"] == 0 and not any(parity["output_state_vs_lava"].values())
-    status = '<span class="ok">OK</span>' if ok else '<span class="fail">FAILED</span>'
+    fixed_hardware, float_fixed = parity["fixed_vs_hardware"], parity["float_vs_fixed"]
+    status = '<span class="ok">OK</span>' if parity_ok(parity) else '<span class="fail">FAILED</span>'
     accuracy = parity["accuracy"]
+    short = hardware_label(parity["hardware"], short=True)
     rows = [
         ["samples (float, fixed)", parity["samples"]],
-        ["samples on Lava", parity.get("lava_samples", parity["samples"])],
+        [f"samples on {short}", parity.get("hardware_samples", parity["samples"])],
         ["time steps per sample", parity["timesteps"]],
-        ["fixed vs Lava mismatches", f"{fixed_lava['mismatches']} / {fixed_lava['compared']}"],
+        [f"fixed vs {short} mismatches", f"{fixed_hardware['mismatches']} / {fixed_hardware['compared']}"],
         ["float vs fixed mismatches", f"{float_fixed['mismatches']} / {float_fixed['compared']}"],
-        ["accuracy float / fixed / Lava", " / ".join(_pct(accuracy[k]) for k in ("float", "fixed", "lava"))],
+        [f"accuracy float / fixed / {short}", " / ".join(_pct(accuracy[k]) for k in ("float", "fixed", "hardware"))],
         ["decision agreement float/fixed", _pct(parity["decision_agreement"]["float_vs_fixed"])],
-        ["decision agreement fixed/Lava", _pct(parity["decision_agreement"]["fixed_vs_lava"])],
+        [f"decision agreement fixed/{short}", _pct(parity["decision_agreement"]["fixed_vs_hardware"])],
     ]
-    return f"<h2>Parity: fixed point vs Lava {status}</h2>" + _table(["", "value"], rows, "summary")
+    heading = f"<h2>Parity: fixed point vs {_text(hardware_label(parity['hardware']))} {status}</h2>"
+    return heading + _table(["", "value"], rows, "summary")
 
 
 def _divergence(parity: dict[str, Any]) -> str:
@@ -289,6 +294,7 @@ def _divergence(parity: dict[str, Any]) -> str:
 
 def _layers(parity: dict[str, Any]) -> str:
     layers = parity["layers"]
+    short = hardware_label(parity["hardware"], short=True)
     rows = [
         [
             layer["name"],
@@ -297,9 +303,9 @@ def _layers(parity: dict[str, Any]) -> str:
             layer["lag"],
             layer["spikes_float"],
             layer["spikes_fixed"],
-            layer["spikes_lava"],
+            layer["spikes_hardware"],
             _pct(layer.get("agreement_float_vs_fixed")),
-            _pct(layer.get("agreement_fixed_vs_lava")),
+            _pct(layer.get("agreement_fixed_vs_hardware")),
             layer["overflow_fixed"],
         ]
         for layer in layers
@@ -311,9 +317,9 @@ def _layers(parity: dict[str, Any]) -> str:
         "lag",
         "spikes float",
         "spikes fixed",
-        "spikes Lava (its samples)",
+        f"spikes {short} (its samples)",
         "float/fixed",
-        "fixed/Lava",
+        f"fixed/{short}",
         "overflows",
     ]
     parts = ["<h2>Per layer</h2>", _table(header, rows, "layers")]
@@ -324,7 +330,7 @@ def _layers(parity: dict[str, Any]) -> str:
             names,
             {
                 "float vs fixed": [100 * layer.get("agreement_float_vs_fixed", 0.0) for layer in layers],
-                "fixed vs Lava": [100 * layer.get("agreement_fixed_vs_lava", 0.0) for layer in layers],
+                f"fixed vs {short}": [100 * layer.get("agreement_fixed_vs_hardware", 0.0) for layer in layers],
             },
             "%",
             "agreement-bars",
@@ -356,7 +362,7 @@ def _latency(parity: dict[str, Any]) -> str:
     latency = parity["decision_latency"]
     rows = [
         [
-            name,
+            parity["hardware"] if name == "hardware" else name,
             _num(run["mean_step"]),
             _num(run["percentiles"]["p50"]),
             _num(run["percentiles"]["p90"]),
@@ -386,11 +392,12 @@ def _robustness(parity: dict[str, Any]) -> str:
             _pct(e["accuracy"]["fixed"]),
             _pct(e["decision_agreement_float_vs_fixed"]),
             e["float_vs_fixed"]["mismatches"],
-            e.get("fixed_vs_lava", {}).get("mismatches", "n/a"),
+            e.get("fixed_vs_hardware", {}).get("mismatches", "n/a"),
         ]
         for e in entries
     ]
-    header = ["corruption", "float", "fixed", "decisions agree", "float/fixed mismatches", "fixed/Lava mismatches"]
+    short = hardware_label(parity["hardware"], short=True)
+    header = ["corruption", "float", "fixed", "decisions agree", "float/fixed mismatches", f"fixed/{short} mismatches"]
     return "<h2>Robustness</h2>" + _table(header, rows)
 
 
@@ -443,7 +450,9 @@ def _rasters(rasters: dict[str, Any] | None) -> str:
 def render_report(
     parity: dict[str, Any], energies: list[dict[str, Any]], rasters: dict[str, Any] | None, title: str = "latdeploy"
 ) -> str:
-    """Return the whole HTML page for a parity report, energy reports and one sample's rasters."""
+    """Return the whole HTML page for a parity report (of any schema version,
+    :func:`latdeploy.verify.schema.upgrade_parity`), energy reports and one sample's rasters."""
+    parity = upgrade_parity(parity)
     body = (
         _summary(parity)
         + _divergence(parity)

@@ -1,1 +1,1 @@
-"""Parity between float, fixed-point and Lava runs."""
+"""Parity between float, fixed-point and hardware (backend) runs; the parity report schema."""

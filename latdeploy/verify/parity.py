@@ -1,8 +1,8 @@
 """Spike-for-spike comparison of runs that are already aligned to algorithmic time.
 
 Three runs of the same samples: the float model, the fixed-point simulator (every
-sample) and Lava (the first ``n`` samples; ``n`` may be all). Comparisons that
-involve Lava use its samples only.
+sample) and the hardware, a backend of :mod:`latdeploy.backends` (the first ``n``
+samples; ``n`` may be all). Comparisons that involve the hardware use its samples only.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from latdeploy.ir import Graph
 from latdeploy.nn.decoders import FirstSpikeDecision, first_spike_decision
 from latdeploy.sim.trace import LayerTrace, Trace
 from latdeploy.verify.divergence import explain_divergence, first_causal_divergence
+from latdeploy.verify.schema import upgrade_parity
 
 PERCENTILES = (50, 90, 99)
 
@@ -127,27 +128,30 @@ def parity_report(
     labels: np.ndarray,
     float_trace: Trace,
     fixed_trace: Trace,
-    lava_trace: Trace,
+    hardware_trace: Trace,
     hardware_steps: int,
+    hardware: str,
     float_graph: Graph | None = None,
     input_spikes: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Return the content of ``parity.json`` for three aligned runs of the same samples.
 
-    ``lava_trace`` may hold fewer samples than the others (its first ``n``). With
-    ``float_graph`` and ``input_spikes`` the first float-vs-fixed divergence is
-    explained (membrane traces and cause, :func:`explain_divergence`).
+    ``hardware_trace`` is the run of the backend named ``hardware`` (:mod:`latdeploy.backends`);
+    it may hold fewer samples than the others (their first ``n``). With ``float_graph`` and
+    ``input_spikes`` the first float-vs-fixed divergence is explained (membrane traces and
+    cause, :func:`explain_divergence`).
 
-    Keys: ``samples``, ``lava_samples``, ``timesteps`` (algorithmic per sample),
-    ``hardware_steps`` (the whole Lava run), ``fixed_vs_lava``, ``float_vs_fixed``
-    (``compared``, ``mismatches``, ``first_divergence``), ``output_state_vs_lava``
-    (``u``/``v``/``v_pre`` of the output layer), ``accuracy``, ``decision_agreement``,
-    ``decision_latency`` and ``layers`` (per layer spike counts, mismatches, lag,
-    per-step agreement, first-spike shifts).
+    Keys (:mod:`latdeploy.verify.schema`): ``hardware`` (the backend's name), ``samples``,
+    ``hardware_samples``, ``timesteps`` (algorithmic per sample), ``hardware_steps`` (the whole
+    backend run), ``fixed_vs_hardware``, ``float_vs_fixed`` (``compared``, ``mismatches``,
+    ``first_divergence``), ``output_state_vs_hardware`` (``u``/``v``/``v_pre`` of the output
+    layer), ``accuracy``, ``decision_agreement``, ``decision_latency`` (runs ``float``, ``fixed``,
+    ``hardware``) and ``layers`` (per layer spike counts, mismatches, lag, per-step agreement,
+    first-spike shifts).
     """
-    lava_samples = next(iter(lava_trace.layers.values())).spikes.shape[0]
-    fixed_head, float_head = head(fixed_trace, lava_samples), head(float_trace, lava_samples)
-    traces = {"float": float_trace, "fixed": fixed_trace, "lava": lava_trace}
+    hardware_samples = next(iter(hardware_trace.layers.values())).spikes.shape[0]
+    fixed_head, float_head = head(fixed_trace, hardware_samples), head(float_trace, hardware_samples)
+    traces = {"float": float_trace, "fixed": fixed_trace, "hardware": hardware_trace}
     decisions = {
         name: first_spike_decision(trace.output().spikes, trace.output().v_pre) for name, trace in traces.items()
     }
@@ -155,8 +159,9 @@ def parity_report(
     output_lag = graph.lag(output_name)
     layers = []
     for name, fixed_layer in fixed_trace.layers.items():
-        float_spikes, lava_spikes = float_trace.layers[name].spikes, lava_trace.layers[name].spikes
+        float_spikes, hardware_spikes = float_trace.layers[name].spikes, hardware_trace.layers[name].spikes
         fixed_spikes = fixed_layer.spikes
+        fixed_on_hardware = fixed_spikes[:hardware_samples]
         entry = {
             "name": name,
             "kind": type(graph.node(name)).__name__,
@@ -164,22 +169,22 @@ def parity_report(
             "lag": graph.lag(name),
             "spikes_float": int(float_spikes.sum()),
             "spikes_fixed": int(fixed_spikes.sum()),
-            "spikes_lava": int(lava_spikes.sum()),
+            "spikes_hardware": int(hardware_spikes.sum()),
             "mismatches_float_vs_fixed": int((float_spikes != fixed_spikes).sum()),
-            "mismatches_fixed_vs_lava": int((fixed_spikes[:lava_samples] != lava_spikes).sum()),
+            "mismatches_fixed_vs_hardware": int((fixed_on_hardware != hardware_spikes).sum()),
             "agreement_float_vs_fixed": float((float_spikes == fixed_spikes).mean()),
-            "agreement_fixed_vs_lava": float((fixed_spikes[:lava_samples] == lava_spikes).mean()),
+            "agreement_fixed_vs_hardware": float((fixed_on_hardware == hardware_spikes).mean()),
             "per_step_agreement_float_vs_fixed": _agreement(float_spikes, fixed_spikes),
-            "per_step_agreement_fixed_vs_lava": _agreement(fixed_spikes[:lava_samples], lava_spikes),
+            "per_step_agreement_fixed_vs_hardware": _agreement(fixed_on_hardware, hardware_spikes),
             "overflow_fixed": fixed_trace.overflow.get(name, {}),
         }
         if name == output_name or _is_ttfs(graph, name):
             entry["first_spike_shift_float_vs_fixed"] = first_spike_shifts(float_spikes, fixed_spikes)
-            entry["first_spike_shift_fixed_vs_lava"] = first_spike_shifts(fixed_spikes[:lava_samples], lava_spikes)
+            entry["first_spike_shift_fixed_vs_hardware"] = first_spike_shifts(fixed_on_hardware, hardware_spikes)
         layers.append(entry)
 
     def agree(a: str, b: str) -> float:
-        n = lava_samples if "lava" in (a, b) else labels.size
+        n = hardware_samples if "hardware" in (a, b) else labels.size
         return float((decisions[a].label[:n] == decisions[b].label[:n]).mean())
 
     float_vs_fixed = compare(float_trace, fixed_trace)
@@ -188,27 +193,41 @@ def parity_report(
         float_vs_fixed["first_divergence"] = explain_divergence(
             float_graph, graph, input_spikes, float_trace, fixed_trace, where
         )
-    fixed_out, lava_out = fixed_head.output(), lava_trace.output()
+    fixed_out, hardware_out = fixed_head.output(), hardware_trace.output()
     return {
+        "hardware": hardware,
         "samples": int(labels.size),
-        "lava_samples": int(lava_samples),
+        "hardware_samples": int(hardware_samples),
         "timesteps": graph.timesteps,
         "hardware_steps": int(hardware_steps),
-        "fixed_vs_lava": compare(fixed_head, lava_trace),
+        "fixed_vs_hardware": compare(fixed_head, hardware_trace),
         "float_vs_fixed": float_vs_fixed,
-        "float_vs_fixed_on_lava_samples": compare(float_head, fixed_head)["mismatches"],
-        "output_state_vs_lava": {
-            key: int((getattr(fixed_out, key) != getattr(lava_out, key)).sum()) for key in ("u", "v", "v_pre")
+        "float_vs_fixed_on_hardware_samples": compare(float_head, fixed_head)["mismatches"],
+        "output_state_vs_hardware": {
+            key: int((getattr(fixed_out, key) != getattr(hardware_out, key)).sum()) for key in ("u", "v", "v_pre")
         },
         "accuracy": {name: float((d.label == labels[: d.label.size]).mean()) for name, d in decisions.items()},
-        "accuracy_on_lava_samples": {
-            name: float((d.label[:lava_samples] == labels[:lava_samples]).mean()) for name, d in decisions.items()
+        "accuracy_on_hardware_samples": {
+            name: float((d.label[:hardware_samples] == labels[:hardware_samples]).mean())
+            for name, d in decisions.items()
         },
         "decision_agreement": {
             "float_vs_fixed": agree("float", "fixed"),
-            "fixed_vs_lava": agree("fixed", "lava"),
-            "float_vs_lava": agree("float", "lava"),
+            "fixed_vs_hardware": agree("fixed", "hardware"),
+            "float_vs_hardware": agree("float", "hardware"),
         },
         "decision_latency": {name: latency_summary(d, output_lag, graph.timesteps) for name, d in decisions.items()},
         "layers": layers,
     }
+
+
+def parity_ok(report: dict[str, Any]) -> bool:
+    """Return whether the fixed-point simulator and the hardware agree in ``report`` (a parity report
+    of any schema version): no spike mismatch, no output-state difference, none in robustness reruns."""
+    report = upgrade_parity(report)
+    reruns = report.get("robustness") or []
+    return (
+        report["fixed_vs_hardware"]["mismatches"] == 0
+        and not any(report["output_state_vs_hardware"].values())
+        and all(entry["fixed_vs_hardware"]["mismatches"] == 0 for entry in reruns)
+    )

@@ -18,7 +18,7 @@ from latdeploy.backends.host_onnx import (
 )
 from latdeploy.data import load_split
 from latdeploy.errors import UnsupportedLayerError
-from latdeploy.export import encode
+from latdeploy.flows.prepare import encode
 from latdeploy.nn.checkpoint import load
 from tests.conftest import ROOT
 

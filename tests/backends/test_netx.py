@@ -15,7 +15,7 @@ from tests.conftest import int_graph
 
 def _shipped_integer_graph(path):
     from latdeploy.data import load_split
-    from latdeploy.export import encode
+    from latdeploy.flows.prepare import encode
     from latdeploy.frontend.torch_module import graph_from_module
     from latdeploy.hw.profile import load_profile
     from latdeploy.passes.quantize import quantize

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from latdeploy.cli import cli
 from latdeploy.errors import ModelFormatError
-from latdeploy.inspect import inspect_file
+from latdeploy.flows.inspect import inspect_file
 from latdeploy.ir.onnx_io import write_onnx
 from tests.conftest import int_graph
 

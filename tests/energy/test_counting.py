@@ -10,7 +10,7 @@ from latdeploy.cli import cli
 from latdeploy.data import load_split
 from latdeploy.energy.counting import SYNAPSE_COUNTERS, count_operations, energy_report
 from latdeploy.errors import UnsupportedLayerError
-from latdeploy.export import encode
+from latdeploy.flows.prepare import encode
 from latdeploy.hw.profile import load_profile
 from latdeploy.ir import Conv2dInt, DelayDenseInt, Dense, DenseInt, Graph, LIFInt, SpikeInput
 from latdeploy.sim.fixed import simulate_fixed
@@ -70,7 +70,7 @@ def test_dense_fan_out_counts_zero_weights_and_graded_payloads_count_once():
 
 def test_sops_from_lava_spikes_equal_the_fixed_point_count(shipped_model_path):
     from latdeploy.backends.lava import run_lava
-    from latdeploy.verify.flow import load_subject
+    from latdeploy.flows.verify import load_subject
 
     subject = load_subject(shipped_model_path, "loihi2")
     spikes = encode(subject.model, load_split(subject.metadata["dataset"], "test").x[:4])

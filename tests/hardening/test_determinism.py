@@ -9,7 +9,7 @@ import random
 import numpy as np
 import torch
 
-from latdeploy.export import export
+from latdeploy.flows.export import export
 from tests.conftest import SHIPPED_MODEL
 
 

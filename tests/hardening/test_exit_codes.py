@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-import latdeploy.export
+import latdeploy.flows.export
 from latdeploy import cli, errors
 from tests.conftest import ROOT, SHIPPED_MODEL
 
@@ -43,7 +43,7 @@ def test_a_bug_exits_1_with_one_line(monkeypatch, capsys, tmp_path):
     def broken_profile(name):
         return {}["no such key: a bug in latdeploy"]
 
-    monkeypatch.setattr(latdeploy.export, "load_profile", broken_profile)
+    monkeypatch.setattr(latdeploy.flows.export, "load_profile", broken_profile)
     code, stderr = _run_cli(monkeypatch, capsys, "export", str(SHIPPED_MODEL), "-o", str(tmp_path / "b"))
     assert code == errors.EXIT_INTERNAL_ERROR
     assert stderr.startswith("internal error: KeyError") and len(stderr.strip().splitlines()) == 1
@@ -54,7 +54,10 @@ def test_a_bug_exits_1_with_one_line(monkeypatch, capsys, tmp_path):
     ("args", "message"),
     [
         (["export", "absent.pt"], "absent.pt: no such model file"),
-        (["export", str(SHIPPED_MODEL), "--lava-timeout", "0"], "Invalid value for '--lava-timeout'"),
+        (
+            ["export", str(SHIPPED_MODEL), "--lava-timeout", "0"],
+            "Invalid value for '--hardware-timeout' / '--lava-timeout'",
+        ),
         (["export", str(SHIPPED_MODEL), "--samples", "0"], "Invalid value for '--samples'"),
         (["no-such-command"], "No such command"),
     ],

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import latdeploy
 from latdeploy.data import DIGITS, load_split
 from latdeploy.errors import QuantizationRangeError
-from latdeploy.export import encode
+from latdeploy.flows.prepare import encode
 from latdeploy.frontend.torch_module import graph_from_module
 from latdeploy.hw.profile import load_profile
 from latdeploy.ir import LIF, Dense, Graph, SpikeInput

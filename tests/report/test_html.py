@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from latdeploy.cli import cli
-from latdeploy.export import encode
+from latdeploy.flows.prepare import encode
 from latdeploy.report.html import render_report
 
 CHROMIUM_FLAGS = (
@@ -71,7 +71,7 @@ def test_report_renders_in_headless_chromium_with_every_plot_and_number(bundle, 
     for chart in ("agreement-bars", "energy-bars", "latency-histogram"):
         assert f'id="{chart}"' in dom
     assert len(re.findall(r'<rect class="bar" data-step="\d+"', dom)) == parity["timesteps"]
-    compared = parity["fixed_vs_lava"]["compared"]
+    compared = parity["fixed_vs_hardware"]["compared"]
     assert f"<td>0 / {compared}</td>" in dom and '<span class="ok">OK</span>' in dom
     assert f"{energy['energy_j'] * 1e6:.4f}" in dom
     # sample 0's spikes: one hollow float circle per float spike, one dot per Lava spike, no red mismatch

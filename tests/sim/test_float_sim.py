@@ -5,7 +5,7 @@ import torch
 
 import latdeploy
 from latdeploy.data import DIGITS, load_split
-from latdeploy.export import encode
+from latdeploy.flows.prepare import encode
 from latdeploy.frontend.torch_module import graph_from_module
 from latdeploy.sim.float_sim import simulate_float
 

@@ -1,9 +1,9 @@
 """Quantization-aware fine-tuning for a hardware profile, and the float-vs-fixed agreement it aims at.
 
 :func:`agreement_report` quantizes a model for a profile exactly as ``latdeploy export``
-does and compares the float IR simulator with the fixed-point simulator (which equals
-Lava bit for bit) on the test split: spike slots (sample, step, neuron of every layer)
-that agree, and both accuracies.
+does (:func:`latdeploy.flows.prepare.prepare_integer_graph`) and compares the float IR
+simulator with the fixed-point simulator (which equals Lava bit for bit) on the test split:
+spike slots (sample, step, neuron of every layer) that agree, and both accuracies.
 
 :func:`finetune` trains the model a few epochs through its fixed-point network
 (:class:`latdeploy.integer_forward.IntegerForward`: the integers ``latdeploy export`` would
@@ -19,7 +19,9 @@ ties (see :mod:`latdeploy.integer_forward` for what stays inexact: decays, negat
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,14 +30,13 @@ from torch import nn
 
 from latdeploy.data import load_split
 from latdeploy.errors import UnsupportedLayerError
-from latdeploy.export import CALIBRATION_SAMPLES, encode
-from latdeploy.frontend.torch_module import graph_from_module
-from latdeploy.hw.profile import Profile
+from latdeploy.flows.prepare import encode, prepare_integer_graph
+from latdeploy.hw.profile import Profile, load_profile
 from latdeploy.integer_forward import IntegerForward
 from latdeploy.nn import decide
+from latdeploy.nn.checkpoint import load, save
 from latdeploy.nn.evaluation import model_inputs
 from latdeploy.nn.losses import LOSSES, training_loss
-from latdeploy.passes.quantize import quantize
 from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
 
@@ -60,10 +61,10 @@ def agreement_report(
     Raises:
         LatdeployError: if the model cannot be converted or quantized.
     """
-    graph = graph_from_module(model, metadata)
-    train, test = load_split(metadata["dataset"], "train"), load_split(metadata["dataset"], "test")
+    prepared = prepare_integer_graph(model, metadata, profile, weight_bits)
+    graph, int_graph = prepared.float_graph, prepared.int_graph
+    test = load_split(metadata["dataset"], "test")
     count = len(test.y) if samples is None else samples
-    int_graph, _ = quantize(graph, profile, encode(model, train.x[:CALIBRATION_SAMPLES]), weight_bits=weight_bits)
     spikes, labels = encode(model, test.x[:count]), test.y[:count]
     float_trace, fixed_trace = simulate_float(graph, spikes), simulate_fixed(int_graph, spikes)
     per_layer = {
@@ -152,8 +153,7 @@ def finetune(
     held_out = shuffled[: int(round(validation_fraction * len(x)))]
     trained = shuffled[len(held_out) :]
     decoder = str(metadata.get("decoder", "first_spike"))
-    graph = graph_from_module(model, metadata)
-    _, layers = quantize(graph, profile, encode(model, train.x[:CALIBRATION_SAMPLES]), weight_bits=bits)
+    layers = prepare_integer_graph(model, metadata, profile, bits).layers
     integer = IntegerForward(model, metadata, profile, bits, {layer.neuron: layer.clip_quantile for layer in layers})
     loss_of = _loss(metadata, float(integer.neurons[-1].threshold))
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -197,3 +197,50 @@ def _score(
             spikes, potentials = layer_spikes[-1].flatten(2), v_pre.flatten(2)
             labels.append(decide(spikes.transpose(0, 1).numpy(), potentials.transpose(0, 1).numpy(), decoder).label)
     return float((np.concatenate(labels) == y.numpy()).mean()), -loss / len(x)
+
+
+def finetune_file(
+    model_path: Path,
+    profile_name: str,
+    out: Path,
+    weight_bits: int | None = None,
+    epochs: int = 20,
+    lr: float = 3e-5,
+    seed: int = 0,
+    on_report: Callable[[str, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """``latdeploy finetune``: fine-tune the model file ``model_path`` for ``profile_name`` and write ``out``.
+
+    ``on_report(stage, report)`` sees the :func:`agreement_report` before (``"before"``) and after
+    (``"after"``) fine-tuning as each is ready. The new file's metadata keeps ``float_test_accuracy``
+    and the whole record under ``finetune``.
+
+    Returns:
+        The record: ``{source_model, profile, weight_bits, epochs, lr, seed, before, after}``.
+
+    Raises:
+        LatdeployError: for a bad model file or profile, or a model that cannot be fine-tuned.
+    """
+    show = on_report or (lambda _stage, _report: None)
+    network, metadata = load(model_path)
+    profile = load_profile(profile_name)
+    before = agreement_report(network, metadata, profile, weight_bits)
+    show("before", before)
+    finetune(network, metadata, profile, weight_bits, epochs=epochs, lr=lr, seed=seed)
+    after = agreement_report(network, metadata, profile, weight_bits)
+    show("after", after)
+    saved = {key: value for key, value in metadata.items() if key not in ("config", "format_version")}
+    saved["float_test_accuracy"] = after["accuracy_float"]
+    record = {
+        "source_model": str(model_path),
+        "profile": profile.name,
+        "weight_bits": after["weight_bits"],
+        "epochs": epochs,
+        "lr": lr,
+        "seed": seed,
+        "before": before,
+        "after": after,
+    }
+    saved["finetune"] = json.loads(json.dumps(record))
+    save(network, out, saved)
+    return saved["finetune"]

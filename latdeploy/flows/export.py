@@ -1,4 +1,4 @@
-"""The export flow: model file -> IR -> integer IR -> Lava run -> parity and energy -> bundle."""
+"""The export flow: model file -> IR -> integer IR -> backend run -> parity and energy -> bundle."""
 
 from __future__ import annotations
 
@@ -16,77 +16,69 @@ import torch
 import latdeploy
 from latdeploy.backends.host_onnx import check_host_onnx, host_onnx_bytes
 from latdeploy.backends.interchange import interchange_writers
-from latdeploy.backends.lava import lava_versions, run_lava
+from latdeploy.backends.select import backend_for_target
 from latdeploy.data import load_split
 from latdeploy.energy.counting import energy_report
 from latdeploy.errors import LatdeployError
-from latdeploy.frontend.torch_module import graph_from_module
+from latdeploy.flows.prepare import encode, prepare_integer_graph
 from latdeploy.hw.mapper import map_graph
-from latdeploy.hw.profile import load_profile
+from latdeploy.hw.profile import DEFAULT_PROFILE, load_profile
 from latdeploy.ir.onnx_io import write_onnx
 from latdeploy.nn.checkpoint import load
-from latdeploy.nn.evaluation import model_inputs
-from latdeploy.passes.quantize import quantize
 from latdeploy.passes.range_analysis import check_ranges, range_report
 from latdeploy.report.bundle import dump_json, write_bundle
 from latdeploy.report.html import render_report
+from latdeploy.report.rasters import raster_sample, spike_rasters
 from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
-from latdeploy.verify.flow import raster_sample, spike_rasters
-from latdeploy.verify.parity import parity_report
+from latdeploy.verify.parity import parity_ok, parity_report
 
-TARGETS = ("loihi2-sim",)
 EXPORT_STAGES = 4
-CALIBRATION_SAMPLES = 512
 
 
 @dataclass
 class ExportResult:
-    """What :func:`export` wrote and measured (timings are not in the bundle, which is deterministic)."""
+    """What :func:`export` wrote and measured (timings are not in the bundle, which is deterministic).
+
+    ``hardware`` names the backend that ran the hardware run (:mod:`latdeploy.backends`).
+    """
 
     out: Path
     parity: dict[str, Any]
     energy: dict[str, Any]
-    lava_seconds: float
+    hardware: str
+    hardware_seconds: float
     fixed_seconds: float
     warnings: list[str] = field(default_factory=list)
 
     @property
     def parity_ok(self) -> bool:
-        """True when the fixed-point simulator and Lava agree on every spike slot and output state."""
-        return self.parity["fixed_vs_lava"]["mismatches"] == 0 and not any(self.parity["output_state_vs_lava"].values())
+        """True when the fixed-point simulator and the hardware agree (:func:`latdeploy.verify.parity.parity_ok`)."""
+        return parity_ok(self.parity)
 
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def encode(model: torch.nn.Module, x: np.ndarray) -> np.ndarray:
-    """Encode data ``x`` (images ``[B, n]`` or event streams) with the model's host-side encoder.
-
-    Returns:
-        ``[B, T, n]`` uint8 spikes (graded payloads for STC currents), each step flattened in C order.
-    """
-    with torch.no_grad():
-        spikes = model.encoder(model_inputs(x, model.config))
-    return spikes.transpose(0, 1).flatten(2).numpy().astype(np.uint8)
-
-
 def export(
     model_path: Path,
-    target: str = "loihi2-sim",
+    target: str | None = None,
     out: Path | None = None,
     samples: int = 100,
-    profile_name: str = "loihi2",
+    profile_name: str = DEFAULT_PROFILE,
     command_line: str = "",
     trust_pickle: bool = False,
-    lava_timeout: float | None = None,
+    timeout: float | None = None,
     weight_bits: int | None = None,
     allow_overflow: bool = False,
     formats: tuple[str, ...] = ("onnx",),
     progress: Callable[[str], None] | None = None,
 ) -> ExportResult:
     """Export ``model_path`` to ``target`` and verify it on ``samples`` test samples.
+
+    ``target`` selects the backend that runs the hardware run
+    (:func:`latdeploy.backends.select.backend_for_target`; None: the default backend's).
 
     ``weight_bits`` (1..8) overrides the profile's weight bits for bit-width studies.
     ``allow_overflow`` turns a 24-bit wrap of ``u`` or saturation of ``v`` on the calibration
@@ -98,7 +90,7 @@ def export(
 
     ``trust_pickle`` lets :func:`latdeploy.nn.checkpoint.load` unpickle the model file in
     full (it may then run code from the file); leave it off for files you did not make.
-    ``lava_timeout`` limits the Lava run's wall-clock seconds (None: no limit).
+    ``timeout`` limits the backend run's wall-clock seconds (None: no limit).
     ``progress(stage)`` is called as each long stage starts (``EXPORT_STAGES`` of them).
 
     Returns:
@@ -110,11 +102,10 @@ def export(
         ResourceError: if the network does not fit the profile's cores (nothing is written).
         QuantizationRangeError: if ``u`` or ``v`` overflows on calibration data and
             ``allow_overflow`` is off (nothing is written).
-        BackendError: if Lava is missing or its run fails.
+        BackendError: if the backend is missing, its run fails or takes longer than ``timeout``.
         HostOnnxError: if ``host.onnx`` does not reproduce the encoder's spikes (nothing is written).
     """
-    if target not in TARGETS:
-        raise LatdeployError(f"unknown target {target!r}; supported: {list(TARGETS)}")
+    backend = backend_for_target(target)
     model_path = Path(model_path)
     model, metadata = load(model_path, trust_pickle=trust_pickle)
     profile = load_profile(profile_name)
@@ -125,11 +116,9 @@ def export(
 
     step = progress or (lambda _stage: None)
     step("quantize")
-    graph = graph_from_module(model, metadata)
-    train = load_split(metadata["dataset"], "train")
-    calibration = encode(model, train.x[:CALIBRATION_SAMPLES])
-    int_graph, _ = quantize(graph, profile, calibration, weight_bits=weight_bits)
-    warnings = check_ranges(range_report(int_graph, profile, calibration), allow_overflow)
+    prepared = prepare_integer_graph(model, metadata, profile, weight_bits)
+    graph, int_graph = prepared.float_graph, prepared.int_graph
+    warnings = check_ranges(range_report(int_graph, profile, prepared.calibration), allow_overflow)
     mapping = map_graph(int_graph, profile)
     interchange = interchange_writers(graph, int_graph, tuple(formats))
 
@@ -142,8 +131,8 @@ def export(
     started = time.perf_counter()
     fixed_trace = simulate_fixed(int_graph, spikes)
     fixed_seconds = time.perf_counter() - started
-    step("Lava")
-    lava = run_lava(int_graph, spikes, timeout=lava_timeout)
+    step(backend.short_label)
+    hardware = backend.run(int_graph, spikes, timeout=timeout)
     step("parity, energy, bundle")
 
     parity = parity_report(
@@ -151,21 +140,22 @@ def export(
         labels,
         float_trace,
         fixed_trace,
-        lava.trace,
-        lava.hardware_steps,
+        hardware.trace,
+        hardware.hardware_steps,
+        backend.name,
         float_graph=graph,
         input_spikes=spikes,
     )
-    rasters = spike_rasters(int_graph, spikes, float_trace, lava.trace, raster_sample(parity), "lava")
+    rasters = spike_rasters(int_graph, spikes, float_trace, hardware.trace, raster_sample(parity), backend.name)
     energy = energy_report(int_graph, spikes, fixed_trace, profile)
     manifest = {
         "latdeploy": latdeploy.__version__,
         "torch": torch.__version__,
         "numpy": np.__version__,
         "python": platform.python_version(),
-        **lava_versions(),
-        "target": target,
-        "run_config": "Loihi2SimCfg(select_tag='fixed_pt')",
+        **backend.versions(),
+        "target": backend.target,
+        "run_config": backend.run_config,
         "profile": {"name": profile.name, "path": str(profile.path.name), "sha256": _sha256(profile.path)},
         "model": {"path": str(model_path), "sha256": _sha256(model_path)},
         "dataset": metadata["dataset"],
@@ -205,7 +195,8 @@ def export(
         out=out,
         parity=parity,
         energy=energy,
-        lava_seconds=lava.seconds,
+        hardware=backend.name,
+        hardware_seconds=hardware.seconds,
         fixed_seconds=fixed_seconds,
         warnings=warnings,
     )

@@ -7,9 +7,9 @@ import yaml
 
 from latdeploy.data import DIGITS, load_split
 from latdeploy.errors import ResourceError
-from latdeploy.export import encode
+from latdeploy.flows.map import map_model
+from latdeploy.flows.prepare import encode
 from latdeploy.frontend.torch_module import graph_from_module
-from latdeploy.hw.map_model import map_model
 from latdeploy.hw.mapper import map_graph
 from latdeploy.hw.profile import load_profile
 from latdeploy.nn import build_model

@@ -1,12 +1,13 @@
-"""Run a model file on given input spikes with one backend: ``float``, ``fixed`` or ``lava``.
+"""Run a model file on given input spikes with one backend: a simulator (``fixed``, ``float``) or a
+registered hardware backend (:mod:`latdeploy.backends`, e.g. ``lava``).
 
 Arrays use Lava's ring-buffer layout: ``(neurons, steps)`` for one sample,
 ``(samples, neurons, steps)`` for many. Outputs are in algorithmic time (step
-``t`` of the model; the Lava run is aligned by each layer's lag), so the three
-backends' arrays are directly comparable. ``sim_seconds`` times the simulation
-alone: no file reading, quantization or Lava compilation. All samples run in one Lava
-run, graphs with axonal delays too (the runner pads each sample by the longest delay
-and gates spikes outside the sample windows before a delay).
+``t`` of the model; a hardware run is aligned by each layer's lag), so every
+backend's arrays are directly comparable. ``sim_seconds`` times the simulation
+alone: no file reading, quantization or backend compilation. All samples run in one
+hardware run, graphs with axonal delays too (the Lava runner pads each sample by the
+longest delay and gates spikes outside the sample windows before a delay).
 
 Input values are spikes (0/1), except where the graph's input drives a neuron
 directly (a netx input layer with a neuron): there they are that neuron's integer
@@ -16,20 +17,32 @@ input currents in ``[0, 255]``.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
+from latdeploy.backends.select import backend_names, get_backend
+from latdeploy.data.spike_files import load_spike_array
 from latdeploy.errors import InputFormatError, LatdeployError
 from latdeploy.frontend.model_file import detect_format, load_graph
+from latdeploy.hw.profile import DEFAULT_PROFILE
 from latdeploy.ir import Graph
+from latdeploy.sim.fixed import simulate_fixed
+from latdeploy.sim.float_sim import simulate_float
 from latdeploy.sim.trace import Trace
 
-BACKENDS = ("fixed", "lava", "float")
+SIMULATORS = {"fixed": simulate_fixed, "float": simulate_float}
 CURRENT_INPUT_MAX = 255
+
+
+def run_backends() -> list[str]:
+    """Return what ``latdeploy run --backend`` accepts: the simulators, then every registered backend."""
+    return [*SIMULATORS, *backend_names()]
 
 
 @dataclass
@@ -100,8 +113,6 @@ def load_input(path: str | os.PathLike[str]) -> np.ndarray:
     Raises:
         InputFormatError: if the file is not a valid spike array.
     """
-    from latdeploy.data.spike_files import load_spike_array
-
     return load_spike_array(path, max_value=CURRENT_INPUT_MAX)
 
 
@@ -130,7 +141,7 @@ def run_file(
     model: str | os.PathLike[str],
     spikes: np.ndarray,
     backend: str,
-    profile_name: str = "loihi2",
+    profile_name: str = DEFAULT_PROFILE,
     source: str = "input",
 ) -> RunResult:
     """Run the model file ``model`` on ``spikes`` (ring-buffer layout, read from ``source``) with ``backend``.
@@ -142,26 +153,21 @@ def run_file(
         LatdeployError: for an unknown backend, an unreadable model, a mismatching
             input, or a backend failure.
     """
-    if backend not in BACKENDS:
-        raise LatdeployError(f"unknown backend {backend!r}; supported: {list(BACKENDS)}")
+    if backend not in run_backends():
+        raise LatdeployError(f"unknown backend {backend!r}; supported: {run_backends()}")
     graph = load_graph(model, integer=backend != "float", profile_name=profile_name)
     batch, single = spikes_from_ring_buffer(spikes, graph.input.size, source)
     check_input_values(batch, graph, source)
     facts: dict[str, Any] = {"file": str(model), "format": detect_format(model)}
-    if backend == "lava":
-        from latdeploy.backends.lava import run_lava
-
-        lava = run_lava(graph, batch)
-        trace = lava.trace
-        sim_seconds = lava.seconds if lava.run_seconds is None else lava.run_seconds
-        facts.update(hardware_steps=lava.hardware_steps, lava_total_seconds=lava.seconds)
-        if lava.run_seconds is not None:
-            facts["lava_timed_steps"] = lava.hardware_steps - 1  # the first step compiles
+    if backend not in SIMULATORS:
+        hardware = get_backend(backend).run(graph, batch)
+        trace = hardware.trace
+        sim_seconds = hardware.seconds if hardware.run_seconds is None else hardware.run_seconds
+        facts.update(hardware_steps=hardware.hardware_steps, hardware_total_seconds=hardware.seconds)
+        if hardware.timed_steps is not None:
+            facts["hardware_timed_steps"] = hardware.timed_steps
     else:
-        from latdeploy.sim.fixed import simulate_fixed
-        from latdeploy.sim.float_sim import simulate_float
-
-        simulate = simulate_fixed if backend == "fixed" else simulate_float
+        simulate = SIMULATORS[backend]
         started = time.perf_counter()
         simulate(graph, batch[:1, :1])  # compiles the kernels (numba) once, as Lava compiles before it runs
         facts["compile_seconds"] = time.perf_counter() - started
@@ -173,6 +179,28 @@ def run_file(
     return RunResult(graph, trace, backend, sim_seconds, single, facts)
 
 
+def run_input_file(
+    model: str | os.PathLike[str],
+    input_path: Path,
+    backend: str,
+    profile_name: str = DEFAULT_PROFILE,
+    output: Path | None = None,
+    all_layers: Path | None = None,
+) -> RunResult:
+    """``latdeploy run``: run ``model`` on the ``.npy`` input ``input_path`` (:func:`load_input`,
+    :func:`run_file`) and write the outputs asked for (:func:`write_outputs`).
+
+    Returns:
+        The :class:`RunResult`.
+
+    Raises:
+        LatdeployError: as :func:`load_input` and :func:`run_file` do.
+    """
+    result = run_file(model, load_input(input_path), backend, profile_name, source=str(input_path))
+    write_outputs(result, output, all_layers)
+    return result
+
+
 def write_outputs(result: RunResult, output: Path | None, all_layers: Path | None) -> None:
     """Write the output layer's spikes (``.npy``) and every layer's (``.npz``), each atomically."""
     if output is not None:
@@ -182,9 +210,7 @@ def write_outputs(result: RunResult, output: Path | None, all_layers: Path | Non
         _atomic(all_layers, lambda handle: np.savez(handle, **arrays))
 
 
-def _atomic(path: Path, write) -> None:
-    import tempfile
-
+def _atomic(path: Path, write: Callable[[BinaryIO], None]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

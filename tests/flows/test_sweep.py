@@ -5,7 +5,7 @@ import json
 from click.testing import CliRunner
 
 from latdeploy.cli import cli
-from latdeploy.verify.sweep import pareto_front
+from latdeploy.flows.sweep import pareto_front
 
 
 def test_pareto_front_keeps_only_undominated_points():
@@ -31,7 +31,7 @@ def test_sweep_compares_bit_widths_in_one_table_and_plots_the_front(shipped_mode
     assert eight["first_divergence"] is None and eight["accuracy"]["fixed"] == eight["accuracy"]["float"]
     assert two["first_divergence"] == {"layer": "lif1", "cause": ["weight_rounding"]}
     assert two["accuracy"]["fixed"] < eight["accuracy"]["fixed"] and two["sops"] < eight["sops"]
-    assert eight["fixed_vs_lava_mismatches"] == two["fixed_vs_lava_mismatches"] == 0
+    assert eight["fixed_vs_hardware_mismatches"] == two["fixed_vs_hardware_mismatches"] == 0
     assert sorted(sweep["pareto"]) == [2, 8]
     svg = (out / "pareto.svg").read_text()
     assert svg.count('class="setting"') == 2 and 'class="front"' in svg

@@ -6,9 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from latdeploy.backends.select import get_backend
 from latdeploy.energy.counting import energy_report
 from latdeploy.errors import LatdeployError
-from latdeploy.verify.flow import load_subject, verify
+from latdeploy.flows.verify import load_subject, verify
+from latdeploy.report.bundle import dump_json, write_bundle
+from latdeploy.report.html import pareto_plot
 
 
 def pareto_front(points: list[dict[str, Any]], cost: str, value: str) -> list[int]:
@@ -31,23 +34,27 @@ def sweep(
     profile_name: str,
     weight_bits: list[int],
     samples: int | None = 100,
-    lava_samples: int = 5,
+    hardware_samples: int = 5,
     progress: Callable[[str], None] | None = None,
+    backend: str | None = None,
 ) -> dict[str, Any]:
-    """Quantize ``model_path`` at each of ``weight_bits``, verify and price each setting.
+    """Quantize ``model_path`` at each of ``weight_bits``, verify (the hardware run on the backend
+    named ``backend``, None: the default) and price each setting.
 
     Returns:
-        ``{model, profile, samples, lava_samples, settings: [...], pareto: [weight_bits ...]}``
-        where each setting holds ``weight_bits``, ``accuracy`` (float, fixed, lava on its
-        samples), ``spike_agreement_float_vs_fixed``, ``decision_agreement_float_vs_fixed``,
-        ``fixed_vs_lava_mismatches``, ``first_divergence`` (layer, cause factors),
+        ``{model, profile, samples, hardware, hardware_samples, settings: [...], pareto: [weight_bits ...]}``
+        where ``hardware`` names the backend and each setting holds ``weight_bits``, ``accuracy``
+        (float, fixed, ``hardware_on_its_samples``), ``spike_agreement_float_vs_fixed``,
+        ``decision_agreement_float_vs_fixed``, ``fixed_vs_hardware_mismatches``,
+        ``first_divergence`` (layer, cause factors),
         ``mean_decision_step``, ``sops`` and ``energy_j`` per inference; ``pareto`` lists the
         bit widths on the energy / fixed-point accuracy front.
 
     Raises:
         LatdeployError: for a bad model, profile, bit width or sample count.
-        BackendError: if Lava fails.
+        BackendError: if the backend fails.
     """
+    chosen = get_backend(backend)
     if not weight_bits:
         raise LatdeployError("--weight-bits needs at least one bit width, e.g. 8,6,4,2")
     step = progress or (lambda _: None)
@@ -55,7 +62,7 @@ def sweep(
     for bits in weight_bits:
         step(f"{bits}-bit weights")
         subject = load_subject(model_path, profile_name, bits)
-        result = verify(subject, samples, lava_samples)
+        result = verify(subject, samples, hardware_samples, backend=chosen)
         report = result.report
         energy = energy_report(subject.int_graph, result.input_spikes, result.fixed_trace, subject.profile)
         divergence = report["float_vs_fixed"]["first_divergence"]
@@ -66,11 +73,11 @@ def sweep(
                 "accuracy": {
                     "float": report["accuracy"]["float"],
                     "fixed": report["accuracy"]["fixed"],
-                    "lava_on_its_samples": report["accuracy"]["lava"],
+                    "hardware_on_its_samples": report["accuracy"]["hardware"],
                 },
                 "spike_agreement_float_vs_fixed": 1 - report["float_vs_fixed"]["mismatches"] / compared,
                 "decision_agreement_float_vs_fixed": report["decision_agreement"]["float_vs_fixed"],
-                "fixed_vs_lava_mismatches": report["fixed_vs_lava"]["mismatches"],
+                "fixed_vs_hardware_mismatches": report["fixed_vs_hardware"]["mismatches"],
                 "first_divergence": None
                 if divergence is None
                 else {"layer": divergence["layer"], "cause": divergence.get("cause", {}).get("factors", [])},
@@ -85,7 +92,22 @@ def sweep(
         "model": str(model_path),
         "profile": profile_name,
         "samples": report["samples"],
-        "lava_samples": lava_samples,
+        "hardware": chosen.name,
+        "hardware_samples": hardware_samples,
         "settings": settings,
         "pareto": [settings[i]["weight_bits"] for i in front],
     }
+
+
+def write_sweep(result: dict[str, Any], out: Path, title: str) -> None:
+    """Write ``sweep.json`` (``result``) and ``pareto.svg`` (energy vs fixed-point accuracy, titled
+    ``title``) into the directory ``out``, atomically (:func:`latdeploy.report.bundle.write_bundle`)."""
+    points = [
+        {"label": f"{s['weight_bits']} bit", "energy_j": s["energy_j"], "accuracy": s["accuracy"]["fixed"]}
+        for s in result["settings"]
+    ]
+    plot = pareto_plot(points, [f"{b} bit" for b in result["pareto"]], title)
+    write_bundle(
+        out,
+        {"sweep.json": lambda p: p.write_text(dump_json(result)), "pareto.svg": lambda p: p.write_text(plot)},
+    )

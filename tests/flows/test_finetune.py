@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import latdeploy
-from latdeploy.finetune import agreement_report, finetune
+from latdeploy.flows.finetune import agreement_report, finetune
 from latdeploy.hw.profile import load_profile
 from tests.conftest import ROOT
 

@@ -1,15 +1,16 @@
-"""The verify flow: a model file or bundle -> float, fixed-point and Lava runs -> parity report.
+"""The verify flow: a model file or bundle -> float, fixed-point and hardware runs -> parity report.
 
-The fixed-point simulator runs every sample, Lava the first ``lava_samples``; the
-report is :func:`latdeploy.verify.parity.parity_report`'s, plus robustness reruns
-under input corruptions and the spike rasters that the HTML report draws.
+The fixed-point simulator runs every sample, the hardware (a backend of
+:mod:`latdeploy.backends`) the first ``hardware_samples``; the report is
+:func:`latdeploy.verify.parity.parity_report`'s, plus robustness reruns under input
+corruptions and the spike rasters that the HTML report draws.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,18 +18,28 @@ from typing import Any
 import numpy as np
 import onnx
 
+from latdeploy.backends.base import Backend
+from latdeploy.backends.select import get_backend
 from latdeploy.data import load_split
+from latdeploy.energy.counting import energy_report
 from latdeploy.errors import LatdeployError, ModelFormatError
-from latdeploy.hw.profile import Profile, load_profile
+from latdeploy.flows.prepare import encode, prepare_integer_graph
+from latdeploy.hw.profile import DEFAULT_PROFILE, Profile, load_profile
 from latdeploy.ir import Graph
 from latdeploy.ir.onnx_io import from_onnx
 from latdeploy.nn.checkpoint import load
 from latdeploy.nn.decoders import first_spike_decision
+from latdeploy.report.html import render_report
+from latdeploy.report.rasters import raster_sample, spike_rasters
+from latdeploy.sim.fixed import simulate_fixed
+from latdeploy.sim.float_sim import simulate_float
 from latdeploy.sim.trace import Trace
 from latdeploy.verify.corrupt import Corruption, corrupt
 from latdeploy.verify.parity import compare, head, parity_report
 
 Progress = Callable[[str], None]
+VERIFY_STAGES = 4
+"""Progress stages of :func:`verify` besides one per corruption."""
 
 
 @dataclass
@@ -47,12 +58,19 @@ class Subject:
 class VerifyResult:
     """``report`` is parity.json's content; ``rasters`` the spikes of one sample for the HTML plots."""
 
+    subject: Subject
     report: dict[str, Any]
     rasters: dict[str, Any]
     input_spikes: np.ndarray
     fixed_trace: Trace
-    lava_trace: Trace
+    hardware_trace: Trace
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def html(self, title: str) -> str:
+        """Return the HTML report of this verification (parity, the profile's energy, rasters)."""
+        subject = self.subject
+        energy = energy_report(subject.int_graph, self.input_spikes, self.fixed_trace, subject.profile)
+        return render_report(self.report, [energy], self.rasters, title=title)
 
 
 def _sha256(path: Path) -> str:
@@ -94,139 +112,135 @@ def load_subject(
             if not (path / name).is_file():
                 raise ModelFormatError(f"{path}: bundle has no {name}")
             graphs[name] = from_onnx(onnx.load(path / name))
-        profile = load_profile(profile_name or manifest.get("profile", {}).get("name", "loihi2"))
+        profile = load_profile(profile_name or manifest.get("profile", {}).get("name", DEFAULT_PROFILE))
         return Subject(model, metadata, graphs["graph.onnx"], graphs["graph.int.onnx"], profile, str(path))
-    from latdeploy.export import CALIBRATION_SAMPLES, encode
-    from latdeploy.frontend.torch_module import graph_from_module
-    from latdeploy.passes.quantize import quantize
-
     model, metadata = load(path)
-    profile = load_profile(profile_name or "loihi2")
-    float_graph = graph_from_module(model, metadata)
-    train = load_split(metadata["dataset"], "train")
-    int_graph, _ = quantize(float_graph, profile, encode(model, train.x[:CALIBRATION_SAMPLES]), weight_bits=weight_bits)
-    return Subject(model, metadata, float_graph, int_graph, profile, str(path))
-
-
-def raster_sample(report: dict[str, Any]) -> int:
-    """The sample the HTML rasters show: the first float-vs-fixed divergence's, else 0."""
-    divergence = report["float_vs_fixed"]["first_divergence"]
-    return int(divergence["sample"]) if divergence else 0
-
-
-def spike_rasters(
-    graph: Graph, spikes: np.ndarray, float_trace: Trace, hardware: Trace, sample: int, hardware_source: str
-) -> dict[str, Any]:
-    """Return one sample's spike events per layer, float and hardware, for :mod:`latdeploy.report.html`.
-
-    ``hardware`` must hold ``sample``; ``hardware_source`` names it (``"lava"`` or ``"fixed"``).
-    """
-
-    def events(array: np.ndarray) -> list[list[int]]:
-        return [[int(t), int(n)] for t, n in np.argwhere(array[sample] > 0)]
-
-    layers = [{"name": graph.input.name, "neurons": int(spikes.shape[2]), "float": events(spikes), "hardware": None}]
-    for name, layer in float_trace.layers.items():
-        layers.append(
-            {
-                "name": name,
-                "neurons": int(layer.spikes.shape[2]),
-                "float": events(layer.spikes),
-                "hardware": events(hardware.layers[name].spikes),
-            }
-        )
-    return {"sample": sample, "timesteps": graph.timesteps, "hardware_source": hardware_source, "layers": layers}
+    profile = load_profile(profile_name or DEFAULT_PROFILE)
+    prepared = prepare_integer_graph(model, metadata, profile, weight_bits)
+    return Subject(model, metadata, prepared.float_graph, prepared.int_graph, profile, str(path))
 
 
 def _robustness(
-    subject: Subject, x: np.ndarray, labels: np.ndarray, corruption: Corruption, seed: int, lava_samples: int
+    subject: Subject,
+    x: np.ndarray,
+    labels: np.ndarray,
+    corruption: Corruption,
+    seed: int,
+    hardware_samples: int,
+    backend: Backend,
 ) -> dict[str, Any]:
-    from latdeploy.backends.lava import run_lava
-    from latdeploy.export import encode
-    from latdeploy.sim.fixed import simulate_fixed
-    from latdeploy.sim.float_sim import simulate_float
-
     spikes = encode(subject.model, corrupt(x, corruption, seed))
     traces = {
         "float": simulate_float(subject.float_graph, spikes),
         "fixed": simulate_fixed(subject.int_graph, spikes),
-        "lava": run_lava(subject.int_graph, spikes[:lava_samples]).trace,
+        "hardware": backend.run(subject.int_graph, spikes[:hardware_samples]).trace,
     }
     decisions = {name: first_spike_decision(t.output().spikes, t.output().v_pre) for name, t in traces.items()}
     float_fixed = compare(traces["float"], traces["fixed"])
-    fixed_lava = compare(head(traces["fixed"], lava_samples), traces["lava"])
+    fixed_hardware = compare(head(traces["fixed"], hardware_samples), traces["hardware"])
     return {
         "corruption": corruption.label,
         "seed": seed,
         "accuracy": {name: float((d.label == labels[: d.label.size]).mean()) for name, d in decisions.items()},
         "decision_agreement_float_vs_fixed": float((decisions["float"].label == decisions["fixed"].label).mean()),
         "float_vs_fixed": {key: float_fixed[key] for key in ("compared", "mismatches")},
-        "fixed_vs_lava": {key: fixed_lava[key] for key in ("compared", "mismatches")},
+        "fixed_vs_hardware": {key: fixed_hardware[key] for key in ("compared", "mismatches")},
     }
 
 
 def verify(
     subject: Subject,
     samples: int | None = 100,
-    lava_samples: int = 20,
-    corruptions: list[Corruption] = (),
+    hardware_samples: int = 20,
+    corruptions: Sequence[Corruption] = (),
     seed: int = 0,
     progress: Progress | None = None,
+    backend: Backend | None = None,
 ) -> VerifyResult:
-    """Run float and fixed point on ``samples`` test samples (None: all), Lava on the first ``lava_samples``.
+    """Run float and fixed point on ``samples`` test samples (None: all), the hardware on the first
+    ``hardware_samples``.
+
+    ``backend`` runs the hardware run (None: :func:`latdeploy.backends.select.get_backend`'s default).
 
     Returns:
         The :class:`VerifyResult`; ``report["robustness"]`` holds one entry per corruption
-        (float, fixed-point and Lava runs of the corrupted inputs, seeded; Lava on the first
-        ``lava_samples``).
+        (float, fixed-point and hardware runs of the corrupted inputs, seeded; the hardware on
+        the first ``hardware_samples``).
 
     Raises:
         LatdeployError: for sample counts outside the test set.
-        BackendError: if Lava is missing or its run fails.
+        BackendError: if the backend is missing or its run fails.
     """
-    from latdeploy.backends.lava import run_lava
-    from latdeploy.export import encode
-    from latdeploy.sim.fixed import simulate_fixed
-    from latdeploy.sim.float_sim import simulate_float
-
+    backend = backend or get_backend()
     step = progress or (lambda _: None)
     test = load_split(subject.metadata["dataset"], "test")
     total = len(test.y) if samples is None else samples
     if not 1 <= total <= len(test.y):
         raise LatdeployError(f"--samples {total} is outside 1..{len(test.y)} (test samples of the dataset)")
-    if not 1 <= lava_samples <= total:
-        raise LatdeployError(f"--lava-samples {lava_samples} is outside 1..{total} (the verified samples)")
+    if not 1 <= hardware_samples <= total:
+        raise LatdeployError(f"--hardware-samples {hardware_samples} is outside 1..{total} (the verified samples)")
     x, labels = test.x[:total], test.y[:total]
     spikes = encode(subject.model, x)
     step("float simulator")
     float_trace = simulate_float(subject.float_graph, spikes)
     step("fixed-point simulator")
     fixed_trace = simulate_fixed(subject.int_graph, spikes)
-    step("Lava")
-    lava = run_lava(subject.int_graph, spikes[:lava_samples])
+    step(backend.short_label)
+    hardware = backend.run(subject.int_graph, spikes[:hardware_samples])
     step("parity")
     report = parity_report(
         subject.int_graph,
         labels,
         float_trace,
         fixed_trace,
-        lava.trace,
-        lava.hardware_steps,
+        hardware.trace,
+        hardware.hardware_steps,
+        backend.name,
         float_graph=subject.float_graph,
         input_spikes=spikes,
     )
     report["robustness"] = []
     for corruption in corruptions:
         step(f"corruption {corruption.label}")
-        report["robustness"].append(_robustness(subject, x, labels, corruption, seed, lava_samples))
+        report["robustness"].append(_robustness(subject, x, labels, corruption, seed, hardware_samples, backend))
     sample = raster_sample(report)
-    on_lava = sample < lava_samples
+    on_hardware = sample < hardware_samples
     rasters = spike_rasters(
         subject.int_graph,
         spikes,
         float_trace,
-        lava.trace if on_lava else fixed_trace,
+        hardware.trace if on_hardware else fixed_trace,
         sample,
-        "lava" if on_lava else "fixed",
+        backend.name if on_hardware else "fixed",
     )
-    return VerifyResult(report, rasters, spikes, fixed_trace, lava.trace, {"lava_seconds": lava.seconds})
+    return VerifyResult(
+        subject, report, rasters, spikes, fixed_trace, hardware.trace, {"hardware_seconds": hardware.seconds}
+    )
+
+
+def verify_source(
+    source: Path,
+    samples: int | None = 100,
+    hardware_samples: int = 20,
+    profile_name: str | None = None,
+    weight_bits: int | None = None,
+    model_path: Path | None = None,
+    corruptions: Sequence[Corruption] = (),
+    seed: int = 0,
+    backend: str | None = None,
+    progress: Progress | None = None,
+) -> VerifyResult:
+    """``latdeploy verify``: load ``source`` (:func:`load_subject`) and :func:`verify` it on the
+    backend named ``backend`` (None: the default); ``progress`` sees ``VERIFY_STAGES`` stages plus
+    one per corruption.
+
+    Returns:
+        The :class:`VerifyResult`.
+
+    Raises:
+        LatdeployError: for a bad source, profile, backend or sample count.
+        BackendError: if the backend is missing or its run fails.
+    """
+    chosen = get_backend(backend)
+    subject = load_subject(source, profile_name, weight_bits, model_path)
+    return verify(subject, samples, hardware_samples, corruptions, seed, progress=progress, backend=chosen)

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from latdeploy import cli
 from latdeploy.cli.app import cli as cli_group
 from latdeploy.errors import EXIT_PARITY_FAILURE, EXIT_USER_ERROR
-from latdeploy.export import export
+from latdeploy.flows.export import export
 from latdeploy.verify.corrupt import Corruption, corrupt, parse_corruptions
 
 
@@ -25,7 +25,7 @@ def _verify(*args: str) -> dict:
 def test_two_bit_weights_name_the_first_diverging_layer_and_weight_rounding(shipped_model_path, tmp_path):
     html = tmp_path / "report.html"
     report = _verify(
-        str(shipped_model_path), "--weight-bits", "2", "--samples", "30", "--lava-samples", "2", "--html", str(html)
+        str(shipped_model_path), "--weight-bits", "2", "--samples", "30", "--hardware-samples", "2", "--html", str(html)
     )
     divergence = report["float_vs_fixed"]["first_divergence"]
     assert divergence["layer"] == "lif1"
@@ -33,27 +33,29 @@ def test_two_bit_weights_name_the_first_diverging_layer_and_weight_rounding(ship
     assert divergence["cause"]["fixes"]["weight_rounding"] is True
     assert divergence["float_fired"] != divergence["fixed_fired"]
     assert len(divergence["membrane"]["float"]) == len(divergence["membrane"]["fixed"])
-    assert report["fixed_vs_lava"]["mismatches"] == 0  # bad quantization, yet Lava still equals the simulator
+    assert report["fixed_vs_hardware"]["mismatches"] == 0  # bad quantization, yet Lava still equals the simulator
     assert report["accuracy"]["fixed"] < report["accuracy"]["float"] - 0.3
     page = html.read_text()
     assert "weight_rounding" in page and "<b>lif1</b>" in page
 
 
-def test_verify_a_bundle_with_lava_on_a_subset_and_corruptions(shipped_model_path, tmp_path):
+def test_verify_a_bundle_with_the_hardware_on_a_subset_and_corruptions(shipped_model_path, tmp_path):
     bundle = export(shipped_model_path, out=tmp_path / "digits.latdeploy", samples=3).out
     report = _verify(
-        str(bundle), "--samples", "40", "--lava-samples", "4", "--corrupt", "gaussian_noise:0.2,salt_pepper:0.1"
+        str(bundle), "--samples", "40", "--hardware-samples", "4", "--corrupt", "gaussian_noise:0.2,salt_pepper:0.1"
     )
-    assert (report["samples"], report["lava_samples"]) == (40, 4)
-    assert report["fixed_vs_lava"]["mismatches"] == 0 and report["fixed_vs_lava"]["compared"] == 4 * 8 * (128 + 10)
+    assert (report["samples"], report["hardware_samples"]) == (40, 4)
+    assert report["fixed_vs_hardware"]["mismatches"] == 0 and report["fixed_vs_hardware"]["compared"] == 4 * 8 * (
+        128 + 10
+    )
     assert report["float_vs_fixed"]["compared"] == 40 * 8 * (128 + 10)
-    latency = report["decision_latency"]["lava"]
+    latency = report["decision_latency"]["hardware"]
     assert latency["hardware"]["mean_step"] == pytest.approx(latency["mean_step"] + 2)
     assert (
         sum(report["decision_latency"]["fixed"]["histogram"]) + report["decision_latency"]["fixed"]["undecided"] == 40
     )
     assert [r["corruption"] for r in report["robustness"]] == ["gaussian_noise:0.2", "salt_pepper:0.1"]
-    assert all(r["fixed_vs_lava"] == {"compared": 4 * 8 * 138, "mismatches": 0} for r in report["robustness"])
+    assert all(r["fixed_vs_hardware"] == {"compared": 4 * 8 * 138, "mismatches": 0} for r in report["robustness"])
     clean = report["accuracy"]["float"]
     assert all(r["accuracy"]["float"] <= clean for r in report["robustness"])
     assert all(len(layer["per_step_agreement_float_vs_fixed"]) == 8 for layer in report["layers"])
@@ -71,7 +73,8 @@ def test_user_errors_exit_2(shipped_model_path, monkeypatch, capsys):
     for args, message in (
         (["--corrupt", "fog:0.1"], "unknown corruption 'fog'"),
         (["--samples", "1000"], "--samples 1000 is outside 1..360"),
-        (["--samples", "5", "--lava-samples", "6"], "--lava-samples 6 is outside 1..5"),
+        (["--samples", "5", "--hardware-samples", "6"], "--hardware-samples 6 is outside 1..5"),
+        (["--samples", "5", "--lava-samples", "6"], "--hardware-samples 6 is outside 1..5"),  # the old name's alias
     ):
         monkeypatch.setattr(sys, "argv", ["latdeploy", "verify", str(shipped_model_path), "--quiet", *args])
         with pytest.raises(SystemExit) as exit_info:
@@ -116,6 +119,6 @@ def test_a_lava_mismatch_exits_3_and_is_located(shipped_model_path, monkeypatch,
     assert exit_info.value.code == EXIT_PARITY_FAILURE
     captured = capsys.readouterr()
     report = json.loads(captured.out)
-    assert report["fixed_vs_lava"]["mismatches"] == 1
-    assert report["fixed_vs_lava"]["first_divergence"] == {"sample": 1, "step": 3, "layer": "lif2", "neuron": 4}
+    assert report["fixed_vs_hardware"]["mismatches"] == 1
+    assert report["fixed_vs_hardware"]["first_divergence"] == {"sample": 1, "step": 3, "layer": "lif2", "neuron": 4}
     assert "parity failure" in captured.err

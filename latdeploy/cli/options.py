@@ -1,0 +1,129 @@
+"""Options that several commands share, each defined once: sample counts, profiles, targets,
+backends, weight bits, ``--trust-pickle`` and the hardware run's sample count and time limit.
+
+Choice lists that come from a registry (``--target``, ``--backend``) are read when the
+command line is parsed, so a backend registered at run time (a test's) is a valid choice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+
+from latdeploy.backends.select import DEFAULT_BACKEND, backend_names, get_backend, target_names
+from latdeploy.hw.profile import DEFAULT_PROFILE
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+SIMULATOR_BACKENDS = ("fixed", "float")
+"""``latdeploy run --backend`` choices besides the registered backends (the simulators)."""
+
+
+class RegisteredChoice(click.Choice):
+    """A :class:`click.Choice` whose choices ``names()`` gives each time they are read."""
+
+    def __init__(self, names: Callable[[], Sequence[str]]) -> None:
+        self._names = names
+        super().__init__((), case_sensitive=True)
+
+    @property
+    def choices(self) -> tuple[str, ...]:  # type: ignore[override]
+        """The current choices."""
+        return tuple(self._names())
+
+    @choices.setter
+    def choices(self, _value: Sequence[str]) -> None:
+        """Ignored: the choices are always ``names()``'s."""
+
+
+def parse_samples(_ctx: click.Context | None, _param: click.Parameter | None, value: str) -> int | None:
+    """Click callback of ``--samples N|all``: return ``N`` (>= 1) or None for ``all``.
+
+    Raises:
+        click.BadParameter: for anything else.
+    """
+    if value == "all":
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is neither a number nor 'all'") from None
+    if number < 1:
+        raise click.BadParameter(f"{number} is not >= 1")
+    return number
+
+
+def samples_option(help_text: str = "Test samples in float/fixed point (N or 'all').") -> Decorator:
+    """``--samples N|all`` (default 100), parsed to an int or None (all)."""
+    return click.option("--samples", default="100", show_default=True, callback=parse_samples, help=help_text)
+
+
+def profile_option(default: str | None = DEFAULT_PROFILE, help_text: str = "Profile name or YAML path.") -> Decorator:
+    """``--profile`` (as ``profile_name``), default the default profile."""
+    return click.option("--profile", "profile_name", default=default, show_default=default is not None, help=help_text)
+
+
+def target_option() -> Decorator:
+    """``--target``: a registered backend's target, default the default backend's."""
+    return click.option(
+        "--target",
+        type=RegisteredChoice(target_names),
+        default=get_backend().target,
+        show_default=True,
+        help="Where the hardware run runs (a registered backend's target).",
+    )
+
+
+def backend_option(simulators: bool = False) -> Decorator:
+    """``--backend``: a registered backend's name (with ``simulators``, also ``fixed`` and ``float``,
+    and ``fixed`` is the default)."""
+    if simulators:
+        names = lambda: [*SIMULATOR_BACKENDS, *backend_names()]  # noqa: E731
+        default = "fixed"
+    else:
+        names, default = backend_names, DEFAULT_BACKEND
+    return click.option(
+        "--backend", type=RegisteredChoice(names), default=default, show_default=True, help="Backend that runs it."
+    )
+
+
+def hardware_samples_option(default: int) -> Decorator:
+    """``--hardware-samples`` (alias ``--lava-samples``): how many samples the hardware run takes."""
+    return click.option(
+        "--hardware-samples",
+        "--lava-samples",
+        "hardware_samples",
+        type=click.IntRange(min=1),
+        default=default,
+        show_default=True,
+        help="Samples run on the hardware backend (--lava-samples: an alias).",
+    )
+
+
+def hardware_timeout_option() -> Decorator:
+    """``--hardware-timeout`` (alias ``--lava-timeout``): wall-clock limit of the hardware run."""
+    return click.option(
+        "--hardware-timeout",
+        "--lava-timeout",
+        "hardware_timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=None,
+        metavar="SECONDS",
+        help="Stop the hardware run after SECONDS (compilation included); exit 2, nothing written "
+        "(--lava-timeout: an alias). [no limit]",
+    )
+
+
+def weight_bits_option(help_text: str = "Weight bits (1..8) instead of the profile's.") -> Decorator:
+    """``--weight-bits`` 1..8 (default: the profile's)."""
+    return click.option("--weight-bits", type=click.IntRange(1, 8), default=None, help=help_text)
+
+
+def trust_pickle_option() -> Decorator:
+    """``--trust-pickle``: unpickle the model file in full."""
+    return click.option(
+        "--trust-pickle",
+        is_flag=True,
+        help="Unpickle MODEL in full (full-module pickles); this runs any code in the file. Only for files you trust.",
+    )

@@ -1,0 +1,48 @@
+"""The energy flow (``latdeploy energy``): count a model's or bundle's events on the test split and
+price them per profile."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from latdeploy.data import load_split
+from latdeploy.energy.counting import energy_table
+from latdeploy.errors import LatdeployError
+from latdeploy.flows.prepare import encode
+from latdeploy.flows.verify import Subject, load_subject
+from latdeploy.hw.profile import DEFAULT_PROFILE, load_profile
+from latdeploy.sim.fixed import simulate_fixed
+
+
+def energy_of_source(
+    source: Path,
+    profile_names: Sequence[str] = (),
+    samples: int | None = 100,
+    weight_bits: int | None = None,
+    model_path: Path | None = None,
+) -> tuple[Subject, dict[str, Any]]:
+    """Count SOPs, neuron updates and spikes of ``source`` (model file or bundle) on ``samples`` test
+    samples (None: all) in the fixed-point simulator and price them for each of ``profile_names``
+    (default: :data:`~latdeploy.hw.profile.DEFAULT_PROFILE`).
+
+    A model file is quantized for the first chip profile given (the default profile when all are
+    energy-only).
+
+    Returns:
+        ``(subject, table)``: what was counted (:class:`~latdeploy.flows.verify.Subject`) and
+        :func:`latdeploy.energy.counting.energy_table`'s ``{counts, profiles}``.
+
+    Raises:
+        LatdeployError: for a bad source, profile, bit width or sample count.
+    """
+    loaded = [load_profile(name) for name in (list(profile_names) or [DEFAULT_PROFILE])]
+    chips = [profile for profile in loaded if getattr(profile, "kind", "chip") == "chip"]
+    subject = load_subject(source, chips[0].name if chips else DEFAULT_PROFILE, weight_bits, model_path)
+    test = load_split(subject.metadata["dataset"], "test")
+    count = samples or len(test.y)
+    if count > len(test.y):
+        raise LatdeployError(f"--samples {count} is outside 1..{len(test.y)} (test samples of the dataset)")
+    spikes = encode(subject.model, test.x[:count])
+    return subject, energy_table(subject.int_graph, spikes, simulate_fixed(subject.int_graph, spikes), loaded)
