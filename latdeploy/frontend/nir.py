@@ -51,8 +51,6 @@ DEFAULT_TIMESTEPS = 1
 EXACT_KEY = "latdeploy"  # node metadata written by latdeploy's exporter: the exact float fields
 GRAPH_METADATA_KEY = "latdeploy.metadata"  # graph metadata written by latdeploy's exporter (JSON)
 
-NEURON_FOLLOWS = "a neuron must follow a synapse (Affine, Linear, Conv2d, pooling)"
-
 
 @dataclass
 class Reading:
@@ -335,7 +333,7 @@ def _neuron_reader(parameters: Callable[[Any, int, float, str], NeuronParameters
 
     def read(node: Any, name: str, reading: Reading, where: str) -> None:
         if not reading.pending:
-            raise UnsupportedLayerError(f"{where}: {NEURON_FOLLOWS}")
+            raise UnsupportedLayerError(f"{where}: a neuron must follow a synapse (Affine, Linear, Conv2d, pooling)")
         size = int(np.prod(reading.shape))
         fields, gain, leak_bias, has_current = parameters(node, size, reading.step, where)
         synapses, synapse_bias = _emit_synapses(reading.pending, gain, reading.shape, reading.nodes[-1].name, where)
