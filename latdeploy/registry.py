@@ -78,6 +78,16 @@ class Registry(Generic[Key, Value]):
             hint = f"; {self.hint}" if self.hint else ""
             raise self.error(f"{prefix}no {self.role} for {key_name(key)}; supported: {supported}{hint}") from None
 
+    def remove(self, key: Key) -> Value:
+        """Unregister ``key`` and return its entry.
+
+        Raises:
+            LatdeployError: of the registry's error class (as :meth:`get`) if ``key`` has no entry.
+        """
+        value = self.get(key)
+        del self._entries[key]
+        return value
+
     def find(self, key: Key) -> Value | None:
         """Return the entry of ``key``, or ``None`` if it has none."""
         return self._entries.get(key)

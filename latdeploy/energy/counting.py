@@ -92,7 +92,7 @@ def _node_values(graph: Graph, input_spikes: np.ndarray, trace: Trace) -> dict[s
         elif node.kind == "neuron":
             values[node.name] = trace.layers[node.name].spikes
         else:
-            kernel = FIXED_KERNELS.get(type(node))
+            kernel = FIXED_KERNELS.find(type(node))
             if kernel is None:
                 raise UnsupportedLayerError(f"node {node.name!r}: {type(node).__name__} has no fixed-point kernel")
             values[node.name] = kernel(node, *(values[name] for name in node.inputs))
