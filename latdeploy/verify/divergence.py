@@ -203,7 +203,7 @@ def explain_divergence(
     steps = list(range(low, high))
     scale = _scale_of(int_graph, layer)
     pair = _layer_pairs(float_graph, int_graph, layer)
-    fixed_v = fixed_layer.v_pre[sample, low:high, neuron].astype(np.int64) >> 6
+    fixed_v = fixed_layer.v_pre[sample, low:high, neuron].astype(np.int64) >> LOIHI.threshold_shift
     membrane: dict[str, Any] = {
         "steps": steps,
         "float": [float(x) for x in float_layer.v_pre[sample, low:high, neuron]],
