@@ -37,3 +37,11 @@ def test_a_failed_lookup_names_role_key_and_the_supported_keys():
         kernels.get(int, subject="node 'x'")
     with pytest.raises(UnsupportedLayerError, match="no backend for 'nope'; supported: none"):
         Registry("backend").get("'nope'")
+
+
+def test_remove_returns_the_entry_and_refuses_an_unknown_key():
+    kernels: Registry[type, object] = Registry("float kernel", ModelFormatError)
+    kernels.add(Alpha, len)
+    assert kernels.remove(Alpha) is len and Alpha not in kernels and len(kernels) == 0
+    with pytest.raises(ModelFormatError, match="no float kernel for Alpha; supported: none"):
+        kernels.remove(Alpha)

@@ -117,7 +117,8 @@ def quantize(
     Raises:
         UnsupportedLayerError: if a neuron has no quantizer, its input is not a
             quantizable synapse, or a node is neither a layer part nor pass-through.
-        QuantizationRangeError: if a layer cannot be represented (see :func:`quantize_layer`).
+        QuantizationRangeError: if a layer cannot be represented (see the kind's quantizer, e.g.
+            :func:`latdeploy.passes.quantize_layers.quantize_layer`).
     """
     bits = weight_bits or profile["arithmetic.weight_bits"]
     if not 1 <= bits <= profile["arithmetic.weight_bits"]:
