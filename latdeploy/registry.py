@@ -60,6 +60,16 @@ class Registry(Generic[Key, Value]):
 
         return decorate
 
+    def remove(self, key: Key) -> Value:
+        """Unregister ``key`` and return its entry (a test's temporary registration, for example).
+
+        Raises:
+            LatdeployError: of the registry's error class, as :meth:`get`, if ``key`` has no entry.
+        """
+        entry = self.get(key)
+        del self._entries[key]
+        return entry
+
     def get(self, key: Key, *, subject: str = "") -> Value:
         """Return the entry of ``key``.
 
@@ -77,16 +87,6 @@ class Registry(Generic[Key, Value]):
             prefix = f"{subject}: " if subject else ""
             hint = f"; {self.hint}" if self.hint else ""
             raise self.error(f"{prefix}no {self.role} for {key_name(key)}; supported: {supported}{hint}") from None
-
-    def remove(self, key: Key) -> Value:
-        """Unregister ``key`` and return its entry.
-
-        Raises:
-            LatdeployError: of the registry's error class (as :meth:`get`) if ``key`` has no entry.
-        """
-        value = self.get(key)
-        del self._entries[key]
-        return value
 
     def find(self, key: Key) -> Value | None:
         """Return the entry of ``key``, or ``None`` if it has none."""

@@ -39,9 +39,9 @@ def test_a_failed_lookup_names_role_key_and_the_supported_keys():
         Registry("backend").get("'nope'")
 
 
-def test_remove_returns_the_entry_and_refuses_an_unknown_key():
-    kernels: Registry[type, object] = Registry("float kernel", ModelFormatError)
+def test_remove_unregisters_and_returns_the_entry():
+    kernels: Registry[type, object] = Registry("float kernel")
     kernels.add(Alpha, len)
     assert kernels.remove(Alpha) is len and Alpha not in kernels and len(kernels) == 0
-    with pytest.raises(ModelFormatError, match="no float kernel for Alpha; supported: none"):
+    with pytest.raises(UnsupportedLayerError, match="no float kernel for Alpha; supported: none"):
         kernels.remove(Alpha)
