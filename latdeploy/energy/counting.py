@@ -26,8 +26,10 @@ import numpy as np
 
 from latdeploy.errors import UnsupportedLayerError
 from latdeploy.hw.profile import Profile
-from latdeploy.ir import Graph, Node
+from latdeploy.ir import Conv2dInt, DelayDenseInt, DenseInt, Graph, Node
+from latdeploy.registry import Registry
 from latdeploy.sim.fixed import FIXED_KERNELS
+from latdeploy.sim.fixed_conv import conv2d_int
 from latdeploy.sim.trace import Trace
 
 SOP_CONVENTION = (
@@ -49,16 +51,12 @@ def _matrix_sops(weight: np.ndarray, events: np.ndarray) -> tuple[int, int]:
 
 
 def _conv_sops(node: Any, events: np.ndarray) -> tuple[int, int]:
-    from latdeploy.sim.fixed_conv import conv2d_int
-
     nonzero = conv2d_int(node.replace(weight=(node.weight != 0).astype(np.int32)), events)
     dense = conv2d_int(node.replace(weight=np.ones_like(node.weight)), events)
     return int(nonzero.astype(np.int64).sum()), int(dense.astype(np.int64).sum())
 
 
 def _conv_macs(node: Any) -> int:
-    from latdeploy.sim.fixed_conv import conv2d_int
-
     everything = np.ones((1, 1, int(np.prod(node.in_shape))), np.uint8)
     return int(conv2d_int(node.replace(weight=np.ones_like(node.weight)), everything).astype(np.int64).sum())
 
@@ -75,11 +73,13 @@ class SynapseCounter:
     macs: Callable[[Any], int]
 
 
-SYNAPSE_COUNTERS: dict[str, SynapseCounter] = {
-    "DenseInt": SynapseCounter(lambda node, e: _matrix_sops(node.weight, e), lambda node: int(node.weight.size)),
-    "DelayDenseInt": SynapseCounter(lambda node, e: _matrix_sops(node.weight, e), lambda node: int(node.weight.size)),
-    "Conv2dInt": SynapseCounter(_conv_sops, _conv_macs),
-}
+SYNAPSE_COUNTERS: Registry[type[Node], SynapseCounter] = Registry("energy counting rule")
+"""How each integer synapse kind is counted, keyed by node class."""
+
+MATRIX_COUNTER = SynapseCounter(lambda node, e: _matrix_sops(node.weight, e), lambda node: int(node.weight.size))
+SYNAPSE_COUNTERS.add(DenseInt, MATRIX_COUNTER)
+SYNAPSE_COUNTERS.add(DelayDenseInt, MATRIX_COUNTER)
+SYNAPSE_COUNTERS.add(Conv2dInt, SynapseCounter(_conv_sops, _conv_macs))
 
 
 def _node_values(graph: Graph, input_spikes: np.ndarray, trace: Trace) -> dict[str, np.ndarray]:
@@ -92,10 +92,9 @@ def _node_values(graph: Graph, input_spikes: np.ndarray, trace: Trace) -> dict[s
         elif node.kind == "neuron":
             values[node.name] = trace.layers[node.name].spikes
         else:
-            kernel = FIXED_KERNELS.find(type(node))
-            if kernel is None:
+            if type(node) not in FIXED_KERNELS:
                 raise UnsupportedLayerError(f"node {node.name!r}: {type(node).__name__} has no fixed-point kernel")
-            values[node.name] = kernel(node, *(values[name] for name in node.inputs))
+            values[node.name] = FIXED_KERNELS.get(type(node))(node, *(values[name] for name in node.inputs))
     return values
 
 
@@ -129,12 +128,7 @@ def count_operations(graph: Graph, input_spikes: np.ndarray, trace: Trace) -> di
     per_layer = []
     for neuron in graph.neurons():
         synapse = _feeding_synapse(graph, neuron)
-        counter = SYNAPSE_COUNTERS.get(type(synapse).__name__)
-        if counter is None:
-            raise UnsupportedLayerError(
-                f"node {synapse.name!r}: energy counting has no rule for {type(synapse).__name__}; "
-                f"counted kinds: {sorted(SYNAPSE_COUNTERS)}"
-            )
+        counter = SYNAPSE_COUNTERS.get(type(synapse), subject=f"node {synapse.name!r}")
         events = (values[synapse.inputs[0]] != 0).astype(np.uint8)
         sops, sops_dense = counter.sops(synapse, events)
         current = values[neuron.inputs[0]]
