@@ -4,7 +4,7 @@
 :class:`~latdeploy.nn.SpikingConvNet` made of ``Conv2d``/``Linear -> neuron`` layers, spike-time
 max pools and flattens) and, on every call, quantizes each ``synapse -> neuron`` layer from the
 model's current float weights with the **registered quantizer of the export pass**
-(:data:`latdeploy.passes.quantize.NEURON_QUANTIZERS`, so weight grid, scale, ``weight_exp``,
+(:func:`latdeploy.passes.quantize.neuron_quantizer`, so weight grid, scale, ``weight_exp``,
 ``vth``, ``bias_mant``, ``du``, ``dv`` are the very integers ``latdeploy export`` chooses), then
 runs those integers with Lava's fixed-point rules (:mod:`latdeploy.nn.fake_quant_int`): its spikes
 are the fixed-point simulator's, spike for spike, for every neuron kind (stock LIF with decays,
@@ -40,13 +40,14 @@ from torch import nn
 from latdeploy.errors import UnsupportedLayerError
 from latdeploy.frontend.torch_module import graph_from_module
 from latdeploy.hw.profile import Profile
-from latdeploy.ir import Dense, DenseInt, LIFInt, Node
+from latdeploy.ir import Dense, DenseInt, Node
 from latdeploy.ir.conv import Conv2d, Conv2dInt
+from latdeploy.neurons.registry import NEURON_KINDS
 from latdeploy.nn.fake_quant_int import conv_current, dense_current, neuron_forward, straight_through, weight_units
 from latdeploy.nn.layers import SpikeTimeMaxPool2d, SumPool2d
 from latdeploy.nn.network import LatencyMLP, SpikingConvNet, is_neuron
 from latdeploy.passes.fuse_synapses import fuse_synapse_chains
-from latdeploy.passes.quantize import NEURON_QUANTIZERS
+from latdeploy.passes.quantize import neuron_quantizer
 from latdeploy.sim.fixed import lava_weights
 
 SETTLE_ROUNDS = 8
@@ -242,7 +243,7 @@ class IntegerForward:
         return layer.float_synapse.replace(weight=weight), neuron
 
     def _quantize(self, layer: _Layer) -> QuantizedLayer:
-        quantizer = NEURON_QUANTIZERS[type(layer.float_neuron)]
+        quantizer = neuron_quantizer(layer.float_neuron)
         bias = layer.neuron.bias.detach().cpu().numpy() if layer.neuron.bias is not None else None
         with torch.no_grad():
             weight = layer.fused(layer.synapse.weight.detach().cpu()).numpy()
@@ -270,7 +271,7 @@ class IntegerForward:
     def _delta(self, layer: _Layer, neuron: Node, scale: float) -> float:
         if layer.neuron.bias is None:
             return 0.0
-        smallest_firing = neuron.vth + 1 if isinstance(neuron, LIFInt) else neuron.vth
+        smallest_firing = NEURON_KINDS.kind_of(neuron).firing_vth(neuron.vth)
         gap = min(max(layer.neuron.threshold * scale - (smallest_firing - 1), 0.0), 1.0)
         return (2.0 * gap - 1.0) / (2.0 * self.timesteps + 1.0)
 

@@ -358,14 +358,14 @@ def vgg11_int_graph(spikes: np.ndarray, seed: int = 0) -> Graph:
     return Graph(tuple(nodes), {"timesteps": spikes.shape[1]})
 
 
-def _calibrated_neuron(nodes: list, synapse: Any, spikes: np.ndarray, kernels: dict) -> np.ndarray:
-    current = kernels[type(synapse)](synapse, spikes).astype(np.int64)
+def _calibrated_neuron(nodes: list, synapse: Any, spikes: np.ndarray, kernels: Any) -> np.ndarray:
+    current = kernels.get(type(synapse))(synapse, spikes).astype(np.int64)
     reach = (np.cumsum(current, axis=1).max(axis=1)) << 6
     vth = int(np.clip(np.quantile(reach, VGG_FIRING) // 64, 1, (1 << 17) - 1))
     bias = np.zeros(synapse.size, np.int32)
     neuron = LIFInt(f"{synapse.name}_lif", (synapse.name,), du=4095, dv=0, vth=vth, bias_mant=bias)
     nodes.extend([synapse, neuron])
-    return kernels[LIFInt](neuron, current.astype(np.int32))[0].spikes
+    return kernels.get(LIFInt)(neuron, current.astype(np.int32))[0].spikes
 
 
 def latency_images(samples: int, steps: int, seed: int = 1) -> np.ndarray:

@@ -34,8 +34,8 @@ from latdeploy.nn.evaluation import evaluate, model_inputs
 from latdeploy.nn.fake_quant import FakeQuantizedWeights
 from latdeploy.nn.losses import LOSSES, training_loss
 from latdeploy.nn.network import is_neuron
+from latdeploy.nn.neurons import NEURONS
 
-NEURONS = ("lif", "ttfs", "multi_threshold")
 ENCODERS = ("latency", "learned_latency", "stc")
 
 ENCODER_TEXT = {
@@ -78,7 +78,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--dataset", choices=DATASETS, default=DIGITS)
     add("--arch", choices=("mlp", "convnet"), default="mlp")
     add("--encoder", choices=ENCODERS, default=None, help="[latency; stc for event data]")
-    add("--neuron", choices=NEURONS, default="lif")
+    add("--neuron", choices=tuple(NEURONS), default="lif")
     add("--decoder", choices=DECODERS, default="first_spike")
     add("--loss", choices=LOSSES, default="membrane_ce")
     add("--timesteps", type=int, default=8)

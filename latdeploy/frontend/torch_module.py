@@ -8,12 +8,16 @@ sequentials are walked); any other model is traced with ``torch.fx``
 graph input has the shape the first layer receives (``metadata["input_shape"]`` for
 a bare ``nn.Sequential``).
 
-Registry contract: :func:`register_converter` maps a torch module type (subclasses
+Registry contract: :data:`CONVERTERS` (:func:`register_converter`) maps a torch module type (subclasses
 match too, the nearest registered base wins) to ``converter(module, state, path)``,
 which appends IR nodes with :meth:`ConversionState.add` (reading ``state.current``,
 the name of the value it consumes, and ``state.shape``, that value's per-step shape,
 e.g. ``(C, H, W)``) or rewrites the previous node (batch norm folding), and raises
 :class:`~latdeploy.errors.UnsupportedLayerError` naming ``path`` for what it cannot map.
+A neuron kind's torch module converts through :func:`convert_neuron`, registered when the kind
+is (:data:`latdeploy.neurons.registry.NEURON_KINDS`); the conv-net layers register in
+:mod:`latdeploy.frontend.torch_layers` (imported by the package's plugin module,
+``latdeploy/frontend/__init__.py``).
 """
 
 from __future__ import annotations
@@ -27,9 +31,11 @@ import numpy as np
 from torch import nn
 
 from latdeploy.errors import UnsupportedLayerError
-from latdeploy.ir import LIF, Dense, Graph, Node, SoftResetLIF, SpikeInput
-from latdeploy.nn import neurons
+from latdeploy.ir import Dense, Graph, Node, SpikeInput
+from latdeploy.neurons.base import NeuronKind
+from latdeploy.neurons.registry import NEURON_KINDS
 from latdeploy.nn.network import LatencyMLP
+from latdeploy.registry import Registry
 
 GRAPH_METADATA_KEYS = ("timesteps", "dataset", "classes", "encoder", "decoder", "input_shape")
 
@@ -78,7 +84,7 @@ class ConversionState:
 
 
 Converter = Callable[[nn.Module, ConversionState, str], None]
-CONVERTERS: dict[type[nn.Module], Converter] = {}
+CONVERTERS: Registry[type[nn.Module], Converter] = Registry("converter")
 
 
 def register_converter(*module_types: type[nn.Module]) -> Callable[[Converter], Converter]:
@@ -86,7 +92,7 @@ def register_converter(*module_types: type[nn.Module]) -> Callable[[Converter], 
 
     def decorate(converter: Converter) -> Converter:
         for module_type in module_types:
-            CONVERTERS[module_type] = converter
+            CONVERTERS.add(module_type, converter)
         return converter
 
     return decorate
@@ -99,9 +105,10 @@ def converter_for(module: nn.Module, path: str) -> Converter:
         UnsupportedLayerError: naming ``path`` and the type if none is registered.
     """
     for cls in type(module).__mro__:
-        if cls in CONVERTERS:
-            return CONVERTERS[cls]
-    supported = ", ".join(sorted(c.__name__ for c in CONVERTERS))
+        converter = CONVERTERS.find(cls)
+        if converter is not None:
+            return converter
+    supported = ", ".join(CONVERTERS.names())
     raise UnsupportedLayerError(
         f"layer {path!r}: {type(module).__module__}.{type(module).__name__} is not supported; supported: {supported}"
     )
@@ -120,12 +127,34 @@ def convert_linear(module: nn.Linear, state: ConversionState, path: str) -> None
         state.add_bias(module.bias.detach().cpu().numpy(), path)
 
 
-@register_converter(neurons.LIF)
-def convert_lif(module: neurons.LIF, state: ConversionState, path: str) -> None:
-    """``LIF`` -> :class:`~latdeploy.ir.LIF` (reset to zero) or :class:`~latdeploy.ir.SoftResetLIF`
-    (``reset="subtract"``), flattened; bias plus any pending bias."""
-    node_type = SoftResetLIF if module.reset == "subtract" else LIF
-    state.add(neuron_node(node_type, module, state, path), state.shape)
+def convert_neuron(module: nn.Module, state: ConversionState, path: str) -> None:
+    """A neuron kind's torch module -> the kind's float node (flattened; bias plus any pending bias;
+    the kind's ``fields``, e.g. ``levels``, copied).
+
+    Raises:
+        UnsupportedLayerError: if no registered kind accepts the module (e.g. an unknown ``reset``),
+            or as :func:`neuron_node`.
+    """
+    kind = NEURON_KINDS.of_module(module)
+    if kind is None:
+        raise UnsupportedLayerError(
+            f"layer {path!r}: no neuron kind for {type(module).__name__} with these options; "
+            f"supported: {', '.join(NEURON_KINDS.names())}"
+        )
+    fields = {name: getattr(module, name) for name in kind.fields}
+    state.add(neuron_node(kind.float_node, module, state, path, **fields), state.shape)
+
+
+def _add_kind(kind: NeuronKind) -> None:
+    CONVERTERS.add(kind.torch_module, convert_neuron)
+
+
+def _remove_kind(kind: NeuronKind) -> None:
+    if not any(other.torch_module is kind.torch_module for _, other in NEURON_KINDS.items()):
+        CONVERTERS.remove(kind.torch_module)
+
+
+NEURON_KINDS.subscribe(_add_kind, _remove_kind)
 
 
 def neuron_node(node_type: type[Node], module: nn.Module, state: ConversionState, path: str, **fields: Any) -> Node:
@@ -223,7 +252,3 @@ def graph_from_module(model: nn.Module, metadata: dict[str, Any]) -> Graph:
     kept = {key: metadata[key] for key in GRAPH_METADATA_KEYS if key in metadata}
     timesteps = getattr(model, "timesteps", metadata.get("timesteps"))
     return Graph(tuple(state.nodes), {**kept, "timesteps": int(timesteps)})
-
-
-from latdeploy.frontend import torch_layers as _torch_layers  # noqa: E402,F401  (registers conv-net layers)
-from latdeploy.frontend import torch_neurons as _torch_neurons  # noqa: E402,F401  (registers TTFS, multi-threshold)

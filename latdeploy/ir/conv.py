@@ -15,10 +15,8 @@ from typing import ClassVar
 import numpy as np
 
 from latdeploy.errors import ModelFormatError, QuantizationRangeError
-from latdeploy.ir.nodes import LIF, Dense, LIFInt, Node, _require_range, register_node
-from latdeploy.ir.types import IntType
+from latdeploy.ir.nodes import LIF, WEIGHT_TYPE, Dense, LIFInt, Node, _require_range, register_node
 
-CONV_WEIGHT_TYPE = IntType(9)
 POOL_MODES = ("avg", "sum")
 MAX_AXONAL_DELAY = 62
 
@@ -194,7 +192,7 @@ class Conv2dInt(_ConvBase):
         self.weight = np.asarray(self.weight)
         if not np.issubdtype(self.weight.dtype, np.integer):
             raise ModelFormatError(f"node {self.name!r}: weight must be integer, got {self.weight.dtype}")
-        _require_range(self, "weight", self.weight, CONV_WEIGHT_TYPE)  # before the cast, which would wrap
+        _require_range(self, "weight", self.weight, WEIGHT_TYPE)  # before the cast, which would wrap
         self.weight = self.weight.astype(np.int32)
         self._validate_weight()
         if not 1 <= self.num_weight_bits <= 8:

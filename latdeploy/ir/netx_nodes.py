@@ -13,11 +13,9 @@ from typing import ClassVar
 import numpy as np
 
 from latdeploy.errors import ModelFormatError, QuantizationRangeError
-from latdeploy.ir.nodes import Node, _check_weight_scaling, register_node
-from latdeploy.ir.types import IntType
+from latdeploy.ir.nodes import WEIGHT_TYPE, Node, _check_weight_scaling, register_node
 
 MAX_DELAY = 62  # netx clamps delays to 62; Lava's DelayDense holds up to 63 on Loihi 2
-WEIGHT_TYPE = IntType(9)
 
 
 @register_node

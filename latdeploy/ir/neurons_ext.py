@@ -2,7 +2,8 @@
 
 Each kind has a float node (what the torch modules of :mod:`latdeploy.nn.neurons`
 compute) and an integer node (what latdeploy's own Lava processes in
-:mod:`latdeploy.backends.lava.processes` compute, bit for bit). All share the CUBA
+:mod:`latdeploy.backends.lava.processes` compute, bit for bit); the kind modules of
+:mod:`latdeploy.neurons` tie them together. All share the CUBA
 sub-threshold update of Loihi's LIF (float: see :class:`latdeploy.ir.LIF`;
 integer: see :class:`latdeploy.ir.LIFInt`, int32 arithmetic, 24-bit wrap of ``u``,
 saturation of ``v``, decays rounding toward zero). They differ in the threshold
@@ -25,11 +26,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from latdeploy.errors import ModelFormatError, QuantizationRangeError
+from latdeploy.hw.arithmetic import LOIHI
 from latdeploy.ir.nodes import FloatNeuronBase, IntNeuronBase, Node, register_node
 
 RESETS = ("zero", "subtract")
 MAX_LEVELS = 255
-STATE_MAX = (1 << 23) - 1  # largest |v| Lava's LIF holds
+STATE_MAX = LOIHI.v_max  # largest |v| Lava's LIF holds
 
 
 @dataclass
@@ -137,9 +139,9 @@ class MultiThresholdLIFInt(IntNeuron):
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_levels(self, self.levels, self.reset)
-        if self.levels * (self.vth << 6) > STATE_MAX:
+        if self.levels * LOIHI.theta(self.vth) > STATE_MAX:
             raise QuantizationRangeError(
-                f"node {self.name!r}: levels x (vth << 6) = {self.levels * (self.vth << 6)} exceeds the 24-bit "
+                f"node {self.name!r}: levels x (vth << 6) = {self.levels * LOIHI.theta(self.vth)} exceeds the 24-bit "
                 f"membrane limit {STATE_MAX}; lower vth (weight_exp) or levels"
             )
 
@@ -161,10 +163,3 @@ def message_bits(node: Node) -> int:
     else the bits of the largest graded payload (``levels_max`` or ``levels``)."""
     levels = int(getattr(node, "levels_max", getattr(node, "levels", 1)))
     return levels.bit_length() if levels > 1 else 0
-
-
-FLOAT_TO_INT: dict[type[Node], type[IntNeuron]] = {
-    SoftResetLIF: SoftResetLIFInt,
-    TTFS: TTFSInt,
-    MultiThresholdLIF: MultiThresholdLIFInt,
-}

@@ -3,7 +3,10 @@
 Conventions: spike trains are ``[batch, time, neurons]``; ``W`` is ``[out, in]``.
 Fields typed ``np.ndarray`` are tensors (ONNX initializers); ``int``, ``float`` and
 ``str`` fields are attributes. :func:`register_node` puts a class in
-:data:`NODE_TYPES`, the one list that dict/JSON and ONNX conversion read.
+:data:`NODE_TYPES` (a :class:`~latdeploy.registry.Registry` by class name), the one list that
+dict/JSON and ONNX conversion read. Every width and range is
+:data:`latdeploy.hw.arithmetic.LOIHI`'s (the arithmetic of the Lava processes the integer nodes
+describe).
 """
 
 from __future__ import annotations
@@ -15,28 +18,30 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 
 from latdeploy.errors import ModelFormatError, QuantizationRangeError
+from latdeploy.hw.arithmetic import LOIHI
 from latdeploy.ir.types import IntType
+from latdeploy.registry import Registry
 
-NODE_TYPES: dict[str, type[Node]] = {}
+NODE_TYPES: Registry[str, type[Node]] = Registry("node type", ModelFormatError)
 NodeClass = TypeVar("NodeClass", bound="type[Node]")
 
-STATE_TYPE = IntType(24)
-DU_RANGE = (-1, 4095)
+DU_RANGE = (-1, LOIHI.decay_unity - 1)
 """Lava computes the current decay as ``du + 1`` (its 1-bit ``ds_offset``): ``du = -1`` keeps ``u``
 (no decay; netx's ``iDecay`` 0), ``du = 4095`` clears it each step."""
-DV_RANGE = (0, 4096)
+DV_RANGE = (0, LOIHI.decay_unity)
 """Lava's voltage decay (``dm_offset`` 0): ``dv = 4096`` clears ``v`` each step (netx's ``vDecay`` 4096)."""
-VTH_RANGE = (0, 1 << 17)
+VTH_RANGE = (0, LOIHI.vth_max + 1)
 """The 17-bit mantissa, plus ``2^17``: ``vth << 6 = 2^23`` lies above every 24-bit ``v`` (never fires;
 netx's threshold for a layer without a neuron)."""
-BIAS_MANT_TYPE = IntType(13)
-BIAS_EXP_TYPE = IntType(3, signed=False)
+BIAS_MANT_TYPE = IntType(LOIHI.bias_mantissa_bits)
+BIAS_EXP_TYPE = IntType(LOIHI.bias_exp_max.bit_length(), signed=False)
+WEIGHT_TYPE = IntType(LOIHI.weight_bits + 1)
+"""Weights as Lava stores them: 8-bit mantissas, mixed sign shifted left once (even values in [-256, 254])."""
 
 
 def register_node(cls: NodeClass) -> NodeClass:
     """Class decorator: register a node type under its class name and return it."""
-    NODE_TYPES[cls.__name__] = cls
-    return cls
+    return NODE_TYPES.add(cls.__name__, cls)
 
 
 @dataclass
@@ -143,10 +148,13 @@ def _require_range(node: Node, what: str, values: np.ndarray | int, kind: IntTyp
 
 def _check_weight_scaling(node: Node) -> None:
     """Check an integer synapse's ``weight_exp`` (in [-8, 7]) and ``num_weight_bits`` (in [1, 8])."""
-    if not -8 <= node.weight_exp <= 7:
-        raise QuantizationRangeError(f"node {node.name!r}: weight_exp {node.weight_exp} outside [-8, 7]")
-    if not 1 <= node.num_weight_bits <= 8:
-        raise QuantizationRangeError(f"node {node.name!r}: num_weight_bits {node.num_weight_bits} outside [1, 8]")
+    low, high = LOIHI.weight_exp_min, LOIHI.weight_exp_max
+    if not low <= node.weight_exp <= high:
+        raise QuantizationRangeError(f"node {node.name!r}: weight_exp {node.weight_exp} outside [{low}, {high}]")
+    if not 1 <= node.num_weight_bits <= LOIHI.weight_bits:
+        raise QuantizationRangeError(
+            f"node {node.name!r}: num_weight_bits {node.num_weight_bits} outside [1, {LOIHI.weight_bits}]"
+        )
 
 
 @register_node
@@ -266,7 +274,7 @@ class DenseInt(Node):
             )
         if not np.issubdtype(self.weight.dtype, np.integer):
             raise ModelFormatError(f"node {self.name!r}: weight must be integer, got {self.weight.dtype}")
-        _require_range(self, "weight", self.weight, IntType(9))  # before the cast, which would wrap
+        _require_range(self, "weight", self.weight, WEIGHT_TYPE)  # before the cast, which would wrap
         self.weight = self.weight.astype(np.int32)
         _check_weight_scaling(self)
 

@@ -170,7 +170,7 @@ def _from_onnx(model: onnx.ModelProto) -> Graph:
         raise ModelFormatError(f"ONNX model has {len(model.graph.input)} graph inputs; latdeploy graphs have one")
     nodes: list[Node] = [_spike_input(model, props)]
     for onnx_node in model.graph.node:
-        cls = NODE_TYPES.get(onnx_node.op_type)
+        cls = NODE_TYPES.find(onnx_node.op_type)
         if onnx_node.domain != DOMAIN or cls is None:
             raise ModelFormatError(
                 f"ONNX node {onnx_node.name!r}: op {onnx_node.domain}:{onnx_node.op_type} is not a latdeploy node"

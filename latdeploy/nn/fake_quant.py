@@ -1,6 +1,6 @@
 """Fake quantization for quantization-aware training onto Loihi's weight grid.
 
-The grid and scale are those of :func:`latdeploy.passes.quantize.quantize_layer`
+The grid and scale are those of :func:`latdeploy.passes.quantize_layers.quantize_layer`
 with the clipping point at the ``clip_quantile`` of ``|W|`` (default 1: ``max |W|``):
 ``scale = highest / clip``, weights rounded to multiples of the grid step (even values
 at 8 bits, mixed sign) and clipped to the grid, bias rounded to ``1 / scale``. A model
@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from latdeploy.passes.quantize import weight_grid
+from latdeploy.passes.quantize_layers import weight_grid
 
 
 def layer_scale(weight: torch.Tensor, bits: int = 8, clip_quantile: float = 1.0) -> tuple[float, int, int, int]:

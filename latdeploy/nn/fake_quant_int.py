@@ -5,7 +5,8 @@ Every function here computes, in its forward pass, exactly what the fixed-point 
 integer node it is given: integer values held in float64 tensors (exact below 2**53),
 Lava's casts and wraps included (int32 ports, the 24-bit wrap of ``u``, Conv's 24-bit
 ``signed_clamp``, the clip of ``v``), decays rounded toward zero, the floor of a negative
-``weight_exp``, and each neuron kind's integer threshold test and reset. The backward pass
+``weight_exp``, and each neuron kind's integer threshold test and reset (the kind's firing rule,
+:class:`latdeploy.neurons.base.NeuronKind`, run on :class:`TorchOps`). The backward pass
 treats every rounding, wrap and shift as the identity (straight-through) and each
 threshold test through the neuron's surrogate gradient in float units (``V = v / (64 scale)``),
 so gradients reach the float weights and biases the integer values were quantized from.
@@ -16,15 +17,38 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from latdeploy.ir import DenseInt, LIFInt, Node
+from latdeploy.hw.arithmetic import LOIHI
+from latdeploy.ir import DenseInt, Node
 from latdeploy.ir.conv import Conv2dInt
-from latdeploy.ir.neurons_ext import MultiThresholdLIFInt, SoftResetLIFInt, TTFSInt
+from latdeploy.neurons.base import FiringOps
+from latdeploy.neurons.registry import NEURON_KINDS
 from latdeploy.nn.surrogate import spike_function
 
-DECAY_UNITY = 4096.0
-ACTIVATION_SCALE = 64.0  # a << 6, vth << 6
-STATE_LIMIT = float(1 << 23)
-CONV_WRAP_BITS = 24
+DECAY_UNITY = float(LOIHI.decay_unity)
+ACTIVATION_SCALE = float(1 << LOIHI.activation_shift)  # a << 6
+STATE_LIMIT = float(LOIHI.state_limit)
+CONV_WRAP_BITS = LOIHI.state_bits
+
+
+class TorchOps(FiringOps):
+    """torch: the threshold test as a spike with a surrogate gradient in float units.
+
+    ``reached(v, theta)`` is ``spike_function((v - theta) / unit)`` (``v - theta - 1`` for ``>``:
+    the membrane is integer), ``unit`` being the integer membrane per float unit (``64 * scale``).
+    """
+
+    def __init__(self, comparison: str, unit: float, surrogate: str = "fast_sigmoid", slope: float = 5.0) -> None:
+        super().__init__(comparison)
+        self.unit, self.surrogate, self.slope = unit, surrogate, slope
+
+    def reached(self, v: torch.Tensor, theta: float) -> torch.Tensor:
+        """Return 1.0 where ``v`` crosses ``theta`` (surrogate gradient), else 0.0."""
+        offset = v - theta - 1 if self.comparison == ">" else v - theta
+        return spike_function(offset / self.unit, self.surrogate, self.slope)
+
+    def ones_like(self, v: torch.Tensor) -> torch.Tensor:
+        """Return ``torch.ones_like(v)``."""
+        return torch.ones_like(v)
 
 
 def straight_through(value: torch.Tensor, exact: torch.Tensor) -> torch.Tensor:
@@ -74,13 +98,29 @@ def conv_current(spikes: torch.Tensor, weight: torch.Tensor, node: Conv2dInt) ->
 
 
 def _wrap_u24(summed: torch.Tensor) -> torch.Tensor:
-    """Lava's single 24-bit wrap of ``u`` (above 2^23: minus 2^24; at or below -2^23: plus 2^24)."""
+    """Lava's single 24-bit wrap of ``u`` (above 2^23: minus 2^24; at or below -2^23: plus 2^24), straight-through."""
     wrapped = torch.where(
         summed > STATE_LIMIT,
         summed - 2 * STATE_LIMIT,
         torch.where(summed <= -STATE_LIMIT, summed + 2 * STATE_LIMIT, summed),
     )
     return straight_through(summed, wrapped)
+
+
+def cuba_step(
+    u: torch.Tensor, v: torch.Tensor, current: torch.Tensor, decay_u: float, decay_v: float, bias: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step of Lava's fixed-point CUBA update on float64 integer state, straight-through.
+
+    ``decay_u = 2**12 - (du + 1)``, ``decay_v = 2**12 - dv``, ``bias`` = ``bias_mant << bias_exp``.
+
+    Returns:
+        ``(u, v)``: ``u`` after the 24-bit wrap, ``v`` saturated (before any firing rule).
+    """
+    shifted = wrap(current.to(torch.float64) * ACTIVATION_SCALE, 32)
+    u = _wrap_u24(wrap(trunc_decay(u, decay_u) + shifted, 32))
+    updated = wrap(wrap(trunc_decay(v, decay_v) + u, 32) + bias, 32)
+    return u, torch.clamp(updated, -float(LOIHI.v_max), float(LOIHI.v_max))
 
 
 def neuron_forward(
@@ -101,40 +141,22 @@ def neuron_forward(
         multi-threshold neuron) and its ``v`` before reset divided by ``64 * scale``.
 
     Raises:
-        TypeError: for a node that is not one of the integer CUBA neurons.
+        UnsupportedLayerError: for a node of no registered neuron kind.
     """
-    if not isinstance(node, (LIFInt, SoftResetLIFInt, TTFSInt, MultiThresholdLIFInt)):
-        raise TypeError(f"node {node.name!r}: {type(node).__name__} is not an integer CUBA neuron")
+    kind = NEURON_KINDS.kind_of(node)
     decay_u, decay_v = DECAY_UNITY - (node.du + 1), DECAY_UNITY - node.dv
-    theta = float(node.vth) * ACTIVATION_SCALE
+    theta = float(LOIHI.theta(node.vth))
     unit = ACTIVATION_SCALE * scale
+    ops = TorchOps(kind.comparison, unit, surrogate, slope)
     bias_term = bias.to(torch.float64) * 2.0**node.bias_exp
     u = torch.zeros_like(current[0], dtype=torch.float64)
     v = torch.zeros_like(u)
-    alive = torch.ones_like(u)
+    state = kind.start(ops, u)
     payloads, v_pres = [], []
     for step in range(current.shape[0]):
-        shifted = wrap(current[step].to(torch.float64) * ACTIVATION_SCALE, 32)
-        u = _wrap_u24(wrap(trunc_decay(u, decay_u) + shifted, 32))
-        updated = wrap(wrap(trunc_decay(v, decay_v) + u, 32) + bias_term, 32)
-        v = torch.clamp(updated, -STATE_LIMIT + 1, STATE_LIMIT - 1)
-        if isinstance(node, LIFInt):  # Lava's LIF: v > vth << 6, reset to zero
-            spike = spike_function((v - theta - 1) / unit, surrogate, slope)
-            v_pres.append(v)
-            payload, v = spike, v * (1 - spike)
-        elif isinstance(node, SoftResetLIFInt):
-            spike = spike_function((v - theta) / unit, surrogate, slope)
-            v_pres.append(v)
-            payload, v = spike, v - spike * theta
-        elif isinstance(node, TTFSInt):
-            v = v * alive
-            spike = spike_function((v - theta) / unit, surrogate, slope) * alive
-            v_pres.append(v)
-            payload, v, alive = spike, v * (1 - spike), alive * (1 - spike)
-        else:
-            crossed = [spike_function((v - k * theta) / unit, surrogate, slope) for k in range(1, node.levels + 1)]
-            payload = torch.stack(crossed).sum(dim=0)
-            v_pres.append(v)
-            v = v * (1 - crossed[0]) if node.reset == "zero" else v - payload * theta
-        payloads.append(payload)
+        u, v = cuba_step(u, v, current[step], decay_u, decay_v, bias_term)
+        firing = kind.fire(ops, v, theta, state, node)
+        v_pres.append(firing.v_pre)
+        payloads.append(firing.payload)
+        v, state = firing.v, firing.state
     return torch.stack(payloads), torch.stack(v_pres) / unit

@@ -40,8 +40,12 @@ def _as_shape(size: int | tuple[int, ...]) -> tuple[int, ...]:
     return shape
 
 
-class _CubaNeuron(nn.Module):
-    """Parameters and the sub-threshold update shared by every neuron kind."""
+class CubaNeuron(nn.Module):
+    """Parameters and the sub-threshold update shared by every neuron kind.
+
+    A kind's module subclasses it and implements :meth:`_fire` (and :meth:`_start` for extra
+    per-sample state); :mod:`latdeploy.neurons` declares the kind around it.
+    """
 
     def __init__(
         self,
@@ -122,7 +126,7 @@ def _check_reset(reset: str) -> str:
     return reset
 
 
-class LIF(_CubaNeuron):
+class LIF(CubaNeuron):
     """Current-based leaky integrate-and-fire neuron that may fire on many steps.
 
     Per step (module docstring for ``u`` and ``v``)::
@@ -153,7 +157,7 @@ class LIF(_CubaNeuron):
         return s, v, (v * (1.0 - s) if self.reset == "zero" else v - s * self.threshold), None
 
 
-class TTFSNeuron(_CubaNeuron):
+class TTFSNeuron(CubaNeuron):
     """Time-to-first-spike neuron: a CUBA LIF that fires at most once per sample.
 
     Per step (module docstring for ``u`` and ``v``), with ``alive = 1`` until the
@@ -177,7 +181,7 @@ class TTFSNeuron(_CubaNeuron):
         return s, v, v * (1.0 - s), alive * (1.0 - s)
 
 
-class MultiThresholdLIF(_CubaNeuron):
+class MultiThresholdLIF(CubaNeuron):
     """Multi-threshold LIF: emits a graded spike, the number of thresholds crossed.
 
     Per step (module docstring for ``u`` and ``v``), with ``levels = K``::
@@ -214,4 +218,4 @@ class MultiThresholdLIF(_CubaNeuron):
         return s, v, (v * (1.0 - crossed[0]) if self.reset == "zero" else v - s * self.threshold), None
 
 
-NEURONS: dict[str, type[_CubaNeuron]] = {"lif": LIF, "ttfs": TTFSNeuron, "multi_threshold": MultiThresholdLIF}
+NEURONS: dict[str, type[CubaNeuron]] = {"lif": LIF, "ttfs": TTFSNeuron, "multi_threshold": MultiThresholdLIF}

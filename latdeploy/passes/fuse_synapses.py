@@ -110,7 +110,7 @@ def _probe_dense(chain: list[Node], fan_in: int) -> Dense:
     values = torch.eye(fan_in, dtype=torch.float32).unsqueeze(0)
     with torch.no_grad():
         for node in chain:
-            values = FLOAT_KERNELS[type(node)](node, values)
+            values = FLOAT_KERNELS.get(type(node))(node, values)
     return Dense(last.name, chain[0].inputs, weight=values[0].numpy().T.copy())
 
 

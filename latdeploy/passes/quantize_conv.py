@@ -1,4 +1,4 @@
-"""Quantizers of the convolutional nodes (registered with :mod:`latdeploy.passes.quantize`).
+"""Quantizers of the convolutional nodes (registered with :mod:`latdeploy.passes.quantize_layers`).
 
 ``Conv2d`` and ``Pool2d`` become :class:`~latdeploy.ir.conv.Conv2dInt` (a pool is a
 depthwise convolution with equal weights: ``1`` for a sum, ``1 / (kH kW)`` for an
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from latdeploy.ir.conv import AxonalDelay, Conv2d, Conv2dInt, Pool2d
-from latdeploy.passes.quantize import SynapseQuantizer, register_passthrough, register_synapse_quantizer
+from latdeploy.passes.quantize_layers import SynapseQuantizer, register_passthrough, register_synapse_quantizer
 
 
 def _geometry(node: Conv2d | Pool2d) -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""Quantize a synapse feeding one of the extra neurons (soft reset, TTFS, multi-threshold).
+"""Quantize a synapse feeding a neuron kind that compares greater-or-equal (soft reset, TTFS, multi-threshold).
 
 In units where the integer membrane ``V = v / 64`` approximates ``scale * V_float``:
 
@@ -30,42 +30,50 @@ In units where the integer membrane ``V = v / 64`` approximates ``scale * V_floa
   (``du = 4095``, ``u = a << 6``) and ``voltage_decay = 0`` are exact.
 
 The clipping point of ``|W|`` is calibrated by :func:`latdeploy.passes.quantize.quantize`
-as for the stock LIF; :func:`quantize_neuron_layer` is registered for the three float
-neuron kinds with :func:`~latdeploy.passes.quantize.register_neuron_quantizer`.
+as for the stock LIF. A kind declares :func:`threshold_snapping_quantizer` of its integer node
+as its quantizer (:class:`latdeploy.neurons.base.NeuronKind`). Every width comes from the
+profile's :class:`~latdeploy.hw.arithmetic.Arithmetic`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import Any
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from latdeploy.errors import QuantizationRangeError
-from latdeploy.hw.profile import Profile
 from latdeploy.ir import Node
-from latdeploy.ir.neurons_ext import (
-    FLOAT_TO_INT,
-    STATE_MAX,
-    TTFS,
-    FloatNeuron,
-    IntNeuron,
-    MultiThresholdLIF,
-    SoftResetLIF,
-)
-from latdeploy.passes.quantize import (
+from latdeploy.ir.nodes import IntNeuronBase
+from latdeploy.passes.quantize_layers import (
     BIAS_EXP,
     bias_fields,
     clip_scale,
     decay_fields,
     layer_facts,
-    register_neuron_quantizer,
     snap_weights,
     synapse_quantizer,
     weight_grid,
 )
 
+if TYPE_CHECKING:
+    from latdeploy.hw.profile import Profile
+    from latdeploy.neurons.base import NeuronQuantizer
+
 SNAP_TOLERANCE = 1e-6  # relative; above float32 rounding (6e-8), so dequantized weights re-quantize alike
+IntFields = Callable[[Node, float], dict[str, Any]]
+"""``int_fields(neuron, scale)``: the integer node's fields beyond the CUBA ones, from the float neuron."""
+
+
+def shared_fields(int_node: type[Node]) -> IntFields:
+    """Return the :data:`IntFields` that copy the float neuron's values of ``int_node``'s own fields
+    (those beyond the CUBA neuron's: e.g. ``levels`` and ``reset``)."""
+    common = {f.name for f in dataclasses.fields(IntNeuronBase)}
+    own = [f.name for f in dataclasses.fields(int_node) if f.name not in common]
+    return lambda neuron, scale: {name: getattr(neuron, name) for name in own}
 
 
 def _snap_threshold(scaled: float, vth_max: int, step: int, highest: int) -> int:
@@ -75,13 +83,20 @@ def _snap_threshold(scaled: float, vth_max: int, step: int, highest: int) -> int
     return up if up <= vth_max and up / scaled < 1 + step / (2 * highest) else down
 
 
-@register_neuron_quantizer(SoftResetLIF)
-@register_neuron_quantizer(TTFS)
-@register_neuron_quantizer(MultiThresholdLIF)
 def quantize_neuron_layer(
-    synapse: Node, neuron: FloatNeuron, profile: Profile, clip_quantile: float, weight_bits: int
-) -> tuple[Node, IntNeuron, dict[str, Any]]:
-    """Quantize ``synapse -> neuron`` with the scale set by ``clip_quantile`` of ``|W|``.
+    synapse: Node,
+    neuron: Node,
+    profile: Profile,
+    clip_quantile: float,
+    weight_bits: int,
+    *,
+    int_node: type[Node],
+    int_fields: IntFields,
+) -> tuple[Node, Node, dict[str, Any]]:
+    """Quantize ``synapse -> neuron`` into an ``int_node`` with the scale set by ``clip_quantile`` of ``|W|``.
+
+    ``neuron``'s ``levels`` (1 without) bounds ``vth`` so that every graded level fits the membrane;
+    ``int_fields(neuron, scale)`` gives ``int_node``'s extra fields.
 
     Returns:
         ``(synapse_int, neuron_int, facts)``; ``facts`` is JSON-able.
@@ -91,39 +106,36 @@ def quantize_neuron_layer(
         QuantizationRangeError: if no weight exponent in the profile's range fits the
             threshold (and the top graded level) into the hardware's ranges.
     """
+    arithmetic = profile.arithmetic
     quantizer = synapse_quantizer(synapse)
     weight = np.asarray(quantizer.weights(synapse), np.float64)
     grid = weight_grid(weight, weight_bits)
     _, step, lowest, highest = grid
     grid_scale = clip_scale(weight, clip_quantile, highest)
-    levels = neuron.levels if isinstance(neuron, MultiThresholdLIF) else 1
-    vth_max = min(
-        (1 << profile["arithmetic.threshold_mantissa_bits"]) - 1,
-        STATE_MAX // (levels << profile["arithmetic.threshold_shift"]),
-    )
+    levels = int(getattr(neuron, "levels", 1))
+    vth_max = min(arithmetic.vth_max, arithmetic.v_max // (levels << arithmetic.threshold_shift))
     weight_exp = 0
     if not quantizer.has_weight_exp and neuron.threshold * grid_scale > vth_max:
         grid_scale = vth_max / neuron.threshold
     while math.floor(neuron.threshold * grid_scale * 2.0**weight_exp + 1e-9) > vth_max:
         weight_exp -= 1
-        if weight_exp < profile["arithmetic.weight_exp_min"]:
+        if weight_exp < arithmetic.weight_exp_min:
             raise QuantizationRangeError(
                 f"node {neuron.name!r}: threshold {neuron.threshold} x scale {grid_scale:.4g} exceeds the largest "
-                f"vth {vth_max} (17-bit mantissa, {levels} level(s) in 24 bits) even at weight_exp "
-                f"{profile['arithmetic.weight_exp_min']}; retrain with a smaller threshold-to-weight ratio"
+                f"vth {vth_max} ({arithmetic.threshold_mantissa_bits}-bit mantissa, {levels} level(s) in "
+                f"{arithmetic.v_state_bits} bits) even at weight_exp {arithmetic.weight_exp_min}; retrain with a "
+                "smaller threshold-to-weight ratio"
             )
     vth = _snap_threshold(neuron.threshold * grid_scale * 2.0**weight_exp, vth_max, step, highest)
     scale = vth / neuron.threshold
     ideal = weight * scale / 2.0**weight_exp
     weight_int = snap_weights(ideal, step, lowest, highest)
-    bias = bias_fields(neuron.bias, scale, profile)
-    du, dv, decays_exact = decay_fields(neuron.current_decay, neuron.voltage_decay)
+    bias = bias_fields(neuron.bias, scale, arithmetic)
+    du, dv, decays_exact = decay_fields(neuron.current_decay, neuron.voltage_decay, arithmetic)
 
     synapse_int = quantizer.build(synapse, weight_int, weight_exp, weight_bits)
-    extra = {"levels": neuron.levels, "reset": neuron.reset} if isinstance(neuron, MultiThresholdLIF) else {}
-    integer = FLOAT_TO_INT[type(neuron)](
-        neuron.name, neuron.inputs, du=du, dv=dv, vth=vth, bias_mant=bias[0], bias_exp=BIAS_EXP, **extra
-    )
+    extra = int_fields(neuron, scale)
+    integer = int_node(neuron.name, neuron.inputs, du=du, dv=dv, vth=vth, bias_mant=bias[0], bias_exp=BIAS_EXP, **extra)
     facts = {
         **layer_facts(
             grid, ideal, weight_int, bias, integer, neuron.threshold, scale, weight_exp, clip_quantile, weight_bits
@@ -132,3 +144,9 @@ def quantize_neuron_layer(
         "levels": levels,
     }
     return synapse_int, integer, facts
+
+
+def threshold_snapping_quantizer(int_node: type[Node], int_fields: IntFields | None = None) -> NeuronQuantizer:
+    """Return the layer quantizer (:func:`quantize_neuron_layer`) of a kind whose integer node is
+    ``int_node`` (``int_fields`` default: :func:`shared_fields`)."""
+    return partial(quantize_neuron_layer, int_node=int_node, int_fields=int_fields or shared_fields(int_node))

@@ -30,9 +30,8 @@ import numpy as np
 from latdeploy.errors import QuantizationRangeError
 from latdeploy.hw.profile import Profile
 from latdeploy.ir import Graph, Node
+from latdeploy.neurons.registry import NEURON_KINDS
 from latdeploy.sim.fixed import simulate_fixed
-
-DECAY_ONE = 4096
 
 
 def payload_max(source: Node) -> int:
@@ -64,26 +63,27 @@ def layer_bounds(synapse: Node, neuron: Node, payload: int, steps: int, profile:
 
     Returns:
         ``{neurons, input_max_per_step, u_max_abs, v_pre_max, v_min, u_overflow_neurons,
-        v_overflow_neurons}`` (ints), or None for a neuron without Loihi's integer state fields
-        or a synapse without integer weights.
+        v_overflow_neurons}`` (ints), or None for a neuron of no registered kind (without Loihi's
+        integer state) or a synapse without integer weights.
     """
-    if not all(hasattr(neuron, name) for name in ("du", "dv", "vth", "bias_mant", "bias_exp")):
+    kind = NEURON_KINDS.of_node(type(neuron))
+    if kind is None or kind.int_node is not type(neuron):
         return None
     weight = getattr(synapse, "weight", None)
     if not isinstance(weight, np.ndarray) or not np.issubdtype(weight.dtype, np.integer):
         return None
-    limit = 1 << (profile["arithmetic.u_state_bits"] - 1)
-    v_limit = (1 << (profile["arithmetic.v_state_bits"] - 1)) - 1
-    shift = profile["arithmetic.activation_shift"]
+    arithmetic = profile.arithmetic
+    limit, v_limit, unity = arithmetic.state_limit, arithmetic.v_max, arithmetic.decay_unity
+    shift = arithmetic.activation_shift
     positive, negative = _input_bounds(synapse, neuron.size, payload)
-    u_gain = _geometric((DECAY_ONE - (neuron.du + 1)) / DECAY_ONE, steps)
-    v_gain = _geometric((DECAY_ONE - neuron.dv) / DECAY_ONE, steps)
+    u_gain = _geometric((unity - (neuron.du + 1)) / unity, steps)
+    v_gain = _geometric((unity - neuron.dv) / unity, steps)
     u_positive = np.floor((positive << shift) * u_gain).astype(np.int64)
     u_negative = np.floor((negative << shift) * u_gain).astype(np.int64)
     bias = neuron.bias_mant.astype(np.int64) << neuron.bias_exp
     v_pre = np.floor((u_positive + np.clip(bias, 0, None)) * v_gain).astype(np.int64)
-    if getattr(neuron, "reset", "zero") == "zero" and type(neuron).__name__ != "SoftResetLIFInt":
-        threshold = int(neuron.vth) << profile["arithmetic.threshold_shift"]
+    if kind.resets_to_zero(neuron):
+        threshold = arithmetic.theta(neuron.vth)
         v_pre = np.minimum(v_pre, threshold + u_positive + np.clip(bias, 0, None))
     v_min = -np.floor((u_negative + np.clip(-bias, 0, None)) * v_gain).astype(np.int64)
     u_over = (u_positive > limit) | (u_negative >= limit)

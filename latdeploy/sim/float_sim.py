@@ -1,12 +1,14 @@
 """Float simulator of the IR: runs every node with the very torch operations of
 :mod:`latdeploy.nn`, so its spikes equal the trained model's exactly.
 
-Registry contract: :func:`register_float_kernel` maps a float node type to
+Registry contract: :data:`FLOAT_KERNELS` (:func:`register_float_kernel`) maps a float node type to
 ``kernel(node, *inputs) -> output``, one input tensor per name in ``node.inputs``,
 all time-first ``[T, B, size]`` float32 (a layer's neurons flattened in C order,
 ``(C, H, W)`` after a convolution). A ``"neuron"`` node's kernel returns
 ``(spikes, v_pre)``, both ``[T, B, size]``, and its trace is recorded; any other
-node returns one tensor. Kernels run under ``torch.no_grad``.
+node returns one tensor. Kernels run under ``torch.no_grad``. Every neuron kind's float node
+runs the kind's torch module (:func:`torch_neuron`), registered when the kind is
+(:data:`latdeploy.neurons.registry.NEURON_KINDS`).
 """
 
 from __future__ import annotations
@@ -19,42 +21,61 @@ import torch
 import torch.nn.functional as F
 
 from latdeploy.errors import ModelFormatError
-from latdeploy.ir import LIF, Dense, Graph, Node, SpikeInput
-from latdeploy.nn.neurons import LIF as TorchLIF
+from latdeploy.ir import Dense, Graph, Node, SpikeInput
+from latdeploy.neurons.registry import NEURON_KINDS
+from latdeploy.registry import Registry
 from latdeploy.sim.trace import LayerTrace, Trace
 
 FloatKernel = Callable[..., Any]
-FLOAT_KERNELS: dict[type[Node], FloatKernel] = {}
+FLOAT_KERNELS: Registry[type[Node], FloatKernel] = Registry("float kernel", ModelFormatError)
 
 
 def register_float_kernel(node_type: type[Node]) -> Callable[[FloatKernel], FloatKernel]:
     """Decorator: register ``kernel`` as the float kernel of ``node_type``; returns the kernel."""
-
-    def decorate(kernel: FloatKernel) -> FloatKernel:
-        FLOAT_KERNELS[node_type] = kernel
-        return kernel
-
-    return decorate
+    return FLOAT_KERNELS.register(node_type)
 
 
-def lif_module(node: LIF) -> TorchLIF:
-    """Return the torch neuron module equal to IR node ``node``."""
-    module = TorchLIF(node.size, node.threshold, node.current_decay, node.voltage_decay, bias=True)
+def torch_neuron(node: Node) -> torch.nn.Module:
+    """Return the torch neuron module equal to float neuron node ``node`` (its kind's module, bias copied in).
+
+    Raises:
+        UnsupportedLayerError: if ``node`` is of no registered neuron kind.
+    """
+    kind = NEURON_KINDS.kind_of(node)
+    extra = {name: getattr(node, name) for name in kind.fields}
+    module = kind.torch_module(
+        node.size,
+        threshold=node.threshold,
+        current_decay=node.current_decay,
+        voltage_decay=node.voltage_decay,
+        bias=True,
+        **kind.module_options,
+        **extra,
+    )
     with torch.no_grad():
         module.bias.copy_(torch.from_numpy(node.bias))
     return module
+
+
+def float_neuron(node: Node, current: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run neuron ``node`` on ``current`` ``[T, B, N]`` (float32, time first, as the torch modules).
+
+    Returns:
+        ``(spikes, v_pre)``, both ``[T, B, N]`` float32 (graded levels for multi-threshold).
+    """
+    with torch.no_grad():
+        return torch_neuron(node)(current)
+
+
+NEURON_KINDS.subscribe(
+    lambda kind: FLOAT_KERNELS.add(kind.float_node, float_neuron), lambda kind: FLOAT_KERNELS.remove(kind.float_node)
+)
 
 
 @register_float_kernel(Dense)
 def dense_float(node: Dense, spikes: torch.Tensor) -> torch.Tensor:
     """Return ``W @ s`` for every step: ``[T, B, out]``."""
     return F.linear(spikes, torch.from_numpy(node.weight))
-
-
-@register_float_kernel(LIF)
-def lif_float(node: LIF, current: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return ``(spikes, v_pre)`` ``[T, B, N]`` of the LIF layer driven by ``current``."""
-    return lif_module(node)(current)
 
 
 def simulate_float(graph: Graph, input_spikes: np.ndarray) -> Trace:
@@ -74,9 +95,7 @@ def simulate_float(graph: Graph, input_spikes: np.ndarray) -> Trace:
                 spikes = np.asarray(input_spikes, np.float32)
                 values[node.name] = torch.from_numpy(spikes.reshape(*spikes.shape[:2], -1)).transpose(0, 1)
                 continue
-            kernel = FLOAT_KERNELS.get(type(node))
-            if kernel is None:
-                raise ModelFormatError(f"node {node.name!r}: {type(node).__name__} has no float kernel")
+            kernel = FLOAT_KERNELS.get(type(node), subject=f"node {node.name!r}")
             result = kernel(node, *(values[name] for name in node.inputs))
             if node.kind == "neuron":
                 spikes, v_pre = result
@@ -88,7 +107,3 @@ def simulate_float(graph: Graph, input_spikes: np.ndarray) -> Trace:
             else:
                 values[node.name] = result
     return Trace(layers=layers)
-
-
-from latdeploy.sim import float_conv as _float_conv  # noqa: E402,F401  (registers conv kinds)
-from latdeploy.sim import float_neurons as _float_neurons  # noqa: E402,F401  (registers soft-reset, TTFS, multi-threshold)

@@ -11,9 +11,11 @@ A neuron kernel loops over time per sample; the work is split into tasks of
 (sample, block of :data:`BLOCK` neurons) run in parallel (``prange``) on all
 cores, the inner loop running over contiguous neurons.
 
-Every CUBA neuron kind runs in :func:`cuba_neuron_kernel` (the update
-:func:`cuba_step`, then the kind's firing and reset rule chosen by ``mode``); adding
-one is a new ``mode`` there.
+Every CUBA neuron kind with a ``mode`` runs in :func:`cuba_neuron_kernel` (the update
+:func:`cuba_step`, then the kind's firing and reset rule chosen by ``mode``, the rule its
+module writes once for numpy and torch: :mod:`latdeploy.neurons`); a kind without one runs its
+numpy rule. Widths and shifts are :data:`latdeploy.hw.arithmetic.LOIHI`'s, taken into module
+constants that numba compiles in.
 """
 
 from __future__ import annotations
@@ -25,12 +27,15 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-STATE_LIMIT = 1 << 23  # Lava's max_uv_val: u wraps above it, v saturates below it
-DECAY_SHIFT = 12
-ACTIVATION_SHIFT = 6
+from latdeploy.hw.arithmetic import LOIHI
+
+STATE_LIMIT = LOIHI.state_limit  # Lava's max_uv_val: u wraps above it, v saturates below it
+DECAY_SHIFT = LOIHI.decay_bits
+ACTIVATION_SHIFT = LOIHI.activation_shift
 BLOCK = 64  # neurons per parallel task
 EVENT_DENSITY = 0.25  # below this fraction of non-zero inputs, Dense accumulates events
-# firing rules of cuba_neuron_kernel: Lava's LIF (v > theta, reset to 0), then latdeploy's extra neurons
+# firing rules of cuba_neuron_kernel (a kind's ``mode``): Lava's LIF (v > theta, reset to 0), then
+# latdeploy's kinds comparing v >= theta: soft reset, TTFS, multi-threshold (reset to 0 / subtract)
 HARD_RESET, SOFT_RESET, TTFS_MODE, MULTI_ZERO, MULTI_SUBTRACT = 0, 1, 2, 3, 4
 
 
@@ -123,7 +128,7 @@ def cuba_neuron_kernel(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int]:
     """Run CUBA neurons firing by rule ``mode`` over ``current`` ``[B, T, N]`` (int32) from zero state.
 
-    ``decay_u = 4096 - (du + 1)``, ``decay_v = 4096 - dv``, ``theta = vth << 6``, ``bias`` =
+    ``decay_u = 2**12 - (du + 1)``, ``decay_v = 2**12 - dv``, ``theta = vth << 6``, ``bias`` =
     ``bias_mant << bias_exp`` per neuron (int32 values); ``mode`` one of :data:`HARD_RESET`
     (Lava's ``LIF``), :data:`SOFT_RESET`, :data:`TTFS_MODE`, :data:`MULTI_ZERO`,
     :data:`MULTI_SUBTRACT` (``levels`` the most a multi-threshold payload can be).

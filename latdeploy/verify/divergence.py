@@ -16,14 +16,16 @@ the hardware computes it or exact (as the float model):
 * ``weight_rounding``: the integer synapse's fixed-point kernel vs ``scale`` x the
   float synapse's kernel (``scale * W @ s`` for a Dense; convolutions alike): rounding
   and clipping of the weights, the floor shift of ``weight_exp``;
-* ``threshold_rounding``: ``v > vth << 6`` (``>=`` for the extra neurons) vs
+* ``threshold_rounding``: ``v > vth << 6`` (``>=`` for the kinds that compare so) vs
   ``v >= 64 * scale * threshold``;
 * ``decay_rounding``: Lava's 12-bit decays rounding toward zero vs ``u (1 - decay)``;
 * ``bias_rounding``: ``bias_mant << bias_exp`` vs ``64 * scale * bias``;
 * ``overflow_saturation``: the 24-bit wrap of ``u``, int32 wraps and the clip of
   ``v`` vs unbounded state.
 
-With every factor "hardware" it equals the fixed-point simulator bit for bit; with
+The threshold test and reset are the neuron kind's firing rule
+(:class:`latdeploy.neurons.base.NeuronKind`, run on numpy). With every factor "hardware" it
+equals the fixed-point simulator bit for bit; with
 every factor exact it is the float model in scaled units (tests check both). For
 the diverging (sample, neuron) the layer is re-run with one factor made exact at a
 time; the factors that remove the divergence (the neuron's spikes up to the step
@@ -38,15 +40,20 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 
+from latdeploy.hw.arithmetic import LOIHI
 from latdeploy.ir import Graph, Node
+from latdeploy.neurons.base import NumpyOps
+from latdeploy.neurons.registry import NEURON_KINDS
 from latdeploy.sim.fixed import FIXED_KERNELS
+from latdeploy.sim.float_sim import FLOAT_KERNELS
 from latdeploy.sim.trace import Trace
 
 FACTORS = ("weight_rounding", "threshold_rounding", "decay_rounding", "bias_rounding", "overflow_saturation")
 WINDOW = 3
-_STATE_LIMIT = float(1 << 23)
-_SHIFT = 64.0
+_STATE_LIMIT = float(LOIHI.state_limit)
+_SHIFT = float(1 << LOIHI.threshold_shift)
 
 
 def first_causal_divergence(reference: Trace, candidate: Trace) -> dict[str, int | str] | None:
@@ -76,28 +83,16 @@ def _wrap32(values: np.ndarray) -> np.ndarray:
 
 
 def _trunc_decay(state: np.ndarray, factor: int) -> np.ndarray:
-    return np.trunc(state * factor / 4096.0)
+    return np.trunc(state * factor / float(LOIHI.decay_unity))
 
 
 def synaptic_input_float(synapse: Node, spikes: np.ndarray) -> np.ndarray:
     """Return the float synapse's output ``[B, T, out]`` (float64) for ``spikes`` ``[B, T, in]``,
     computed by its registered float kernel (float32, as the float model computes it)."""
-    import torch
-
-    from latdeploy.sim.float_sim import FLOAT_KERNELS
-
     time_first = torch.from_numpy(np.asarray(spikes, np.float32)).transpose(0, 1)
     with torch.no_grad():
-        current = FLOAT_KERNELS[type(synapse)](synapse, time_first)
+        current = FLOAT_KERNELS.get(type(synapse))(synapse, time_first)
     return current.transpose(0, 1).reshape(spikes.shape[0], spikes.shape[1], -1).numpy().astype(np.float64)
-
-
-FLOAT_NEURON_OF = {
-    "LIFInt": "LIF",
-    "SoftResetLIFInt": "SoftResetLIF",
-    "TTFSInt": "TTFS",
-    "MultiThresholdLIFInt": "MultiThresholdLIF",
-}
 
 
 def simulate_hybrid(
@@ -112,7 +107,7 @@ def simulate_hybrid(
     """Run one layer with the ``exact`` factors as the float model and the rest as Lava.
 
     Args:
-        dense, lif: the float layer (a synapse and a neuron of :data:`FLOAT_NEURON_OF`);
+        dense, lif: the float layer (a synapse and a neuron of a registered kind);
         synapse, neuron: its quantized version (the integer synapse and neuron).
         scale: integer membrane units per float unit (``quantization.json``'s ``scale``).
         spikes_in: ``[B, T, in]`` input spikes (graded payloads multiply the weights).
@@ -123,11 +118,11 @@ def simulate_hybrid(
         units (64 x integer membrane).
     """
     batch, steps, _ = spikes_in.shape
-    kind = type(neuron).__name__
+    kind = NEURON_KINDS.kind_of(neuron)
     if "weight_rounding" in exact:
         current = synaptic_input_float(dense, spikes_in) * scale
     else:
-        current = FIXED_KERNELS[type(synapse)](synapse, spikes_in).astype(np.float64)
+        current = FIXED_KERNELS.get(type(synapse))(synapse, spikes_in).astype(np.float64)
     bias = (
         lif.bias.astype(np.float64) * scale * _SHIFT
         if "bias_rounding" in exact
@@ -136,42 +131,30 @@ def simulate_hybrid(
     # the float model computes in float32: a tie within rounding error counts as reached
     exact_threshold = "threshold_rounding" in exact
     theta = lif.threshold * scale * _SHIFT * (1.0 - 1e-9) if exact_threshold else float(neuron.vth) * _SHIFT
-    strict = kind == "LIFInt" and not exact_threshold  # Lava's stock LIF fires on v > vth << 6
+    ops = NumpyOps(">=" if exact_threshold else kind.comparison)  # the float model compares >=
     overflow = "overflow_saturation" not in exact
     decay = "decay_rounding" in exact
     u = np.zeros((batch, lif.size))
     v = np.zeros((batch, lif.size))
-    fired = np.zeros((batch, lif.size), bool)
+    state = kind.start(ops, v)
     spikes = np.zeros((batch, steps, lif.size), np.uint8)
     v_pre = np.zeros((batch, steps, lif.size))
     for step in range(steps):
         drive = current[:, step] * _SHIFT
-        decayed_u = u * (1.0 - lif.current_decay) if decay else _trunc_decay(u, 4096 - (neuron.du + 1))
+        decayed_u = u * (1.0 - lif.current_decay) if decay else _trunc_decay(u, LOIHI.decay_unity - (neuron.du + 1))
         if overflow:
             u = _wrap32(decayed_u + _wrap32(drive))
             u = np.where(u > _STATE_LIMIT, u - 2 * _STATE_LIMIT, np.where(u <= -_STATE_LIMIT, u + 2 * _STATE_LIMIT, u))
         else:
             u = decayed_u + drive
-        decayed_v = v * (1.0 - lif.voltage_decay) if decay else _trunc_decay(v, 4096 - neuron.dv)
+        decayed_v = v * (1.0 - lif.voltage_decay) if decay else _trunc_decay(v, LOIHI.decay_unity - neuron.dv)
         v = decayed_v + u + bias
         if overflow:
             v = np.clip(_wrap32(v), -_STATE_LIMIT + 1, _STATE_LIMIT - 1)
-        if kind == "TTFSInt":
-            v = np.where(fired, 0.0, v)
-        reached = v > theta if strict else v >= theta
-        if kind == "MultiThresholdLIFInt":
-            payload = np.where(reached, np.minimum(np.floor(v / theta), neuron.levels), 0.0)
-        elif kind == "TTFSInt":
-            payload = (reached & ~fired).astype(np.float64)
-        else:
-            payload = reached.astype(np.float64)
-        v_pre[:, step] = v
-        spikes[:, step] = payload
-        if kind == "SoftResetLIFInt" or (kind == "MultiThresholdLIFInt" and neuron.reset == "subtract"):
-            v = v - payload * theta
-        else:
-            v = np.where(payload > 0, 0.0, v)
-        fired |= payload > 0
+        firing = kind.fire(ops, v, theta, state, neuron)
+        v_pre[:, step] = firing.v_pre
+        spikes[:, step] = firing.payload
+        v, state = firing.v, firing.state
     return spikes, v_pre
 
 
@@ -182,9 +165,8 @@ def _layer_pairs(float_graph: Graph, int_graph: Graph, layer: str):
     except KeyError:
         return None
     dense, neuron, synapse, int_neuron = pair
-    from latdeploy.sim.float_sim import FLOAT_KERNELS
-
-    matching = FLOAT_NEURON_OF.get(type(int_neuron).__name__) == type(neuron).__name__
+    kind = NEURON_KINDS.of_node(type(int_neuron))
+    matching = kind is not None and (kind.float_node, kind.int_node) == (type(neuron), type(int_neuron))
     synapses = dense.kind == synapse.kind == "synapse" and type(dense) in FLOAT_KERNELS
     return pair if matching and synapses and type(synapse) in FIXED_KERNELS else None
 
@@ -211,7 +193,7 @@ def explain_divergence(
         ``v_pre`` in float units, fixed ``v_pre`` as integer membrane and in float
         units, both thresholds) and ``cause`` (``factors`` ranked, ``method``,
         ``fixes``: per factor whether making it exact removes the divergence).
-        Layers whose neuron is not in :data:`FLOAT_NEURON_OF`, or whose synapse lacks a float or
+        Layers whose neurons are not a registered kind's float and integer nodes, or whose synapse lacks a float or
         fixed-point kernel (or is fed through a delay node or another synapse, e.g. a pool), get
         ``cause: {"factors": [], "method": "not_analysed", "fixes": {}}``.
     """
@@ -221,7 +203,7 @@ def explain_divergence(
     steps = list(range(low, high))
     scale = _scale_of(int_graph, layer)
     pair = _layer_pairs(float_graph, int_graph, layer)
-    fixed_v = fixed_layer.v_pre[sample, low:high, neuron].astype(np.int64) >> 6
+    fixed_v = fixed_layer.v_pre[sample, low:high, neuron].astype(np.int64) >> LOIHI.threshold_shift
     membrane: dict[str, Any] = {
         "steps": steps,
         "float": [float(x) for x in float_layer.v_pre[sample, low:high, neuron]],
@@ -240,7 +222,7 @@ def explain_divergence(
     membrane["fixed"] = [float(x) / scale for x in fixed_v]
     membrane["threshold_float"] = float(lif.threshold)
     membrane["threshold_fixed"] = float(int_neuron.vth) / scale
-    membrane["threshold_fixed_comparison"] = ">" if type(int_neuron).__name__ == "LIFInt" else ">="
+    membrane["threshold_fixed_comparison"] = NEURON_KINDS.kind_of(int_neuron).comparison
     membrane["scale"] = scale
     upstream = float_graph.node(dense.inputs[0]).name
     if upstream != float_graph.input.name and upstream not in float_trace.layers:  # fed by another synapse

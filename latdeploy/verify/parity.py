@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from latdeploy.ir import Graph
+from latdeploy.neurons.registry import NEURON_KINDS
 from latdeploy.nn.decoders import FirstSpikeDecision, first_spike_decision
 from latdeploy.sim.trace import LayerTrace, Trace
 from latdeploy.verify.divergence import explain_divergence, first_causal_divergence
@@ -120,7 +121,8 @@ def _agreement(a: np.ndarray, b: np.ndarray) -> list[float]:
 
 
 def _is_ttfs(graph: Graph, name: str) -> bool:
-    return "TTFS" in type(graph.node(name)).__name__
+    kind = NEURON_KINDS.of_node(type(graph.node(name)))
+    return kind is not None and kind.single_spike
 
 
 def parity_report(

@@ -18,7 +18,7 @@ from latdeploy.ir.neurons_ext import (
 
 def test_nodes_are_registered_and_validate():
     for cls in (SoftResetLIF, TTFS, MultiThresholdLIF, SoftResetLIFInt, TTFSInt, MultiThresholdLIFInt):
-        assert NODE_TYPES[cls.__name__] is cls
+        assert NODE_TYPES.get(cls.__name__) is cls
     with pytest.raises(QuantizationRangeError, match="vth must be >= 1"):
         TTFSInt("n", ("d",), vth=0, bias_mant=np.zeros(2, np.int32))
     with pytest.raises(QuantizationRangeError, match="24-bit membrane"):

@@ -38,7 +38,7 @@ def _neuron(kind: str, size: int, data: st.DataObject, vth_high: int) -> object:
 
 def _check_neuron(neuron: object, current: np.ndarray) -> None:
     """Torch integer forward of ``neuron`` on ``current`` ``[B, T, N]`` equals the simulator's kernel."""
-    trace, _ = FIXED_KERNELS[type(neuron)](neuron, current.astype(np.int32))
+    trace, _ = FIXED_KERNELS.get(type(neuron))(neuron, current.astype(np.int32))
     scale = 3.0  # any positive scale: only the surrogate's units and v_pre's float units depend on it
     payloads, v_pre = neuron_forward(
         torch.from_numpy(current.astype(np.float64)).transpose(0, 1),
@@ -74,7 +74,7 @@ def test_dense_and_neuron_equal_the_fixed_point_simulator(data, kind, n_in, n_ou
         data.draw(st.lists(st.integers(0, payload), min_size=2 * steps * n_in, max_size=2 * steps * n_in))
     )
     spikes = spikes.reshape(2, steps, n_in).astype(np.uint8)
-    expected = FIXED_KERNELS[DenseInt](synapse, spikes)
+    expected = FIXED_KERNELS.get(DenseInt)(synapse, spikes)
     integer = torch.from_numpy(lava_weights(synapse.weight, synapse.num_weight_bits).astype(np.float64))
     current = dense_current(torch.from_numpy(spikes.astype(np.float64)).transpose(0, 1), integer, synapse)
     assert np.array_equal(current.transpose(0, 1).numpy(), expected)
@@ -102,7 +102,7 @@ def test_conv_equals_the_fixed_point_simulator(data, groups, stride, padding):
     )
     spikes = np.array(data.draw(st.lists(st.integers(0, 1), min_size=2 * 3 * 40, max_size=2 * 3 * 40)), np.uint8)
     spikes = spikes.reshape(2, 3, 40)
-    expected = FIXED_KERNELS[Conv2dInt](synapse, spikes)
+    expected = FIXED_KERNELS.get(Conv2dInt)(synapse, spikes)
     images = torch.from_numpy(spikes.astype(np.float64)).reshape(6, 2, 5, 4)
     current = conv_current(images, torch.from_numpy(weight.astype(np.float64)), synapse)
     assert np.array_equal(current.reshape(2, 3, -1).numpy(), expected)
@@ -113,7 +113,7 @@ def test_overflow_corners_wrap_u_and_saturate_v_as_the_simulator():
     current = np.array([[[1 << 17, 1 << 17, -(1 << 17), 5, 1 << 24]]], np.int64).transpose(0, 2, 1)
     for kind in (LIFInt, SoftResetLIFInt):
         neuron = kind("n", ("d",), du=-1, dv=0, vth=(1 << 17) - 1, bias_mant=np.array([4095]), bias_exp=7)
-        trace, overflow = FIXED_KERNELS[kind](neuron, current.astype(np.int32))
+        trace, overflow = FIXED_KERNELS.get(kind)(neuron, current.astype(np.int32))
         assert overflow["u_wraps"] > 0 and overflow["v_saturations"] > 0
         _check_neuron(neuron, current)
 

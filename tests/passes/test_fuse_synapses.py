@@ -17,7 +17,7 @@ from latdeploy.sim.float_sim import FLOAT_KERNELS
 def _run(nodes, x: torch.Tensor) -> torch.Tensor:
     with torch.no_grad():
         for node in nodes:
-            x = FLOAT_KERNELS[type(node)](node, x)
+            x = FLOAT_KERNELS.get(type(node))(node, x)
     return x
 
 

@@ -12,11 +12,11 @@ from latdeploy.errors import QuantizationRangeError
 from latdeploy.hw.profile import load_profile
 from latdeploy.ir import Dense, Graph, SpikeInput
 from latdeploy.ir.neurons_ext import TTFS, MultiThresholdLIF, MultiThresholdLIFInt, SoftResetLIF, TTFSInt
-from latdeploy.passes.quantize import quantize
-from latdeploy.passes.quantize_neurons import decay_fields, quantize_neuron_layer
+from latdeploy.passes.quantize import neuron_quantizer, quantize
+from latdeploy.passes.quantize_layers import decay_fields
 from latdeploy.sim.fixed import dense_int
 from latdeploy.sim.fixed_neurons import neuron_int
-from latdeploy.sim.float_neurons import float_neuron
+from latdeploy.sim.float_sim import float_neuron
 
 PROFILE = load_profile("loihi2")
 
@@ -58,7 +58,7 @@ def test_exact_on_the_grid(data, kind, decay):
     dense = Dense("d", ("input",), weight=units / 64.0)
     spikes = np.array(data.draw(st.lists(st.booleans(), min_size=3 * 5 * n_in, max_size=3 * 5 * n_in)), np.uint8)
     spikes = spikes.reshape(3, 5, n_in)
-    synapse, integer, facts = quantize_neuron_layer(dense, node, PROFILE, 1.0, 8)
+    synapse, integer, facts = neuron_quantizer(node)(dense, node, PROFILE, 1.0, 8)
     assert facts["vth"] == threshold_units and facts["decays_exact"] and facts["weight_exp"] == 0
     assert np.array_equal(synapse.weight, units)
     assert np.array_equal(integer.bias_mant, bias_units)
@@ -72,13 +72,13 @@ def test_threshold_is_snapped_to_an_integer_and_levels_fit_the_membrane():
     rng = np.random.default_rng(0)
     dense = Dense("d", ("input",), weight=rng.normal(size=(4, 8)))
     node = MultiThresholdLIF("n", ("d",), threshold=1000.0, levels=8, bias=np.full(4, 0.3))
-    _, integer, facts = quantize_neuron_layer(dense, node, PROFILE, 1.0, 8)
+    _, integer, facts = neuron_quantizer(node)(dense, node, PROFILE, 1.0, 8)
     assert isinstance(integer, MultiThresholdLIFInt)
     assert integer.levels * (integer.vth << 6) <= (1 << 23) - 1
     assert facts["threshold_scaled"] == pytest.approx(integer.vth)
     assert facts["weight_exp"] < 0
     with pytest.raises(QuantizationRangeError, match="threshold"):
-        quantize_neuron_layer(dense, node.replace(threshold=1e9), PROFILE, 1.0, 8)
+        neuron_quantizer(node)(dense, node.replace(threshold=1e9), PROFILE, 1.0, 8)
 
 
 def test_decay_fields_say_when_they_are_exact():

@@ -9,7 +9,8 @@ from hypothesis.extra.numpy import arrays
 from lava.utils.weightutils import clip_weights, determine_sign_mode, truncate_weights
 
 from latdeploy.ir import DenseInt, LIFInt
-from latdeploy.sim.fixed import dense_int, lava_weights, lif_int
+from latdeploy.sim.fixed import dense_int, lava_weights
+from latdeploy.sim.kernels_neurons import neuron_int_compiled
 
 
 @given(
@@ -28,7 +29,7 @@ def _neuron(**fields):
 
 
 def _run(neuron, currents):
-    return lif_int(neuron, np.array(currents, np.int32).reshape(1, -1, 1))
+    return neuron_int_compiled(neuron, np.array(currents, np.int32).reshape(1, -1, 1))
 
 
 def test_current_decay_rounds_toward_zero_with_the_plus_one_offset():

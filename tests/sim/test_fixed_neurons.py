@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from latdeploy.ir import LIFInt
 from latdeploy.ir.neurons_ext import MultiThresholdLIFInt, SoftResetLIFInt, TTFSInt
-from latdeploy.sim.fixed import lif_int
 from latdeploy.sim.fixed_neurons import neuron_int
+from latdeploy.sim.kernels_neurons import neuron_int_compiled
 
 
 def test_ttfs_fires_once_and_holds_v_at_zero():
@@ -40,7 +40,7 @@ def test_subthreshold_dynamics_equal_stock_lif_including_overflow(seed, du, dv, 
     rng = np.random.default_rng(seed)
     currents = rng.integers(-(1 << 20) if big else -300, (1 << 20) if big else 300, (2, 6, 5)).astype(np.int32)
     bias = rng.integers(-4096, 4096, 5)
-    reference, reference_overflow = lif_int(
+    reference, reference_overflow = neuron_int_compiled(
         LIFInt("n", (), du=du, dv=dv, vth=(1 << 17) - 1, bias_mant=bias, bias_exp=bias_exp), currents
     )
     unreachable = (1 << 17) - 1
@@ -65,7 +65,9 @@ def test_one_level_zero_reset_equals_stock_lif_on_the_64_grid(seed, vth, bias_ex
     rng = np.random.default_rng(seed)
     currents = rng.integers(-40, 80, (3, 7, 6)).astype(np.int32)
     bias = rng.integers(-30, 30, 6)
-    reference, _ = lif_int(LIFInt("n", (), du=4095, dv=0, vth=vth - 1, bias_mant=bias, bias_exp=bias_exp), currents)
+    reference, _ = neuron_int_compiled(
+        LIFInt("n", (), du=4095, dv=0, vth=vth - 1, bias_mant=bias, bias_exp=bias_exp), currents
+    )
     node = MultiThresholdLIFInt("n", (), du=4095, dv=0, vth=vth, levels=1, bias_mant=bias, bias_exp=bias_exp)
     trace, _ = neuron_int(node, currents)
     assert np.array_equal(trace.spikes, reference.spikes)

@@ -7,8 +7,9 @@ from hypothesis import strategies as st
 from latdeploy.hw.profile import load_profile
 from latdeploy.ir import LIF, Dense, DenseInt, Graph, LIFInt, SpikeInput
 from latdeploy.passes.quantize import quantize
-from latdeploy.sim.fixed import dense_int, lif_int, simulate_fixed
+from latdeploy.sim.fixed import dense_int, simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
+from latdeploy.sim.kernels_neurons import neuron_int_compiled
 from latdeploy.verify.divergence import FACTORS, explain_divergence, first_causal_divergence, simulate_hybrid
 from latdeploy.verify.parity import compare
 
@@ -69,7 +70,7 @@ def test_hardware_mode_is_bit_exact_at_overflow_and_rounding_corners(seed, weigh
     lif = LIF("lif1", ("dense1",), bias=np.zeros(6))
     spikes = (rng.random((3, 10, 40)) < 0.6).astype(np.uint8)
     got_spikes, got_v = simulate_hybrid(dense, lif, synapse, neuron, 1.0, spikes)
-    expected, _ = lif_int(neuron, dense_int(synapse, spikes))
+    expected, _ = neuron_int_compiled(neuron, dense_int(synapse, spikes))
     np.testing.assert_array_equal(got_spikes, expected.spikes)
     np.testing.assert_array_equal(got_v, expected.v_pre)
 
@@ -172,8 +173,8 @@ def test_hardware_mode_equals_the_extra_neuron_kernels(seed, kind, weight_exp, d
 @settings(max_examples=6)
 @given(st.integers(0, 2**32 - 1), st.sampled_from(sorted(EXTRA_NEURONS)))
 def test_all_exact_equals_the_float_model_for_the_extra_neurons(seed, kind):
+
     import latdeploy.ir.neurons_ext as ext
-    import latdeploy.sim.float_neurons  # noqa: F401  (registers the float kernels)
 
     rng = np.random.default_rng(seed)
     float_kind, extra = EXTRA_NEURONS[kind]

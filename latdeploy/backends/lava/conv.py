@@ -1,4 +1,4 @@
-"""Lava builders of the convolutional nodes (registered with :mod:`latdeploy.backends.lava.runner`).
+"""Lava builders of the convolutional nodes (registered with :mod:`latdeploy.backends.lava.builders`).
 
 * ``Conv2dInt`` -> ``lava.proc.conv.process.Conv``. Lava's convolution works on
   ``(X, Y, C)`` = ``(W, H, C)`` ports and does a true convolution, so the kernel is
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from latdeploy.backends.lava.runner import BuildContext, LavaNode, register_lava_builder
+from latdeploy.backends.lava.builders import BuildContext, LavaNode, register_lava_builder
 from latdeploy.ir.conv import AxonalDelay, Conv2dInt
 
 

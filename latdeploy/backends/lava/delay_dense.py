@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from latdeploy.backends.lava.runner import BuildContext, LavaNode, build_dense_process, register_lava_builder
+from latdeploy.backends.lava.builders import BuildContext, LavaNode, build_dense_process, register_lava_builder
 from latdeploy.ir.netx_nodes import DelayDenseInt
 
 

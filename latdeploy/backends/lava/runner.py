@@ -14,30 +14,26 @@ no delayed spike reaches the next sample). A layer with lag ``k`` sees that samp
 every layer starts each sample from zero state, as the fixed-point simulator does,
 and the run lasts ``n*P + L`` steps for lag ``L`` of the deepest layer.
 
-Registry contract: :func:`register_lava_builder` maps an integer node type to
-``builder(node, inputs, context) -> LavaNode``; ``inputs`` holds one Lava out port
-per name in ``node.inputs``, each flat (``(size,)``, neurons in the IR's C order,
-``(C, H, W)`` flattened), and the builder returns the flat out port of its node
-(adapting shapes with Lava's virtual ports, e.g. ``reshape``/``transpose`` for
-``Conv``'s ``(X, Y, C)`` layout). A neuron builder must reset its state every
-``context.reset_interval`` steps at ``context.reset_offset`` and return its
-process (with ``u`` and ``v`` Vars) and a ``v_pre(u, v)`` rebuilder
-(``[B, T, N]`` int32 each) for the output layer. Builders import Lava themselves.
+Each node is built by its registered builder (:mod:`latdeploy.backends.lava.builders`; the
+package's plugin module :mod:`latdeploy.backends.lava.plugins` imports the modules that register
+one); the run configuration maps every neuron kind's Process to the ProcessModel the kind
+declares.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from latdeploy.backends.lava import plugins  # noqa: F401  (registers the conv and delay builders)
+from latdeploy.backends.lava.builders import BuildContext, LavaNode, lava_builder, process_models
 from latdeploy.backends.lava.session import lava_session
 from latdeploy.errors import BackendError
-from latdeploy.ir import DenseInt, Graph, LIFInt, Node, SpikeInput
+from latdeploy.ir import Graph, SpikeInput
 from latdeploy.ir.neurons_ext import message_bits
+from latdeploy.neurons.registry import NEURON_KINDS
 from latdeploy.sim.trace import LayerTrace, Trace
 
 
@@ -58,44 +54,6 @@ class LavaRun:
     hardware_steps: int
     seconds: float
     run_seconds: float | None = None
-
-
-@dataclass(frozen=True)
-class BuildContext:
-    """What a builder needs beyond its node: the sample period (reset interval), the
-    node's reset phase (``lag + 1``, Lava counts steps from 1), its lag, the run length
-    and ``message_bits``, the ``num_message_bits`` its inputs need (0: binary spikes;
-    else the bits of the largest graded payload, :func:`latdeploy.ir.neurons_ext.message_bits`)."""
-
-    reset_interval: int
-    reset_offset: int
-    lag: int
-    steps: int
-    message_bits: int = 0
-
-
-@dataclass
-class LavaNode:
-    """What a builder made: the flat out port downstream nodes connect to; for a neuron,
-    the process holding ``u``/``v`` and the ``v_pre(u, v)`` rebuilder."""
-
-    out_port: Any
-    process: Any = None
-    v_pre: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
-
-
-LavaBuilder = Callable[[Node, list[Any], BuildContext], LavaNode]
-LAVA_BUILDERS: dict[type[Node], LavaBuilder] = {}
-
-
-def register_lava_builder(node_type: type[Node]) -> Callable[[LavaBuilder], LavaBuilder]:
-    """Decorator: register ``builder`` as the Lava builder of ``node_type``; returns the builder."""
-
-    def decorate(builder: LavaBuilder) -> LavaBuilder:
-        LAVA_BUILDERS[node_type] = builder
-        return builder
-
-    return decorate
 
 
 def lava_versions() -> dict[str, str]:
@@ -121,57 +79,6 @@ def _import_lava():
             "lava-nc 0.10.0 on Python 3.10: run 'bash tools/setup_env.sh' and use .venv/bin/latdeploy"
         ) from error
     return RunSteps, Loihi2SimCfg, Read, Sink, Source
-
-
-def connect_process(
-    process_type: Any, node: Node, inputs: list[Any], in_port: str, fields: tuple[str, ...], **params: Any
-) -> Any:
-    """Return ``process_type(name=node.name, **params)`` with the node's attributes named in ``fields``
-    passed on under the same names, fed by ``inputs[0]`` at its port ``in_port``."""
-    process = process_type(name=node.name, **{field: getattr(node, field) for field in fields}, **params)
-    inputs[0].connect(getattr(process, in_port))
-    return process
-
-
-def build_dense_process(
-    process_type: Any, node: Node, inputs: list[Any], context: BuildContext, **params: Any
-) -> LavaNode:
-    """Return a Lava ``Dense``-like ``process_type`` (weights, ``weight_exp``, ``num_weight_bits``, the
-    context's ``num_message_bits``, extra ``params``) fed by ``inputs[0]`` at ``s_in``, out at ``a_out``."""
-    weights = node.weight.astype(np.int32)
-    fields = ("weight_exp", "num_weight_bits")
-    dense = connect_process(
-        process_type, node, inputs, "s_in", fields, weights=weights, num_message_bits=context.message_bits, **params
-    )
-    return LavaNode(out_port=dense.a_out)
-
-
-def build_neuron_process(process_type: Any, node: Node, inputs: list[Any], context: BuildContext, **params: Any) -> Any:
-    """Return a flat (``shape=(N,)``) neuron ``process_type`` with the node's ``du``, ``dv``, ``vth``
-    and bias, resetting at the context's phase (extra ``params`` passed on), fed by ``inputs[0]`` at ``a_in``."""
-    reset = {"reset_interval": context.reset_interval, "reset_offset": context.reset_offset}
-    bias_mant = node.bias_mant.astype(np.int32)
-    fields = ("du", "dv", "vth", "bias_exp")
-    return connect_process(
-        process_type, node, inputs, "a_in", fields, shape=(node.size,), bias_mant=bias_mant, **reset, **params
-    )
-
-
-@register_lava_builder(DenseInt)
-def build_dense(node: DenseInt, inputs: list[Any], context: BuildContext) -> LavaNode:
-    """Return Lava's ``Dense`` (weights, ``weight_exp``, ``num_weight_bits``) fed by ``inputs[0]``."""
-    from lava.proc.dense.process import Dense
-
-    return build_dense_process(Dense, node, inputs, context)
-
-
-@register_lava_builder(LIFInt)
-def build_lif(node: LIFInt, inputs: list[Any], context: BuildContext) -> LavaNode:
-    """Return Lava's ``LIFReset`` (flat, ``shape=(N,)``) resetting at the context's phase."""
-    from lava.proc.lif.process import LIFReset
-
-    lif = build_neuron_process(LIFReset, node, inputs, context)
-    return LavaNode(out_port=lif.s_out, process=lif, v_pre=lambda u, v: membrane_before_reset(node, u, v))
 
 
 def _align(recording: np.ndarray, lag: int, samples: int, timesteps: int, period: int) -> np.ndarray:
@@ -205,12 +112,8 @@ def run_lava(graph: Graph, input_spikes: np.ndarray, timeout: float | None = Non
     neurons = graph.neurons()
     if not neurons:
         raise BackendError("the graph has no neuron layer to run on Lava")
-    for node in graph.nodes:
-        if not isinstance(node, SpikeInput) and type(node) not in LAVA_BUILDERS:
-            raise BackendError(
-                f"node {node.name!r}: {type(node).__name__} has no Lava builder; "
-                f"supported: {sorted(t.__name__ for t in LAVA_BUILDERS)}"
-            )
+    builders = {node.name: lava_builder(node) for node in graph.nodes if not isinstance(node, SpikeInput)}
+    kinds = [kind for kind in (NEURON_KINDS.of_node(type(node)) for node in neurons) if kind is not None]
     period = timesteps + graph.max_delay()
     depth = max(graph.lag(n.name) for n in neurons)
     steps = samples * period + depth
@@ -237,7 +140,7 @@ def run_lava(graph: Graph, input_spikes: np.ndarray, timeout: float | None = Non
         bits = max((payload_bits[name] for name in node.inputs), default=0)
         payload_bits[node.name] = bits if node.kind == "delay" else message_bits(node)
         context = BuildContext(reset_interval=period, reset_offset=lag + 1, lag=lag, steps=steps, message_bits=bits)
-        built[node.name] = LAVA_BUILDERS[type(node)](node, [built[name].out_port for name in node.inputs], context)
+        built[node.name] = builders[node.name](node, [built[name].out_port for name in node.inputs], context)
         if node.kind == "neuron":
             sink = Sink(shape=(node.size,), buffer=steps)
             built[node.name].out_port.connect(sink.a_in)
@@ -258,7 +161,8 @@ def run_lava(graph: Graph, input_spikes: np.ndarray, timeout: float | None = Non
     started = time.perf_counter()
     with lava_session(source, timeout) as run:
         try:
-            run(condition=RunSteps(num_steps=1), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))  # compiles
+            run_cfg = Loihi2SimCfg(select_tag="fixed_pt", exception_proc_model_map=process_models(kinds))
+            run(condition=RunSteps(num_steps=1), run_cfg=run_cfg)  # compiles
             run_seconds = None
             if steps > 1:
                 run_started = time.perf_counter()
@@ -287,22 +191,3 @@ def run_lava(graph: Graph, input_spikes: np.ndarray, timeout: float | None = Non
     return LavaRun(
         trace=Trace(layers=traces), hardware=hardware, hardware_steps=steps, seconds=seconds, run_seconds=run_seconds
     )
-
-
-def membrane_before_reset(neuron: LIFInt, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Rebuild ``v`` before the spike reset from per-step ``u`` and ``v`` ``[B, T, N]``.
-
-    ``v_pre[t] = clip(trunc0(v[t-1] (4096 - dv) / 4096) + u[t] + bias)`` with
-    ``v[-1] = 0`` (each sample starts from reset state), in Lava's int32 arithmetic.
-    """
-    from latdeploy.sim.fixed import STATE_LIMIT, _decay
-
-    previous = np.concatenate([np.zeros_like(v[:, :1]), v[:, :-1]], axis=1)
-    bias = np.left_shift(neuron.bias_mant.astype(np.int32), np.int32(neuron.bias_exp))
-    updated = _decay(previous, (1 << 12) - neuron.dv) + u + bias
-    return np.clip(updated, -STATE_LIMIT + 1, STATE_LIMIT - 1).astype(np.int32)
-
-
-from latdeploy.backends.lava import conv as _conv  # noqa: E402,F401  (registers conv kinds)
-from latdeploy.backends.lava import delay_dense as _delay_dense  # noqa: E402,F401  (registers DelayDenseInt)
-from latdeploy.backends.lava import neuron_builders as _neuron_builders  # noqa: E402,F401  (registers soft-reset, TTFS, multi-threshold)

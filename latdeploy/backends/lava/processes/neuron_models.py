@@ -22,13 +22,14 @@ from latdeploy.backends.lava.processes.neurons import (
     SoftResetLIFProcess,
     TTFSProcess,
 )
+from latdeploy.hw.arithmetic import LOIHI
 
 
 class AbstractLatencyNeuronModel(AbstractPyLifModelFixed):
     """Shared run loop: per-sample reset, CUBA update, :meth:`fire` (payloads), send."""
 
-    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
-    vth: int = LavaPyType(int, np.int32, precision=17)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=LOIHI.state_bits)
+    vth: int = LavaPyType(int, np.int32, precision=LOIHI.threshold_mantissa_bits)
 
     def __init__(self, proc_params) -> None:
         super().__init__(proc_params)
