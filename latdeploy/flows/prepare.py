@@ -17,7 +17,8 @@ from latdeploy.frontend.torch_module import graph_from_module
 from latdeploy.hw.profile import Profile
 from latdeploy.ir import Graph
 from latdeploy.nn.evaluation import model_inputs
-from latdeploy.passes.quantize import LayerQuantization, quantize
+from latdeploy.passes.base import run_passes
+from latdeploy.passes.quantize import LayerQuantization, QuantizeForProfile
 
 CALIBRATION_SAMPLES = 512
 """Training samples whose spikes choose each layer's quantization scale."""
@@ -81,5 +82,6 @@ def prepare_integer_graph(
     """
     graph = float_graph(model, metadata)
     spikes = calibration_spikes(model, metadata) if calibration is None else calibration
-    int_graph, layers = quantize(graph, profile, spikes, weight_bits=weight_bits)
-    return PreparedGraph(graph, int_graph, layers, spikes)
+    quantizer = QuantizeForProfile(profile, spikes, weight_bits)
+    int_graph = run_passes(graph, [quantizer])
+    return PreparedGraph(graph, int_graph, quantizer.layers, spikes)

@@ -27,6 +27,7 @@ import torch
 from latdeploy.errors import UnsupportedLayerError
 from latdeploy.ir import Dense, Graph, Node
 from latdeploy.ir.conv import Conv2d, Pool2d
+from latdeploy.passes.base import GraphPass, register_pass
 from latdeploy.registry import Registry
 from latdeploy.sim.float_sim import FLOAT_KERNELS
 
@@ -149,3 +150,12 @@ def fuse_synapse_chains(graph: Graph) -> Graph:
     if len(nodes) == len(graph.nodes):
         return graph
     return graph.replace_nodes(list(nodes.values()))
+
+
+@register_pass
+class FuseSynapseChains(GraphPass):
+    """Merge back-to-back float synapses into one (the module docstring; :func:`fuse_synapse_chains`)."""
+
+    def apply(self, graph: Graph) -> Graph:
+        """Return ``graph`` with every synapse chain fused into one synapse."""
+        return fuse_synapse_chains(graph)

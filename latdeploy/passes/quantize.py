@@ -48,6 +48,7 @@ from latdeploy.hw.profile import Profile
 from latdeploy.ir import Graph, Node, SpikeInput
 from latdeploy.neurons.base import NeuronKind, NeuronQuantizer
 from latdeploy.neurons.registry import NEURON_KINDS
+from latdeploy.passes.base import GraphPass, register_pass
 from latdeploy.passes.fuse_synapses import fuse_synapse_chains
 from latdeploy.passes.quantize_layers import PASSTHROUGH, synapse_quantizer, worst_case_input
 from latdeploy.passes.range_analysis import layer_bounds, payload_max
@@ -159,6 +160,23 @@ def quantize(
             )
     summary = [asdict(layer) for layer in report]
     return graph.replace_nodes(nodes, profile=profile.name, quantization=summary), report
+
+
+@register_pass
+class QuantizeForProfile(GraphPass):
+    """The float graph to the integer graph of ``profile`` (:func:`quantize`, calibrated on ``calibration_spikes``).
+
+    After :meth:`apply`, :attr:`layers` holds the per-layer report of the last graph quantized.
+    """
+
+    def __init__(self, profile: Profile, calibration_spikes: np.ndarray, weight_bits: int | None = None) -> None:
+        self.profile, self.calibration_spikes, self.weight_bits = profile, calibration_spikes, weight_bits
+        self.layers: list[LayerQuantization] = []
+
+    def apply(self, graph: Graph) -> Graph:
+        """Return the integer graph (see :func:`quantize` for what is raised)."""
+        int_graph, self.layers = quantize(graph, self.profile, self.calibration_spikes, self.weight_bits)
+        return int_graph
 
 
 def on_grid(synapse: Node, synapse_int: Node, scale: float) -> bool:
