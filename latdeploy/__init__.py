@@ -2,12 +2,29 @@
 
 The public entry points are :func:`save` and :func:`load` for model files and the
 ``latdeploy`` command line (:mod:`latdeploy.cli`).
+
+``save``, ``load`` and ``FORMAT_VERSION`` are read from :mod:`latdeploy.nn.checkpoint` on first
+use, so that importing the package (as the ``latdeploy`` command does first) does not import
+torch: the command line installs its signal handlers before anything heavy is imported.
 """
 
 from __future__ import annotations
 
-from latdeploy.nn.checkpoint import FORMAT_VERSION, load, save
+from typing import Any
 
 __version__ = "0.1.0"
 
 __all__ = ["FORMAT_VERSION", "__version__", "load", "save"]
+
+
+def __getattr__(name: str) -> Any:
+    """Return ``save``, ``load`` or ``FORMAT_VERSION`` from :mod:`latdeploy.nn.checkpoint`.
+
+    Raises:
+        AttributeError: for any other name.
+    """
+    if name in ("FORMAT_VERSION", "load", "save"):
+        from latdeploy.nn import checkpoint
+
+        return getattr(checkpoint, name)
+    raise AttributeError(f"module 'latdeploy' has no attribute {name!r}")

@@ -19,6 +19,8 @@ EXIT_INTERRUPTED = 130
 """Stopped by Ctrl-C (SIGINT): 128 + 2, as shells report it."""
 EXIT_TERMINATED = 143
 """Stopped by SIGTERM: 128 + 15."""
+EXIT_HANGUP = 129
+"""Stopped by SIGHUP (the terminal was closed): 128 + 1."""
 
 
 class LatdeployError(Exception):
@@ -51,6 +53,11 @@ class ProfileError(LatdeployError):
 
 class BackendError(LatdeployError):
     """A backend (e.g. Lava) is not installed or failed to run the network."""
+
+
+class OutputPathError(LatdeployError):
+    """An output path would destroy something that is not latdeploy's, or writing there failed
+    (no space, read-only, permission, name too long, not a directory, ...)."""
 
 
 MALFORMED_FILE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError)

@@ -50,6 +50,9 @@ TEMPORARY_BOTTOM_IMPORTS = {
 TEMPORARY_PRIVATE_IMPORTS = {("latdeploy.backends.lava.runner", "latdeploy.sim.fixed", "_decay")}
 """(importer, module, name) of private names still imported across packages."""
 TEMPORARY_FUNCTION_IMPORTS = {
+    # the package root and the CLI entry defer torch so that signal handlers are installed first
+    "latdeploy",
+    "latdeploy.cli",
     # the CLI commands import their flow when they run
     "latdeploy.cli.energy_cmd",
     "latdeploy.cli.export_cmd",

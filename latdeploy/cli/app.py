@@ -2,35 +2,21 @@
 
 Commands live in sibling modules (one per command or group) that register on :data:`cli`.
 
-Exit status: 0 success; 1 internal error; 2 user error (bad file, profile, option);
-3 parity failure (the fixed-point simulator and the hardware backend disagree); 130 interrupted by
-Ctrl-C (SIGINT), 143 by SIGTERM. SIGTERM unwinds like Ctrl-C, so that every cleanup
-runs: no partial bundle, no backend process (Lava's) left.
+Exit status: 0 success; 1 internal error; 2 user error (bad file, profile, option, output
+path); 3 parity failure (the fixed-point simulator and the hardware backend disagree); 130
+interrupted by Ctrl-C (SIGINT), 143 by SIGTERM, 129 by SIGHUP. SIGTERM and SIGHUP unwind like
+Ctrl-C (:mod:`latdeploy.cli.interrupts`), so that every cleanup runs: no partial bundle, no
+backend process (Lava's) left.
 """
 
 from __future__ import annotations
 
-import signal
 import sys
-from typing import Any
 
 import click
 
-from latdeploy.errors import (
-    EXIT_INTERNAL_ERROR,
-    EXIT_INTERRUPTED,
-    EXIT_TERMINATED,
-    EXIT_USER_ERROR,
-    LatdeployError,
-)
-
-
-class TerminationRequested(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread so that it unwinds (and cleans up) like Ctrl-C."""
-
-
-def _raise_termination(_signum: int, _frame: Any) -> None:
-    raise TerminationRequested
+from latdeploy.cli.interrupts import exit_interrupted, handle_interrupts
+from latdeploy.errors import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, LatdeployError
 
 
 @click.group()
@@ -39,16 +25,30 @@ def cli() -> None:
     """Deploy latency-coded spiking neural networks to neuromorphic hardware."""
 
 
-def main() -> None:
-    """Console entry point: run the CLI, mapping errors to exit codes."""
-    signal.signal(signal.SIGTERM, _raise_termination)
+def _invoke() -> None:
+    """Parse ``sys.argv`` and run its command (as ``cli.main`` does, less the empty line that
+    click prints on Ctrl-C: an interrupt is one line).
+
+    Raises:
+        SystemExit: for ``--help``, ``--version`` and commands that exit with a status.
+    """
     try:
-        cli.main(standalone_mode=False)
+        with cli.make_context("latdeploy", sys.argv[1:]) as context:
+            cli.invoke(context)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+
+
+def main() -> None:
+    """Run the CLI (its commands registered), mapping errors to exit codes."""
+    handle_interrupts()
+    try:
+        _invoke()
+    except KeyboardInterrupt as error:
+        exit_interrupted(error)
     except click.exceptions.Abort as error:
         if isinstance(error.__cause__, KeyboardInterrupt):
-            terminated = isinstance(error.__cause__, TerminationRequested)
-            click.echo(f"interrupted by {'SIGTERM' if terminated else 'Ctrl-C'}", err=True)
-            sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
+            exit_interrupted(error.__cause__)
         click.echo("aborted", err=True)
         sys.exit(EXIT_USER_ERROR)
     except click.ClickException as error:

@@ -14,6 +14,7 @@ import click
 from latdeploy.cli.app import cli
 from latdeploy.cli.format import export_lines, parity_failure
 from latdeploy.cli.options import (
+    force_option,
     hardware_timeout_option,
     profile_option,
     target_option,
@@ -64,6 +65,7 @@ def json_summary(result: Any) -> dict[str, Any]:
 @hardware_timeout_option()
 @click.option("--json", "as_json", is_flag=True, help="Print {bundle, parity_ok, parity, energy, ...} as JSON.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@force_option()
 def export(
     formats: tuple[str, ...],
     model: Path,
@@ -77,6 +79,7 @@ def export(
     hardware_timeout: float | None,
     as_json: bool,
     quiet: bool,
+    force: bool,
 ) -> None:
     """Export MODEL to TARGET, verify it spike for spike and estimate its energy."""
     from latdeploy.flows.export import EXPORT_STAGES
@@ -101,6 +104,7 @@ def export(
             formats=formats,
             timeout=hardware_timeout,
             progress=advance,
+            force=force,
         )
     if as_json:
         click.echo(json.dumps(json_summary(result), indent=2, sort_keys=True))

@@ -8,7 +8,7 @@ import click
 
 from latdeploy.cli.app import cli
 from latdeploy.cli.format import agreement_line
-from latdeploy.cli.options import profile_option, weight_bits_option
+from latdeploy.cli.options import force_option, profile_option, weight_bits_option
 
 TORCH_THREADS = 2
 """Threads torch trains with (more only contend on the small models fine-tuned here)."""
@@ -22,8 +22,16 @@ TORCH_THREADS = 2
 @click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=3e-5, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@force_option()
 def finetune(
-    model: Path, profile_name: str, out: Path, weight_bits: int | None, epochs: int, lr: float, seed: int
+    model: Path,
+    profile_name: str,
+    out: Path,
+    weight_bits: int | None,
+    epochs: int,
+    lr: float,
+    seed: int,
+    force: bool,
 ) -> None:
     """Fine-tune MODEL through its fixed-point network for PROFILE and write a new model file.
 
@@ -44,5 +52,6 @@ def finetune(
         lr=lr,
         seed=seed,
         on_report=lambda stage, report: click.echo(agreement_line(stage, report)),
+        force=force,
     )
     click.echo(f"wrote {out}")

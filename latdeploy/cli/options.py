@@ -1,5 +1,5 @@
 """Options that several commands share, each defined once: sample counts, profiles, targets,
-backends, weight bits, ``--trust-pickle`` and the hardware run's sample count and time limit.
+backends, weight bits, ``--trust-pickle``, ``--force`` and the hardware run's sample count and time limit.
 
 Choice lists that come from a registry (``--target``, ``--backend``) are read when the
 command line is parsed, so a backend registered at run time (a test's) is a valid choice.
@@ -126,4 +126,14 @@ def trust_pickle_option() -> Decorator:
         "--trust-pickle",
         is_flag=True,
         help="Unpickle MODEL in full (full-module pickles); this runs any code in the file. Only for files you trust.",
+    )
+
+
+def force_option() -> Decorator:
+    """``--force``: let an output replace an existing file latdeploy did not write (never an input)."""
+    return click.option(
+        "--force",
+        is_flag=True,
+        help="Replace an existing file at the output path even if latdeploy did not write it "
+        "(never an input, never a directory of other files).",
     )

@@ -9,7 +9,7 @@ import click
 
 from latdeploy.cli.app import cli
 from latdeploy.cli.format import run_line
-from latdeploy.cli.options import backend_option, profile_option
+from latdeploy.cli.options import backend_option, force_option, profile_option
 
 
 @cli.command()
@@ -29,6 +29,7 @@ from latdeploy.cli.options import backend_option, profile_option
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary instead of text.")
 @profile_option(help_text="Profile for checkpoints.")
+@force_option()
 def run(
     model: Path,
     input_path: Path,
@@ -37,6 +38,7 @@ def run(
     all_layers: Path | None,
     as_json: bool,
     profile_name: str,
+    force: bool,
 ) -> None:
     """Run MODEL (checkpoint, bundle, .onnx, .net, .nir) on the spikes in --input.
 
@@ -45,7 +47,7 @@ def run(
     """
     from latdeploy.flows.run import run_input_file
 
-    summary = run_input_file(model, input_path, backend, profile_name, output, all_layers).summary()
+    summary = run_input_file(model, input_path, backend, profile_name, output, all_layers, force).summary()
     if as_json:
         click.echo(json.dumps(summary, sort_keys=True))
         return

@@ -9,8 +9,15 @@ import click
 
 from latdeploy.cli.app import cli
 from latdeploy.cli.format import sweep_lines
-from latdeploy.cli.options import backend_option, hardware_samples_option, profile_option, samples_option
+from latdeploy.cli.options import (
+    backend_option,
+    force_option,
+    hardware_samples_option,
+    profile_option,
+    samples_option,
+)
 from latdeploy.cli.progress import stage_progress
+from latdeploy.report.output_paths import check_directory_output
 
 
 def _bits(value: str) -> list[int]:
@@ -35,6 +42,7 @@ def _bits(value: str) -> list[int]:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print sweep.json's content instead of the table.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@force_option()
 def sweep(
     model: Path,
     profile_name: str,
@@ -45,15 +53,17 @@ def sweep(
     out: Path | None,
     as_json: bool,
     quiet: bool,
+    force: bool,
 ) -> None:
     """Quantize MODEL at each weight bit width; compare accuracy, parity and energy (with a Pareto plot)."""
     from latdeploy.flows.sweep import sweep as run_sweep
     from latdeploy.flows.sweep import write_sweep
 
     bits = _bits(weight_bits)
+    out = Path(out) if out is not None else Path(f"{Path(model).stem}.sweep")
+    check_directory_output(out, [Path(model), Path(profile_name)], force)
     with stage_progress(len(bits), quiet or as_json, "sweep") as advance:
         result = run_sweep(model, profile_name, bits, samples, hardware_samples, progress=advance, backend=backend)
-    out = Path(out) if out is not None else Path(f"{Path(model).stem}.sweep")
     write_sweep(result, out, f"{Path(model).name} on {profile_name}")
     if as_json:
         click.echo(json.dumps(result, indent=2, sort_keys=True))

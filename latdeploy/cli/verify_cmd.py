@@ -12,6 +12,7 @@ from latdeploy.cli.app import cli
 from latdeploy.cli.format import parity_failure, verify_lines
 from latdeploy.cli.options import (
     backend_option,
+    force_option,
     hardware_samples_option,
     profile_option,
     samples_option,
@@ -19,6 +20,8 @@ from latdeploy.cli.options import (
 )
 from latdeploy.cli.progress import stage_progress
 from latdeploy.errors import EXIT_PARITY_FAILURE
+from latdeploy.report.bundle import atomic_file
+from latdeploy.report.output_paths import check_file_output
 from latdeploy.verify.corrupt import parse_corruptions
 from latdeploy.verify.parity import parity_ok
 
@@ -36,6 +39,7 @@ from latdeploy.verify.parity import parity_ok
 @click.option("--html", "html_path", type=click.Path(path_type=Path), default=None, help="Also write an HTML report.")
 @click.option("--json", "as_json", is_flag=True, help="Print parity.json's content instead of the summary.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@force_option()
 def verify(
     source: Path,
     samples: int | None,
@@ -49,6 +53,7 @@ def verify(
     html_path: Path | None,
     as_json: bool,
     quiet: bool,
+    force: bool,
 ) -> None:
     """Verify SOURCE (a model file or an exported bundle) spike for spike: float vs fixed point vs hardware.
 
@@ -56,6 +61,9 @@ def verify(
     """
     from latdeploy.flows.verify import VERIFY_STAGES, verify_source
 
+    if html_path is not None:
+        inputs = [source, *([model_path] if model_path else []), *([Path(profile_name)] if profile_name else [])]
+        check_file_output(html_path, "html", inputs, force, flag="--html")
     corruptions = parse_corruptions(corrupt)
     with stage_progress(VERIFY_STAGES + len(corruptions), quiet or as_json, "verify") as advance:
         result = verify_source(
@@ -72,7 +80,8 @@ def verify(
         )
     report = result.report
     if html_path is not None:
-        html_path.write_text(result.html(title=f"latdeploy verify {source}"))
+        with atomic_file(html_path) as temporary:
+            temporary.write_text(result.html(title=f"latdeploy verify {source}"))
     if as_json:
         click.echo(json.dumps(report, indent=2, sort_keys=True))
     else:

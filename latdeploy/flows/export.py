@@ -28,6 +28,7 @@ from latdeploy.nn.checkpoint import load
 from latdeploy.passes.range_analysis import check_ranges, range_report
 from latdeploy.report.bundle import dump_json, write_bundle
 from latdeploy.report.html import render_report
+from latdeploy.report.output_paths import check_directory_output
 from latdeploy.report.rasters import raster_sample, spike_rasters
 from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
@@ -74,6 +75,7 @@ def export(
     allow_overflow: bool = False,
     formats: tuple[str, ...] = ("onnx",),
     progress: Callable[[str], None] | None = None,
+    force: bool = False,
 ) -> ExportResult:
     """Export ``model_path`` to ``target`` and verify it on ``samples`` test samples.
 
@@ -92,11 +94,15 @@ def export(
     full (it may then run code from the file); leave it off for files you did not make.
     ``timeout`` limits the backend run's wall-clock seconds (None: no limit).
     ``progress(stage)`` is called as each long stage starts (``EXPORT_STAGES`` of them).
+    ``out`` (default ``<model stem>.latdeploy``) is checked before anything else
+    (:func:`latdeploy.report.output_paths.check_directory_output`; ``force`` lets the bundle
+    replace a regular file that is not an input).
 
     Returns:
         The :class:`ExportResult`; the bundle is at ``result.out``.
 
     Raises:
+        OutputPathError: if ``out`` may not be written (checked first) or writing it fails.
         LatdeployError: for a bad model file, profile, target or sample count
             (nothing is written then).
         ResourceError: if the network does not fit the profile's cores (nothing is written).
@@ -105,14 +111,15 @@ def export(
         BackendError: if the backend is missing, its run fails or takes longer than ``timeout``.
         HostOnnxError: if ``host.onnx`` does not reproduce the encoder's spikes (nothing is written).
     """
-    backend = backend_for_target(target)
     model_path = Path(model_path)
+    out = Path(out) if out is not None else Path(f"{model_path.stem}.latdeploy")
+    check_directory_output(out, [model_path, Path(profile_name)], force)
+    backend = backend_for_target(target)
     model, metadata = load(model_path, trust_pickle=trust_pickle)
     profile = load_profile(profile_name)
     test = load_split(metadata["dataset"], "test")
     if not 1 <= samples <= len(test.y):
         raise LatdeployError(f"--samples {samples} is outside 1..{len(test.y)} (test samples of {metadata['dataset']})")
-    out = Path(out) if out is not None else Path(f"{model_path.stem}.latdeploy")
 
     step = progress or (lambda _stage: None)
     step("quantize")

@@ -37,6 +37,7 @@ from latdeploy.nn import decide
 from latdeploy.nn.checkpoint import load, save
 from latdeploy.nn.evaluation import model_inputs
 from latdeploy.nn.losses import LOSSES, training_loss
+from latdeploy.report.output_paths import check_file_output
 from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
 
@@ -208,19 +209,24 @@ def finetune_file(
     lr: float = 3e-5,
     seed: int = 0,
     on_report: Callable[[str, dict[str, Any]], None] | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """``latdeploy finetune``: fine-tune the model file ``model_path`` for ``profile_name`` and write ``out``.
 
     ``on_report(stage, report)`` sees the :func:`agreement_report` before (``"before"``) and after
     (``"after"``) fine-tuning as each is ready. The new file's metadata keeps ``float_test_accuracy``
-    and the whole record under ``finetune``.
+    and the whole record under ``finetune``. ``out`` is checked before anything else
+    (:func:`latdeploy.report.output_paths.check_file_output`: a new file or a model file;
+    ``force``: any regular file that is not an input).
 
     Returns:
         The record: ``{source_model, profile, weight_bits, epochs, lr, seed, before, after}``.
 
     Raises:
+        OutputPathError: if ``out`` may not be written or writing it fails.
         LatdeployError: for a bad model file or profile, or a model that cannot be fine-tuned.
     """
+    check_file_output(out, "model", [model_path, Path(profile_name)], force)
     show = on_report or (lambda _stage, _report: None)
     network, metadata = load(model_path)
     profile = load_profile(profile_name)

@@ -17,12 +17,10 @@ input currents in ``[0, 255]``.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +30,8 @@ from latdeploy.errors import InputFormatError, LatdeployError
 from latdeploy.frontend.model_file import detect_format, load_graph
 from latdeploy.hw.profile import DEFAULT_PROFILE
 from latdeploy.ir import Graph
+from latdeploy.report.bundle import atomic_file
+from latdeploy.report.output_paths import check_file_output, check_free_space
 from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
 from latdeploy.sim.trace import Trace
@@ -186,39 +186,50 @@ def run_input_file(
     profile_name: str = DEFAULT_PROFILE,
     output: Path | None = None,
     all_layers: Path | None = None,
+    force: bool = False,
 ) -> RunResult:
     """``latdeploy run``: run ``model`` on the ``.npy`` input ``input_path`` (:func:`load_input`,
     :func:`run_file`) and write the outputs asked for (:func:`write_outputs`).
+
+    The output paths are checked before anything runs
+    (:func:`latdeploy.report.output_paths.check_file_output`: each a new file or a NumPy
+    file of its kind; ``force``: any regular file that is not an input).
 
     Returns:
         The :class:`RunResult`.
 
     Raises:
+        OutputPathError: if an output path may not be written or writing it fails.
         LatdeployError: as :func:`load_input` and :func:`run_file` do.
     """
+    inputs = [Path(model), Path(input_path), Path(profile_name)]
+    if output is not None:
+        check_file_output(output, "npy", inputs, force, flag="-o")
+    if all_layers is not None:
+        check_file_output(all_layers, "npz", [*inputs, *([Path(output)] if output else [])], force, "--all-layers")
     result = run_file(model, load_input(input_path), backend, profile_name, source=str(input_path))
     write_outputs(result, output, all_layers)
     return result
 
 
+NPY_HEADER_BYTES = 4096
+"""An upper bound of the header and padding a ``.npy`` (or an ``.npz`` member) adds to its array."""
+
+
 def write_outputs(result: RunResult, output: Path | None, all_layers: Path | None) -> None:
-    """Write the output layer's spikes (``.npy``) and every layer's (``.npz``), each atomically."""
+    """Write the output layer's spikes (``.npy``) and every layer's (``.npz``), each atomically,
+    after checking that the file system has room for them.
+
+    Raises:
+        OutputPathError: if there is not enough free space, or writing fails.
+    """
     if output is not None:
-        _atomic(output, lambda handle: np.save(handle, result.to_ring_buffer(result.trace.output().spikes)))
+        spikes = result.to_ring_buffer(result.trace.output().spikes)
+        check_free_space(output, spikes.nbytes + NPY_HEADER_BYTES)
+        with atomic_file(output) as temporary, temporary.open("wb") as handle:
+            np.save(handle, spikes)
     if all_layers is not None:
         arrays = {name: result.to_ring_buffer(layer.spikes) for name, layer in result.trace.layers.items()}
-        _atomic(all_layers, lambda handle: np.savez(handle, **arrays))
-
-
-def _atomic(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            write(handle)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+        check_free_space(all_layers, sum(array.nbytes + NPY_HEADER_BYTES for array in arrays.values()))
+        with atomic_file(all_layers) as temporary, temporary.open("wb") as handle:
+            np.savez(handle, **arrays)

@@ -1,14 +1,24 @@
 """Write a bundle directory atomically: everything goes to a temporary sibling
 directory, which then replaces ``out`` in one rename. Nothing half-written is
-ever left at ``out``, and no temporary directory either: an error, Ctrl-C or
-SIGTERM (which the CLI turns into an exception) removes it on the way out, and
-the swap of an old bundle for the new one runs with those signals held back."""
+ever left at ``out``, and no temporary directory either: an error, Ctrl-C,
+SIGTERM or SIGHUP (which the CLI turns into exceptions) removes it on the way out,
+and the swap of an old bundle for the new one runs with those signals held back.
+
+Temporary siblings are named ``.NAME.PID.RANDOM.tmp`` (``.old`` for a retired bundle): the
+next write beside them removes those of a run that was killed (:mod:`latdeploy.report.stale_state`).
+An :class:`OSError` while writing (no space, read-only, permission, ...) becomes an
+:class:`~latdeploy.errors.OutputPathError` naming the output
+(:func:`latdeploy.report.output_paths.writing`). Which paths may be written at all is
+:mod:`latdeploy.report.output_paths`' concern; :func:`write_bundle` itself never replaces a
+directory that is not a latdeploy bundle.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -17,7 +27,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
+from latdeploy.errors import OutputPathError
+from latdeploy.report.output_paths import is_latdeploy_directory, writing
+from latdeploy.report.stale_state import remove_stale
+
+INTERRUPTS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 
 def dump_json(data: Any) -> str:
@@ -27,7 +41,7 @@ def dump_json(data: Any) -> str:
 
 @contextlib.contextmanager
 def _interrupts_held() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM back in the block; they are delivered (and handled) right after it."""
+    """Hold SIGINT/SIGTERM/SIGHUP back in the block; they are delivered (and handled) right after it."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -51,52 +65,74 @@ def _sync(directory: Path) -> None:
         os.close(descriptor)
 
 
+def _temporary_prefix(path: Path) -> str:
+    """Return the name prefix of ``path``'s temporary siblings (``.NAME.PID.``), first removing
+    those whose owner process is gone."""
+    remove_stale(path.parent, re.compile(rf"\.{re.escape(path.name)}\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.(tmp|old)"))
+    return f".{path.name}.{os.getpid()}."
+
+
 @contextlib.contextmanager
 def atomic_file(path: Path) -> Iterator[Path]:
     """Context manager: yield a temporary path beside ``path`` to write one file into.
 
     On leaving without error the file becomes mode 644 and is renamed to ``path``;
-    on any error it is removed and ``path`` is left as it was.
+    on any error it is removed and ``path`` is left as it was. Missing parent directories
+    are created.
+
+    Raises:
+        OutputPathError: for an OSError while creating, writing or renaming the file.
     """
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(descriptor)
-    try:
-        yield Path(temporary)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    path = Path(path)
+    temporary = None
+    with writing(path):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=_temporary_prefix(path), suffix=".tmp")
+            os.close(descriptor)
+            yield Path(temporary)
+            os.chmod(temporary, 0o644)
+            os.replace(temporary, path)
+        finally:
+            if temporary is not None and os.path.exists(temporary):
+                os.unlink(temporary)
 
 
 def write_bundle(out: Path, writers: dict[str, Callable[[Path], Any]]) -> Path:
     """Create ``out`` with one file per ``writers`` entry (``name -> writer(path)``).
 
     Returns:
-        ``out``. An existing ``out`` is replaced only after every file was written
-        and flushed to disk.
+        ``out``. An existing ``out`` (a latdeploy bundle, an empty directory or a file) is
+        replaced only after every file was written and flushed to disk.
 
     Raises:
+        OutputPathError: if ``out`` is a directory holding files latdeploy did not write, or
+            for an OSError while writing (no space, read-only, ...).
         Whatever a writer raises (KeyboardInterrupt included); the temporary
         directory is removed first and an existing ``out`` is left as it was.
     """
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
-    try:
-        for name, writer in writers.items():
-            writer(staging / name)
-        os.chmod(staging, 0o755)
-        _sync(staging)
-        with _interrupts_held():
-            if out.exists():
-                retired = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
-                os.replace(out, retired / out.name)
-                os.replace(staging, out)
-                shutil.rmtree(retired)
-            else:
-                os.replace(staging, out)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+    if out.is_dir() and not out.is_symlink() and any(out.iterdir()) and not is_latdeploy_directory(out):
+        raise OutputPathError(f"{out}: a directory that holds files latdeploy did not write; it is left as it is")
+    staging = None
+    with writing(out):
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            prefix = _temporary_prefix(out)
+            staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=prefix, suffix=".tmp"))
+            for name, writer in writers.items():
+                writer(staging / name)
+            os.chmod(staging, 0o755)
+            _sync(staging)
+            with _interrupts_held():
+                if out.exists() or out.is_symlink():
+                    retired = Path(tempfile.mkdtemp(dir=out.parent, prefix=prefix, suffix=".old"))
+                    os.replace(out, retired / out.name)
+                    os.replace(staging, out)
+                    shutil.rmtree(retired)
+                else:
+                    os.replace(staging, out)
+        finally:
+            if staging is not None and staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
     return out

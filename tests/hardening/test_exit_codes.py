@@ -1,6 +1,6 @@
 """The CLI's exit codes: the documented table in README.md equals latdeploy.errors, and each
-code is what the CLI returns (0, 2 and 3 with real exports are in tests/test_cli.py, 130/143
-in tests/hardening/test_interrupt.py)."""
+code is what the CLI returns (0, 2 and 3 with real exports are in tests/test_cli.py, 129/130/143
+in tests/hardening/test_interrupt.py and test_signals.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ DOCUMENTED = {
     "parity failure": errors.EXIT_PARITY_FAILURE,
     "Ctrl-C": errors.EXIT_INTERRUPTED,
     "SIGTERM": errors.EXIT_TERMINATED,
+    "SIGHUP": errors.EXIT_HANGUP,
 }
 
 

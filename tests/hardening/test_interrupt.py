@@ -120,6 +120,7 @@ def test_signal_while_the_bundle_is_written_keeps_the_old_bundle_and_no_temporar
     out, ready = work / "b.latdeploy", tmp_path / "ready"
     out.mkdir()
     (out / "a.json").write_text("old")
+    (out / "manifest.json").write_text('{"latdeploy": "old", "files": ["a.json"]}')
     process = subprocess.Popen(
         [sys.executable, "-c", WRITER, "slow-bundle", str(out), str(ready)],
         stderr=subprocess.PIPE,
@@ -134,4 +135,5 @@ def test_signal_while_the_bundle_is_written_keeps_the_old_bundle_and_no_temporar
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == code, stderr
     assert [p.name for p in work.iterdir()] == ["b.latdeploy"]
-    assert [p.name for p in out.iterdir()] == ["a.json"] and (out / "a.json").read_text() == "old"
+    assert sorted(p.name for p in out.iterdir()) == ["a.json", "manifest.json"]
+    assert (out / "a.json").read_text() == "old"

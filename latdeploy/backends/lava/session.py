@@ -5,8 +5,12 @@ Lava's runtime (``Loihi2SimCfg``) forks operating-system processes for every
 ProcessModel, its runtime service, a shared-memory manager and a watchdog
 manager, all ``multiprocessing`` children of this process. :func:`lava_session`
 records the children that exist before the run; whatever way the block is left
-(success, an error, Ctrl-C, SIGTERM, the time limit) it asks Lava to stop, bounded
-by :data:`STOP_SECONDS`, then kills every child the run added.
+(success, an error, Ctrl-C, SIGTERM, SIGHUP, the time limit) it asks Lava to stop, bounded
+by :data:`STOP_SECONDS`, then kills every child the run added. The children are forked
+under :func:`latdeploy.backends.lava.children.guarded_children`: they ignore interrupts sent
+to the whole process group, write nothing to the terminal and die with this process even
+when it is killed with SIGKILL; a run is refused beyond
+:data:`latdeploy.backends.lava.children.MAX_LAVA_PROCESSES` Lava processes.
 
 The time limit uses ``SIGALRM`` and so needs the main thread; elsewhere runs are
 unlimited.
@@ -23,6 +27,12 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from latdeploy.backends.lava.children import (
+    INTERRUPTS,
+    check_process_count,
+    guarded_children,
+    lava_process_count,
+)
 from latdeploy.errors import BackendError
 
 STOP_SECONDS = 10.0
@@ -72,11 +82,11 @@ def _alarm(seconds: float | None) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _signals_deferred() -> Iterator[None]:
-    """Ignore SIGINT/SIGTERM in the block (so that cleanup runs to the end), then restore them."""
+    """Ignore SIGINT/SIGTERM/SIGHUP in the block (so that cleanup runs to the end), then restore them."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {number: signal.signal(number, signal.SIG_IGN) for number in (signal.SIGINT, signal.SIGTERM)}
+    previous = {number: signal.signal(number, signal.SIG_IGN) for number in INTERRUPTS}
     try:
         yield
     finally:
@@ -148,10 +158,13 @@ def lava_session(source: Any, timeout: float | None = None) -> Iterator[Callable
     Raises:
         LavaTimeoutError: if ``run`` takes longer than ``timeout`` seconds
             (compilation included).
+        ResourceError: if the network has more Lava processes than
+            :data:`latdeploy.backends.lava.children.MAX_LAVA_PROCESSES` (before anything starts).
         ValueError: if ``timeout`` is not positive.
     """
     if timeout is not None and not timeout > 0:
         raise ValueError(f"timeout must be > 0 seconds, got {timeout}")
+    check_process_count(lava_process_count(source))
     children_before = {child.pid for child in multiprocessing.active_children()}
     deadline = None if timeout is None else time.monotonic() + timeout
 
@@ -168,9 +181,10 @@ def lava_session(source: Any, timeout: float | None = None) -> Iterator[Callable
                 "raise the limit or verify fewer samples"
             ) from None
 
-    graceful = False
-    try:
-        yield run
-        graceful = True
-    finally:
-        _stop(source, children_before, graceful)
+    with guarded_children():
+        graceful = False
+        try:
+            yield run
+            graceful = True
+        finally:
+            _stop(source, children_before, graceful)
