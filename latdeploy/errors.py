@@ -60,6 +60,36 @@ class OutputPathError(LatdeployError):
     (no space, read-only, permission, name too long, not a directory, ...)."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """A stopping signal (``signum``: SIGINT, SIGTERM or SIGHUP), raised so that it unwinds like Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+_PENDING_SIGNALS: list[int] = []
+
+
+def note_interrupt(signum: int) -> None:
+    """Record that stopping signal ``signum`` arrived (before its handler raises :class:`Interrupted`)."""
+    _PENDING_SIGNALS.append(signum)
+
+
+def raise_if_interrupted() -> None:
+    """Raise :class:`Interrupted` again if a stopping signal arrived and its exception was swallowed.
+
+    Python ignores an exception raised inside some callbacks (an at-fork hook, a finalizer), so a
+    signal handled at that moment would be lost; the places that start child processes or write
+    results call this afterwards.
+
+    Raises:
+        Interrupted: for the first signal recorded by :func:`note_interrupt`.
+    """
+    if _PENDING_SIGNALS:
+        raise Interrupted(_PENDING_SIGNALS[0])
+
+
 MALFORMED_FILE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError)
 
 

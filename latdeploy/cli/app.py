@@ -16,7 +16,7 @@ import sys
 import click
 
 from latdeploy.cli.interrupts import exit_interrupted, handle_interrupts
-from latdeploy.errors import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, LatdeployError
+from latdeploy.errors import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, LatdeployError, raise_if_interrupted
 
 
 @click.group()
@@ -36,7 +36,9 @@ def _invoke() -> None:
         with cli.make_context("latdeploy", sys.argv[1:]) as context:
             cli.invoke(context)
     except click.exceptions.Exit as done:
+        raise_if_interrupted()
         sys.exit(done.exit_code)
+    raise_if_interrupted()
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ import sys
 import threading
 from typing import Any, NoReturn
 
-from latdeploy.errors import EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_TERMINATED
+from latdeploy.errors import EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_TERMINATED, Interrupted, note_interrupt
 
 STOPPING_SIGNALS = {
     signal.SIGINT: ("Ctrl-C", EXIT_INTERRUPTED),
@@ -28,17 +28,10 @@ STOPPING_SIGNALS = {
 """Each signal that stops a command: its name in the message and the exit status."""
 
 
-class Interrupted(KeyboardInterrupt):
-    """A stopping signal (``signum``), raised in the main thread so that it unwinds like Ctrl-C."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
 def _raise_interrupted(signum: int, _frame: Any) -> None:
     for number in STOPPING_SIGNALS:
         signal.signal(number, signal.SIG_IGN)
+    note_interrupt(signum)  # an exception raised inside an at-fork hook or finalizer is swallowed
     raise Interrupted(signum)
 
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from latdeploy.errors import OutputPathError
+from latdeploy.errors import OutputPathError, raise_if_interrupted
 from latdeploy.report.output_paths import is_latdeploy_directory, writing
 from latdeploy.report.stale_state import remove_stale
 
@@ -124,6 +124,7 @@ def write_bundle(out: Path, writers: dict[str, Callable[[Path], Any]]) -> Path:
                 writer(staging / name)
             os.chmod(staging, 0o755)
             _sync(staging)
+            raise_if_interrupted()
             with _interrupts_held():
                 if out.exists() or out.is_symlink():
                     retired = Path(tempfile.mkdtemp(dir=out.parent, prefix=prefix, suffix=".old"))

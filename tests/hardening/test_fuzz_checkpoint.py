@@ -59,7 +59,7 @@ def structural_mutation(draw) -> dict:
             target = payload if section == "top" else payload.get(section)
             if isinstance(target, dict) and target:
                 target.pop(draw(st.sampled_from(sorted(target, key=str))))
-        elif where == "state_dict" and isinstance(payload["state_dict"], dict):
+        elif where == "state_dict" and isinstance(payload.get("state_dict"), dict):
             key = draw(st.sampled_from(["linears.0.weight", "linears.1.weight", "neurons.0.bias", "extra"]))
             payload["state_dict"][key] = draw(st.one_of(ODD_TENSORS, ODD_VALUES))
         elif isinstance(payload.get(where), dict):

@@ -33,7 +33,7 @@ from latdeploy.backends.lava.children import (
     guarded_children,
     lava_process_count,
 )
-from latdeploy.errors import BackendError
+from latdeploy.errors import BackendError, raise_if_interrupted
 
 STOP_SECONDS = 10.0
 """How long Lava may take to stop before its processes are killed."""
@@ -175,6 +175,7 @@ def lava_session(source: Any, timeout: float | None = None) -> Iterator[Callable
                 raise _Expired
             with _alarm(remaining):
                 source.run(**run_kwargs)
+            raise_if_interrupted()  # a signal that arrived while Lava forked was swallowed there
         except _Expired:
             raise LavaTimeoutError(
                 f"the Lava run took longer than --lava-timeout {timeout:g} s and was stopped; "
