@@ -12,9 +12,9 @@ from latdeploy.errors import UnsupportedLayerError
 from latdeploy.flows.prepare import encode
 from latdeploy.frontend.torch_module import graph_from_module
 from latdeploy.hw.profile import load_profile
-from latdeploy.integer_forward import IntegerForward
 from latdeploy.nn import build_model
 from latdeploy.nn.evaluation import model_inputs
+from latdeploy.nn.integer_forward import IntegerForward
 from latdeploy.passes.quantize import quantize
 from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
