@@ -2,8 +2,8 @@
 
 Read from the source with ``ast`` (nothing is imported): the modules allowed at the package
 root, module-level import cycles, private names imported across packages, imports below
-the first definition, and imports inside functions. The ``TEMPORARY_*`` allow-lists name
-what other work in progress still has to move; they only ever shrink.
+the first definition, and imports inside functions (allowed for the deferred optional
+dependencies, :data:`DEFERRED_IMPORTS`, and in the CLI commands, :data:`DEFERRING_MODULES`).
 """
 
 from __future__ import annotations
@@ -19,41 +19,13 @@ ROOT = PACKAGE.parent
 
 ROOT_MODULES = {"__init__.py", "errors.py", "registry.py"}
 """The only modules directly under ``latdeploy/``; everything else lives in a package."""
-TEMPORARY_ROOT_MODULES = {"integer_forward.py"}
-"""The integer forward pass, moving into ``nn/`` in the same issue (empty this after merging)."""
-
 DEFERRED_IMPORTS = ("h5py", "lava", "latdeploy.backends.lava.processes")
 """Heavy optional dependencies (the 'lava' extra, and latdeploy's Lava processes, which import lava-nc on
 import) that may be imported inside a function."""
 
-TEMPORARY_CYCLES = [
-    {"latdeploy.sim.fixed", "latdeploy.sim.fixed_conv", "latdeploy.sim.fixed_delay", "latdeploy.sim.fixed_neurons"},
-    {"latdeploy.sim.float_sim", "latdeploy.sim.float_conv", "latdeploy.sim.float_neurons"},
-    {"latdeploy.passes.quantize", "latdeploy.passes.quantize_conv", "latdeploy.passes.quantize_neurons"},
-    {"latdeploy.frontend.torch_module", "latdeploy.frontend.torch_layers", "latdeploy.frontend.torch_neurons"},
-    {
-        "latdeploy.backends.lava.runner",
-        "latdeploy.backends.lava.conv",
-        "latdeploy.backends.lava.delay_dense",
-        "latdeploy.backends.lava.neuron_builders",
-    },
-]
-"""Cycles inside one package, made by the bottom-of-file plugin imports below (empty this after merging)."""
-TEMPORARY_BOTTOM_IMPORTS = {
-    "latdeploy.sim.fixed",
-    "latdeploy.sim.float_sim",
-    "latdeploy.passes.quantize",
-    "latdeploy.frontend.torch_module",
-    "latdeploy.backends.lava.runner",
-}
-"""Modules that still import their extensions at the bottom instead of from a plugin-import module."""
-TEMPORARY_PRIVATE_IMPORTS = {("latdeploy.backends.lava.runner", "latdeploy.sim.fixed", "_decay")}
-"""(importer, module, name) of private names still imported across packages."""
-TEMPORARY_FUNCTION_IMPORTS = {
-    # the package root and the CLI entry defer torch so that signal handlers are installed first
-    "latdeploy",
+DEFERRING_MODULES = {
+    "latdeploy",  # the package root and the CLI entry: signal handlers are installed before torch loads
     "latdeploy.cli",
-    # the CLI commands import their flow when they run
     "latdeploy.cli.energy_cmd",
     "latdeploy.cli.export_cmd",
     "latdeploy.cli.finetune_cmd",
@@ -62,11 +34,11 @@ TEMPORARY_FUNCTION_IMPORTS = {
     "latdeploy.cli.run_cmd",
     "latdeploy.cli.sweep_cmd",
     "latdeploy.cli.verify_cmd",
-    "latdeploy.verify.divergence",
-    "latdeploy.backends.lava.runner",
-    "latdeploy.frontend.torch_module",
 }
-"""Modules that still import latdeploy or required dependencies inside functions."""
+"""The CLI commands: each imports its flow (and torch) when it runs, so that ``latdeploy --help`` and a
+command's ``--help`` stay light; ``latdeploy`` and ``latdeploy.cli`` load ``save``/``load`` and the commands
+on first use, so that a signal during those imports is handled. The only modules that import latdeploy or
+required dependencies inside functions."""
 
 
 @dataclass(frozen=True)
@@ -193,7 +165,7 @@ def strongly_connected(graph: dict[str, set[str]]) -> list[set[str]]:
 
 
 def test_the_package_root_holds_only_errors_registry_and_packages():
-    loose = sorted(p.name for p in PACKAGE.glob("*.py") if p.name not in ROOT_MODULES | TEMPORARY_ROOT_MODULES)
+    loose = sorted(p.name for p in PACKAGE.glob("*.py") if p.name not in ROOT_MODULES)
     assert not loose, f"modules at the package root belong in a package: {loose}"
 
 
@@ -202,10 +174,9 @@ def test_no_import_cycle_between_modules_of_different_packages():
     assert not across, f"import cycles across packages: {across}"
 
 
-def test_no_import_cycle_inside_a_package_beyond_the_temporary_ones():
-    cycles = strongly_connected(import_graph())
-    new = [sorted(c) for c in cycles if not any(c <= allowed for allowed in TEMPORARY_CYCLES)]
-    assert not new, f"import cycles: {new}"
+def test_no_import_cycle_inside_a_package():
+    cycles = [sorted(c) for c in strongly_connected(import_graph())]
+    assert not cycles, f"import cycles: {cycles}"
 
 
 def test_the_cycle_finder_finds_a_cycle():
@@ -222,7 +193,7 @@ def test_no_private_name_is_imported_from_another_package():
             for name in statement.names:
                 if name.startswith("_") and not name.startswith("__") and f"{statement.module}.{name}" not in MODULES:
                     private.add((module, statement.module, name))
-    assert private <= TEMPORARY_PRIVATE_IMPORTS, f"make these public: {sorted(private - TEMPORARY_PRIVATE_IMPORTS)}"
+    assert not private, f"make these public: {sorted(private)}"
 
 
 def test_no_import_below_the_first_definition():
@@ -231,7 +202,7 @@ def test_no_import_below_the_first_definition():
         body = ast.parse(path.read_text()).body
         first = next((n.lineno for n in body if isinstance(n, (ast.FunctionDef, ast.ClassDef))), None)
         lines = [s.line for s in imports_of(module) if s.module_level and first is not None and s.line > first]
-        if lines and module not in TEMPORARY_BOTTOM_IMPORTS:
+        if lines:
             late[module] = lines
     assert not late, f"imports below the first def/class (use the package's plugin-import module): {late}"
 
@@ -239,7 +210,7 @@ def test_no_import_below_the_first_definition():
 def test_imports_inside_functions_are_deferred_optional_dependencies_only():
     nested = {}
     for module in MODULES:
-        if module in TEMPORARY_FUNCTION_IMPORTS:
+        if module in DEFERRING_MODULES:
             continue
         hidden = [
             f"{s.module} (line {s.line})"

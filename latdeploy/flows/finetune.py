@@ -6,14 +6,14 @@ simulator with the fixed-point simulator (which equals Lava bit for bit) on the 
 spike slots (sample, step, neuron of every layer) that agree, and both accuracies.
 
 :func:`finetune` trains the model a few epochs through its fixed-point network
-(:class:`latdeploy.integer_forward.IntegerForward`: the integers ``latdeploy export`` would
+(:class:`latdeploy.nn.integer_forward.IntegerForward`: the integers ``latdeploy export`` would
 choose for the current weights, run with Lava's arithmetic for every neuron kind, gradients
 straight through), keeps the best epoch, and commits the float values of those integers into the
 parameters. Quantizing the committed model gives the same integers (settled), so the exported
 fixed-point network is the one trained, and its float model fires like it: weights on the grid
 make integrate-and-fire membranes ``scale`` times the float ones, the threshold conversions keep
 ``>=`` versus Loihi's ``>`` exact, and a sub-LSB bias offset keeps float32 rounding from breaking
-ties (see :mod:`latdeploy.integer_forward` for what stays inexact: decays, negative ``weight_exp``).
+ties (see :mod:`latdeploy.nn.integer_forward` for what stays inexact: decays, negative ``weight_exp``).
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ from latdeploy.data import load_split
 from latdeploy.errors import UnsupportedLayerError
 from latdeploy.flows.prepare import encode, prepare_integer_graph
 from latdeploy.hw.profile import Profile, load_profile
-from latdeploy.integer_forward import IntegerForward
 from latdeploy.nn import decide
 from latdeploy.nn.checkpoint import load, save
 from latdeploy.nn.evaluation import model_inputs
+from latdeploy.nn.integer_forward import IntegerForward
 from latdeploy.nn.losses import LOSSES, training_loss
 from latdeploy.report.output_paths import check_file_output
 from latdeploy.sim.fixed import simulate_fixed
@@ -133,16 +133,16 @@ def finetune(
 ) -> nn.Module:
     """Fine-tune ``model`` in place through its fixed-point network and return it (weights left on the grid).
 
-    Every forward runs :class:`~latdeploy.integer_forward.IntegerForward`: the integers the export
+    Every forward runs :class:`~latdeploy.nn.integer_forward.IntegerForward`: the integers the export
     would choose for the current weights, with Lava's arithmetic, gradients straight through. Each
     layer is clipped where post-training quantization clips it (the calibrated ``clip_quantile``).
     A seeded ``validation_fraction`` of the training split is held out (not trained on); after
     each epoch the fixed-point network's accuracy on it (ties: its loss) is measured and the
     parameters of the best epoch (the starting point counts as epoch 0) are kept and committed
-    (:meth:`~latdeploy.integer_forward.IntegerForward.commit`).
+    (:meth:`~latdeploy.nn.integer_forward.IntegerForward.commit`).
 
     Raises:
-        UnsupportedLayerError: for a model :class:`~latdeploy.integer_forward.IntegerForward` cannot
+        UnsupportedLayerError: for a model :class:`~latdeploy.nn.integer_forward.IntegerForward` cannot
             run, or whose loss is not in :data:`LOSSES`.
     """
     bits = int(weight_bits or profile["arithmetic.weight_bits"])

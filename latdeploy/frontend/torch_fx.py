@@ -17,7 +17,7 @@ import torch
 from torch import fx, nn
 
 from latdeploy.errors import UnsupportedLayerError
-from latdeploy.frontend.torch_module import CONVERTERS
+from latdeploy.frontend.converters import CONVERTERS
 from latdeploy.nn import encoders
 
 LAYOUT_METHODS = ("flatten", "reshape", "view", "size", "contiguous")

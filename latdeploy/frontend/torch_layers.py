@@ -1,4 +1,4 @@
-"""Converters of torch's stateless conv-net layers (registered with :mod:`latdeploy.frontend.torch_module`).
+"""Converters of torch's stateless conv-net layers (registered in :data:`latdeploy.frontend.converters.CONVERTERS`).
 
 ``Conv2d`` -> :class:`~latdeploy.ir.conv.Conv2d`; ``AvgPool2d``/``SumPool2d`` ->
 :class:`~latdeploy.ir.conv.Pool2d`; ``SpikeTimeMaxPool2d`` -> a sum pool and a
@@ -19,7 +19,8 @@ import torch
 from torch import nn
 
 from latdeploy.errors import UnsupportedLayerError
-from latdeploy.frontend.torch_module import ConversionState, register_converter
+from latdeploy.frontend.converters import ConversionState, register_converter
+from latdeploy.frontend.sources import ParameterSource
 from latdeploy.ir import LIF, Dense
 from latdeploy.ir.conv import AxonalDelay, Conv2d, Pool2d
 from latdeploy.nn.layers import AxonalDelay as TorchAxonalDelay
@@ -43,7 +44,8 @@ def _pair(value: int | tuple[int, ...], path: str, what: str) -> tuple[int, int]
 
 @register_converter(nn.Conv2d)
 def convert_conv2d(module: nn.Conv2d, state: ConversionState, path: str) -> None:
-    """``Conv2d`` (zero padding, no dilation) -> :class:`Conv2d`; its bias goes to the next neuron."""
+    """``Conv2d`` (zero padding, no dilation) -> :class:`Conv2d` (made from ``weight``, and a plain pool before
+    it); its bias goes to the next neuron."""
     channels, height, width = _image_shape(state, path, "Conv2d")
     if module.in_channels != channels:
         raise UnsupportedLayerError(f"layer {path!r}: Conv2d expects {module.in_channels} channels, gets {channels}")
@@ -67,7 +69,7 @@ def convert_conv2d(module: nn.Conv2d, state: ConversionState, path: str) -> None
         padding_w=padding[1],
         groups=module.groups,
     )
-    state.add(node, node.out_shape)
+    state.add(node, node.out_shape, ParameterSource(path, module, weight=module.weight, pool=state.fused_pool()))
     if module.bias is not None:
         state.add_bias(module.bias.detach().cpu().numpy().reshape(-1, 1, 1), path)
 
@@ -101,14 +103,14 @@ def convert_avg_pool(module: nn.AvgPool2d, state: ConversionState, path: str) ->
     if not module.count_include_pad and _pair(module.padding, path, "padding") != (0, 0):
         raise UnsupportedLayerError(f"layer {path!r}: AvgPool2d with padding needs count_include_pad=True")
     node = _pool(state, path, module, "avg")
-    state.add(node, node.out_shape)
+    state.add(node, node.out_shape, ParameterSource(path, module))
 
 
 @register_converter(SumPool2d)
 def convert_sum_pool(module: SumPool2d, state: ConversionState, path: str) -> None:
     """``SumPool2d`` -> :class:`Pool2d` ``"sum"``."""
     node = _pool(state, path, module, "sum")
-    state.add(node, node.out_shape)
+    state.add(node, node.out_shape, ParameterSource(path, module))
 
 
 @register_converter(SpikeTimeMaxPool2d)
@@ -121,9 +123,9 @@ def convert_spike_max_pool(module: SpikeTimeMaxPool2d, state: ConversionState, p
     if state.previous.kind not in ("neuron", "input", "delay"):
         raise UnsupportedLayerError(f"layer {path!r}: SpikeTimeMaxPool2d must act on spikes (after a neuron)")
     pool = _pool(state, path, module, "sum")
-    state.add(pool, pool.out_shape)
+    state.add(pool, pool.out_shape, ParameterSource(path, module))
     neuron = LIF(state.name("lif"), (pool.name,), threshold=1.0, bias=np.zeros(pool.size, np.float32))
-    state.add(neuron, pool.out_shape)
+    state.add(neuron, pool.out_shape, ParameterSource(path, module))
 
 
 @register_converter(nn.Flatten)
@@ -156,6 +158,8 @@ def convert_batchnorm(module: nn.BatchNorm1d | nn.BatchNorm2d, state: Conversion
     except ValueError as error:
         raise UnsupportedLayerError(f"layer {path!r}: {error}") from error
     state.nodes[-1] = previous.replace(weight=weight.numpy())
+    if previous.name in state.sources:
+        state.sources[previous.name] = state.sources[previous.name].folding(path)
     scale = (module.weight.detach() if module.weight is not None else torch.ones(module.num_features)) / torch.sqrt(
         module.running_var + module.eps
     )
@@ -179,4 +183,5 @@ def convert_axonal_delay(module: TorchAxonalDelay, state: ConversionState, path:
     state.add(
         AxonalDelay(state.name("delay"), (state.current,), neurons=math.prod(state.shape), steps=module.steps),
         state.shape,
+        ParameterSource(path, module),
     )

@@ -8,121 +8,46 @@ sequentials are walked); any other model is traced with ``torch.fx``
 graph input has the shape the first layer receives (``metadata["input_shape"]`` for
 a bare ``nn.Sequential``).
 
-Registry contract: :data:`CONVERTERS` (:func:`register_converter`) maps a torch module type (subclasses
-match too, the nearest registered base wins) to ``converter(module, state, path)``,
-which appends IR nodes with :meth:`ConversionState.add` (reading ``state.current``,
-the name of the value it consumes, and ``state.shape``, that value's per-step shape,
-e.g. ``(C, H, W)``) or rewrites the previous node (batch norm folding), and raises
-:class:`~latdeploy.errors.UnsupportedLayerError` naming ``path`` for what it cannot map.
-A neuron kind's torch module converts through :func:`convert_neuron`, registered when the kind
-is (:data:`latdeploy.neurons.registry.NEURON_KINDS`); the conv-net layers register in
+Converters come from :data:`latdeploy.frontend.converters.CONVERTERS`. A neuron kind's torch
+module converts through :func:`convert_neuron`, registered when the kind is
+(:data:`latdeploy.neurons.registry.NEURON_KINDS`); the conv-net layers register in
 :mod:`latdeploy.frontend.torch_layers` (imported by the package's plugin module,
-``latdeploy/frontend/__init__.py``).
+``latdeploy/frontend/__init__.py``). While converting, every node's torch parameters are recorded
+(:mod:`latdeploy.frontend.sources`); :func:`convert_module` returns them with the graph.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from torch import nn
 
 from latdeploy.errors import UnsupportedLayerError
+from latdeploy.frontend.converters import CONVERTERS, ConversionState, converter_for, register_converter
+from latdeploy.frontend.sources import ParameterSource
+from latdeploy.frontend.torch_fx import traced_layers
 from latdeploy.ir import Dense, Graph, Node, SpikeInput
 from latdeploy.neurons.base import NeuronKind
 from latdeploy.neurons.registry import NEURON_KINDS
 from latdeploy.nn.network import LatencyMLP
-from latdeploy.registry import Registry
 
 GRAPH_METADATA_KEYS = ("timesteps", "dataset", "classes", "encoder", "decoder", "input_shape")
 
 
-@dataclass
-class ConversionState:
-    """The graph being built: its nodes, the value the next layer consumes and that value's shape.
-
-    ``pending_bias`` is a per-value bias (``shape``) left by folded batch norms or
-    layer biases; the next neuron absorbs it into its own bias.
-    """
-
-    nodes: list[Node]
-    current: str
-    shape: tuple[int, ...]
-    pending_bias: np.ndarray | None = None
-    counters: dict[str, int] = field(default_factory=dict)
-
-    def name(self, prefix: str) -> str:
-        """Return a fresh node name ``<prefix><k>`` (``k`` counts from 1 per prefix)."""
-        self.counters[prefix] = self.counters.get(prefix, 0) + 1
-        return f"{prefix}{self.counters[prefix]}"
-
-    def add(self, node: Node, shape: tuple[int, ...]) -> None:
-        """Append ``node``; it becomes the current value, of per-step ``shape``."""
-        self.nodes.append(node)
-        self.current = node.name
-        self.shape = tuple(int(d) for d in shape)
-
-    @property
-    def previous(self) -> Node:
-        """The node that produced the current value."""
-        return self.nodes[-1]
-
-    def add_bias(self, bias: np.ndarray, path: str) -> None:
-        """Add ``bias`` (broadcast to ``shape``) to the bias the next neuron absorbs.
-
-        Raises:
-            UnsupportedLayerError: if it does not broadcast to the current shape.
-        """
-        try:
-            bias = np.broadcast_to(np.asarray(bias, np.float32), self.shape)
-        except ValueError as error:
-            raise UnsupportedLayerError(f"layer {path!r}: bias does not fit shape {self.shape}") from error
-        self.pending_bias = bias.copy() if self.pending_bias is None else self.pending_bias + bias
-
-
-Converter = Callable[[nn.Module, ConversionState, str], None]
-CONVERTERS: Registry[type[nn.Module], Converter] = Registry("converter")
-
-
-def register_converter(*module_types: type[nn.Module]) -> Callable[[Converter], Converter]:
-    """Decorator: register ``converter`` for each of ``module_types``; returns the converter."""
-
-    def decorate(converter: Converter) -> Converter:
-        for module_type in module_types:
-            CONVERTERS.add(module_type, converter)
-        return converter
-
-    return decorate
-
-
-def converter_for(module: nn.Module, path: str) -> Converter:
-    """Return the converter of ``module`` (its class or nearest registered base class).
-
-    Raises:
-        UnsupportedLayerError: naming ``path`` and the type if none is registered.
-    """
-    for cls in type(module).__mro__:
-        converter = CONVERTERS.find(cls)
-        if converter is not None:
-            return converter
-    supported = ", ".join(CONVERTERS.names())
-    raise UnsupportedLayerError(
-        f"layer {path!r}: {type(module).__module__}.{type(module).__name__} is not supported; supported: {supported}"
-    )
-
-
 @register_converter(nn.Linear)
 def convert_linear(module: nn.Linear, state: ConversionState, path: str) -> None:
-    """``Linear`` -> :class:`~latdeploy.ir.Dense`; a bias goes to the next neuron."""
+    """``Linear`` -> :class:`~latdeploy.ir.Dense` (made from ``weight``, and a plain pool before it); a bias
+    goes to the next neuron."""
     if math.prod(state.shape) != module.in_features:
         raise UnsupportedLayerError(
             f"layer {path!r}: Linear expects {module.in_features} inputs, gets shape {state.shape}"
         )
     weight = module.weight.detach().cpu().numpy()
-    state.add(Dense(state.name("dense"), (state.current,), weight=weight), (module.out_features,))
+    source = ParameterSource(path, module, weight=module.weight, pool=state.fused_pool())
+    state.add(Dense(state.name("dense"), (state.current,), weight=weight), (module.out_features,), source)
     if module.bias is not None:
         state.add_bias(module.bias.detach().cpu().numpy(), path)
 
@@ -142,7 +67,9 @@ def convert_neuron(module: nn.Module, state: ConversionState, path: str) -> None
             f"supported: {', '.join(NEURON_KINDS.names())}"
         )
     fields = {name: getattr(module, name) for name in kind.fields}
-    state.add(neuron_node(kind.float_node, module, state, path, **fields), state.shape)
+    folded = state.pending_paths
+    node = neuron_node(kind.float_node, module, state, path, **fields)
+    state.add(node, state.shape, ParameterSource(path, module, bias=module.bias, folded=folded))
 
 
 def _add_kind(kind: NeuronKind) -> None:
@@ -183,8 +110,8 @@ def neuron_node(node_type: type[Node], module: nn.Module, state: ConversionState
                 f"layer {path!r}: a synaptic bias (folded batch norm or layer bias) needs current_decay 1, "
                 f"got {module.current_decay}"
             )
-        bias = (bias + state.pending_bias.reshape(-1)).astype(np.float32)
-        state.pending_bias = None
+        pending, _ = state.take_pending_bias()
+        bias = (bias + pending.reshape(-1)).astype(np.float32)
     return node_type(
         state.name("lif"),
         (state.current,),
@@ -218,8 +145,6 @@ def _layers(model: nn.Module, metadata: dict[str, Any]) -> tuple[list[tuple[str,
         return _walk(model.layers, "layers"), _input_shape(shape, type(model).__name__)
     if isinstance(model, nn.Sequential):
         return _walk(model, ""), _input_shape(metadata.get("input_shape"), "Sequential")
-    from latdeploy.frontend.torch_fx import traced_layers
-
     return traced_layers(model), _input_shape(metadata.get("input_shape"), type(model).__name__)
 
 
@@ -229,8 +154,17 @@ def _input_shape(shape: Any, what: str) -> tuple[int, ...]:
     return tuple(int(d) for d in shape)
 
 
-def graph_from_module(model: nn.Module, metadata: dict[str, Any]) -> Graph:
-    """Return the float IR graph of ``model``.
+@dataclass(frozen=True)
+class Conversion:
+    """A converted torch model: its float IR ``graph`` and, by node name, the torch parameters each
+    node was made from (``sources``; nodes no layer's parameters feed, e.g. the input, are absent)."""
+
+    graph: Graph
+    sources: dict[str, ParameterSource]
+
+
+def convert_module(model: nn.Module, metadata: dict[str, Any]) -> Conversion:
+    """Return the float IR graph of ``model`` and the map from its node names to torch parameters.
 
     Each layer goes through its registered converter: ``Linear`` becomes
     :class:`~latdeploy.ir.Dense`, neurons become neuron nodes (their bias moves into
@@ -251,4 +185,13 @@ def graph_from_module(model: nn.Module, metadata: dict[str, Any]) -> Graph:
         )
     kept = {key: metadata[key] for key in GRAPH_METADATA_KEYS if key in metadata}
     timesteps = getattr(model, "timesteps", metadata.get("timesteps"))
-    return Graph(tuple(state.nodes), {**kept, "timesteps": int(timesteps)})
+    return Conversion(Graph(tuple(state.nodes), {**kept, "timesteps": int(timesteps)}), dict(state.sources))
+
+
+def graph_from_module(model: nn.Module, metadata: dict[str, Any]) -> Graph:
+    """Return the float IR graph of ``model`` (:func:`convert_module`'s graph).
+
+    Raises:
+        UnsupportedLayerError: as :func:`convert_module`.
+    """
+    return convert_module(model, metadata).graph

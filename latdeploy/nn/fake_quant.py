@@ -9,7 +9,7 @@ whose weights already sit on this grid exports with integer membranes equal to
 
 This weight-only fake quantization is what ``tools/train.py``'s quantization-aware phase
 uses (integrate-and-fire MLPs). ``latdeploy finetune`` trains the exact fixed-point network
-of any supported model instead (:mod:`latdeploy.integer_forward`).
+of any supported model instead (:mod:`latdeploy.nn.integer_forward`).
 """
 
 from __future__ import annotations

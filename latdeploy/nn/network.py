@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from latdeploy.errors import ModelFormatError
+from latdeploy.neurons.registry import NEURON_KINDS
 from latdeploy.nn.encoders import LatencyEncoder, LearnableLatencyEncoder, SpatioTemporalCompression
 from latdeploy.nn.layers import SpikeTimeMaxPool2d, SumPool2d
 from latdeploy.nn.neurons import NEURONS
@@ -39,8 +40,10 @@ def make_neuron(kind: str, size: int | tuple[int, ...], options: dict[str, Any])
 
 
 def is_neuron(module: nn.Module) -> bool:
-    """Return True for a module that integrates over time (takes and returns ``[T, B, ...]``)."""
-    return isinstance(module, tuple(NEURONS.values()))
+    """Return True for a module that integrates over time (takes and returns ``[T, B, ...]``): the torch
+    module of a registered neuron kind (:data:`latdeploy.neurons.registry.NEURON_KINDS`, kinds registered
+    later included)."""
+    return any(isinstance(module, kind.torch_module) for _, kind in NEURON_KINDS.items())
 
 
 def make_encoder(config: dict[str, Any], chip_inputs: int | None = None) -> nn.Module:

@@ -111,7 +111,7 @@ def snap_weights(ideal: np.ndarray, step: int, lowest: int, highest: int) -> np.
 
     Clipping is symmetric (mixed sign: never ``-256``, the grid's extra negative value), so the
     largest ``|W_int|`` is at most ``highest``: quantizing ``W_int / scale`` again finds the same
-    scale, as fine-tuning's committed weights need (:mod:`latdeploy.integer_forward`).
+    scale, as fine-tuning's committed weights need (:mod:`latdeploy.nn.integer_forward`).
     """
     return np.clip(np.round(ideal / step) * step, max(lowest, -highest), highest).astype(np.int32)
 

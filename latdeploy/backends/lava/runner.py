@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from importlib.metadata import version
 
 import numpy as np
 
@@ -59,8 +60,6 @@ class LavaRun:
 def lava_versions() -> dict[str, str]:
     """Return the installed lava-nc version (``{}`` when Lava is not importable)."""
     try:
-        from importlib.metadata import version
-
         return {"lava-nc": version("lava-nc")}
     except Exception:  # not installed
         return {}

@@ -12,9 +12,9 @@ from latdeploy.errors import UnsupportedLayerError
 from latdeploy.flows.prepare import encode
 from latdeploy.frontend.torch_module import graph_from_module
 from latdeploy.hw.profile import load_profile
-from latdeploy.integer_forward import IntegerForward
 from latdeploy.nn import build_model
 from latdeploy.nn.evaluation import model_inputs
+from latdeploy.nn.integer_forward import IntegerForward
 from latdeploy.passes.quantize import quantize
 from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
@@ -131,3 +131,29 @@ def test_unsupported_layers_are_refused_naming_the_layer():
     config = {"arch": "convnet", "input_shape": [1, 6, 6], "timesteps": 3, "layers": layers}
     with pytest.raises(UnsupportedLayerError, match="layers.1"):
         IntegerForward(build_model(config), {"timesteps": 3}, PROFILE, 8)
+
+
+def test_a_pool_before_a_neuron_runs_with_constant_integers_and_the_bias_trains():
+    """Any model the frontend converts: an average pool feeding a neuron (no torch weight) runs as the IR's
+    Pool2d with its constant integers; the neuron's bias is still trained and committed."""
+    torch.manual_seed(3)
+    layers = [
+        {"type": "conv", "channels": 3, "kernel": 3, "padding": 1},
+        {"type": "neuron"},
+        {"type": "avgpool", "kernel": 2},
+        {"type": "neuron", "threshold": 0.5},
+        {"type": "flatten"},
+        {"type": "linear", "features": 4},
+        {"type": "neuron"},
+    ]
+    neuron = {"kind": "ttfs", "threshold": 1.0, "bias": True}
+    config = {"arch": "convnet", "input_shape": [1, 8, 8], "timesteps": 4, "neuron": neuron, "layers": layers}
+    model, metadata = build_model(config), {"timesteps": 4, "input_shape": [1, 8, 8]}
+    with torch.no_grad():
+        for layer in model.layers:
+            if isinstance(layer, (torch.nn.Conv2d, torch.nn.Linear)):
+                layer.weight.mul_(3.0)
+    x = np.random.default_rng(3).random((16, 64)).astype(np.float32)
+    forward = IntegerForward(model, metadata, PROFILE, 8)
+    assert len(forward.layers) == 3 and forward.layers[1].weight is None and forward.layers[1].bias is not None
+    _export_matches(model, metadata, 8, x)
