@@ -23,6 +23,7 @@ from latdeploy.errors import (
     EXIT_USER_ERROR,
     LatdeployError,
 )
+from latdeploy.untrusted.text import printable
 
 
 class TerminationRequested(KeyboardInterrupt):
@@ -52,13 +53,13 @@ def main() -> None:
         click.echo("aborted", err=True)
         sys.exit(EXIT_USER_ERROR)
     except click.ClickException as error:
-        click.echo(f"error: {error.format_message()} (see 'latdeploy --help')", err=True)
+        click.echo(f"error: {printable(error.format_message())} (see 'latdeploy --help')", err=True)
         sys.exit(EXIT_USER_ERROR)
     except LatdeployError as error:
-        click.echo(f"error: {error}", err=True)
+        click.echo(f"error: {printable(error, keep_lines=False)}", err=True)
         sys.exit(EXIT_USER_ERROR)
     except SystemExit:
         raise
     except Exception as error:  # a bug: say so, keep it short, exit 1
-        click.echo(f"internal error: {type(error).__name__}: {error}", err=True)
+        click.echo(f"internal error: {type(error).__name__}: {printable(error)}", err=True)
         sys.exit(EXIT_INTERNAL_ERROR)

@@ -42,6 +42,8 @@ PRODUCER = "latdeploy"
 OPSET = 17
 INPUT_PROPERTY = "latdeploy.input"
 METADATA_PROPERTY = "latdeploy.metadata"
+MAX_FILE_BYTES = 2**31 - 1
+"""The largest ONNX file :func:`read_onnx` reads (protobuf's own limit)."""
 IR_VERSION = 8
 """The ONNX IR version :func:`to_onnx` writes."""
 READABLE_IR_VERSIONS = range(3, onnx.IR_VERSION + 1)
@@ -235,6 +237,34 @@ def _from_onnx(model: onnx.ModelProto) -> Graph:
                 f"ONNX node {onnx_node.name!r}: fields do not fit {cls.__name__} ({error})"
             ) from error
     return Graph(tuple(nodes), metadata)
+
+
+def read_onnx(path: str | os.PathLike[str]) -> Graph:
+    """Read the latdeploy ONNX file ``path`` back into a graph (:func:`from_onnx`).
+
+    Returns:
+        The graph.
+
+    Raises:
+        ModelFormatError: if the file is larger than :data:`MAX_FILE_BYTES`, not readable
+            ONNX (a corrupt protobuf), or not a graph :func:`from_onnx` reads; one line
+            naming the file.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise ModelFormatError(f"{path}: cannot be read ({error.strerror or error})") from error
+    if size > MAX_FILE_BYTES:
+        raise ModelFormatError(f"{path}: file is {size} bytes, more than the limit of {MAX_FILE_BYTES}")
+    try:
+        model = onnx.load(str(path))
+    except Exception as error:  # protobuf raises DecodeError and others for a corrupt file
+        raise ModelFormatError(f"{path}: not a readable ONNX file ({type(error).__name__})") from error
+    try:
+        return from_onnx(model)
+    except LatdeployError as error:
+        raise type(error)(f"{path}: {error}") from error
 
 
 def write_onnx(graph: Graph, path: str | os.PathLike[str]) -> Path:
