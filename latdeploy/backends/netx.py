@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 
 from latdeploy.errors import QuantizationRangeError, UnsupportedLayerError
-from latdeploy.frontend.netx import NETX_BIAS_EXP, optimize_weight_bits, require_h5py
+from latdeploy.frontend.hdf5_file import require_h5py
+from latdeploy.frontend.netx import NETX_BIAS_EXP, optimize_weight_bits
 from latdeploy.ir import Conv2dInt, DelayDenseInt, DenseInt, Graph, LIFInt, Node
 from latdeploy.ir.nodes import BIAS_MANT_TYPE
 from latdeploy.registry import Registry

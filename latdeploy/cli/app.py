@@ -17,6 +17,7 @@ import click
 
 from latdeploy.cli.interrupts import exit_interrupted, handle_interrupts
 from latdeploy.errors import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, LatdeployError, raise_if_interrupted
+from latdeploy.untrusted.text import printable
 
 
 @click.group()
@@ -54,13 +55,13 @@ def main() -> None:
         click.echo("aborted", err=True)
         sys.exit(EXIT_USER_ERROR)
     except click.ClickException as error:
-        click.echo(f"error: {error.format_message()} (see 'latdeploy --help')", err=True)
+        click.echo(f"error: {printable(error.format_message())} (see 'latdeploy --help')", err=True)
         sys.exit(EXIT_USER_ERROR)
     except LatdeployError as error:
-        click.echo(f"error: {error}", err=True)
+        click.echo(f"error: {printable(error, keep_lines=False)}", err=True)
         sys.exit(EXIT_USER_ERROR)
     except SystemExit:
         raise
     except Exception as error:  # a bug: say so, keep it short, exit 1
-        click.echo(f"internal error: {type(error).__name__}: {error}", err=True)
+        click.echo(f"internal error: {type(error).__name__}: {printable(error)}", err=True)
         sys.exit(EXIT_INTERNAL_ERROR)

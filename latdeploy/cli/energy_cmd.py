@@ -11,6 +11,7 @@ from latdeploy.cli.app import cli
 from latdeploy.cli.format import energy_lines
 from latdeploy.cli.options import samples_option, weight_bits_option
 from latdeploy.hw.profile import DEFAULT_PROFILE
+from latdeploy.untrusted.text import printable
 
 
 @cli.command()
@@ -40,5 +41,5 @@ def energy(
     if as_json:
         click.echo(json.dumps(table, indent=2, sort_keys=True))
     else:
-        click.echo(f"source      {subject.source} (quantized for {subject.profile.name})")
-        click.echo("\n".join(energy_lines(table)))
+        click.echo(printable(f"source      {subject.source} (quantized for {subject.profile.name})"))
+        click.echo(printable("\n".join(energy_lines(table))))

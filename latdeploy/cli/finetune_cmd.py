@@ -8,7 +8,7 @@ import click
 
 from latdeploy.cli.app import cli
 from latdeploy.cli.format import agreement_line
-from latdeploy.cli.options import force_option, profile_option, weight_bits_option
+from latdeploy.cli.options import FiniteFloatRange, force_option, profile_option, seed_option, weight_bits_option
 
 TORCH_THREADS = 2
 """Threads torch trains with (more only contend on the small models fine-tuned here)."""
@@ -20,9 +20,9 @@ TORCH_THREADS = 2
 @click.option("-o", "--out", type=click.Path(path_type=Path), required=True, help="Fine-tuned model file to write.")
 @weight_bits_option("Weight bits [the profile's].")
 @click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=3e-5, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
 @force_option()
+@click.option("--lr", type=FiniteFloatRange(min=0, min_open=True), default=3e-5, show_default=True)
+@seed_option()
 def finetune(
     model: Path,
     profile_name: str,

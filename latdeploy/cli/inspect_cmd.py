@@ -9,6 +9,7 @@ import click
 
 from latdeploy.cli.app import cli
 from latdeploy.cli.format import inspect_lines
+from latdeploy.untrusted.text import printable
 
 
 @cli.command()
@@ -22,4 +23,4 @@ def inspect(model: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report, sort_keys=True, default=str))
         return
-    click.echo("\n".join(inspect_lines(report)))
+    click.echo(printable("\n".join(inspect_lines(report))))

@@ -10,6 +10,7 @@ import click
 from latdeploy.cli.app import cli
 from latdeploy.cli.format import mapping_lines
 from latdeploy.cli.options import force_option, profile_option, trust_pickle_option, weight_bits_option
+from latdeploy.untrusted.text import printable
 
 
 @cli.command("map")
@@ -36,4 +37,4 @@ def map_command(
     if as_json:
         click.echo(json.dumps(mapping, sort_keys=True))
         return
-    click.echo("\n".join(mapping_lines(mapping)))
+    click.echo(printable("\n".join(mapping_lines(mapping))))

@@ -7,6 +7,7 @@ command line is parsed, so a backend registered at run time (a test's) is a vali
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -35,6 +36,61 @@ class RegisteredChoice(click.Choice):
     @choices.setter
     def choices(self, _value: Sequence[str]) -> None:
         """Ignored: the choices are always ``names()``'s."""
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A :class:`click.FloatRange` that also refuses ``nan``, ``inf`` and ``-inf``."""
+
+    name = "finite float range"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Return the number, in range and finite; fails (``click.BadParameter``) otherwise."""
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+SEED_RANGE = click.IntRange(0, 2**32 - 1)
+"""Seeds numpy's generators accept."""
+
+
+def seed_option(help_text: str | None = None) -> Decorator:
+    """``--seed`` in 0..2**32-1 (default 0)."""
+    return click.option("--seed", type=SEED_RANGE, default=0, show_default=True, help=help_text)
+
+
+class ByteSize(click.ParamType):
+    """A memory size: bytes, or a number with a binary suffix ``K``, ``M``, ``G``, ``T`` (``512M``, ``1.5G``)."""
+
+    name = "size"
+    UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Return the size in bytes (>= 1 MiB); fails (``click.BadParameter``) otherwise."""
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().upper().removesuffix("IB").removesuffix("B")
+        unit = text[-1:] if text[-1:] in self.UNITS else ""
+        try:
+            number = float(text[: len(text) - len(unit)])
+        except ValueError:
+            self.fail(f"{value!r} is not a size such as 4G, 512M or 1000000", param, ctx)
+        if not math.isfinite(number) or number * self.UNITS[unit] < 2**20:
+            self.fail(f"{value!r} is not a size of at least 1M", param, ctx)
+        return int(number * self.UNITS[unit])
+
+
+def memory_limit_option() -> Decorator:
+    """``--memory-limit SIZE``: the most memory a simulator run may use (default: half the available memory)."""
+    return click.option(
+        "--memory-limit",
+        type=ByteSize(),
+        default=None,
+        metavar="SIZE",
+        help="Most memory the simulator may use (e.g. 4G); larger inputs run in chunks of samples or are "
+        "refused up front. [half the available memory]",
+    )
 
 
 def parse_samples(_ctx: click.Context | None, _param: click.Parameter | None, value: str) -> int | None:
@@ -107,7 +163,7 @@ def hardware_timeout_option() -> Decorator:
         "--hardware-timeout",
         "--lava-timeout",
         "hardware_timeout",
-        type=click.FloatRange(min=0, min_open=True),
+        type=FiniteFloatRange(min=0, min_open=True),
         default=None,
         metavar="SECONDS",
         help="Stop the hardware run after SECONDS (compilation included); exit 2, nothing written "

@@ -9,7 +9,8 @@ import click
 
 from latdeploy.cli.app import cli
 from latdeploy.cli.format import run_line
-from latdeploy.cli.options import backend_option, force_option, profile_option
+from latdeploy.cli.options import backend_option, force_option, memory_limit_option, profile_option
+from latdeploy.untrusted.text import printable
 
 
 @cli.command()
@@ -30,6 +31,7 @@ from latdeploy.cli.options import backend_option, force_option, profile_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary instead of text.")
 @profile_option(help_text="Profile for checkpoints.")
 @force_option()
+@memory_limit_option()
 def run(
     model: Path,
     input_path: Path,
@@ -39,6 +41,7 @@ def run(
     as_json: bool,
     profile_name: str,
     force: bool,
+    memory_limit: int | None,
 ) -> None:
     """Run MODEL (checkpoint, bundle, .onnx, .net, .nir) on the spikes in --input.
 
@@ -47,8 +50,9 @@ def run(
     """
     from latdeploy.flows.run import run_input_file
 
-    summary = run_input_file(model, input_path, backend, profile_name, output, all_layers, force).summary()
+    result = run_input_file(model, input_path, backend, profile_name, output, all_layers, force, memory_limit)
+    summary = result.summary()
     if as_json:
         click.echo(json.dumps(summary, sort_keys=True))
         return
-    click.echo(run_line(summary))
+    click.echo(printable(run_line(summary)))

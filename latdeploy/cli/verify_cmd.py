@@ -16,12 +16,14 @@ from latdeploy.cli.options import (
     hardware_samples_option,
     profile_option,
     samples_option,
+    seed_option,
     weight_bits_option,
 )
 from latdeploy.cli.progress import stage_progress
 from latdeploy.errors import EXIT_PARITY_FAILURE
 from latdeploy.report.bundle import atomic_file
 from latdeploy.report.output_paths import check_file_output
+from latdeploy.untrusted.text import printable
 from latdeploy.verify.corrupt import parse_corruptions
 from latdeploy.verify.parity import parity_ok
 
@@ -35,7 +37,7 @@ from latdeploy.verify.parity import parity_ok
 @weight_bits_option("Quantize a MODEL to these weight bits.")
 @click.option("--model", "model_path", type=click.Path(path_type=Path), default=None, help="Model file of a bundle.")
 @click.option("--corrupt", default="", help="Robustness reruns, e.g. gaussian_noise:0.1,salt_pepper:0.05.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the corruptions.")
+@seed_option("Seed of the corruptions.")
 @click.option("--html", "html_path", type=click.Path(path_type=Path), default=None, help="Also write an HTML report.")
 @click.option("--json", "as_json", is_flag=True, help="Print parity.json's content instead of the summary.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -85,8 +87,8 @@ def verify(
     if as_json:
         click.echo(json.dumps(report, indent=2, sort_keys=True))
     else:
-        click.echo(f"source      {result.subject.source} (profile {result.subject.profile.name})")
-        click.echo("\n".join(verify_lines(report)))
+        click.echo(printable(f"source      {result.subject.source} (profile {result.subject.profile.name})"))
+        click.echo(printable("\n".join(verify_lines(report))))
     if not parity_ok(report):
         click.echo(parity_failure(report), err=True)
         sys.exit(EXIT_PARITY_FAILURE)

@@ -18,13 +18,15 @@ with the same weights: one MAC per weight, priced at an fp32 MAC in 45 nm CMOS
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from latdeploy.errors import UnsupportedLayerError
+from latdeploy.errors import ProfileError, UnsupportedLayerError
 from latdeploy.hw.profile import Profile
 from latdeploy.ir import Conv2dInt, DelayDenseInt, DenseInt, Graph, Node
 from latdeploy.registry import Registry
@@ -168,6 +170,9 @@ def energy_from_counts(counts: dict[str, Any], profile: Profile) -> dict[str, An
         (static power x step time x steps; null, and not added, when the profile gives no
         figure). Per-operation fields a profile lacks count as 0 J and are listed in
         ``missing_energy_fields``.
+
+    Raises:
+        ProfileError: if a figure overflows to infinity (naming the profile's file).
     """
     section = profile.values.get("energy", {})
     energy = {name: float(section.get(name) or 0.0) for name in ENERGY_FIELDS}
@@ -178,6 +183,12 @@ def energy_from_counts(counts: dict[str, Any], profile: Profile) -> dict[str, An
     total = lambda key: float(sum(layer[key] for layer in per_layer))  # noqa: E731
     macs = int(sum(layer["macs_ann"] for layer in per_layer))
     ann_mac_j = float(section.get("ann_mac_j", HOROWITZ_45NM["fp32_mac_j"]))
+    figures = [layer["energy_j"] for layer in per_layer] + [total("energy_j") + (static or 0.0), macs * ann_mac_j]
+    if not all(math.isfinite(figure) for figure in figures):
+        raise ProfileError(
+            f"{profile.path}: the energy per inference overflows (the profile's per-operation figures times "
+            f"the counted operations exceed {sys.float_info.max:.3g} J); check the figures of section 'energy'"
+        )
     return {
         "profile": profile.name,
         "per": "inference",

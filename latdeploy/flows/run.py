@@ -32,9 +32,10 @@ from latdeploy.hw.profile import DEFAULT_PROFILE
 from latdeploy.ir import Graph
 from latdeploy.report.bundle import atomic_file
 from latdeploy.report.output_paths import check_file_output, check_free_space
+from latdeploy.sim.budget import plan_chunks
 from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
-from latdeploy.sim.trace import Trace
+from latdeploy.sim.trace import LayerTrace, Trace
 
 SIMULATORS = {"fixed": simulate_fixed, "float": simulate_float}
 CURRENT_INPUT_MAX = 255
@@ -77,10 +78,8 @@ class RunResult:
             "input_neurons": int(self.graph.input.size),
             "output_layer": self.output_layer(),
             "output_neurons": int(np.prod(output.spikes.shape[2:])),
-            "output_spikes": int(output.spikes.astype(np.int64).sum()),
-            "layer_spikes": {
-                name: int(layer.spikes.astype(np.int64).sum()) for name, layer in self.trace.layers.items()
-            },
+            "output_spikes": int(output.spikes.sum(dtype=np.int64)),
+            "layer_spikes": {name: int(layer.spikes.sum(dtype=np.int64)) for name, layer in self.trace.layers.items()},
             **self.facts,
         }
 
@@ -137,14 +136,59 @@ def check_input_values(spikes: np.ndarray, graph: Graph, source: str = "input") 
         )
 
 
+def simulate_in_chunks(graph: Graph, batch: np.ndarray, simulator: str, memory_limit: int | None = None) -> Trace:
+    """Run the simulator ``simulator`` on ``batch`` ``[B, T, n]`` within ``memory_limit`` bytes (None: the
+    default of :func:`latdeploy.sim.budget.default_memory_limit`).
+
+    Samples start from zero state, so the batch runs in chunks of the size
+    :func:`latdeploy.sim.budget.plan_chunks` allows and the traces are joined along the
+    sample axis (overflow counts added): the same trace as one call on the whole batch.
+
+    Returns:
+        The trace of every sample.
+
+    Raises:
+        ResourceError: if one sample, or the results alone, do not fit the limit.
+    """
+    samples, steps = batch.shape[:2]
+    plan = plan_chunks(graph, samples, steps, simulator, memory_limit)
+    simulate = SIMULATORS[simulator]
+    if plan.chunk >= samples:
+        return simulate(graph, batch)
+    parts = [simulate(graph, batch[start : start + plan.chunk]) for start in range(0, samples, plan.chunk)]
+    return join_traces(parts)
+
+
+def join_traces(parts: list[Trace]) -> Trace:
+    """Return the traces of consecutive sample chunks as one trace (sample axis joined, overflow added)."""
+    layers = {}
+    for name, first in parts[0].layers.items():
+        fields = {}
+        for field_name in ("spikes", "v_pre", "u", "v"):
+            if getattr(first, field_name) is not None:
+                fields[field_name] = np.concatenate([getattr(part.layers[name], field_name) for part in parts])
+        layers[name] = LayerTrace(**fields)
+    overflow: dict[str, dict[str, int]] = {}
+    for part in parts:
+        for name, counts in part.overflow.items():
+            for key, count in counts.items():
+                overflow.setdefault(name, {}).setdefault(key, 0)
+                overflow[name][key] += count
+    return Trace(layers=layers, overflow=overflow)
+
+
 def run_file(
     model: str | os.PathLike[str],
     spikes: np.ndarray,
     backend: str,
     profile_name: str = DEFAULT_PROFILE,
     source: str = "input",
+    memory_limit: int | None = None,
 ) -> RunResult:
     """Run the model file ``model`` on ``spikes`` (ring-buffer layout, read from ``source``) with ``backend``.
+
+    A simulator runs within ``memory_limit`` bytes (None: a share of the available memory),
+    in chunks of samples where the whole batch does not fit (:func:`simulate_in_chunks`).
 
     Returns:
         The :class:`RunResult`.
@@ -152,6 +196,7 @@ def run_file(
     Raises:
         LatdeployError: for an unknown backend, an unreadable model, a mismatching
             input, or a backend failure.
+        ResourceError: if a simulator run cannot fit ``memory_limit`` (checked before it starts).
     """
     if backend not in run_backends():
         raise LatdeployError(f"unknown backend {backend!r}; supported: {run_backends()}")
@@ -167,12 +212,12 @@ def run_file(
         if hardware.timed_steps is not None:
             facts["hardware_timed_steps"] = hardware.timed_steps
     else:
-        simulate = SIMULATORS[backend]
+        plan_chunks(graph, *batch.shape[:2], backend, memory_limit)  # refuses before compiling
         started = time.perf_counter()
-        simulate(graph, batch[:1, :1])  # compiles the kernels (numba) once, as Lava compiles before it runs
+        SIMULATORS[backend](graph, batch[:1, :1])  # compiles the kernels (numba) once, as Lava compiles before it runs
         facts["compile_seconds"] = time.perf_counter() - started
         started = time.perf_counter()
-        trace = simulate(graph, batch)
+        trace = simulate_in_chunks(graph, batch, backend, memory_limit)
         sim_seconds = time.perf_counter() - started
         if trace.overflow:
             facts["overflow"] = trace.overflow
@@ -187,9 +232,10 @@ def run_input_file(
     output: Path | None = None,
     all_layers: Path | None = None,
     force: bool = False,
+    memory_limit: int | None = None,
 ) -> RunResult:
     """``latdeploy run``: run ``model`` on the ``.npy`` input ``input_path`` (:func:`load_input`,
-    :func:`run_file`) and write the outputs asked for (:func:`write_outputs`).
+    :func:`run_file` within ``memory_limit`` bytes) and write the outputs asked for (:func:`write_outputs`).
 
     The output paths are checked before anything runs
     (:func:`latdeploy.report.output_paths.check_file_output`: each a new file or a NumPy
@@ -207,7 +253,7 @@ def run_input_file(
         check_file_output(output, "npy", inputs, force, flag="-o")
     if all_layers is not None:
         check_file_output(all_layers, "npz", [*inputs, *([Path(output)] if output else [])], force, "--all-layers")
-    result = run_file(model, load_input(input_path), backend, profile_name, source=str(input_path))
+    result = run_file(model, load_input(input_path), backend, profile_name, str(input_path), memory_limit)
     write_outputs(result, output, all_layers)
     return result
 

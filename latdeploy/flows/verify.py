@@ -9,14 +9,12 @@ corruptions and the spike rasters that the HTML report draws.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnx
 
 from latdeploy.backends.base import Backend
 from latdeploy.backends.select import get_backend
@@ -26,19 +24,22 @@ from latdeploy.errors import LatdeployError, ModelFormatError
 from latdeploy.flows.prepare import encode, prepare_integer_graph
 from latdeploy.hw.profile import DEFAULT_PROFILE, Profile, load_profile
 from latdeploy.ir import Graph
-from latdeploy.ir.onnx_io import from_onnx
-from latdeploy.nn.checkpoint import load
+from latdeploy.ir.onnx_io import read_onnx
+from latdeploy.nn.checkpoint import LIMITS, load
 from latdeploy.nn.decoders import first_spike_decision
 from latdeploy.report.html import render_report
 from latdeploy.report.rasters import raster_sample, spike_rasters
 from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
 from latdeploy.sim.trace import Trace
+from latdeploy.untrusted.json_document import load_json
 from latdeploy.verify.corrupt import Corruption, corrupt
 from latdeploy.verify.parity import compare, head, parity_report
 
 Progress = Callable[[str], None]
 VERIFY_STAGES = 4
+MANIFEST_MAX_BYTES = 1 << 20
+"""The largest ``manifest.json`` read (a bundle's is about 2 KB)."""
 """Progress stages of :func:`verify` besides one per corruption."""
 
 
@@ -73,17 +74,63 @@ class VerifyResult:
         return render_report(self.report, [energy], self.rasters, title=title)
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+HASH_CHUNK_BYTES = 1 << 20
+
+
+def sha256_of_file(path: Path, limit: int = LIMITS["file_bytes"]) -> str:
+    """Return the hex SHA-256 of the file ``path``, read in chunks of :data:`HASH_CHUNK_BYTES`.
+
+    Raises:
+        ModelFormatError: if the file is larger than ``limit`` bytes (checked before reading)
+            or cannot be read.
+    """
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise ModelFormatError(f"{path}: file is {size} bytes, more than the limit of {limit}")
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(HASH_CHUNK_BYTES), b""):
+                digest.update(chunk)
+    except OSError as error:
+        raise ModelFormatError(f"{path}: cannot be read ({error.strerror or error})") from error
+    return digest.hexdigest()
+
+
+def read_manifest(bundle: Path) -> dict[str, Any]:
+    """Return the bundle's ``manifest.json``: a JSON object within the metadata limits.
+
+    Raises:
+        ModelFormatError: if it is missing, unreadable, not JSON, beyond the limits of
+            :func:`latdeploy.untrusted.json_document.load_json`, or not an object whose
+            ``model`` field (if any) is an object.
+    """
+    path = bundle / "manifest.json"
+    if not path.is_file():
+        raise ModelFormatError(f"{bundle}: not a latdeploy bundle (no manifest.json)")
+    try:
+        with path.open("rb") as handle:
+            text = handle.read(MANIFEST_MAX_BYTES + 1)
+    except OSError as error:
+        raise ModelFormatError(f"{path}: cannot be read ({error.strerror or error})") from error
+    manifest = load_json(text, str(path), max_bytes=MANIFEST_MAX_BYTES)
+    if not isinstance(manifest, dict):
+        raise ModelFormatError(f"{path}: not a latdeploy manifest (a JSON {type(manifest).__name__}, not an object)")
+    if not isinstance(manifest.get("model", {}), dict) or not isinstance(manifest.get("profile", {}), dict):
+        raise ModelFormatError(f"{path}: fields 'model' and 'profile' must be JSON objects")
+    return manifest
 
 
 def _bundle_model_path(bundle: Path, manifest: dict[str, Any], model: Path | None) -> Path:
     if model is not None:
         return model
-    named = Path(manifest.get("model", {}).get("path", ""))
+    recorded = manifest.get("model", {}).get("path", "")
+    if not isinstance(recorded, str):
+        raise ModelFormatError(f"{bundle}/manifest.json: field 'model.path' must be a string; pass --model PATH")
+    named = Path(recorded)
     for candidate in (named, bundle.parent / named, Path.cwd() / named.name):
         if candidate.is_file():
-            if _sha256(candidate) != manifest["model"].get("sha256"):
+            if sha256_of_file(candidate) != manifest["model"].get("sha256"):
                 raise ModelFormatError(
                     f"{bundle}/manifest.json: model {candidate} does not match the recorded sha256; pass --model"
                 )
@@ -102,17 +149,17 @@ def load_subject(
     """
     path = Path(path)
     if path.is_dir():
-        manifest_path = path / "manifest.json"
-        if not manifest_path.is_file():
-            raise ModelFormatError(f"{path}: not a latdeploy bundle (no manifest.json)")
-        manifest = json.loads(manifest_path.read_text())
+        manifest = read_manifest(path)
         model, metadata = load(_bundle_model_path(path, manifest, model_path))
         graphs = {}
         for name in ("graph.onnx", "graph.int.onnx"):
             if not (path / name).is_file():
                 raise ModelFormatError(f"{path}: bundle has no {name}")
-            graphs[name] = from_onnx(onnx.load(path / name))
-        profile = load_profile(profile_name or manifest.get("profile", {}).get("name", DEFAULT_PROFILE))
+            graphs[name] = read_onnx(path / name)
+        recorded_profile = manifest.get("profile", {}).get("name", DEFAULT_PROFILE)
+        if not isinstance(recorded_profile, str):
+            raise ModelFormatError(f"{path}/manifest.json: field 'profile.name' must be a string")
+        profile = load_profile(profile_name or recorded_profile)
         return Subject(model, metadata, graphs["graph.onnx"], graphs["graph.int.onnx"], profile, str(path))
     model, metadata = load(path)
     profile = load_profile(profile_name or DEFAULT_PROFILE)

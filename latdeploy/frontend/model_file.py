@@ -10,9 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import onnx
-
-from latdeploy.errors import LatdeployError, ModelFormatError
+from latdeploy.errors import ModelFormatError
 from latdeploy.flows.prepare import prepare_integer_graph
 from latdeploy.frontend.netx import read_netx
 from latdeploy.frontend.nir import read_nir
@@ -20,7 +18,7 @@ from latdeploy.frontend.torch_module import graph_from_module
 from latdeploy.hw.profile import DEFAULT_PROFILE, load_profile
 from latdeploy.ir import Graph
 from latdeploy.ir.describe import is_integer_graph
-from latdeploy.ir.onnx_io import from_onnx
+from latdeploy.ir.onnx_io import read_onnx
 from latdeploy.nn.checkpoint import load
 
 FORMATS = ("checkpoint", "bundle", "onnx", "netx", "nir")
@@ -58,17 +56,6 @@ def _checkpoint_graph(path: Path, integer: bool, profile_name: str) -> Graph:
     return prepare_integer_graph(model, metadata, load_profile(profile_name)).int_graph
 
 
-def _onnx_graph(path: Path) -> Graph:
-    try:
-        model = onnx.load(str(path))
-    except Exception as error:  # protobuf raises DecodeError and others for a corrupt file
-        raise ModelFormatError(f"{path}: not a readable ONNX file ({type(error).__name__})") from error
-    try:
-        return from_onnx(model)
-    except LatdeployError as error:
-        raise type(error)(f"{path}: {error}") from error
-
-
 def load_graph(path: str | os.PathLike[str], integer: bool, profile_name: str = DEFAULT_PROFILE) -> Graph:
     """Return the integer (``integer=True``) or float graph held by the model file ``path``.
 
@@ -89,7 +76,7 @@ def load_graph(path: str | os.PathLike[str], integer: bool, profile_name: str = 
         name = "graph.int.onnx" if integer else "graph.onnx"
         if not (path / name).is_file():
             raise ModelFormatError(f"{path}: bundle has no {name} (the {wanted} graph)")
-        return _onnx_graph(path / name)
+        return read_onnx(path / name)
     if kind == "netx":
         if not integer:
             raise ModelFormatError(
@@ -99,7 +86,7 @@ def load_graph(path: str | os.PathLike[str], integer: bool, profile_name: str = 
     if kind == "nir":
         graph = read_nir(path)
     else:
-        graph = _onnx_graph(path)
+        graph = read_onnx(path)
     if is_integer_graph(graph) != integer:
         holds = "an integer" if is_integer_graph(graph) else "a float"
         raise ModelFormatError(f"{path}: holds {holds} graph, not the {wanted} graph this backend needs")

@@ -37,8 +37,9 @@ bias during the steps before the first input reaches them.
 Anything else (``pool``, which netx does not build either, ``SDNN``/``RF`` neurons)
 raises :class:`~latdeploy.errors.UnsupportedLayerError` naming the layer.
 
-One reader per layer type in :data:`NETX_LAYER_READERS`. h5py comes with the 'lava'
-extra, so it is imported only when a file is read or written (:func:`require_h5py`).
+One reader per layer type in :data:`NETX_LAYER_READERS`. The file is checked by
+:func:`latdeploy.frontend.hdf5_file.check_hdf5_file` (declared dataset sizes, no links
+to other files) before any dataset is read; h5py is imported only then.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ from latdeploy.errors import (
     naming_file,
     one_line,
 )
+from latdeploy.frontend.hdf5_file import check_hdf5_file, require_h5py
 from latdeploy.ir import Conv2dInt, DenseInt, Graph, LIFInt, Node, SpikeInput
 from latdeploy.ir.netx_nodes import MAX_DELAY, DelayDenseInt
 from latdeploy.registry import Registry
@@ -113,19 +115,6 @@ def optimize_weight_bits(weight: np.ndarray, where: str = "weight") -> tuple[np.
             "outside the 1..8 the IR holds"
         )
     return np.left_shift(weight.astype(np.int32), scale_bits), int(num_weight_bits), int(-scale_bits)
-
-
-def require_h5py(action: str) -> Any:
-    """Return the ``h5py`` module, imported now: h5py comes with the 'lava' extra, so it is deferred.
-
-    Raises:
-        ModelFormatError: ``<action> needs h5py`` if it is not installed.
-    """
-    try:
-        import h5py
-    except ImportError as error:
-        raise ModelFormatError(f"{action} needs h5py: pip install 'latdeploy[lava]'") from error
-    return h5py
 
 
 def _text(value: Any) -> str:
@@ -187,7 +176,8 @@ def read_netx(path: str | os.PathLike[str], timesteps: int | None = None) -> Gra
         table (``netx_layers``) and any ``readout``.
 
     Raises:
-        ModelFormatError: if the file is missing, not HDF5, or malformed.
+        ModelFormatError: if the file is missing, not HDF5, malformed, beyond the limits of
+            :func:`~latdeploy.frontend.hdf5_file.check_hdf5_file` or links to other files.
         UnsupportedLayerError: for layer or neuron types outside the list above.
         QuantizationRangeError: for values the IR's integer types cannot hold.
     """
@@ -195,6 +185,7 @@ def read_netx(path: str | os.PathLike[str], timesteps: int | None = None) -> Gra
     if not path.is_file():
         raise ModelFormatError(f"{path}: no such .net file")
     h5py = require_h5py("reading .net files")
+    check_hdf5_file(path, "netx .net file")
     try:
         with h5py.File(path, "r") as handle:
             layers = handle["layer"]

@@ -31,7 +31,6 @@ current value shape).
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,9 +41,11 @@ import nir
 import numpy as np
 
 from latdeploy.errors import ModelFormatError, UnsupportedLayerError, naming_file, one_line
+from latdeploy.frontend.hdf5_file import check_hdf5_file
 from latdeploy.ir import LIF, AxonalDelay, Conv2d, Dense, Graph, Node, Pool2d, SpikeInput
 from latdeploy.ir.conv import conv_output_size
 from latdeploy.registry import Registry
+from latdeploy.untrusted.json_document import load_json
 
 DEFAULT_DT = 1e-4
 DEFAULT_TIMESTEPS = 1
@@ -79,12 +80,14 @@ def read_nir(path: str | os.PathLike[str], dt: float | None = None) -> Graph:
     """Read the NIR file ``path`` and return its float graph (see :func:`graph_from_nir`).
 
     Raises:
-        ModelFormatError: if the file is missing or not a NIR file.
+        ModelFormatError: if the file is missing, not a NIR file, beyond the limits of
+            :func:`~latdeploy.frontend.hdf5_file.check_hdf5_file` or links to other files.
         UnsupportedLayerError: for NIR nodes or parameters latdeploy cannot express.
     """
     path = Path(path)
     if not path.is_file():
         raise ModelFormatError(f"{path}: no such NIR file")
+    check_hdf5_file(path, "NIR file")
     try:
         graph = nir.read(str(path))
     except Exception as error:  # h5py and nir raise many types for foreign files
@@ -397,7 +400,9 @@ def graph_from_nir(graph: Any, dt: float | None = None, where: str = "NIR graph"
     timesteps = int(metadata.get("timesteps", DEFAULT_TIMESTEPS))
     stored = metadata.get(GRAPH_METADATA_KEY)
     if stored is not None:
-        kept = json.loads(stored.decode() if isinstance(stored, bytes) else stored)
+        kept = load_json(stored, f"{where}: metadata field {GRAPH_METADATA_KEY!r}")
+        if not isinstance(kept, dict):
+            raise ModelFormatError(f"{where}: metadata field {GRAPH_METADATA_KEY!r} is not a JSON object")
     else:
         kept = {k: v for k, v in metadata.items() if isinstance(v, (str, int, float, bool))}
         kept.update(dt=step, source="nir")

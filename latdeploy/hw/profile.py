@@ -7,13 +7,19 @@ A profile's ``kind`` is ``chip`` (sections ``arithmetic``, ``resources``,
 ``quantization`` and ``energy``: it can be quantized for and mapped onto) or ``energy-only`` (only
 ``energy``: a per-operation cost model such as 45 nm CMOS, for energy reports).
 Fields marked *nullable* in :data:`NULLABLE` may hold ``value: null`` when no
-figure is published; their ``source`` must then say so.
+figure is published; their ``source`` must then say so. Every number must lie in its
+physically meaningful range (:data:`RANGES`), checked before anything uses it.
+
+Profile files are untrusted: they are read through
+:func:`latdeploy.untrusted.yaml_document.load_yaml` (size cap, no aliases), and the
+name, description and sources must be printable text.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +28,7 @@ import yaml
 
 from latdeploy.errors import ProfileError
 from latdeploy.hw.arithmetic import Arithmetic, arithmetic_of
+from latdeploy.untrusted.yaml_document import load_yaml
 
 PROFILE_DIR = Path(__file__).resolve().parents[2] / "hw_profiles"
 
@@ -76,7 +83,38 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
 
 NULLABLE = {("energy", "static_power_w"), ("energy", "time_per_step_s")}
 SECTIONS_OF_KIND = {"chip": ("arithmetic", "resources", "quantization", "energy"), "energy-only": ("energy",)}
-MAY_BE_NEGATIVE = {"weight_exp_min", "weight_exp_max"}
+MAX_ENERGY_PER_OPERATION_J = 1e-3
+"""The largest energy of one operation a profile may state (real chips: picojoules to nanojoules)."""
+RANGES: dict[str, tuple[float, float]] = {
+    "weight_bits": (1, 32),
+    "weight_exp_min": (-32, 32),
+    "weight_exp_max": (-32, 32),
+    "threshold_mantissa_bits": (1, 32),
+    "threshold_shift": (0, 31),
+    "activation_shift": (0, 31),
+    "decay_bits": (1, 31),
+    "bias_mantissa_bits": (1, 32),
+    "bias_exp_max": (0, 31),
+    "state_bits": (1, 32),
+    "u_state_bits": (1, 32),
+    "v_state_bits": (1, 32),
+    "graded_spike_bits": (0, 32),
+    "cores_per_chip": (1, 1 << 20),
+    "neurons_per_core": (1, 1 << 24),
+    "synaptic_memory_bytes_per_core": (0, 1 << 40),
+    "fan_in_per_core": (1, 1 << 24),
+    "fan_out_per_core": (1, 1 << 24),
+    "max_axonal_delay": (0, 1 << 16),
+    "conv_population_axon_slots": (0, 1 << 10),
+    "synaptic_op_j": (0.0, MAX_ENERGY_PER_OPERATION_J),
+    "neuron_update_active_j": (0.0, MAX_ENERGY_PER_OPERATION_J),
+    "neuron_update_idle_j": (0.0, MAX_ENERGY_PER_OPERATION_J),
+    "spike_j": (0.0, MAX_ENERGY_PER_OPERATION_J),
+    "ann_mac_j": (0.0, MAX_ENERGY_PER_OPERATION_J),
+    "static_power_w": (0.0, 1e6),
+    "time_per_step_s": (0.0, 1e3),
+}
+"""The physically meaningful range of every numeric field (widths in bits, counts, joules, watts, seconds)."""
 
 
 @dataclass(frozen=True)
@@ -182,12 +220,31 @@ def _check_value(where: str, section: str, name: str, value: Any) -> None:
     elif name == "threshold_comparison":
         if value not in THRESHOLD_COMPARISONS:
             raise ProfileError(f"{where} must be one of {list(THRESHOLD_COMPARISONS)}, got {value!r}")
-    elif value < 0 and name not in MAY_BE_NEGATIVE:
-        raise ProfileError(f"{where} must be >= 0, got {value}")
+    else:
+        low, high = RANGES[name]
+        if value < low:
+            raise ProfileError(f"{where} must be >= {0 if value < 0 <= low else low}, got {_number(value)}")
+        if value > high:
+            raise ProfileError(f"{where} must be <= {high}, got {_number(value)}")
+
+
+def _number(value: float) -> str:
+    """Return ``value`` as text, a number of more than 20 digits shortened (``123456...(400 digits)``)."""
+    text = str(value)
+    return text if len(text) <= 20 else f"{text[:8]}... ({len(text)} digits)"
+
+
+def _check_text(where: str, value: str) -> None:
+    """Raise ProfileError if ``value`` holds a control or format character (ESC, NUL, bidi overrides)."""
+    for character in value:
+        if not character.isprintable() and character not in "\n\t" and unicodedata.category(character) != "Zs":
+            raise ProfileError(
+                f"{where} holds the control or format character U+{ord(character):04X}; only printable text is allowed"
+            )
 
 
 def _check_consistency(path: Path, values: dict[str, dict[str, Any]]) -> None:
-    arithmetic, resources = values.get("arithmetic"), values.get("resources")
+    arithmetic = values.get("arithmetic")
     if arithmetic is not None:
         if arithmetic["weight_exp_min"] > arithmetic["weight_exp_max"]:
             raise ProfileError(
@@ -200,10 +257,6 @@ def _check_consistency(path: Path, values: dict[str, dict[str, Any]]) -> None:
         if not 1 <= arithmetic["state_bits"] <= 31:
             bits = arithmetic["state_bits"]
             raise ProfileError(f"{path}: field 'arithmetic.state_bits' must lie in 1..31, got {bits}")
-    if resources is not None:
-        for name in ("cores_per_chip", "neurons_per_core", "fan_in_per_core", "fan_out_per_core"):
-            if resources[name] < 1:
-                raise ProfileError(f"{path}: field 'resources.{name}' must be >= 1, got {resources[name]}")
 
 
 def load_profile(name_or_path: str) -> Profile:
@@ -214,21 +267,18 @@ def load_profile(name_or_path: str) -> Profile:
 
     Raises:
         ProfileError: naming the file and field that is missing, of the wrong
-            type or range, without a source, or unknown.
+            type or range (:data:`RANGES`), without a source, or unknown; for a
+            document beyond the YAML limits or with aliases; for control characters
+            in the name, description or a source.
     """
     path = resolve_profile_path(str(name_or_path))
-    try:
-        document = yaml.safe_load(path.read_text())
-    except (yaml.YAMLError, RecursionError, ValueError) as error:  # ValueError: e.g. a date 2001-13-45
-        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise ProfileError(f"{path}: not valid YAML ({first_line})") from error
-    except (OSError, UnicodeDecodeError) as error:
-        raise ProfileError(f"{path}: cannot be read ({error})") from error
+    document = load_yaml(path)
     if not isinstance(document, dict):
         raise ProfileError(f"{path}: a profile must be a YAML mapping")
     for key in ("name", "description"):
         if not isinstance(document.get(key), str) or not document[key].strip():
             raise ProfileError(f"{path}: field '{key}' must be a non-empty string")
+        _check_text(f"{path}: field '{key}'", document[key])
     kind = document.get("kind", "chip")
     if kind not in KINDS:
         raise ProfileError(f"{path}: field 'kind' must be one of {list(KINDS)}, got {kind!r}")
@@ -256,6 +306,7 @@ def load_profile(name_or_path: str) -> Profile:
             _check_value(where, section, name, value)
             if not isinstance(source, str) or not source.strip():
                 raise ProfileError(f"{where} has no 'source'")
+            _check_text(f"{where}: 'source'", source)
             values[section][name] = list(value) if isinstance(value, list) else value
             sources[section][name] = source
         unknown = set(block) - set(fields)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from onnx import AttributeProto, TensorProto, helper, numpy_helper
 from latdeploy.errors import LatdeployError, ModelFormatError
 from latdeploy.ir.graph import Graph
 from latdeploy.ir.nodes import NODE_TYPES, Node, SpikeInput
+from latdeploy.untrusted.json_document import load_json
 
 DOMAIN = "ai.latdeploy"
 DOMAIN_VERSION = 1
@@ -40,6 +42,14 @@ PRODUCER = "latdeploy"
 OPSET = 17
 INPUT_PROPERTY = "latdeploy.input"
 METADATA_PROPERTY = "latdeploy.metadata"
+MAX_FILE_BYTES = 2**31 - 1
+"""The largest ONNX file :func:`read_onnx` reads (protobuf's own limit)."""
+IR_VERSION = 8
+"""The ONNX IR version :func:`to_onnx` writes."""
+READABLE_IR_VERSIONS = range(3, onnx.IR_VERSION + 1)
+"""IR versions :func:`from_onnx` reads: those the installed ``onnx`` package implements."""
+READABLE_OPSETS = {"": range(1, onnx.defs.onnx_opset_version() + 1), DOMAIN: range(1, DOMAIN_VERSION + 1)}
+"""Opset versions :func:`from_onnx` reads, per domain: the installed ``onnx``'s and latdeploy's own."""
 
 
 def _annotation(cls: type[Node], name: str) -> str:
@@ -118,7 +128,7 @@ def to_onnx(graph: Graph) -> onnx.ModelProto:
         producer_name=PRODUCER,
         opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(DOMAIN, DOMAIN_VERSION)],
     )
-    model.ir_version = 8
+    model.ir_version = IR_VERSION
     input_fields = {k: list(v) if isinstance(v, tuple) else v for k, v in source.attribute_fields().items()}
     helper.set_model_props(
         model,
@@ -133,7 +143,7 @@ def to_onnx(graph: Graph) -> onnx.ModelProto:
 def _spike_input(model: onnx.ModelProto, props: dict[str, str]) -> SpikeInput:
     graph_input = model.graph.input[0]
     if INPUT_PROPERTY in props:
-        fields = json.loads(props[INPUT_PROPERTY])
+        fields = _json_object(props, INPUT_PROPERTY)
     else:  # files of the first release kept only the encoding
         dims = graph_input.type.tensor_type.shape.dim
         fields = {"neurons": dims[2].dim_value, "encoding": props.get("latdeploy.input_encoding", "latency")}
@@ -147,8 +157,10 @@ def from_onnx(model: onnx.ModelProto) -> Graph:
     """Rebuild a :class:`Graph` from a model written by :func:`to_onnx`.
 
     Raises:
-        ModelFormatError: if an op is not a registered latdeploy node or a field is
-            missing or invalid (any malformed model: untrusted files never raise
+        ModelFormatError: if the IR version or an opset is beyond what this reader implements
+            (:func:`check_versions`), the metadata JSON is beyond its size or depth limit
+            (:func:`latdeploy.untrusted.json_document.load_json`), an op is not a registered
+            latdeploy node or a field is missing or invalid (any malformed model: untrusted files never raise
             anything but a :class:`~latdeploy.errors.LatdeployError`).
     """
     try:
@@ -160,11 +172,44 @@ def from_onnx(model: onnx.ModelProto) -> Graph:
         raise ModelFormatError(f"malformed latdeploy ONNX model ({type(error).__name__}: {reason})") from error
 
 
+def _json_object(props: Mapping[str, str], key: str) -> dict[str, Any]:
+    value = load_json(props[key], f"ONNX model property {key!r}")
+    if not isinstance(value, dict):
+        raise ModelFormatError(f"ONNX model property {key!r} is not a JSON object")
+    return value
+
+
+def check_versions(model: onnx.ModelProto) -> None:
+    """Check the model's IR version and opset imports against :data:`READABLE_IR_VERSIONS` and
+    :data:`READABLE_OPSETS`.
+
+    Raises:
+        ModelFormatError: naming the field (``ir_version`` or the opset's domain), its value and
+            what this reader implements.
+    """
+    if model.ir_version not in READABLE_IR_VERSIONS:
+        low, high = READABLE_IR_VERSIONS.start, READABLE_IR_VERSIONS.stop - 1
+        raise ModelFormatError(f"ONNX field 'ir_version' is {model.ir_version}; this reader implements {low}..{high}")
+    for opset in model.opset_import:
+        domain = "" if opset.domain == "ai.onnx" else opset.domain
+        readable = READABLE_OPSETS.get(domain)
+        if readable is None:
+            raise ModelFormatError(
+                f"ONNX field 'opset_import' names domain {opset.domain!r}, which latdeploy does not read"
+            )
+        if opset.version not in readable:
+            raise ModelFormatError(
+                f"ONNX field 'opset_import' asks for {opset.domain or 'ai.onnx'} opset {opset.version}; "
+                f"this reader implements {readable.start}..{readable.stop - 1}"
+            )
+
+
 def _from_onnx(model: onnx.ModelProto) -> Graph:
+    check_versions(model)
     props = {p.key: p.value for p in model.metadata_props}
     if METADATA_PROPERTY not in props:
         raise ModelFormatError("ONNX model was not written by latdeploy (no latdeploy.metadata)")
-    metadata = json.loads(props[METADATA_PROPERTY])
+    metadata = _json_object(props, METADATA_PROPERTY)
     initializers = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
     if len(model.graph.input) != 1:
         raise ModelFormatError(f"ONNX model has {len(model.graph.input)} graph inputs; latdeploy graphs have one")
@@ -192,6 +237,34 @@ def _from_onnx(model: onnx.ModelProto) -> Graph:
                 f"ONNX node {onnx_node.name!r}: fields do not fit {cls.__name__} ({error})"
             ) from error
     return Graph(tuple(nodes), metadata)
+
+
+def read_onnx(path: str | os.PathLike[str]) -> Graph:
+    """Read the latdeploy ONNX file ``path`` back into a graph (:func:`from_onnx`).
+
+    Returns:
+        The graph.
+
+    Raises:
+        ModelFormatError: if the file is larger than :data:`MAX_FILE_BYTES`, not readable
+            ONNX (a corrupt protobuf), or not a graph :func:`from_onnx` reads; one line
+            naming the file.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise ModelFormatError(f"{path}: cannot be read ({error.strerror or error})") from error
+    if size > MAX_FILE_BYTES:
+        raise ModelFormatError(f"{path}: file is {size} bytes, more than the limit of {MAX_FILE_BYTES}")
+    try:
+        model = onnx.load(str(path))
+    except Exception as error:  # protobuf raises DecodeError and others for a corrupt file
+        raise ModelFormatError(f"{path}: not a readable ONNX file ({type(error).__name__})") from error
+    try:
+        return from_onnx(model)
+    except LatdeployError as error:
+        raise type(error)(f"{path}: {error}") from error
 
 
 def write_onnx(graph: Graph, path: str | os.PathLike[str]) -> Path:

@@ -4,12 +4,16 @@ A model file is a plain ``torch.save`` of a dict that holds only strings, number
 lists, dicts and tensors, so :func:`load` reads it with
 ``torch.load(..., weights_only=True)`` and never unpickles arbitrary objects.
 
-Model files are untrusted input. Before anything is allocated at the size a file
+Model files are untrusted input. Their ``config`` and ``metadata`` may nest at most
+:data:`LIMITS` ``["nesting"]`` levels deep. Before anything is allocated at the size a file
 asks for, :func:`load` builds the architecture on PyTorch's ``meta`` device (shapes
-only, no memory) and checks it against :data:`LIMITS`; weights must be finite and
-match the architecture tensor for tensor. Full-module pickles (``torch.save(model)``)
-are read only with ``trust_pickle=True`` (``latdeploy export --trust-pickle``), which
-runs whatever code the file holds and therefore warns.
+only, no memory), checks it against :data:`LIMITS` and runs the encoder and the network
+on a meta input of the metadata's ``input_shape`` (the encoder must give ``[T, batch,
+...]`` spikes the first layer takes); weights must be real numbers (no complex, object
+or quantized tensors), dense, finite and match the architecture tensor for tensor.
+Full-module pickles (``torch.save(model)``) are read only with ``trust_pickle=True``
+(``latdeploy export --trust-pickle``), which runs whatever code the file holds and
+therefore warns.
 """
 
 from __future__ import annotations
@@ -23,13 +27,21 @@ from typing import Any
 import torch
 from torch import nn
 
-from latdeploy.errors import ModelFormatError
+from latdeploy.errors import ModelFormatError, one_line
 from latdeploy.nn.network import build_model
 from latdeploy.report.bundle import atomic_file
+from latdeploy.untrusted.json_document import check_nesting
 
 FORMAT_NAME = "latdeploy-model"
 FORMAT_VERSION = 1
 REQUIRED_METADATA = ("input_shape", "timesteps", "encoder", "dataset", "classes")
+REAL_DTYPES = frozenset(
+    {
+        torch.float16, torch.bfloat16, torch.float32, torch.float64,
+        torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64, torch.bool,
+    }
+)  # fmt: skip
+"""Tensor element types a model file's weights may have (real numbers)."""
 
 LIMITS = {
     "file_bytes": 2**31,
@@ -37,6 +49,7 @@ LIMITS = {
     "classes": 1_000_000,
     "parameters": 2**27,
     "activations_per_step": 2**24,
+    "nesting": 32,
 }
 """Upper bounds on what a model file may ask for (memory stays bounded by these)."""
 
@@ -211,7 +224,7 @@ def _check_shapes(path: Path, config: dict[str, Any], metadata: dict[str, Any], 
                 f"{path}: config field 'sizes'/'layers' asks for {parameters} weights, "
                 f"more than the limit of {LIMITS['parameters']}"
             )
-        largest = _largest_activation(skeleton, metadata["input_shape"])
+        largest = _run_on_meta(path, skeleton, metadata)
     if largest > LIMITS["activations_per_step"]:
         raise ModelFormatError(
             f"{path}: config asks for a layer of {largest} neurons, more than the limit of "
@@ -220,6 +233,11 @@ def _check_shapes(path: Path, config: dict[str, Any], metadata: dict[str, Any], 
     for name, tensor in state_dict.items():
         if not isinstance(name, str) or not isinstance(tensor, torch.Tensor):
             raise ModelFormatError(f"{path}: state_dict entry {_short(name)} is not a named tensor")
+        if tensor.dtype not in REAL_DTYPES or tensor.layout != torch.strided:
+            kind = str(tensor.dtype) if tensor.dtype not in REAL_DTYPES else f"layout {tensor.layout}"
+            raise ModelFormatError(
+                f"{path}: state_dict field {name!r} holds {kind} values; weights must be dense real numbers"
+            )
     missing = sorted(set(expected) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(expected))
     if missing or unexpected:
@@ -236,8 +254,18 @@ def _check_shapes(path: Path, config: dict[str, Any], metadata: dict[str, Any], 
             raise ModelFormatError(f"{path}: state_dict field {name!r} holds NaN or infinite values")
 
 
-def _largest_activation(skeleton: nn.Module, input_shape: list[int]) -> int:
-    """Return the most outputs of any layer for one sample and step, run on the meta device (0 if not runnable)."""
+def _run_on_meta(path: Path, skeleton: nn.Module, metadata: dict[str, Any]) -> int:
+    """Run ``skeleton`` (on the meta device) on one sample of ``metadata["input_shape"]``.
+
+    Returns:
+        The most outputs of any layer for one sample and step (0 if an op has no meta kernel).
+
+    Raises:
+        ModelFormatError: if the encoder does not take that input or does not give
+            ``[T, batch, ...]`` spikes, or the network does not take the encoder's output.
+    """
+    shape = metadata["input_shape"]
+    encoder_name = getattr(skeleton, "config", {}).get("encoder", metadata["encoder"])
     sizes: list[int] = [0]
 
     def record(_module: nn.Module, _inputs: Any, output: Any) -> None:
@@ -249,9 +277,25 @@ def _largest_activation(skeleton: nn.Module, input_shape: list[int]) -> int:
     hooks = [module.register_forward_hook(record) for module in skeleton.modules() if module is not skeleton]
     try:
         with torch.no_grad():
-            skeleton(torch.zeros(1, *input_shape))
-    except Exception:  # an op without a meta kernel: the parameter bound still holds
+            encoder = getattr(skeleton, "encoder", None)
+            if isinstance(encoder, nn.Module):
+                spikes = encoder(torch.zeros(1, *shape))
+                if not isinstance(spikes, torch.Tensor) or spikes.dim() < 3 or spikes.shape[1] != 1:
+                    got = list(spikes.shape) if isinstance(spikes, torch.Tensor) else type(spikes).__name__
+                    raise ModelFormatError(
+                        f"{path}: encoder {encoder_name!r} turns metadata field 'input_shape' {_short(shape)} into "
+                        f"{got}, not [timesteps, batch, ...] spikes; the encoder does not fit the input"
+                    )
+            skeleton(torch.zeros(1, *shape))
+    except NotImplementedError:  # an op without a meta kernel: the parameter bound still holds
         pass
+    except ModelFormatError:
+        raise
+    except Exception as error:  # torch raises IndexError, RuntimeError, ValueError for a mismatch
+        raise ModelFormatError(
+            f"{path}: metadata field 'input_shape' {_short(shape)} does not fit encoder {encoder_name!r} and the "
+            f"network ({one_line(error)[:200]})"
+        ) from error
     finally:
         for hook in hooks:
             hook.remove()
@@ -272,8 +316,9 @@ def load(path: str | os.PathLike[str], trust_pickle: bool = False) -> tuple[nn.M
 
     Raises:
         ModelFormatError: if the file is missing, not a latdeploy model, of an
-            unknown format version, beyond :data:`LIMITS`, or its tensors are
-            non-finite or do not fit its architecture. The message names the file
+            unknown format version, beyond :data:`LIMITS`, its encoder does not take
+            its input shape, or its tensors are not real, non-finite or do not fit its
+            architecture. The message names the file
             and the field.
     """
     path = Path(path)
@@ -292,6 +337,8 @@ def load(path: str | os.PathLike[str], trust_pickle: bool = False) -> tuple[nn.M
     config, state_dict, metadata = (payload.get(key) for key in ("config", "state_dict", "metadata"))
     if not isinstance(config, dict) or not isinstance(state_dict, dict) or not isinstance(metadata, dict):
         raise ModelFormatError(f"{path}: 'config', 'state_dict' and 'metadata' must all be dicts")
+    check_nesting(config, f"{path}: field 'config'", LIMITS["nesting"])
+    check_nesting(metadata, f"{path}: field 'metadata'", LIMITS["nesting"])
     _check_metadata(path, metadata)
     _check_shapes(path, config, metadata, state_dict)
     model = _build(path, config)

@@ -35,8 +35,12 @@ INTERRUPTS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 
 def dump_json(data: Any) -> str:
-    """Return deterministic JSON text (sorted keys, two-space indent, trailing newline)."""
-    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+    """Return deterministic JSON text (sorted keys, two-space indent, trailing newline).
+
+    Always valid JSON: ``NaN`` and infinities are refused (``ValueError``), never written as
+    the non-JSON ``NaN``/``Infinity``; producers keep their numbers finite.
+    """
+    return json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
 @contextlib.contextmanager

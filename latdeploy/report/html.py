@@ -13,6 +13,7 @@ from html import escape
 from typing import Any
 
 from latdeploy.backends.select import hardware_label
+from latdeploy.untrusted.text import printable
 from latdeploy.verify.parity import parity_ok
 from latdeploy.verify.schema import upgrade_parity
 
@@ -30,7 +31,7 @@ svg{background:#fff;border:1px solid #ddd;margin:0.3em 0}
 
 
 def _text(value: Any) -> str:
-    return escape(str(value))
+    return escape(printable(value))
 
 
 def _pct(value: float | None) -> str:

@@ -18,8 +18,19 @@ CONFIG = {"arch": "mlp", "sizes": [16, 8, 4], "timesteps": 4, "threshold": 1.0}
 ODD_NUMBERS = st.sampled_from(
     [0, -1, 1, 2**31, 2**62, -(2**62), 10**12, True, math.nan, math.inf, -math.inf, 0.0, -0.5]
 )
+
+
+def _nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+DEEP = st.integers(33, 500).map(lambda depth: _nested(depth))
 ODD_VALUES = st.one_of(
     ODD_NUMBERS,
+    DEEP,
     st.none(),
     st.text(max_size=8),
     st.lists(ODD_NUMBERS, max_size=4),
@@ -30,6 +41,8 @@ ODD_TENSORS = st.one_of(
     st.sampled_from([math.nan, math.inf, -math.inf]).map(lambda v: torch.full((8, 16), v)),
     st.sampled_from([torch.int64, torch.uint8, torch.bool, torch.float16]).map(lambda d: torch.zeros((8, 16), dtype=d)),
     st.just(torch.zeros(())),
+    st.sampled_from([torch.complex64, torch.complex128]).map(lambda d: torch.zeros((8, 16), dtype=d)),
+    st.just(torch.zeros((8, 16)).to_sparse()),
 )
 
 

@@ -30,7 +30,18 @@ ATTRIBUTE_VALUES = st.one_of(
     ),
 )
 
-BROKEN_JSON = ["", "{", "[]", "null", '{"timesteps": -1}', '{"timesteps": "x"}', "1e999", '{"neurons": -3}']
+BROKEN_JSON = [
+    "",
+    "{",
+    "[]",
+    "null",
+    '{"timesteps": -1}',
+    '{"timesteps": "x"}',
+    "1e999",
+    '{"neurons": -3}',
+    "[" * 100_000 + "]" * 100_000,
+    '{"a": ' * 50_000 + "1" + "}" * 50_000,
+]
 
 
 @st.composite
@@ -38,7 +49,7 @@ def structural_mutation(draw) -> onnx.ModelProto:
     model = onnx.ModelProto.FromString(VALID_BYTES)
     graph = model.graph
     for _ in range(draw(st.integers(1, 3))):
-        action = draw(st.sampled_from(["attribute", "initializer", "metadata", "op", "input", "drop"]))
+        action = draw(st.sampled_from(["attribute", "initializer", "metadata", "version", "op", "input", "drop"]))
         node = graph.node[draw(st.integers(0, len(graph.node) - 1))]
         if action == "attribute":
             name = draw(st.sampled_from([a.name for a in node.attribute] + ["bogus"]))
@@ -57,6 +68,11 @@ def structural_mutation(draw) -> onnx.ModelProto:
         elif action == "metadata":
             prop = model.metadata_props[draw(st.integers(0, len(model.metadata_props) - 1))]
             prop.value = draw(st.sampled_from(BROKEN_JSON))
+        elif action == "version":
+            model.ir_version = draw(st.sampled_from([0, 2, 99, 2**40]))
+            model.opset_import[draw(st.integers(0, len(model.opset_import) - 1))].version = draw(
+                st.sampled_from([0, 999, 2**40])
+            )
         elif action == "op":
             node.op_type = draw(st.sampled_from(["DenseInt", "LIFInt", "LIF", "Dense", "SpikeInput", "Relu", ""]))
         elif action == "input":

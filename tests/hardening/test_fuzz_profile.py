@@ -25,6 +25,9 @@ HOSTILE_TEXTS = [
     "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
     "c: &c [*b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n",
     "[" * 5000 + "]" * 5000,
+    "lol0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+    + "".join(f"lol{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 10)),
+    "name: x\n" + "#" * (300 * 1024),
     "name: !!python/object/apply:os.system ['touch /tmp/latdeploy-profile-pwned']\n",
     "name: 2001-13-45\n",
     "\x00\xff\xfe garbage",
