@@ -18,6 +18,7 @@ therefore warns.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import warnings
@@ -86,8 +87,10 @@ def save(model: nn.Module, path: str | os.PathLike[str], metadata: dict[str, Any
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()  # torch.save names its archive after a file's name: a buffer names it 'archive' always
+    torch.save(payload, buffer)
     with atomic_file(path) as temporary:
-        torch.save(payload, temporary)
+        temporary.write_bytes(buffer.getvalue())
     return path
 
 

@@ -204,3 +204,10 @@ def test_absurd_convnet_is_refused_before_allocating(tmp_path):
     )
     with pytest.raises(ModelFormatError, match="layer of 68719476736 neurons"):
         latdeploy.load(tmp_path / "big.pt")
+
+
+def test_saving_the_same_model_twice_gives_byte_identical_files(tmp_path):
+    model = build_model({"arch": "mlp", "sizes": [4, 3], "timesteps": 2})
+    metadata = {"input_shape": [4], "timesteps": 2, "encoder": "latency", "dataset": "none", "classes": 3}
+    first = latdeploy.save(model, tmp_path / "first.pt", metadata).read_bytes()
+    assert latdeploy.save(model, tmp_path / "second.pt", metadata).read_bytes() == first
