@@ -11,7 +11,7 @@ from latdeploy.energy.counting import energy_report
 from latdeploy.errors import LatdeployError
 from latdeploy.flows.verify import load_subject, verify
 from latdeploy.report.bundle import dump_json, write_bundle
-from latdeploy.report.html import pareto_plot
+from latdeploy.report.plots import pareto_plot
 
 
 def pareto_front(points: list[dict[str, Any]], cost: str, value: str) -> list[int]:
