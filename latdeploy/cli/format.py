@@ -22,6 +22,27 @@ def steps(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
+def accuracy_with_samples(value: float | None, samples: int) -> str:
+    """An accuracy and the number of samples it was measured over: ``"95.00 % (100)"``."""
+    return f"{percent(value)} ({samples})"
+
+
+def accuracy_samples(report: dict[str, Any]) -> dict[str, int]:
+    """Over how many samples each run's accuracy in a parity report (current schema) was measured:
+    ``{float, fixed, hardware}``, from ``accuracy_samples`` or, in older reports, ``samples`` and
+    ``hardware_samples``."""
+    samples, hardware = report["samples"], report.get("hardware_samples", report["samples"])
+    return report.get("accuracy_samples") or {"float": samples, "fixed": samples, "hardware": hardware}
+
+
+def accuracy_columns(accuracy: dict[str, float | None], samples: dict[str, int], hardware: str) -> str:
+    """``float 95.00 % (100)   fixed 95.00 % (100)   lava 95.00 % (20)``: each run's accuracy and sample count."""
+    return "   ".join(
+        f"{hardware if run == 'hardware' else run} {accuracy_with_samples(accuracy[run], samples[run])}"
+        for run in ("float", "fixed", "hardware")
+    )
+
+
 def joules(value: float) -> str:
     """Joules as microjoules with four decimals."""
     return f"{value * 1e6:.4f} uJ"
@@ -86,8 +107,7 @@ def export_lines(
         f"samples     {parity['samples']} test samples x {parity['timesteps']} steps "
         f"({parity['hardware_steps']} {short} steps in one run)",
         *_parity_lines(parity, short),
-        f"accuracy    float {percent(accuracy['float'])}   fixed {percent(accuracy['fixed'])}   "
-        f"{name} {percent(accuracy['hardware'])}",
+        f"accuracy    {accuracy_columns(accuracy, accuracy_samples(parity), name)}",
         f"decisions   float/fixed agree {percent(agreement['float_vs_fixed'])}, "
         f"fixed/{short} agree {percent(agreement['fixed_vs_hardware'])}; mean decision step "
         f"float {steps(latency['float']['mean_step'])}, {name} {steps(latency['hardware']['mean_step'])} "
@@ -126,9 +146,11 @@ def verify_lines(report: dict[str, Any]) -> list[str]:
                 f"only float {shift['only_reference']}, only fixed {shift['only_candidate']}"
             )
     lines += divergence_lines(report["float_vs_fixed"]["first_divergence"])
+    measured = accuracy_samples(report)
     lines += [
-        f"accuracy    float {percent(accuracy['float'])}   fixed {percent(accuracy['fixed'])}   "
-        f"(on the {short} samples: float {percent(on_hardware['float'])}, fixed {percent(on_hardware['fixed'])}, "
+        f"accuracy    float {accuracy_with_samples(accuracy['float'], measured['float'])}   fixed "
+        f"{accuracy_with_samples(accuracy['fixed'], measured['fixed'])}   (on the {measured['hardware']} {short} "
+        f"samples: float {percent(on_hardware['float'])}, fixed {percent(on_hardware['fixed'])}, "
         f"{name} {percent(on_hardware['hardware'])})",
         f"decisions   float/fixed agree {percent(agreement['float_vs_fixed'])}, "
         f"fixed/{short} agree {percent(agreement['fixed_vs_hardware'])}",
@@ -156,6 +178,7 @@ def sweep_lines(result: dict[str, Any]) -> list[str]:
     lines = [
         f"{result['model']} on {result['profile']}: {result['samples']} samples in float and fixed point, "
         f"first {result['hardware_samples']} on {short}",
+        f"accuracy columns over {result['samples']} (float, fixed) and {result['hardware_samples']} ({short}) samples",
         f"{'bits':>5}{'float':>9}{'fixed':>9}{result['hardware']:>9}{'spikes =':>10}{'decisions =':>13}"
         f"{'fix/' + short:>10}{'SOPs':>9}{'uJ/inf':>9}{'latency':>9}  first divergence",
     ]
@@ -180,15 +203,16 @@ def energy_lines(table: dict[str, Any]) -> list[str]:
     counts, reports = table["counts"], table["profiles"]
     lines = [
         f"per inference, mean over {counts['samples']} test samples x {counts['timesteps']} steps "
-        f"(counts from the fixed-point run, equal to {get_backend().short_label}'s)",
+        f"(counts from the fixed-point run, equal to {get_backend().short_label}'s); ANN MACs/adds: one pass of "
+        "the network as trained (pools unfused)",
         f"{'layer':<10}{'in events':>11}{'SOPs':>10}{'SOPs dense':>12}{'updates':>10}{'active':>10}{'spikes':>9}"
-        f"{'ANN MACs':>10}",
+        f"{'ANN MACs':>10}{'ANN adds':>10}",
     ]
     for layer in counts["per_layer"]:
         lines.append(
             f"{layer['name']:<10}{layer['input_events']:>11.1f}{layer['sops']:>10.1f}{layer['sops_dense']:>12.1f}"
             f"{layer['neuron_updates']:>10.0f}{layer['neuron_updates_active']:>10.1f}{layer['spikes']:>9.1f}"
-            f"{layer['macs_ann']:>10}"
+            f"{layer['macs_ann']:>10}{layer.get('adds_ann', 0):>10}"
         )
     width = max(14, *(len(r["profile"]) + 2 for r in reports))
     lines.append("")
@@ -206,10 +230,11 @@ def energy_lines(table: dict[str, Any]) -> list[str]:
     ann = reports[0]["ann_equivalent"]
     lines += [
         "",
-        f"ANN equivalent: {ann['macs']} MACs = {joules(ann['energy_45nm_j'])} at 45 nm (fp32 MAC 4.6 pJ); "
-        f"SNN at 45 nm: {reports[0]['sops']:.1f} SOPs x 0.9 pJ = {joules(ann['snn_sops_45nm_j'])} "
-        "(Horowitz ISSCC 2014)",
+        f"ANN equivalent: {ann['macs']} MACs + {ann.get('adds', 0)} adds = {joules(ann['energy_45nm_j'])} at 45 nm "
+        f"(fp32 MAC 4.6 pJ, add 0.9 pJ); SNN at 45 nm: {reports[0]['sops']:.1f} SOPs x 0.9 pJ = "
+        f"{joules(ann['snn_sops_45nm_j'])} (Horowitz ISSCC 2014)",
         f"SOP convention: {reports[0]['sop_convention']}",
+        f"note: {reports[0]['caveat']}",
     ]
     for report in reports:
         if report["missing_energy_fields"]:

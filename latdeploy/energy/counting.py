@@ -12,8 +12,13 @@ A spike event is a non-zero message (a graded payload counts once). A neuron
 update is counted for every neuron on every algorithmic step (Loihi updates all
 compartments each step); it is "active" when the neuron received non-zero
 synaptic input that step, "idle" otherwise. The ANN equivalent is one dense pass
-with the same weights: one MAC per weight, priced at an fp32 MAC in 45 nm CMOS
-(4.6 pJ, Horowitz ISSCC 2014) and at the profile's ``ann_mac_j``.
+of the network as the user trained it (:mod:`latdeploy.energy.ann`: counted on the
+float graph, pools unfused), its MACs priced at the profile's ``ann_mac_j`` and at
+an fp32 MAC in 45 nm CMOS (4.6 pJ, Horowitz ISSCC 2014), its pool additions at an
+fp32 add (0.9 pJ, same source).
+
+The per-operation energies are each profile's published figures, not measurements of
+this network: :data:`ENERGY_CAVEAT` says so once in every report.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from latdeploy.energy.ann import ANN_CONVENTION, ann_operations
 from latdeploy.errors import ProfileError, UnsupportedLayerError
 from latdeploy.hw.profile import Profile
 from latdeploy.ir import Conv2dInt, DelayDenseInt, DenseInt, Graph, Node
@@ -44,6 +50,11 @@ HOROWITZ_45NM = {
     "fp32_add_j": 0.9e-12,
     "source": "Horowitz, 'Computing's energy problem', ISSCC 2014: 45 nm CMOS, fp32 MAC 4.6 pJ, fp32 add 0.9 pJ",
 }
+ENERGY_CAVEAT = (
+    "energies are per-operation figures from each profile's sources, not measurements of this run; "
+    "Loihi's (Davies et al. 2018, Table 2) are pre-silicon estimates, 23.6 pJ per synaptic operation "
+    "stated there as a minimum"
+)
 ENERGY_FIELDS = ("synaptic_op_j", "neuron_update_active_j", "neuron_update_idle_j", "spike_j")
 
 
@@ -58,30 +69,24 @@ def _conv_sops(node: Any, events: np.ndarray) -> tuple[int, int]:
     return int(nonzero.astype(np.int64).sum()), int(dense.astype(np.int64).sum())
 
 
-def _conv_macs(node: Any) -> int:
-    everything = np.ones((1, 1, int(np.prod(node.in_shape))), np.uint8)
-    return int(conv2d_int(node.replace(weight=np.ones_like(node.weight)), everything).astype(np.int64).sum())
-
-
 @dataclass(frozen=True)
 class SynapseCounter:
     """How to count one integer synapse kind.
 
     ``sops(node, events)`` returns ``(non-zero-synapse SOPs, dense fan-out SOPs)`` summed
-    over ``events`` ``[B, T, N]`` (0/1); ``macs(node)`` the MACs of one dense ANN pass.
+    over ``events`` ``[B, T, N]`` (0/1).
     """
 
     sops: Callable[[Any, np.ndarray], tuple[int, int]]
-    macs: Callable[[Any], int]
 
 
 SYNAPSE_COUNTERS: Registry[type[Node], SynapseCounter] = Registry("energy counting rule")
 """How each integer synapse kind is counted, keyed by node class."""
 
-MATRIX_COUNTER = SynapseCounter(lambda node, e: _matrix_sops(node.weight, e), lambda node: int(node.weight.size))
+MATRIX_COUNTER = SynapseCounter(lambda node, e: _matrix_sops(node.weight, e))
 SYNAPSE_COUNTERS.add(DenseInt, MATRIX_COUNTER)
 SYNAPSE_COUNTERS.add(DelayDenseInt, MATRIX_COUNTER)
-SYNAPSE_COUNTERS.add(Conv2dInt, SynapseCounter(_conv_sops, _conv_macs))
+SYNAPSE_COUNTERS.add(Conv2dInt, SynapseCounter(_conv_sops))
 
 
 def _node_values(graph: Graph, input_spikes: np.ndarray, trace: Trace) -> dict[str, np.ndarray]:
@@ -109,24 +114,31 @@ def _feeding_synapse(graph: Graph, neuron: Node) -> Node:
     return node
 
 
-def count_operations(graph: Graph, input_spikes: np.ndarray, trace: Trace) -> dict[str, Any]:
-    """Count SOPs (both conventions), neuron updates and spikes of a run, per inference.
+def count_operations(graph: Graph, input_spikes: np.ndarray, trace: Trace, float_graph: Graph) -> dict[str, Any]:
+    """Count SOPs (both conventions), neuron updates and spikes of a run, per inference, beside the
+    ANN-equivalent operations of the network as trained.
 
     Args:
         graph: the integer graph that ran.
         input_spikes: ``[B, T, ...]`` spikes fed to it.
         trace: a trace of the same samples (fixed point or Lava: only spikes are read; the
             synaptic inputs are recomputed from them with the fixed-point kernels).
+        float_graph: the float graph ``graph`` was quantized from (before synapse fusion): the
+            ANN equivalent is counted on it (:func:`latdeploy.energy.ann.ann_operations`).
 
     Returns:
         ``{samples, timesteps, per_layer: [{name, synapse, input_events, sops, sops_dense,
-        neuron_updates, neuron_updates_active, spikes, macs_ann}]}``, counts averaged over samples.
+        neuron_updates, neuron_updates_active, spikes, macs_ann, adds_ann}]}``, counts averaged
+        over samples (``macs_ann``/``adds_ann``: one ANN pass).
 
     Raises:
-        UnsupportedLayerError: for a synapse kind without a :data:`SYNAPSE_COUNTERS` entry.
+        UnsupportedLayerError: for a synapse kind without a :data:`SYNAPSE_COUNTERS` or
+            :data:`~latdeploy.energy.ann.ANN_COUNTERS` entry, or a spiking layer of ``graph``
+            that ``float_graph`` lacks.
     """
     samples = input_spikes.shape[0]
     values = _node_values(graph, input_spikes, trace)
+    ann = ann_operations(float_graph)
     per_layer = []
     for neuron in graph.neurons():
         synapse = _feeding_synapse(graph, neuron)
@@ -134,6 +146,10 @@ def count_operations(graph: Graph, input_spikes: np.ndarray, trace: Trace) -> di
         events = (values[synapse.inputs[0]] != 0).astype(np.uint8)
         sops, sops_dense = counter.sops(synapse, events)
         current = values[neuron.inputs[0]]
+        if neuron.name not in ann:
+            raise UnsupportedLayerError(
+                f"layer {neuron.name!r}: the float graph has no such spiking layer to count ANN MACs on"
+            )
         per_layer.append(
             {
                 "name": neuron.name,
@@ -144,7 +160,8 @@ def count_operations(graph: Graph, input_spikes: np.ndarray, trace: Trace) -> di
                 "neuron_updates": float(current.shape[1] * neuron.size),
                 "neuron_updates_active": float((current != 0).sum()) / samples,
                 "spikes": float((values[neuron.name] != 0).sum()) / samples,
-                "macs_ann": counter.macs(synapse),
+                "macs_ann": ann[neuron.name].macs,
+                "adds_ann": ann[neuron.name].adds,
             }
         )
     return {"samples": int(samples), "timesteps": graph.timesteps, "per_layer": per_layer}
@@ -182,8 +199,13 @@ def energy_from_counts(counts: dict[str, Any], profile: Profile) -> dict[str, An
     per_layer = [{**layer, "energy_j": _price(layer, energy)} for layer in counts["per_layer"]]
     total = lambda key: float(sum(layer[key] for layer in per_layer))  # noqa: E731
     macs = int(sum(layer["macs_ann"] for layer in per_layer))
+    adds = int(sum(layer["adds_ann"] for layer in per_layer))
     ann_mac_j = float(section.get("ann_mac_j", HOROWITZ_45NM["fp32_mac_j"]))
-    figures = [layer["energy_j"] for layer in per_layer] + [total("energy_j") + (static or 0.0), macs * ann_mac_j]
+    add_j = HOROWITZ_45NM["fp32_add_j"]
+    figures = [layer["energy_j"] for layer in per_layer] + [
+        total("energy_j") + (static or 0.0),
+        macs * ann_mac_j + adds * add_j,
+    ]
     if not all(math.isfinite(figure) for figure in figures):
         raise ProfileError(
             f"{profile.path}: the energy per inference overflows (the profile's per-operation figures times "
@@ -205,11 +227,15 @@ def energy_from_counts(counts: dict[str, Any], profile: Profile) -> dict[str, An
         "energy_static_j": static,
         "energy_j": total("energy_j") + (static or 0.0),
         "per_layer": per_layer,
+        "caveat": ENERGY_CAVEAT,
         "ann_equivalent": {
             "macs": macs,
-            "energy_j": macs * ann_mac_j,
+            "adds": adds,
+            "convention": ANN_CONVENTION,
+            "energy_j": macs * ann_mac_j + adds * add_j,
             "mac_j": ann_mac_j,
-            "energy_45nm_j": macs * HOROWITZ_45NM["fp32_mac_j"],
+            "add_j": add_j,
+            "energy_45nm_j": macs * HOROWITZ_45NM["fp32_mac_j"] + adds * add_j,
             "snn_sops_45nm_j": total("sops") * HOROWITZ_45NM["fp32_add_j"],
             "source_45nm": HOROWITZ_45NM["source"],
         },
@@ -219,20 +245,26 @@ def energy_from_counts(counts: dict[str, Any], profile: Profile) -> dict[str, An
     }
 
 
-def energy_report(graph: Graph, input_spikes: np.ndarray, trace: Trace, profile: Profile) -> dict[str, Any]:
-    """Return the content of ``energy.json`` for one profile (see :func:`energy_from_counts`).
+def energy_report(
+    graph: Graph, input_spikes: np.ndarray, trace: Trace, profile: Profile, float_graph: Graph
+) -> dict[str, Any]:
+    """Return the content of ``energy.json`` for one profile (see :func:`count_operations` for the
+    arguments, :func:`energy_from_counts` for the content).
 
     Raises:
         UnsupportedLayerError: for a synapse kind that cannot be counted.
     """
-    return energy_from_counts(count_operations(graph, input_spikes, trace), profile)
+    return energy_from_counts(count_operations(graph, input_spikes, trace, float_graph), profile)
 
 
-def energy_table(graph: Graph, input_spikes: np.ndarray, trace: Trace, profiles: list[Profile]) -> dict[str, Any]:
-    """Count once, price with every profile: ``{counts, profiles: [energy.json per profile]}``.
+def energy_table(
+    graph: Graph, input_spikes: np.ndarray, trace: Trace, profiles: list[Profile], float_graph: Graph
+) -> dict[str, Any]:
+    """Count once (:func:`count_operations`), price with every profile: ``{counts, profiles:
+    [energy.json per profile]}``.
 
     Raises:
         UnsupportedLayerError: for a synapse kind that cannot be counted.
     """
-    counts = count_operations(graph, input_spikes, trace)
+    counts = count_operations(graph, input_spikes, trace, float_graph)
     return {"counts": counts, "profiles": [energy_from_counts(counts, profile) for profile in profiles]}

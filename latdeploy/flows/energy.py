@@ -45,4 +45,5 @@ def energy_of_source(
     if count > len(test.y):
         raise LatdeployError(f"--samples {count} is outside 1..{len(test.y)} (test samples of the dataset)")
     spikes = encode(subject.model, test.x[:count])
-    return subject, energy_table(subject.int_graph, spikes, simulate_fixed(subject.int_graph, spikes), loaded)
+    trace = simulate_fixed(subject.int_graph, spikes)
+    return subject, energy_table(subject.int_graph, spikes, trace, loaded, subject.float_graph)

@@ -154,7 +154,7 @@ def export(
         input_spikes=spikes,
     )
     rasters = spike_rasters(int_graph, spikes, float_trace, hardware.trace, raster_sample(parity), backend.name)
-    energy = energy_report(int_graph, spikes, fixed_trace, profile)
+    energy = energy_report(int_graph, spikes, fixed_trace, profile, graph)
     manifest = {
         "latdeploy": latdeploy.__version__,
         "torch": torch.__version__,

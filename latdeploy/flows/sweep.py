@@ -11,7 +11,7 @@ from latdeploy.energy.counting import energy_report
 from latdeploy.errors import LatdeployError
 from latdeploy.flows.verify import load_subject, verify
 from latdeploy.report.bundle import dump_json, write_bundle
-from latdeploy.report.html import pareto_plot
+from latdeploy.report.plots import pareto_plot
 
 
 def pareto_front(points: list[dict[str, Any]], cost: str, value: str) -> list[int]:
@@ -44,7 +44,8 @@ def sweep(
     Returns:
         ``{model, profile, samples, hardware, hardware_samples, settings: [...], pareto: [weight_bits ...]}``
         where ``hardware`` names the backend and each setting holds ``weight_bits``, ``accuracy``
-        (float, fixed, ``hardware_on_its_samples``), ``spike_agreement_float_vs_fixed``,
+        (float, fixed, ``hardware_on_its_samples``), ``accuracy_samples`` (over how many samples each
+        was measured, same keys), ``spike_agreement_float_vs_fixed``,
         ``decision_agreement_float_vs_fixed``, ``fixed_vs_hardware_mismatches``,
         ``first_divergence`` (layer, cause factors),
         ``mean_decision_step``, ``sops`` and ``energy_j`` per inference; ``pareto`` lists the
@@ -64,7 +65,9 @@ def sweep(
         subject = load_subject(model_path, profile_name, bits)
         result = verify(subject, samples, hardware_samples, backend=chosen)
         report = result.report
-        energy = energy_report(subject.int_graph, result.input_spikes, result.fixed_trace, subject.profile)
+        energy = energy_report(
+            subject.int_graph, result.input_spikes, result.fixed_trace, subject.profile, subject.float_graph
+        )
         divergence = report["float_vs_fixed"]["first_divergence"]
         compared = report["float_vs_fixed"]["compared"]
         settings.append(
@@ -74,6 +77,11 @@ def sweep(
                     "float": report["accuracy"]["float"],
                     "fixed": report["accuracy"]["fixed"],
                     "hardware_on_its_samples": report["accuracy"]["hardware"],
+                },
+                "accuracy_samples": {
+                    "float": report["samples"],
+                    "fixed": report["samples"],
+                    "hardware_on_its_samples": report["hardware_samples"],
                 },
                 "spike_agreement_float_vs_fixed": 1 - report["float_vs_fixed"]["mismatches"] / compared,
                 "decision_agreement_float_vs_fixed": report["decision_agreement"]["float_vs_fixed"],

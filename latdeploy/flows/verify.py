@@ -70,7 +70,9 @@ class VerifyResult:
     def html(self, title: str) -> str:
         """Return the HTML report of this verification (parity, the profile's energy, rasters)."""
         subject = self.subject
-        energy = energy_report(subject.int_graph, self.input_spikes, self.fixed_trace, subject.profile)
+        energy = energy_report(
+            subject.int_graph, self.input_spikes, self.fixed_trace, subject.profile, subject.float_graph
+        )
         return render_report(self.report, [energy], self.rasters, title=title)
 
 

@@ -147,7 +147,8 @@ def parity_report(
     ``hardware_samples``, ``timesteps`` (algorithmic per sample), ``hardware_steps`` (the whole
     backend run), ``fixed_vs_hardware``, ``float_vs_fixed`` (``compared``, ``mismatches``,
     ``first_divergence``), ``output_state_vs_hardware`` (``u``/``v``/``v_pre`` of the output
-    layer), ``accuracy``, ``decision_agreement``, ``decision_latency`` (runs ``float``, ``fixed``,
+    layer), ``accuracy`` (and ``accuracy_samples``: over how many samples each run's was measured),
+    ``decision_agreement``, ``decision_latency`` (runs ``float``, ``fixed``,
     ``hardware``) and ``layers`` (per layer spike counts, mismatches, lag, per-step agreement,
     first-spike shifts).
     """
@@ -209,6 +210,7 @@ def parity_report(
             key: int((getattr(fixed_out, key) != getattr(hardware_out, key)).sum()) for key in ("u", "v", "v_pre")
         },
         "accuracy": {name: float((d.label == labels[: d.label.size]).mean()) for name, d in decisions.items()},
+        "accuracy_samples": {name: int(d.label.size) for name, d in decisions.items()},
         "accuracy_on_hardware_samples": {
             name: float((d.label[:hardware_samples] == labels[:hardware_samples]).mean())
             for name, d in decisions.items()

@@ -49,7 +49,8 @@ def upgrade_parity(report: dict[str, Any]) -> dict[str, Any]:
     """Return ``report`` (a parity report, old or current schema) in the current schema.
 
     A current report is returned as it is; an old one (``fixed_vs_lava`` ...) as a new dict
-    with every key renamed and ``"hardware": "lava"`` added; ``report`` itself is not changed.
+    with every key renamed, ``"hardware": "lava"`` and ``accuracy_samples`` (from ``samples`` and
+    ``hardware_samples``) added; ``report`` itself is not changed.
     """
     if "hardware" in report:
         return report
@@ -58,6 +59,10 @@ def upgrade_parity(report: dict[str, Any]) -> dict[str, Any]:
     for name in RUN_TABLES:
         if name in upgraded:
             upgraded[name] = _runs(upgraded[name])
+    if "accuracy" in upgraded and "accuracy_samples" not in upgraded:
+        samples = upgraded["samples"]
+        hardware = upgraded.get("hardware_samples", samples)
+        upgraded["accuracy_samples"] = {"float": samples, "fixed": samples, "hardware": hardware}
     if "decision_agreement" in upgraded:
         upgraded["decision_agreement"] = _renamed(upgraded["decision_agreement"], AGREEMENT_RENAMES)
     if "layers" in upgraded:

@@ -34,4 +34,6 @@ def test_sweep_compares_bit_widths_in_one_table_and_plots_the_front(shipped_mode
     assert eight["fixed_vs_hardware_mismatches"] == two["fixed_vs_hardware_mismatches"] == 0
     assert sorted(sweep["pareto"]) == [2, 8]
     svg = (out / "pareto.svg").read_text()
-    assert svg.count('class="setting"') == 2 and 'class="front"' in svg
+    # every setting is drawn and labelled; 2 bits, far below 8 bits' accuracy, greyed on the lower edge
+    assert 'id="pareto-front"' in svg and 'id="pareto-below-floor"' in svg
+    assert ">8 bit<" in svg and f">2 bit ({100 * two['accuracy']['fixed']:.1f} %)<" in svg

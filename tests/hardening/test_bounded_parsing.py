@@ -126,9 +126,10 @@ def test_printable_escapes_controls_bidi_and_escape_sequences():
 
 
 def test_report_html_escapes_names():
-    from latdeploy.report.html import _text
+    from latdeploy.report.html import _ENVIRONMENT
 
-    assert _text("<b>\u202e\x1b[31m") == "&lt;b&gt;\\u202e\\x1b[31m"
+    page = _ENVIRONMENT.from_string("<h1>{{ name }}</h1>").render(name="<b>\u202e\x1b[31m")
+    assert page == "<h1>&lt;b&gt;\\u202e\\x1b[31m</h1>"
 
 
 # --- JSON, checkpoints ---------------------------------------------------------------------------
@@ -435,6 +436,7 @@ def test_energy_overflow_is_refused_and_json_is_always_valid():
                 "neuron_updates_active": 1.0,
                 "spikes": 1.0,
                 "macs_ann": 1,
+                "adds_ann": 0,
             }
         ],
     }
