@@ -35,11 +35,22 @@ def _raise_interrupted(signum: int, _frame: Any) -> None:
     raise Interrupted(signum)
 
 
+def _quiet_unraisable(unraisable: Any) -> None:
+    """``sys.unraisablehook``: an :class:`Interrupted` that Python could not raise (the signal arrived
+    inside an at-fork hook or a finalizer) is recorded already and re-raised later
+    (:func:`latdeploy.errors.raise_if_interrupted`), so its traceback is not printed; anything else is
+    reported as Python does."""
+    if isinstance(unraisable.exc_value, Interrupted):
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 def handle_interrupts() -> None:
     """Make SIGINT, SIGTERM and SIGHUP raise :class:`Interrupted` (main thread only; a signal
     ignored at start stays ignored)."""
     if threading.current_thread() is not threading.main_thread():
         return
+    sys.unraisablehook = _quiet_unraisable
     for number in STOPPING_SIGNALS:
         if signal.getsignal(number) is not signal.SIG_IGN:
             signal.signal(number, _raise_interrupted)

@@ -169,3 +169,29 @@ def test_sigkill_of_the_main_process_takes_its_children_and_the_next_run_cleans_
     _, stderr = following.communicate(timeout=600)
     assert following.returncode == 0, stderr
     assert _run_state(process.pid) == [] and _run_state(following.pid) == []
+
+
+SWALLOWED = """
+import os, signal
+from latdeploy.cli.interrupts import exit_interrupted, handle_interrupts
+from latdeploy.errors import raise_if_interrupted
+
+handle_interrupts()
+os.register_at_fork(after_in_parent=lambda: os.kill(os.getpid(), signal.SIGTERM))
+try:
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    raise_if_interrupted()
+    print("finished")
+except KeyboardInterrupt as error:
+    exit_interrupted(error)
+"""
+
+
+def test_a_signal_whose_exception_python_swallows_in_an_at_fork_hook_still_stops_with_one_line():
+    """Lava forks its workers; a signal handled inside the parent's at-fork hook (as logging's
+    lock release is) raises where Python ignores exceptions. It must still end the command."""
+    process = subprocess.run([sys.executable, "-c", SWALLOWED], capture_output=True, text=True, timeout=60)
+    assert (process.returncode, process.stdout, process.stderr) == (143, "", "interrupted by SIGTERM\n")
