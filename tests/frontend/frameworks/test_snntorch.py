@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from latdeploy.errors import UnsupportedLayerError
+from latdeploy.frontend.nir import ResetAssumedWarning, read_nir
 from latdeploy.frontend.torch_module import graph_from_module
 from latdeploy.hw.profile import load_profile
 from latdeploy.ir import LIF, DelayedResetLIF, DelayedResetLIFInt
@@ -145,3 +146,41 @@ def test_what_snntorch_does_differently_is_refused_by_name(name):
     net = nn.Sequential(nn.Linear(N_IN, 16), make())
     with pytest.raises(UnsupportedLayerError, match=f"layer '1': .*{reason}"):
         graph_from_module(net, {"input_shape": [N_IN], "timesteps": T})
+
+
+def _from_nir(net: nn.Sequential, tmp_path) -> object:
+    """Export ``net`` with snnTorch's ``export_to_nir``, write and read the file back."""
+    nir = pytest.importorskip("nir")
+    export = framework("snntorch.export_nir").export_to_nir
+    path = tmp_path / "snntorch.nir"
+    nir.write(str(path), export(net, torch.zeros(N_IN)))
+    return read_nir(path)
+
+
+def _per_neuron_net(**options) -> nn.Sequential:
+    """A net whose ``beta``/``threshold`` are per-neuron tensors of one value: snnTorch 1.0 writes scalar
+    ones with shape ``()``, which nir 1.0.8's type check refuses when the graph is built."""
+    sizes = iter((16, 5))
+    return _net(lambda: _leaky(beta=torch.full((n := next(sizes),), 0.9), threshold=torch.ones(n), **options))
+
+
+def test_snntorch_nir_file_of_a_zero_reset_leaky_reproduces_snntorch(tmp_path):
+    net = _per_neuron_net(reset_mechanism="zero")
+    _train(net, seed=6)
+    with pytest.warns(ResetAssumedWarning, match="v_reset=0 as a reset to zero"):
+        graph = _from_nir(net, tmp_path)
+    spikes = _spikes(7)
+    trace = simulate_float(graph, spikes)
+    expected = _snntorch_run(net, spikes)
+    for neuron, theirs in zip(graph.neurons(), expected, strict=True):
+        theirs = theirs.detach().numpy().astype(np.uint8)
+        assert theirs.any() and int((trace.layers[neuron.name].spikes != theirs).sum()) == 0, neuron.name
+
+
+def test_snntorch_nir_file_of_a_subtract_reset_says_what_it_assumed(tmp_path):
+    """NIR cannot carry snnTorch's subtract reset (its file says v_reset=0): the reader warns, naming the
+    live module as the exact path; the live module reproduces snnTorch (test above)."""
+    net = _per_neuron_net()
+    with pytest.warns(ResetAssumedWarning, match="convert the live module"):
+        graph = _from_nir(net, tmp_path)
+    assert all(type(neuron) is LIF for neuron in graph.neurons())
