@@ -3,7 +3,8 @@
 # lava-nc 0.10.0 requires, and installs latdeploy with everything it needs.
 #
 # Usage: bash tools/setup_env.sh [--test]
-#   --test   also install the test tools (pytest, hypothesis, ruff).
+#   --test   also install the test tools (pytest, hypothesis, ruff) and the SNN frameworks the
+#            tests check latdeploy against (the 'frameworks' extra, docs/frameworks.md).
 # Set LATDEPLOY_PYTHON=/path/to/python3.10 to choose the interpreter yourself.
 # Re-running is cheap: nothing is installed again while pyproject.toml and this
 # script are unchanged.
@@ -12,7 +13,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
 extras="lava"
-[ "${1:-}" = "--test" ] && extras="lava,test"
+[ "${1:-}" = "--test" ] && extras="lava,test,frameworks"
 
 is_python310() {
     [ -n "$1" ] && [ -x "$1" ] || command -v "$1" >/dev/null 2>&1 || return 1
@@ -63,6 +64,12 @@ pip=("$venv/bin/python" -m pip --disable-pip-version-check)
 "${pip[@]}" install --quiet --upgrade pip
 "${pip[@]}" install --quiet -e "$root[$extras]"
 "${pip[@]}" install --quiet --no-deps "lava-dl==0.6.0"
+# sinabs 3.1.0 pins nir<=1.0.4 (we use nir 1.0.8) and samna (its Speck/DynapCNN hardware SDK);
+# the layers and NIR reading/writing need only torch, numpy, pbr, nir and nirtorch, which the
+# "frameworks" extra lists, so it goes in without its own dependency pins.
+if [[ ",$extras," == *",frameworks,"* ]]; then
+    "${pip[@]}" install --quiet --no-deps "sinabs==3.1.0"
+fi
 "${pip[@]}" check >/dev/null || true
 echo "$want" > "$stamp"
 echo "latdeploy setup: environment ready in .venv ($("$venv/bin/python" --version))"

@@ -17,6 +17,12 @@ the gained ``Affine`` bias. NIR fires on ``v > v_thr``, latdeploy on ``v >= thre
 in float32: the threshold becomes the next float32 above ``v_thr``, which makes the two
 conditions identical. Both reset to ``v_reset``, which must be 0.
 
+snnTorch's ``export_to_nir`` writes ``v_reset=0`` for every ``Leaky``/``Synaptic``, also for its
+default subtract reset, which NIR cannot carry: a neuron with snnTorch's signature (input gain
+``dt/tau r`` (times ``dt/tau_syn w_in``) exactly 1, ``v_leak`` 0, ``v_reset`` 0) is read as a reset
+to zero with a :class:`ResetAssumedWarning` saying so; the live snnTorch module is the exact path
+(:mod:`latdeploy.frontend.frameworks.snntorch`, ``docs/frameworks.md``).
+
 Supported: ``Input``, ``Output``, ``Affine``, ``Linear``, ``Conv2d`` (weights as torch
 lays them out, spatial axes (H, W)), ``SumPool2d``, ``AvgPool2d``, ``Flatten`` (C order),
 ``Delay`` (whole multiples of ``dt`` on spikes, as an axonal delay), ``IF``, ``LIF``,
@@ -32,6 +38,7 @@ current value shape).
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,6 +143,24 @@ def _check_reset(node: Any, where: str) -> None:
         raise UnsupportedLayerError(f"{where}: v_reset must be 0 (latdeploy's LIF resets to zero)")
 
 
+class ResetAssumedWarning(UserWarning):
+    """A NIR neuron's reset was read as written although its writer may have meant another."""
+
+
+def _warn_snntorch_reset(node: Any, gain: np.ndarray, where: str) -> None:
+    """Warn that a neuron with snnTorch's export signature (``gain`` 1, no leak, ``v_reset`` 0) is read
+    as resetting to zero, which snnTorch writes for its subtract reset too."""
+    v_leak = np.asarray(getattr(node, "v_leak", 0.0), np.float64)
+    if np.allclose(gain, 1.0, rtol=1e-5, atol=0.0) and not np.any(v_leak):
+        warnings.warn(
+            f"{where}: read {type(node).__name__} v_reset=0 as a reset to zero; snnTorch writes v_reset=0 for its "
+            "subtract reset too (NIR cannot carry it): for snnTorch Leaky/Synaptic(reset_mechanism='subtract') "
+            "convert the live module, which is exact",
+            ResetAssumedWarning,
+            stacklevel=2,
+        )
+
+
 NeuronParameters = tuple[dict[str, Any], np.ndarray, np.ndarray, bool]
 """(LIF fields except bias, per-neuron input gain, bias from v_leak, whether the neuron has a current state)."""
 
@@ -159,7 +184,9 @@ def _lif_parameters(node: Any, size: int, dt: float, where: str) -> NeuronParame
     _check_reset(node, where)
     decay = dt / _uniform(node.tau, "tau", where)
     fields = {"threshold": _threshold(node.v_threshold, where), "current_decay": 1.0, "voltage_decay": decay}
-    return fields, decay * _broadcast(node.r, size), decay * _broadcast(node.v_leak, size), False
+    gain = decay * _broadcast(node.r, size)
+    _warn_snntorch_reset(node, gain, where)
+    return fields, gain, decay * _broadcast(node.v_leak, size), False
 
 
 def _cuba_parameters(node: Any, size: int, dt: float, where: str) -> NeuronParameters:
@@ -172,6 +199,7 @@ def _cuba_parameters(node: Any, size: int, dt: float, where: str) -> NeuronParam
         "voltage_decay": voltage_decay,
     }
     gain = current_decay * _broadcast(node.w_in, size) * voltage_decay * _broadcast(node.r, size)
+    _warn_snntorch_reset(node, gain, where)
     return fields, gain, voltage_decay * _broadcast(node.v_leak, size), current_decay != 1.0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from latdeploy.ir.conv import AxonalDelay, Conv2d, Conv2dInt, Pool2d
+from latdeploy.ir.delayed_reset import DelayedResetLIF, DelayedResetLIFInt
 from latdeploy.ir.graph import Graph
 from latdeploy.ir.netx_nodes import DelayDenseInt
 from latdeploy.ir.neurons_ext import (
@@ -29,6 +30,8 @@ __all__ = [
     "Conv2d",
     "Conv2dInt",
     "Pool2d",
+    "DelayedResetLIF",
+    "DelayedResetLIFInt",
     "Dense",
     "DelayDenseInt",
     "DenseInt",

@@ -12,4 +12,4 @@ This module is the package's plugin import: it imports every kind module.
 
 from __future__ import annotations
 
-from latdeploy.neurons import lif, multi_threshold_lif, soft_reset_lif, ttfs  # noqa: F401  (register the kinds)
+from latdeploy.neurons import delayed_reset_lif, lif, multi_threshold_lif, soft_reset_lif, ttfs  # noqa: F401  (register the kinds)
