@@ -144,7 +144,7 @@ def _bundle_model_path(bundle: Path, manifest: dict[str, Any], model: Path | Non
     raise ModelFormatError(f"{bundle}/manifest.json: model file {str(named)!r} not found; pass --model PATH")
 
 
-def _recorded_data(bundle: Path, manifest: dict[str, Any]) -> Path | None:
+def recorded_data(bundle: Path, manifest: dict[str, Any]) -> Path | None:
     """Return the user data file or shard directory the bundle was made with, found again at its
     recorded path (as written, beside the bundle, or by name in the working directory) and checked
     against its recorded sha256; None for a shipped dataset.
@@ -197,7 +197,7 @@ def load_subject(
     if path.is_dir():
         manifest = read_manifest(path)
         model, metadata = load(_bundle_model_path(path, manifest, model_path))
-        chosen = model_data(model, metadata, data or _recorded_data(path, manifest), calibration=False)
+        chosen = model_data(model, metadata, data or recorded_data(path, manifest), calibration=False)
         graphs = {}
         for name in ("graph.onnx", "graph.int.onnx"):
             if not (path / name).is_file():
