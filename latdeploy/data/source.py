@@ -62,7 +62,9 @@ def _checked(
         check_labels(user.y, len(user.x), int(metadata["classes"]), user.source)
     x = user.x
     if kind != ENCODED:
-        x = np.ascontiguousarray(x.reshape(len(x), *metadata["input_shape"]), dtype=np.float32)
+        counts = str(model.config.get("encoder", metadata["encoder"])) == "stc" and x.dtype == np.uint8
+        dtype = np.uint8 if counts else np.float32  # event counts stay integers, as the shipped event streams
+        x = np.ascontiguousarray(x.reshape(len(x), *metadata["input_shape"]), dtype=dtype)
     record = {**user.record(), "inputs": kind, "meaning": DESCRIPTIONS[kind]}
     return Split(x, user.y, encoded=kind == ENCODED), record
 
