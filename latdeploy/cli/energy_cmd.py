@@ -9,7 +9,7 @@ import click
 
 from latdeploy.cli.app import cli
 from latdeploy.cli.format import energy_lines
-from latdeploy.cli.options import data_lines, data_options, samples_option, weight_bits_option
+from latdeploy.cli.options import data_options, samples_option, weight_bits_option
 from latdeploy.hw.profile import DEFAULT_PROFILE
 from latdeploy.untrusted.text import printable
 
@@ -38,6 +38,7 @@ def energy(
 
     A MODEL is quantized for the first chip profile given (the default profile when all are energy-only).
     """
+    from latdeploy.data.source import record_lines
     from latdeploy.flows.energy import energy_of_source
 
     subject, table = energy_of_source(source, profiles, samples, weight_bits, model_path, data, calibration_data)
@@ -46,5 +47,5 @@ def energy(
     else:
         click.echo(printable(f"source      {subject.source} (quantized for {subject.profile.name})"))
         if "source" in subject.data.record["test"] or calibration_data is not None:
-            click.echo(printable("\n".join(data_lines(subject.data.record))))
+            click.echo(printable("\n".join(record_lines(subject.data.record))))
         click.echo(printable("\n".join(energy_lines(table))))

@@ -14,7 +14,6 @@ import click
 from latdeploy.cli.app import cli
 from latdeploy.cli.format import export_lines, parity_failure
 from latdeploy.cli.options import (
-    data_lines,
     data_options,
     force_option,
     hardware_timeout_option,
@@ -89,6 +88,7 @@ def export(
     calibration_data: str | None,
 ) -> None:
     """Export MODEL to TARGET, verify it spike for spike and estimate its energy."""
+    from latdeploy.data.source import record_lines
     from latdeploy.flows.export import EXPORT_STAGES
     from latdeploy.flows.export import export as run_export
     from latdeploy.nn.checkpoint import TrustedPickleWarning
@@ -122,7 +122,7 @@ def export(
             str(result.out), result.parity, result.energy, result.hardware_seconds, result.fixed_seconds
         )
         if data is not None or calibration_data is not None:
-            lines = [*data_lines(result.data), *lines]
+            lines = [*record_lines(result.data), *lines]
         click.echo(printable("\n".join(lines)))
     for line in result.warnings:
         click.echo(line, err=True)

@@ -10,7 +10,6 @@ from latdeploy.cli.app import cli
 from latdeploy.cli.format import agreement_line
 from latdeploy.cli.options import (
     FiniteFloatRange,
-    data_lines,
     data_options,
     force_option,
     profile_option,
@@ -51,6 +50,7 @@ def finetune(
     """
     import torch
 
+    from latdeploy.data.source import record_lines
     from latdeploy.flows.finetune import finetune_file
     from latdeploy.untrusted.text import printable
 
@@ -69,5 +69,5 @@ def finetune(
         calibration_data=calibration_data,
     )
     if "data" in record:
-        click.echo(printable("\n".join(data_lines(record["data"]))))
+        click.echo(printable("\n".join(record_lines(record["data"]))))
     click.echo(f"wrote {out}")

@@ -216,14 +216,3 @@ def data_options() -> Decorator:
         return click.option("--data", default=None, metavar="DATA", help=DATA_HELP)(command)
 
     return decorate
-
-
-def data_lines(record: dict[str, Any]) -> list[str]:
-    """Return the printed lines that say which data was evaluated and which calibrated
-    (a :attr:`latdeploy.data.source.ModelData.record`)."""
-    from latdeploy.data.source import describe
-
-    lines = [f"data        {describe(record['test'])}"]
-    if "calibration" in record:
-        lines.append(f"calibration {describe(record['calibration'])}")
-    return lines

@@ -11,7 +11,6 @@ from latdeploy.cli.app import cli
 from latdeploy.cli.format import sweep_lines
 from latdeploy.cli.options import (
     backend_option,
-    data_lines,
     data_options,
     force_option,
     hardware_samples_option,
@@ -61,7 +60,7 @@ def sweep(
     calibration_data: str | None,
 ) -> None:
     """Quantize MODEL at each weight bit width; compare accuracy, parity and energy (with a Pareto plot)."""
-    from latdeploy.data.source import data_paths
+    from latdeploy.data.source import data_paths, record_lines
     from latdeploy.flows.sweep import sweep as run_sweep
     from latdeploy.flows.sweep import write_sweep
     from latdeploy.untrusted.text import printable
@@ -86,6 +85,6 @@ def sweep(
         click.echo(json.dumps(result, indent=2, sort_keys=True))
     else:
         if "data" in result:
-            click.echo(printable("\n".join(data_lines(result["data"]))))
+            click.echo(printable("\n".join(record_lines(result["data"]))))
         click.echo("\n".join(sweep_lines(result)))
         click.echo(f"written     {out}/sweep.json, {out}/pareto.svg")

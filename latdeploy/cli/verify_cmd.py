@@ -12,7 +12,6 @@ from latdeploy.cli.app import cli
 from latdeploy.cli.format import parity_failure, verify_lines
 from latdeploy.cli.options import (
     backend_option,
-    data_lines,
     data_options,
     force_option,
     hardware_samples_option,
@@ -66,6 +65,7 @@ def verify(
 
     Exit status 3 when the fixed-point simulator and the hardware disagree.
     """
+    from latdeploy.data.source import record_lines
     from latdeploy.flows.verify import VERIFY_STAGES, verify_source
 
     if html_path is not None:
@@ -96,7 +96,7 @@ def verify(
     else:
         click.echo(printable(f"source      {result.subject.source} (profile {result.subject.profile.name})"))
         if "source" in result.subject.data.record["test"] or calibration_data is not None:
-            click.echo(printable("\n".join(data_lines(result.subject.data.record))))
+            click.echo(printable("\n".join(record_lines(result.subject.data.record))))
         click.echo(printable("\n".join(verify_lines(report))))
     if not parity_ok(report):
         click.echo(parity_failure(report), err=True)

@@ -123,3 +123,12 @@ def describe(record: dict[str, Any]) -> str:
     if record.get("from") == "data":
         return f"the first {record['samples']} samples of --data"
     return f"{record['source']} ({record['samples']} samples, {record['meaning']})"
+
+
+def record_lines(record: dict[str, Any]) -> list[str]:
+    """Return the printed lines that say which data was evaluated and which calibrated
+    (a :attr:`ModelData.record`)."""
+    lines = [f"data        {describe(record['test'])}"]
+    if "calibration" in record:
+        lines.append(f"calibration {describe(record['calibration'])}")
+    return lines
