@@ -9,7 +9,7 @@ import click
 
 from latdeploy.cli.app import cli
 from latdeploy.cli.format import energy_lines
-from latdeploy.cli.options import samples_option, weight_bits_option
+from latdeploy.cli.options import data_options, samples_option, weight_bits_option
 from latdeploy.hw.profile import DEFAULT_PROFILE
 from latdeploy.untrusted.text import printable
 
@@ -23,6 +23,7 @@ from latdeploy.untrusted.text import printable
 @weight_bits_option("Quantize a MODEL to these weight bits.")
 @click.option("--model", "model_path", type=click.Path(path_type=Path), default=None, help="Model file of a bundle.")
 @click.option("--json", "as_json", is_flag=True, help="Print {counts, profiles: [energy.json ...]} as JSON.")
+@data_options()
 def energy(
     source: Path,
     profiles: tuple[str, ...],
@@ -30,16 +31,21 @@ def energy(
     weight_bits: int | None,
     model_path: Path | None,
     as_json: bool,
+    data: str | None,
+    calibration_data: str | None,
 ) -> None:
     """Count SOPs, neuron updates and spikes of SOURCE (model file or bundle) and price them per profile.
 
     A MODEL is quantized for the first chip profile given (the default profile when all are energy-only).
     """
+    from latdeploy.data.source import record_lines
     from latdeploy.flows.energy import energy_of_source
 
-    subject, table = energy_of_source(source, profiles, samples, weight_bits, model_path)
+    subject, table = energy_of_source(source, profiles, samples, weight_bits, model_path, data, calibration_data)
     if as_json:
         click.echo(json.dumps(table, indent=2, sort_keys=True))
     else:
         click.echo(printable(f"source      {subject.source} (quantized for {subject.profile.name})"))
+        if "source" in subject.data.record["test"] or calibration_data is not None:
+            click.echo(printable("\n".join(record_lines(subject.data.record))))
         click.echo(printable("\n".join(energy_lines(table))))

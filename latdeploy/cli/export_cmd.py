@@ -14,6 +14,7 @@ import click
 from latdeploy.cli.app import cli
 from latdeploy.cli.format import export_lines, parity_failure
 from latdeploy.cli.options import (
+    data_options,
     force_option,
     hardware_timeout_option,
     profile_option,
@@ -23,6 +24,7 @@ from latdeploy.cli.options import (
 )
 from latdeploy.cli.progress import stage_progress
 from latdeploy.errors import EXIT_PARITY_FAILURE
+from latdeploy.untrusted.text import printable
 
 
 def json_summary(result: Any) -> dict[str, Any]:
@@ -35,6 +37,7 @@ def json_summary(result: Any) -> dict[str, Any]:
         "warnings": list(result.warnings),
         "hardware_seconds": result.hardware_seconds,
         "fixed_seconds": result.fixed_seconds,
+        "data": result.data,
     }
 
 
@@ -66,6 +69,7 @@ def json_summary(result: Any) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print {bundle, parity_ok, parity, energy, ...} as JSON.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @force_option()
+@data_options()
 def export(
     formats: tuple[str, ...],
     model: Path,
@@ -80,8 +84,11 @@ def export(
     as_json: bool,
     quiet: bool,
     force: bool,
+    data: str | None,
+    calibration_data: str | None,
 ) -> None:
     """Export MODEL to TARGET, verify it spike for spike and estimate its energy."""
+    from latdeploy.data.source import record_lines
     from latdeploy.flows.export import EXPORT_STAGES
     from latdeploy.flows.export import export as run_export
     from latdeploy.nn.checkpoint import TrustedPickleWarning
@@ -105,6 +112,8 @@ def export(
             timeout=hardware_timeout,
             progress=advance,
             force=force,
+            data=data,
+            calibration_data=calibration_data,
         )
     if as_json:
         click.echo(json.dumps(json_summary(result), indent=2, sort_keys=True))
@@ -112,7 +121,9 @@ def export(
         lines = export_lines(
             str(result.out), result.parity, result.energy, result.hardware_seconds, result.fixed_seconds
         )
-        click.echo("\n".join(lines))
+        if data is not None or calibration_data is not None:
+            lines = [*record_lines(result.data), *lines]
+        click.echo(printable("\n".join(lines)))
     for line in result.warnings:
         click.echo(line, err=True)
     if not result.parity_ok:

@@ -8,7 +8,14 @@ import click
 
 from latdeploy.cli.app import cli
 from latdeploy.cli.format import agreement_line
-from latdeploy.cli.options import FiniteFloatRange, force_option, profile_option, seed_option, weight_bits_option
+from latdeploy.cli.options import (
+    FiniteFloatRange,
+    data_options,
+    force_option,
+    profile_option,
+    seed_option,
+    weight_bits_option,
+)
 
 TORCH_THREADS = 2
 """Threads torch trains with (more only contend on the small models fine-tuned here)."""
@@ -23,6 +30,7 @@ TORCH_THREADS = 2
 @force_option()
 @click.option("--lr", type=FiniteFloatRange(min=0, min_open=True), default=3e-5, show_default=True)
 @seed_option()
+@data_options()
 def finetune(
     model: Path,
     profile_name: str,
@@ -32,6 +40,8 @@ def finetune(
     lr: float,
     seed: int,
     force: bool,
+    data: str | None,
+    calibration_data: str | None,
 ) -> None:
     """Fine-tune MODEL through its fixed-point network for PROFILE and write a new model file.
 
@@ -40,10 +50,12 @@ def finetune(
     """
     import torch
 
+    from latdeploy.data.source import record_lines
     from latdeploy.flows.finetune import finetune_file
+    from latdeploy.untrusted.text import printable
 
     torch.set_num_threads(TORCH_THREADS)
-    finetune_file(
+    record = finetune_file(
         model,
         profile_name,
         out,
@@ -53,5 +65,9 @@ def finetune(
         seed=seed,
         on_report=lambda stage, report: click.echo(agreement_line(stage, report)),
         force=force,
+        data=data,
+        calibration_data=calibration_data,
     )
+    if "data" in record:
+        click.echo(printable("\n".join(record_lines(record["data"]))))
     click.echo(f"wrote {out}")

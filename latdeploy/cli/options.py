@@ -1,5 +1,6 @@
 """Options that several commands share, each defined once: sample counts, profiles, targets,
-backends, weight bits, ``--trust-pickle``, ``--force`` and the hardware run's sample count and time limit.
+backends, weight bits, ``--trust-pickle``, ``--force``, the hardware run's sample count and time limit, and
+the user's data (``--data``, ``--calibration-data``).
 
 Choice lists that come from a registry (``--target``, ``--backend``) are read when the
 command line is parsed, so a backend registered at run time (a test's) is a valid choice.
@@ -193,3 +194,25 @@ def force_option() -> Decorator:
         help="Replace an existing file at the output path even if latdeploy did not write it "
         "(never an input, never a directory of other files).",
     )
+
+
+DATA_HELP = (
+    "Your data instead of the shipped test split: an .npz with x (inputs, or encoded spikes [N, T, ...]) and y "
+    "(labels), a directory of .npz shards, or module:function returning (x, y) or a torch Dataset (runs that code)."
+)
+
+
+def data_options() -> Decorator:
+    """``--data DATA`` and ``--calibration-data DATA`` (as ``data`` and ``calibration_data``, strings or None)."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        command = click.option(
+            "--calibration-data",
+            default=None,
+            metavar="DATA",
+            help="Data that chooses the quantization scales (as --data) [the first 512 samples of --data, "
+            "else the shipped training split].",
+        )(command)
+        return click.option("--data", default=None, metavar="DATA", help=DATA_HELP)(command)
+
+    return decorate

@@ -11,6 +11,7 @@ from latdeploy.cli.app import cli
 from latdeploy.cli.format import sweep_lines
 from latdeploy.cli.options import (
     backend_option,
+    data_options,
     force_option,
     hardware_samples_option,
     profile_option,
@@ -43,6 +44,7 @@ def _bits(value: str) -> list[int]:
 @click.option("--json", "as_json", is_flag=True, help="Print sweep.json's content instead of the table.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @force_option()
+@data_options()
 def sweep(
     model: Path,
     profile_name: str,
@@ -54,19 +56,35 @@ def sweep(
     as_json: bool,
     quiet: bool,
     force: bool,
+    data: str | None,
+    calibration_data: str | None,
 ) -> None:
     """Quantize MODEL at each weight bit width; compare accuracy, parity and energy (with a Pareto plot)."""
+    from latdeploy.data.source import data_paths, record_lines
     from latdeploy.flows.sweep import sweep as run_sweep
     from latdeploy.flows.sweep import write_sweep
+    from latdeploy.untrusted.text import printable
 
     bits = _bits(weight_bits)
     out = Path(out) if out is not None else Path(f"{Path(model).stem}.sweep")
-    check_directory_output(out, [Path(model), Path(profile_name)], force)
+    check_directory_output(out, [Path(model), Path(profile_name), *data_paths(data, calibration_data)], force)
     with stage_progress(len(bits), quiet or as_json, "sweep") as advance:
-        result = run_sweep(model, profile_name, bits, samples, hardware_samples, progress=advance, backend=backend)
+        result = run_sweep(
+            model,
+            profile_name,
+            bits,
+            samples,
+            hardware_samples,
+            progress=advance,
+            backend=backend,
+            data=data,
+            calibration_data=calibration_data,
+        )
     write_sweep(result, out, f"{Path(model).name} on {profile_name}")
     if as_json:
         click.echo(json.dumps(result, indent=2, sort_keys=True))
     else:
+        if "data" in result:
+            click.echo(printable("\n".join(record_lines(result["data"]))))
         click.echo("\n".join(sweep_lines(result)))
         click.echo(f"written     {out}/sweep.json, {out}/pareto.svg")

@@ -12,6 +12,7 @@ from latdeploy.cli.app import cli
 from latdeploy.cli.format import parity_failure, verify_lines
 from latdeploy.cli.options import (
     backend_option,
+    data_options,
     force_option,
     hardware_samples_option,
     profile_option,
@@ -42,6 +43,7 @@ from latdeploy.verify.parity import parity_ok
 @click.option("--json", "as_json", is_flag=True, help="Print parity.json's content instead of the summary.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @force_option()
+@data_options()
 def verify(
     source: Path,
     samples: int | None,
@@ -56,11 +58,14 @@ def verify(
     as_json: bool,
     quiet: bool,
     force: bool,
+    data: str | None,
+    calibration_data: str | None,
 ) -> None:
     """Verify SOURCE (a model file or an exported bundle) spike for spike: float vs fixed point vs hardware.
 
     Exit status 3 when the fixed-point simulator and the hardware disagree.
     """
+    from latdeploy.data.source import record_lines
     from latdeploy.flows.verify import VERIFY_STAGES, verify_source
 
     if html_path is not None:
@@ -79,6 +84,8 @@ def verify(
             seed,
             backend,
             advance,
+            data,
+            calibration_data,
         )
     report = result.report
     if html_path is not None:
@@ -88,6 +95,8 @@ def verify(
         click.echo(json.dumps(report, indent=2, sort_keys=True))
     else:
         click.echo(printable(f"source      {result.subject.source} (profile {result.subject.profile.name})"))
+        if "source" in result.subject.data.record["test"] or calibration_data is not None:
+            click.echo(printable("\n".join(record_lines(result.subject.data.record))))
         click.echo(printable("\n".join(verify_lines(report))))
     if not parity_ok(report):
         click.echo(parity_failure(report), err=True)

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from latdeploy.data import load_split
+from latdeploy.data.source import DataSpec
 from latdeploy.energy.counting import energy_table
 from latdeploy.errors import LatdeployError
-from latdeploy.flows.prepare import encode
+from latdeploy.flows.prepare import spikes_of
 from latdeploy.flows.verify import Subject, load_subject
 from latdeploy.hw.profile import DEFAULT_PROFILE, load_profile
 from latdeploy.sim.fixed import simulate_fixed
@@ -22,13 +22,16 @@ def energy_of_source(
     samples: int | None = 100,
     weight_bits: int | None = None,
     model_path: Path | None = None,
+    data: DataSpec | None = None,
+    calibration_data: DataSpec | None = None,
 ) -> tuple[Subject, dict[str, Any]]:
     """Count SOPs, neuron updates and spikes of ``source`` (model file or bundle) on ``samples`` test
     samples (None: all) in the fixed-point simulator and price them for each of ``profile_names``
     (default: :data:`~latdeploy.hw.profile.DEFAULT_PROFILE`).
 
     A model file is quantized for the first chip profile given (the default profile when all are
-    energy-only).
+    energy-only). ``data`` and ``calibration_data`` are the user's data
+    (:func:`latdeploy.data.source.model_data`; labels are not needed here).
 
     Returns:
         ``(subject, table)``: what was counted (:class:`~latdeploy.flows.verify.Subject`) and
@@ -39,11 +42,12 @@ def energy_of_source(
     """
     loaded = [load_profile(name) for name in (list(profile_names) or [DEFAULT_PROFILE])]
     chips = [profile for profile in loaded if getattr(profile, "kind", "chip") == "chip"]
-    subject = load_subject(source, chips[0].name if chips else DEFAULT_PROFILE, weight_bits, model_path)
-    test = load_split(subject.metadata["dataset"], "test")
-    count = samples or len(test.y)
-    if count > len(test.y):
-        raise LatdeployError(f"--samples {count} is outside 1..{len(test.y)} (test samples of the dataset)")
-    spikes = encode(subject.model, test.x[:count])
+    profile_name = chips[0].name if chips else DEFAULT_PROFILE
+    subject = load_subject(source, profile_name, weight_bits, model_path, data, calibration_data)
+    test = subject.data.test
+    count = samples or len(test.x)
+    if count > len(test.x):
+        raise LatdeployError(f"--samples {count} is outside 1..{len(test.x)} (test samples of the dataset)")
+    spikes = spikes_of(subject.model, test, count)
     trace = simulate_fixed(subject.int_graph, spikes)
     return subject, energy_table(subject.int_graph, spikes, trace, loaded, subject.float_graph)

@@ -17,10 +17,10 @@ import latdeploy
 from latdeploy.backends.host_onnx import check_host_onnx, host_onnx_bytes
 from latdeploy.backends.interchange import interchange_writers
 from latdeploy.backends.select import backend_for_target
-from latdeploy.data import load_split
+from latdeploy.data.source import DataSpec, data_paths, model_data
 from latdeploy.energy.counting import energy_report
 from latdeploy.errors import LatdeployError
-from latdeploy.flows.prepare import encode, prepare_integer_graph
+from latdeploy.flows.prepare import prepare_integer_graph, spikes_of
 from latdeploy.hw.mapper import map_graph
 from latdeploy.hw.profile import DEFAULT_PROFILE, load_profile
 from latdeploy.ir.onnx_io import write_onnx
@@ -41,7 +41,8 @@ EXPORT_STAGES = 4
 class ExportResult:
     """What :func:`export` wrote and measured (timings are not in the bundle, which is deterministic).
 
-    ``hardware`` names the backend that ran the hardware run (:mod:`latdeploy.backends`).
+    ``hardware`` names the backend that ran the hardware run (:mod:`latdeploy.backends`); ``data``
+    says which data was evaluated and calibrated on (``manifest.json``'s ``data``).
     """
 
     out: Path
@@ -51,6 +52,7 @@ class ExportResult:
     hardware_seconds: float
     fixed_seconds: float
     warnings: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
 
     @property
     def parity_ok(self) -> bool:
@@ -76,6 +78,8 @@ def export(
     formats: tuple[str, ...] = ("onnx",),
     progress: Callable[[str], None] | None = None,
     force: bool = False,
+    data: DataSpec | None = None,
+    calibration_data: DataSpec | None = None,
 ) -> ExportResult:
     """Export ``model_path`` to ``target`` and verify it on ``samples`` test samples.
 
@@ -94,6 +98,11 @@ def export(
     full (it may then run code from the file); leave it off for files you did not make.
     ``timeout`` limits the backend run's wall-clock seconds (None: no limit).
     ``progress(stage)`` is called as each long stage starts (``EXPORT_STAGES`` of them).
+    ``data`` (an ``.npz``, a directory of shards or ``module:function``) replaces the test split of
+    the model's shipped dataset, ``calibration_data`` its training split (default: the first part of
+    ``data``); both are checked against the model before anything runs
+    (:func:`latdeploy.data.source.model_data`) and ``manifest.json``'s ``data`` says what was used.
+    Already-encoded spike data has no analog input for ``host.onnx``, which is then not written.
     ``out`` (default ``<model stem>.latdeploy``) is checked before anything else
     (:func:`latdeploy.report.output_paths.check_directory_output`; ``force`` lets the bundle
     replace a regular file that is not an input).
@@ -105,6 +114,7 @@ def export(
         OutputPathError: if ``out`` may not be written (checked first) or writing it fails.
         LatdeployError: for a bad model file, profile, target or sample count
             (nothing is written then).
+        InputFormatError: for data that cannot be read or does not fit the model (nothing is written).
         ResourceError: if the network does not fit the profile's cores (nothing is written).
         QuantizationRangeError: if ``u`` or ``v`` overflows on calibration data and
             ``allow_overflow`` is off (nothing is written).
@@ -113,27 +123,30 @@ def export(
     """
     model_path = Path(model_path)
     out = Path(out) if out is not None else Path(f"{model_path.stem}.latdeploy")
-    check_directory_output(out, [model_path, Path(profile_name)], force)
+    check_directory_output(out, [model_path, Path(profile_name), *data_paths(data, calibration_data)], force)
     backend = backend_for_target(target)
     model, metadata = load(model_path, trust_pickle=trust_pickle)
     profile = load_profile(profile_name)
-    test = load_split(metadata["dataset"], "test")
-    if not 1 <= samples <= len(test.y):
-        raise LatdeployError(f"--samples {samples} is outside 1..{len(test.y)} (test samples of {metadata['dataset']})")
+    chosen = model_data(model, metadata, data, calibration_data)
+    test = chosen.test
+    if not 1 <= samples <= len(test.x):
+        where = metadata["dataset"] if data is None else "--data"
+        raise LatdeployError(f"--samples {samples} is outside 1..{len(test.x)} (test samples of {where})")
 
     step = progress or (lambda _stage: None)
     step("quantize")
-    prepared = prepare_integer_graph(model, metadata, profile, weight_bits)
+    prepared = prepare_integer_graph(model, metadata, profile, weight_bits, spikes_of(model, chosen.calibration))
     graph, int_graph = prepared.float_graph, prepared.int_graph
     warnings = check_ranges(range_report(int_graph, profile, prepared.calibration), allow_overflow)
     mapping = map_graph(int_graph, profile)
     interchange = interchange_writers(graph, int_graph, tuple(formats))
 
     step("float and fixed-point simulators")
-    spikes = encode(model, test.x[:samples])
+    spikes = spikes_of(model, test, samples)
     labels = test.y[:samples]
-    host_model = host_onnx_bytes(model, test.x[:samples])
-    check_host_onnx(host_model, test.x[:samples], spikes)
+    host_model = None if test.encoded else host_onnx_bytes(model, test.x[:samples])
+    if host_model is not None:
+        check_host_onnx(host_model, test.x[:samples], spikes)
     float_trace = simulate_float(graph, spikes)
     started = time.perf_counter()
     fixed_trace = simulate_fixed(int_graph, spikes)
@@ -166,13 +179,14 @@ def export(
         "profile": {"name": profile.name, "path": str(profile.path.name), "sha256": _sha256(profile.path)},
         "model": {"path": str(model_path), "sha256": _sha256(model_path)},
         "dataset": metadata["dataset"],
+        "data": chosen.record,
         "test_samples": samples,
         "command_line": command_line,
         "weight_bits": weight_bits or profile["arithmetic.weight_bits"],
         "files": [
             "graph.onnx",
             "graph.int.onnx",
-            "host.onnx",
+            *(["host.onnx"] if host_model is not None else []),
             "parity.json",
             "energy.json",
             "quantization.json",
@@ -187,7 +201,7 @@ def export(
             "manifest.json": lambda p: p.write_text(dump_json(manifest)),
             "graph.onnx": lambda p: write_onnx(graph, p),
             "graph.int.onnx": lambda p: write_onnx(int_graph, p),
-            "host.onnx": lambda p: p.write_bytes(host_model),
+            **({"host.onnx": lambda p: p.write_bytes(host_model)} if host_model is not None else {}),
             **interchange,
             "quantization.json": lambda p: p.write_text(dump_json(int_graph.metadata["quantization"])),
             "parity.json": lambda p: p.write_text(dump_json(parity)),
@@ -206,4 +220,5 @@ def export(
         hardware_seconds=hardware.seconds,
         fixed_seconds=fixed_seconds,
         warnings=warnings,
+        data=chosen.record,
     )

@@ -28,9 +28,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from latdeploy.data import load_split
-from latdeploy.errors import UnsupportedLayerError
-from latdeploy.flows.prepare import encode, prepare_integer_graph
+from latdeploy.data.registry import Split, load_split
+from latdeploy.data.source import DataSpec, ModelData, data_paths, model_data, read_data
+from latdeploy.errors import InputFormatError, UnsupportedLayerError
+from latdeploy.flows.prepare import prepare_integer_graph, spikes_of
 from latdeploy.hw.profile import Profile, load_profile
 from latdeploy.nn import decide
 from latdeploy.nn.checkpoint import load, save
@@ -52,8 +53,10 @@ def agreement_report(
     profile: Profile,
     weight_bits: int | None = None,
     samples: int | None = None,
+    data: ModelData | None = None,
 ) -> dict[str, Any]:
-    """Quantize ``model`` for ``profile`` and compare float and fixed point on the test split.
+    """Quantize ``model`` for ``profile`` and compare float and fixed point on the test split
+    (``data``: the evaluation and calibration data, default :func:`latdeploy.data.source.model_data`'s).
 
     Returns:
         ``{weight_bits, samples, spike_slots, mismatches, agreement, accuracy_float,
@@ -62,11 +65,12 @@ def agreement_report(
     Raises:
         LatdeployError: if the model cannot be converted or quantized.
     """
-    prepared = prepare_integer_graph(model, metadata, profile, weight_bits)
+    chosen = data or model_data(model, metadata)
+    prepared = prepare_integer_graph(model, metadata, profile, weight_bits, spikes_of(model, chosen.calibration))
     graph, int_graph = prepared.float_graph, prepared.int_graph
-    test = load_split(metadata["dataset"], "test")
-    count = len(test.y) if samples is None else samples
-    spikes, labels = encode(model, test.x[:count]), test.y[:count]
+    test = chosen.test
+    count = len(test.x) if samples is None else samples
+    spikes, labels = spikes_of(model, test, count), test.y[:count]
     float_trace, fixed_trace = simulate_float(graph, spikes), simulate_fixed(int_graph, spikes)
     per_layer = {
         name: int((float_trace.layers[name].spikes != fixed_trace.layers[name].spikes).sum())
@@ -130,6 +134,8 @@ def finetune(
     batch_size: int = 32,
     seed: int = 0,
     validation_fraction: float = VALIDATION_FRACTION,
+    train: Split | None = None,
+    calibration: np.ndarray | None = None,
 ) -> nn.Module:
     """Fine-tune ``model`` in place through its fixed-point network and return it (weights left on the grid).
 
@@ -139,22 +145,26 @@ def finetune(
     A seeded ``validation_fraction`` of the training split is held out (not trained on); after
     each epoch the fixed-point network's accuracy on it (ties: its loss) is measured and the
     parameters of the best epoch (the starting point counts as epoch 0) are kept and committed
-    (:meth:`~latdeploy.nn.integer_forward.IntegerForward.commit`).
+    (:meth:`~latdeploy.nn.integer_forward.IntegerForward.commit`). ``train`` replaces the training
+    split of the model's shipped dataset, ``calibration`` (spikes) its calibration data.
 
     Raises:
+        InputFormatError: if ``train`` holds already-encoded spikes (training runs the encoder).
         UnsupportedLayerError: for a model :class:`~latdeploy.nn.integer_forward.IntegerForward` cannot
             run, or whose loss is not in :data:`LOSSES`.
     """
     bits = int(weight_bits or profile["arithmetic.weight_bits"])
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    train = load_split(metadata["dataset"], "train")
+    train = load_split(metadata["dataset"], "train") if train is None else train
+    if train.encoded:
+        raise InputFormatError("fine-tuning needs inputs the model's encoder encodes; the data holds encoded spikes")
     x, y = model_inputs(train.x, model.config), torch.from_numpy(train.y)
     shuffled = torch.randperm(len(x), generator=generator)
     held_out = shuffled[: int(round(validation_fraction * len(x)))]
     trained = shuffled[len(held_out) :]
     decoder = str(metadata.get("decoder", "first_spike"))
-    layers = prepare_integer_graph(model, metadata, profile, bits).layers
+    layers = prepare_integer_graph(model, metadata, profile, bits, calibration).layers
     integer = IntegerForward(model, metadata, profile, bits, {layer.neuron: layer.clip_quantile for layer in layers})
     loss_of = _loss(metadata, float(integer.neurons[-1].threshold))
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -210,8 +220,14 @@ def finetune_file(
     seed: int = 0,
     on_report: Callable[[str, dict[str, Any]], None] | None = None,
     force: bool = False,
+    data: DataSpec | None = None,
+    calibration_data: DataSpec | None = None,
 ) -> dict[str, Any]:
     """``latdeploy finetune``: fine-tune the model file ``model_path`` for ``profile_name`` and write ``out``.
+
+    With ``data`` (:func:`latdeploy.data.source.model_data`), training and the agreement reports use
+    the user's data instead of the shipped dataset's splits (the held-out validation part comes from
+    it too) and the record says so under ``data``; ``calibration_data`` replaces the calibration data.
 
     ``on_report(stage, report)`` sees the :func:`agreement_report` before (``"before"``) and after
     (``"after"``) fine-tuning as each is ready. The new file's metadata keeps ``float_test_accuracy``
@@ -226,14 +242,20 @@ def finetune_file(
         OutputPathError: if ``out`` may not be written or writing it fails.
         LatdeployError: for a bad model file or profile, or a model that cannot be fine-tuned.
     """
-    check_file_output(out, "model", [model_path, Path(profile_name)], force)
+    check_file_output(out, "model", [model_path, Path(profile_name), *data_paths(data, calibration_data)], force)
     show = on_report or (lambda _stage, _report: None)
     network, metadata = load(model_path)
     profile = load_profile(profile_name)
-    before = agreement_report(network, metadata, profile, weight_bits)
+    data, calibration_data = read_data(data), read_data(calibration_data)
+    chosen = model_data(network, metadata, data, calibration_data)
+    before = agreement_report(network, metadata, profile, weight_bits, data=chosen)
     show("before", before)
-    finetune(network, metadata, profile, weight_bits, epochs=epochs, lr=lr, seed=seed)
-    after = agreement_report(network, metadata, profile, weight_bits)
+    train = None if data is None else chosen.test
+    calibration = spikes_of(network, chosen.calibration)
+    finetune(
+        network, metadata, profile, weight_bits, epochs=epochs, lr=lr, seed=seed, train=train, calibration=calibration
+    )
+    after = agreement_report(network, metadata, profile, weight_bits, data=chosen)
     show("after", after)
     saved = {key: value for key, value in metadata.items() if key not in ("config", "format_version")}
     saved["float_test_accuracy"] = after["accuracy_float"]
@@ -246,6 +268,7 @@ def finetune_file(
         "seed": seed,
         "before": before,
         "after": after,
+        **({"data": chosen.record} if data is not None or calibration_data is not None else {}),
     }
     saved["finetune"] = json.loads(json.dumps(record))
     save(network, out, saved)

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from latdeploy.data import load_split
+from latdeploy.data.registry import Split
+from latdeploy.data.source import CALIBRATION_SAMPLES, model_data
 from latdeploy.frontend.torch_module import graph_from_module
 from latdeploy.hw.profile import Profile
 from latdeploy.ir import Graph
@@ -20,8 +21,15 @@ from latdeploy.nn.evaluation import model_inputs
 from latdeploy.passes.base import run_passes
 from latdeploy.passes.quantize import LayerQuantization, QuantizeForProfile
 
-CALIBRATION_SAMPLES = 512
-"""Training samples whose spikes choose each layer's quantization scale."""
+__all__ = [
+    "CALIBRATION_SAMPLES",
+    "PreparedGraph",
+    "calibration_spikes",
+    "encode",
+    "float_graph",
+    "prepare_integer_graph",
+    "spikes_of",
+]
 
 
 @dataclass
@@ -47,6 +55,15 @@ def encode(model: torch.nn.Module, x: np.ndarray) -> np.ndarray:
     return spikes.transpose(0, 1).flatten(2).numpy().astype(np.uint8)
 
 
+def spikes_of(model: torch.nn.Module, split: Split, count: int | None = None) -> np.ndarray:
+    """Return the spikes ``[B, T, n]`` (uint8) of the first ``count`` samples of ``split`` (None: all):
+    encoded by the model's encoder, or taken as they are for already-encoded data."""
+    x = split.x if count is None else split.x[:count]
+    if split.encoded:
+        return np.ascontiguousarray(x.reshape(len(x), x.shape[1], -1), dtype=np.uint8)
+    return encode(model, x)
+
+
 def float_graph(model: torch.nn.Module, metadata: dict[str, Any]) -> Graph:
     """Return the float IR of ``model`` (the pipeline's first stage; ``latdeploy map`` stops here).
 
@@ -57,8 +74,9 @@ def float_graph(model: torch.nn.Module, metadata: dict[str, Any]) -> Graph:
 
 
 def calibration_spikes(model: torch.nn.Module, metadata: dict[str, Any]) -> np.ndarray:
-    """Return the encoded first :data:`CALIBRATION_SAMPLES` of the model's training split."""
-    return encode(model, load_split(metadata["dataset"], "train").x[:CALIBRATION_SAMPLES])
+    """Return the spikes of the model's default calibration data
+    (:func:`latdeploy.data.source.model_data`: the first :data:`CALIBRATION_SAMPLES` of its training split)."""
+    return spikes_of(model, model_data(model, metadata, labels=False).calibration)
 
 
 def prepare_integer_graph(

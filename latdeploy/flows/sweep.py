@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from latdeploy.backends.select import get_backend
+from latdeploy.data.source import DataSpec, read_data
 from latdeploy.energy.counting import energy_report
 from latdeploy.errors import LatdeployError
 from latdeploy.flows.verify import load_subject, verify
@@ -37,12 +38,16 @@ def sweep(
     hardware_samples: int = 5,
     progress: Callable[[str], None] | None = None,
     backend: str | None = None,
+    data: DataSpec | None = None,
+    calibration_data: DataSpec | None = None,
 ) -> dict[str, Any]:
     """Quantize ``model_path`` at each of ``weight_bits``, verify (the hardware run on the backend
-    named ``backend``, None: the default) and price each setting.
+    named ``backend``, None: the default) and price each setting, on the user's ``data`` and
+    ``calibration_data`` when given (:func:`latdeploy.data.source.model_data`).
 
     Returns:
         ``{model, profile, samples, hardware, hardware_samples, settings: [...], pareto: [weight_bits ...]}``
+        (and ``data``, what was evaluated and calibrated on, when user data is given)
         where ``hardware`` names the backend and each setting holds ``weight_bits``, ``accuracy``
         (float, fixed, ``hardware_on_its_samples``), ``accuracy_samples`` (over how many samples each
         was measured, same keys), ``spike_agreement_float_vs_fixed``,
@@ -59,10 +64,11 @@ def sweep(
     if not weight_bits:
         raise LatdeployError("--weight-bits needs at least one bit width, e.g. 8,6,4,2")
     step = progress or (lambda _: None)
+    data, calibration_data = read_data(data), read_data(calibration_data)
     settings = []
     for bits in weight_bits:
         step(f"{bits}-bit weights")
-        subject = load_subject(model_path, profile_name, bits)
+        subject = load_subject(model_path, profile_name, bits, data=data, calibration_data=calibration_data)
         result = verify(subject, samples, hardware_samples, backend=chosen)
         report = result.report
         energy = energy_report(
@@ -96,7 +102,9 @@ def sweep(
         )
     points = [{"energy_j": s["energy_j"], "accuracy": s["accuracy"]["fixed"]} for s in settings]
     front = pareto_front(points, "energy_j", "accuracy")
+    recorded = {"data": subject.data.record} if data is not None or calibration_data is not None else {}
     return {
+        **recorded,
         "model": str(model_path),
         "profile": profile_name,
         "samples": report["samples"],

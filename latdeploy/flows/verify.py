@@ -18,10 +18,12 @@ import numpy as np
 
 from latdeploy.backends.base import Backend
 from latdeploy.backends.select import get_backend
-from latdeploy.data import load_split
+from latdeploy.data.registry import Split
+from latdeploy.data.source import DataSpec, ModelData, model_data
+from latdeploy.data.user import file_sha256
 from latdeploy.energy.counting import energy_report
-from latdeploy.errors import LatdeployError, ModelFormatError
-from latdeploy.flows.prepare import encode, prepare_integer_graph
+from latdeploy.errors import InputFormatError, LatdeployError, ModelFormatError
+from latdeploy.flows.prepare import prepare_integer_graph, spikes_of
 from latdeploy.hw.profile import DEFAULT_PROFILE, Profile, load_profile
 from latdeploy.ir import Graph
 from latdeploy.ir.onnx_io import read_onnx
@@ -45,7 +47,8 @@ MANIFEST_MAX_BYTES = 1 << 20
 
 @dataclass
 class Subject:
-    """What is verified: the model (for its encoder and dataset), both graphs and the profile."""
+    """What is verified: the model (for its encoder and dataset), both graphs, the profile and the
+    data (:func:`latdeploy.data.source.model_data`: evaluated and calibration data, and their record)."""
 
     model: Any
     metadata: dict[str, Any]
@@ -53,6 +56,7 @@ class Subject:
     int_graph: Graph
     profile: Profile
     source: str
+    data: ModelData
 
 
 @dataclass
@@ -140,19 +144,60 @@ def _bundle_model_path(bundle: Path, manifest: dict[str, Any], model: Path | Non
     raise ModelFormatError(f"{bundle}/manifest.json: model file {str(named)!r} not found; pass --model PATH")
 
 
+def recorded_data(bundle: Path, manifest: dict[str, Any]) -> Path | None:
+    """Return the user data file or shard directory the bundle was made with, found again at its
+    recorded path (as written, beside the bundle, or by name in the working directory) and checked
+    against its recorded sha256; None for a shipped dataset.
+
+    Raises:
+        InputFormatError: if the data is not found, does not match its hash, or was an entry point
+            (never run from a file latdeploy reads); the message asks for ``--data``.
+    """
+    record = manifest.get("data", {}).get("test", {}) if isinstance(manifest.get("data"), dict) else {}
+    if not isinstance(record, dict) or "source" not in record:
+        return None
+    where = f"{bundle}/manifest.json"
+    if record.get("kind") not in ("npz", "shards") or not isinstance(record["source"], str):
+        raise InputFormatError(
+            f"{where}: the data came from an entry point, which is never run from a file; pass --data"
+        )
+    named = Path(record["source"])
+    for candidate in (named, bundle.parent / named, Path.cwd() / named.name):
+        if record["kind"] == "npz" and candidate.is_file():
+            found: Any = file_sha256(candidate)
+        elif record["kind"] == "shards" and candidate.is_dir():
+            found = [file_sha256(shard) for shard in sorted(candidate.glob("*.npz"))]
+        else:
+            continue
+        if found != record.get("sha256"):
+            raise InputFormatError(f"{where}: data {candidate} does not match the recorded sha256; pass --data")
+        return candidate
+    raise InputFormatError(f"{where}: data {str(named)!r} not found; pass --data")
+
+
 def load_subject(
-    path: Path, profile_name: str | None = None, weight_bits: int | None = None, model_path: Path | None = None
+    path: Path,
+    profile_name: str | None = None,
+    weight_bits: int | None = None,
+    model_path: Path | None = None,
+    data: DataSpec | None = None,
+    calibration_data: DataSpec | None = None,
 ) -> Subject:
     """Load a model file (and quantize it) or a bundle directory (its ``graph.onnx``/``graph.int.onnx``).
 
+    ``data`` and ``calibration_data`` are the user's data (:func:`latdeploy.data.source.model_data`);
+    a bundle made with user data finds it again at its recorded path when ``data`` is None.
+
     Raises:
         ModelFormatError: for a malformed bundle, or a model file that is missing or altered.
+        InputFormatError: for data that cannot be read or found, or does not fit the model.
         LatdeployError: for a bad profile or weight bit width.
     """
     path = Path(path)
     if path.is_dir():
         manifest = read_manifest(path)
         model, metadata = load(_bundle_model_path(path, manifest, model_path))
+        chosen = model_data(model, metadata, data or recorded_data(path, manifest), calibration=False)
         graphs = {}
         for name in ("graph.onnx", "graph.int.onnx"):
             if not (path / name).is_file():
@@ -162,11 +207,12 @@ def load_subject(
         if not isinstance(recorded_profile, str):
             raise ModelFormatError(f"{path}/manifest.json: field 'profile.name' must be a string")
         profile = load_profile(profile_name or recorded_profile)
-        return Subject(model, metadata, graphs["graph.onnx"], graphs["graph.int.onnx"], profile, str(path))
+        return Subject(model, metadata, graphs["graph.onnx"], graphs["graph.int.onnx"], profile, str(path), chosen)
     model, metadata = load(path)
     profile = load_profile(profile_name or DEFAULT_PROFILE)
-    prepared = prepare_integer_graph(model, metadata, profile, weight_bits)
-    return Subject(model, metadata, prepared.float_graph, prepared.int_graph, profile, str(path))
+    chosen = model_data(model, metadata, data, calibration_data)
+    prepared = prepare_integer_graph(model, metadata, profile, weight_bits, spikes_of(model, chosen.calibration))
+    return Subject(model, metadata, prepared.float_graph, prepared.int_graph, profile, str(path), chosen)
 
 
 def _robustness(
@@ -178,7 +224,7 @@ def _robustness(
     hardware_samples: int,
     backend: Backend,
 ) -> dict[str, Any]:
-    spikes = encode(subject.model, corrupt(x, corruption, seed))
+    spikes = spikes_of(subject.model, Split(corrupt(x, corruption, seed), labels))
     traces = {
         "float": simulate_float(subject.float_graph, spikes),
         "fixed": simulate_fixed(subject.int_graph, spikes),
@@ -222,14 +268,16 @@ def verify(
     """
     backend = backend or get_backend()
     step = progress or (lambda _: None)
-    test = load_split(subject.metadata["dataset"], "test")
-    total = len(test.y) if samples is None else samples
-    if not 1 <= total <= len(test.y):
-        raise LatdeployError(f"--samples {total} is outside 1..{len(test.y)} (test samples of the dataset)")
+    test = subject.data.test
+    total = len(test.x) if samples is None else samples
+    if not 1 <= total <= len(test.x):
+        raise LatdeployError(f"--samples {total} is outside 1..{len(test.x)} (test samples of the dataset)")
     if not 1 <= hardware_samples <= total:
         raise LatdeployError(f"--hardware-samples {hardware_samples} is outside 1..{total} (the verified samples)")
+    if corruptions and test.encoded:
+        raise InputFormatError("--corrupt needs inputs the model's encoder encodes; --data holds encoded spikes")
     x, labels = test.x[:total], test.y[:total]
-    spikes = encode(subject.model, x)
+    spikes = spikes_of(subject.model, test, total)
     step("float simulator")
     float_trace = simulate_float(subject.float_graph, spikes)
     step("fixed-point simulator")
@@ -278,10 +326,12 @@ def verify_source(
     seed: int = 0,
     backend: str | None = None,
     progress: Progress | None = None,
+    data: DataSpec | None = None,
+    calibration_data: DataSpec | None = None,
 ) -> VerifyResult:
     """``latdeploy verify``: load ``source`` (:func:`load_subject`) and :func:`verify` it on the
-    backend named ``backend`` (None: the default); ``progress`` sees ``VERIFY_STAGES`` stages plus
-    one per corruption.
+    backend named ``backend`` (None: the default) on ``data`` (None: the shipped test split, or the
+    data a bundle recorded); ``progress`` sees ``VERIFY_STAGES`` stages plus one per corruption.
 
     Returns:
         The :class:`VerifyResult`.
@@ -291,5 +341,5 @@ def verify_source(
         BackendError: if the backend is missing or its run fails.
     """
     chosen = get_backend(backend)
-    subject = load_subject(source, profile_name, weight_bits, model_path)
+    subject = load_subject(source, profile_name, weight_bits, model_path, data, calibration_data)
     return verify(subject, samples, hardware_samples, corruptions, seed, progress=progress, backend=chosen)

@@ -30,7 +30,7 @@ from latdeploy.errors import ProfileError
 from latdeploy.hw.arithmetic import Arithmetic, arithmetic_of
 from latdeploy.untrusted.yaml_document import load_yaml
 
-PROFILE_DIR = Path(__file__).resolve().parents[2] / "hw_profiles"
+PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
 
 DEFAULT_PROFILE = "loihi2"
 """The profile every command uses unless told otherwise."""
@@ -173,7 +173,8 @@ class Profile:
 
 
 def shipped_profiles() -> list[str]:
-    """Return the names of the shipped profiles (``hw_profiles/*.yaml``), sorted."""
+    """Return the names of the shipped profiles (``latdeploy/hw/profiles/*.yaml``, package data;
+    ``hw_profiles/`` in a checkout links there), sorted."""
     return sorted(path.stem for path in PROFILE_DIR.glob("*.yaml"))
 
 

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from latdeploy.errors import ModelFormatError, one_line
-from latdeploy.nn.network import build_model
+from latdeploy.nn.network import build_model, sequential_config
 from latdeploy.report.bundle import atomic_file
 from latdeploy.untrusted.json_document import check_nesting
 
@@ -60,7 +60,11 @@ class TrustedPickleWarning(UserWarning):
 
 
 def save(model: nn.Module, path: str | os.PathLike[str], metadata: dict[str, Any]) -> Path:
-    """Write ``model`` (built by :func:`latdeploy.nn.build_model`) to ``path`` atomically.
+    """Write ``model`` to ``path`` atomically: a model built by :func:`latdeploy.nn.build_model`, or a
+    plain ``nn.Sequential`` of latdeploy's blocks (``Conv2d``/``Linear`` without bias, ``BatchNorm2d``,
+    pools, ``Flatten``, latdeploy's neurons), stored as the ``convnet`` config that rebuilds it
+    (:func:`latdeploy.nn.network.sequential_config`) with its weights, so it loads back without
+    unpickling code. The Sequential's input shape, ``T`` and encoder come from ``metadata``.
 
     ``metadata`` must hold at least ``input_shape``, ``timesteps``, ``encoder``,
     ``dataset`` and ``classes``; anything else JSON-like (accuracy, train command)
@@ -70,19 +74,27 @@ def save(model: nn.Module, path: str | os.PathLike[str], metadata: dict[str, Any
         The path written.
 
     Raises:
-        ModelFormatError: if the model has no ``config`` or metadata keys are missing.
+        ModelFormatError: if the model is neither built by ``build_model`` nor a Sequential of
+            latdeploy's blocks, or metadata keys are missing.
     """
-    config = getattr(model, "config", None)
-    if not isinstance(config, dict):
-        raise ModelFormatError("model has no 'config' dict; build it with latdeploy.nn.build_model")
     missing = [key for key in REQUIRED_METADATA if key not in metadata]
     if missing:
         raise ModelFormatError(f"metadata lacks required keys {missing}")
+    state_dict = model.state_dict()
+    config = getattr(model, "config", None)
+    if isinstance(model, nn.Sequential) and not isinstance(config, dict):
+        config, keys = sequential_config(model, metadata)
+        state_dict = {keys[name]: tensor for name, tensor in state_dict.items()}
+    if not isinstance(config, dict):
+        raise ModelFormatError(
+            "model has no 'config' dict; build it with latdeploy.nn.build_model or pass an nn.Sequential "
+            "of latdeploy's blocks"
+        )
     payload = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "config": dict(config),
-        "state_dict": {name: tensor.detach().cpu().clone() for name, tensor in model.state_dict().items()},
+        "state_dict": {name: tensor.detach().cpu().clone() for name, tensor in state_dict.items()},
         "metadata": dict(metadata),
     }
     path = Path(path)

@@ -12,6 +12,7 @@ neuron layer and the output layer's membrane potential before reset.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -204,6 +205,97 @@ class SpikingConvNet(nn.Module):
                 x = layer(x.flatten(0, 1))
                 x = x.reshape(steps, batch, *x.shape[1:])
         return layer_spikes, v_pre
+
+
+def _square(value: int | tuple[int, ...], what: str) -> int:
+    values = (value,) if isinstance(value, int) else tuple(value)
+    if len(set(values)) != 1:
+        raise ModelFormatError(f"{what} {list(values)} is not square; a convnet config holds square ones only")
+    return int(values[0])
+
+
+def _pool_spec(kind: str, module: nn.Module, path: str) -> dict[str, Any]:
+    kernel = _square(module.kernel_size, f"{path}: kernel")
+    stride = _square(module.stride if module.stride is not None else kernel, f"{path}: stride")
+    if stride != kernel or _square(module.padding, f"{path}: padding") != 0:
+        raise ModelFormatError(f"{path}: a pooling layer with stride != kernel or padding has no convnet config")
+    return {"type": kind, "kernel": kernel}
+
+
+def layer_spec(module: nn.Module, path: str) -> dict[str, Any]:
+    """Return the :class:`SpikingConvNet` layer entry that rebuilds ``module`` (the inverse of its
+    config; ``path`` names the module in errors).
+
+    Raises:
+        ModelFormatError: for a module with no convnet config form (another type, a bias in a
+            ``Conv2d``/``Linear``, non-square kernels, a neuron kind that is not registered).
+    """
+    if is_neuron(module):
+        kinds = [name for name, cls in NEURONS.items() if type(module) is cls]
+        if not kinds:
+            raise ModelFormatError(f"{path}: neuron {type(module).__name__} is not one of {sorted(NEURONS)}")
+        options: dict[str, Any] = {}
+        for name in list(inspect.signature(type(module).__init__).parameters)[2:]:
+            value = getattr(module, name)
+            options[name] = value is not None if name == "bias" else value
+        return {"type": "neuron", "kind": kinds[0], **options}
+    if isinstance(module, (nn.Conv2d, nn.Linear)) and module.bias is not None:
+        raise ModelFormatError(f"{path}: {type(module).__name__} has a bias; latdeploy's blocks hold biases in neurons")
+    if isinstance(module, nn.Conv2d):
+        return {
+            "type": "conv",
+            "channels": module.out_channels,
+            "kernel": _square(module.kernel_size, f"{path}: kernel"),
+            "stride": _square(module.stride, f"{path}: stride"),
+            "padding": _square(module.padding, f"{path}: padding"),
+            "groups": module.groups,
+        }
+    if isinstance(module, nn.Linear):
+        return {"type": "linear", "features": module.out_features}
+    if isinstance(module, nn.BatchNorm2d):
+        return {"type": "batchnorm"}
+    if isinstance(module, nn.Flatten) and module.start_dim == 1 and module.end_dim == -1:
+        return {"type": "flatten"}
+    for kind, cls in (("avgpool", nn.AvgPool2d), ("sumpool", SumPool2d), ("spikemaxpool", SpikeTimeMaxPool2d)):
+        if type(module) is cls:
+            return _pool_spec(kind, module, path)
+    raise ModelFormatError(
+        f"{path}: {type(module).__name__} has no convnet config; a Sequential saves with Conv2d, Linear (no bias), "
+        "BatchNorm2d, AvgPool2d, SumPool2d, SpikeTimeMaxPool2d, Flatten and latdeploy's neurons"
+    )
+
+
+def sequential_config(model: nn.Sequential, metadata: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Return the ``convnet`` config that rebuilds the ``nn.Sequential`` ``model`` of latdeploy's
+    blocks (nested Sequentials are flattened) with the encoder, ``timesteps`` and ``input_shape`` of
+    ``metadata``, and the map from each of the Sequential's state_dict keys to the rebuilt model's.
+
+    Raises:
+        ModelFormatError: for a layer with no config form (:func:`layer_spec`).
+    """
+    leaves: list[tuple[str, nn.Module]] = []
+
+    def walk(module: nn.Module, path: str) -> None:
+        if isinstance(module, nn.Sequential):
+            for name, child in module.named_children():
+                walk(child, f"{path}.{name}" if path else name)
+        else:
+            leaves.append((path, module))
+
+    walk(model, "")
+    config: dict[str, Any] = {
+        "arch": "convnet",
+        "input_shape": [int(n) for n in metadata["input_shape"]],
+        "timesteps": int(metadata["timesteps"]),
+        "encoder": str(metadata["encoder"]),
+        "layers": [layer_spec(module, path) for path, module in leaves],
+    }
+    keys = {
+        f"{path}.{name}": f"layers.{index}.{name}"
+        for index, (path, module) in enumerate(leaves)
+        for name in module.state_dict()
+    }
+    return config, keys
 
 
 def vgg11_layers(width: float = 1.0, classes: int = 10, batch_norm: bool = True) -> list[dict[str, Any]]:

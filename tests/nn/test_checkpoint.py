@@ -211,3 +211,64 @@ def test_saving_the_same_model_twice_gives_byte_identical_files(tmp_path):
     metadata = {"input_shape": [4], "timesteps": 2, "encoder": "latency", "dataset": "none", "classes": 3}
     first = latdeploy.save(model, tmp_path / "first.pt", metadata).read_bytes()
     assert latdeploy.save(model, tmp_path / "second.pt", metadata).read_bytes() == first
+
+
+def _sequential():
+    from torch import nn
+
+    from latdeploy.nn import LIF, TTFSNeuron
+
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Linear(64, 16, bias=False),
+        LIF(16, threshold=0.8, reset="subtract", current_decay=0.5),
+        nn.Sequential(nn.Linear(16, 10, bias=False), TTFSNeuron(10, bias=False)),
+    )
+
+
+def _run_sequential(sequential, spikes):
+    layer_spikes, x, v_pre = [], spikes, spikes
+    for module in [*sequential[:2], *sequential[2]]:
+        if isinstance(module, torch.nn.Linear):
+            x = module(x)
+        else:
+            x, v_pre = module(x)
+            layer_spikes.append(x)
+    return layer_spikes, v_pre
+
+
+def test_a_plain_sequential_of_latdeploys_blocks_saves_loads_and_quantizes(tmp_path):
+    from latdeploy.flows.prepare import prepare_integer_graph
+    from latdeploy.hw.profile import load_profile
+    from latdeploy.nn.encoders import LatencyEncoder
+
+    sequential = _sequential()
+    with torch.no_grad():
+        sequential[1].bias.add_(0.1)
+    path = latdeploy.save(sequential, tmp_path / "seq.pt", METADATA)
+    loaded, metadata = latdeploy.load(path)
+    assert metadata["config"]["arch"] == "convnet"
+    assert [layer["type"] for layer in metadata["config"]["layers"]] == ["linear", "neuron", "linear", "neuron"]
+    assert (
+        metadata["config"]["layers"][1] | {"kind": "lif", "reset": "subtract", "threshold": 0.8}
+        == (metadata["config"]["layers"][1])
+    )
+    x = torch.rand(5, 64)
+    with torch.no_grad():
+        expected, v_expected = _run_sequential(sequential, LatencyEncoder(4)(x))
+        got, v_got = loaded(x)
+    assert all(torch.equal(a, b) for a, b in zip(expected, got, strict=True))
+    assert torch.equal(v_expected, v_got)
+    spikes = (torch.rand(8, 4, 64) < 0.3).numpy().astype("uint8")
+    prepared = prepare_integer_graph(loaded, metadata, load_profile("loihi2"), calibration=spikes)
+    assert [node.size for node in prepared.int_graph.neurons()] == [16, 10]
+
+
+def test_a_sequential_with_a_foreign_layer_is_refused_by_name(tmp_path):
+    from torch import nn
+
+    with pytest.raises(ModelFormatError, match=r"^1: ReLU has no convnet config"):
+        latdeploy.save(nn.Sequential(nn.Linear(64, 10, bias=False), nn.ReLU()), tmp_path / "x.pt", METADATA)
+    with pytest.raises(ModelFormatError, match=r"^0: Linear has a bias"):
+        latdeploy.save(nn.Sequential(nn.Linear(64, 10)), tmp_path / "x.pt", METADATA)
+    assert not (tmp_path / "x.pt").exists()
