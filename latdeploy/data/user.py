@@ -12,7 +12,6 @@ the command line or the Python API (:func:`read_user_data`), never from a file l
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import re
 import zipfile
@@ -24,10 +23,10 @@ import numpy as np
 
 from latdeploy.errors import InputFormatError, one_line
 from latdeploy.sim.budget import default_memory_limit
+from latdeploy.untrusted.file_hash import sha256_of_file
 
 ENTRY_POINT = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 """``package.module:function``."""
-HASH_CHUNK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -55,22 +54,6 @@ class UserData:
 def is_entry_point(spec: str) -> bool:
     """Return True when ``spec`` names ``module:function`` rather than a path."""
     return bool(ENTRY_POINT.match(spec)) and not Path(spec).exists()
-
-
-def file_sha256(path: Path) -> str:
-    """Return the hex SHA-256 of ``path``, read in chunks.
-
-    Raises:
-        InputFormatError: if the file cannot be read.
-    """
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(HASH_CHUNK_BYTES), b""):
-                digest.update(chunk)
-    except OSError as error:
-        raise InputFormatError(f"{path}: cannot be read ({error.strerror or error})") from error
-    return digest.hexdigest()
 
 
 def _array_bytes(path: Path) -> int:
@@ -128,7 +111,7 @@ def _read_files(path: Path, memory_limit: int | None) -> UserData:
         y = None if labelled == {False} else np.concatenate([y for _, y in parts if y is not None])
     except ValueError as error:
         raise InputFormatError(f"{path}: shards do not join ({one_line(error)[:200]})") from error
-    return UserData(x, y, str(path), kind, tuple(file_sha256(file) for file in files))
+    return UserData(x, y, str(path), kind, tuple(sha256_of_file(file, error=InputFormatError) for file in files))
 
 
 def _arrays_of(result: Any, spec: str) -> tuple[np.ndarray, np.ndarray | None]:

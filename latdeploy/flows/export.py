@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import platform
 import time
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from latdeploy.flows.prepare import prepare_integer_graph, spikes_of
 from latdeploy.hw.mapper import map_graph
 from latdeploy.hw.profile import DEFAULT_PROFILE, load_profile
 from latdeploy.ir.onnx_io import write_onnx
-from latdeploy.nn.checkpoint import load
+from latdeploy.nn.checkpoint import LIMITS, load
 from latdeploy.passes.range_analysis import check_ranges, range_report
 from latdeploy.report.bundle import dump_json, write_bundle
 from latdeploy.report.html import render_report
@@ -32,6 +31,7 @@ from latdeploy.report.output_paths import check_directory_output
 from latdeploy.report.rasters import raster_sample, spike_rasters
 from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
+from latdeploy.untrusted.file_hash import sha256_of_file
 from latdeploy.verify.parity import parity_ok, parity_report
 
 EXPORT_STAGES = 4
@@ -58,10 +58,6 @@ class ExportResult:
     def parity_ok(self) -> bool:
         """True when the fixed-point simulator and the hardware agree (:func:`latdeploy.verify.parity.parity_ok`)."""
         return parity_ok(self.parity)
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def export(
@@ -176,8 +172,8 @@ def export(
         **backend.versions(),
         "target": backend.target,
         "run_config": backend.run_config,
-        "profile": {"name": profile.name, "path": str(profile.path.name), "sha256": _sha256(profile.path)},
-        "model": {"path": str(model_path), "sha256": _sha256(model_path)},
+        "profile": {"name": profile.name, "path": str(profile.path.name), "sha256": sha256_of_file(profile.path)},
+        "model": {"path": str(model_path), "sha256": sha256_of_file(model_path, limit=LIMITS["file_bytes"])},
         "dataset": metadata["dataset"],
         "data": chosen.record,
         "test_samples": samples,

@@ -8,7 +8,6 @@ corruptions and the spike rasters that the HTML report draws.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,6 @@ from latdeploy.backends.base import Backend
 from latdeploy.backends.select import get_backend
 from latdeploy.data.registry import Split
 from latdeploy.data.source import DataSpec, ModelData, model_data
-from latdeploy.data.user import file_sha256
 from latdeploy.energy.counting import energy_report
 from latdeploy.errors import InputFormatError, LatdeployError, ModelFormatError
 from latdeploy.flows.prepare import prepare_integer_graph, spikes_of
@@ -34,6 +32,7 @@ from latdeploy.report.rasters import raster_sample, spike_rasters
 from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
 from latdeploy.sim.trace import Trace
+from latdeploy.untrusted.file_hash import sha256_of_file
 from latdeploy.untrusted.json_document import load_json
 from latdeploy.verify.corrupt import Corruption, corrupt
 from latdeploy.verify.parity import compare, head, parity_report
@@ -80,29 +79,6 @@ class VerifyResult:
         return render_report(self.report, [energy], self.rasters, title=title)
 
 
-HASH_CHUNK_BYTES = 1 << 20
-
-
-def sha256_of_file(path: Path, limit: int = LIMITS["file_bytes"]) -> str:
-    """Return the hex SHA-256 of the file ``path``, read in chunks of :data:`HASH_CHUNK_BYTES`.
-
-    Raises:
-        ModelFormatError: if the file is larger than ``limit`` bytes (checked before reading)
-            or cannot be read.
-    """
-    try:
-        size = path.stat().st_size
-        if size > limit:
-            raise ModelFormatError(f"{path}: file is {size} bytes, more than the limit of {limit}")
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(HASH_CHUNK_BYTES), b""):
-                digest.update(chunk)
-    except OSError as error:
-        raise ModelFormatError(f"{path}: cannot be read ({error.strerror or error})") from error
-    return digest.hexdigest()
-
-
 def read_manifest(bundle: Path) -> dict[str, Any]:
     """Return the bundle's ``manifest.json``: a JSON object within the metadata limits.
 
@@ -136,7 +112,7 @@ def _bundle_model_path(bundle: Path, manifest: dict[str, Any], model: Path | Non
     named = Path(recorded)
     for candidate in (named, bundle.parent / named, Path.cwd() / named.name):
         if candidate.is_file():
-            if sha256_of_file(candidate) != manifest["model"].get("sha256"):
+            if sha256_of_file(candidate, limit=LIMITS["file_bytes"]) != manifest["model"].get("sha256"):
                 raise ModelFormatError(
                     f"{bundle}/manifest.json: model {candidate} does not match the recorded sha256; pass --model"
                 )
@@ -164,9 +140,9 @@ def recorded_data(bundle: Path, manifest: dict[str, Any]) -> Path | None:
     named = Path(record["source"])
     for candidate in (named, bundle.parent / named, Path.cwd() / named.name):
         if record["kind"] == "npz" and candidate.is_file():
-            found: Any = file_sha256(candidate)
+            found: Any = sha256_of_file(candidate, error=InputFormatError)
         elif record["kind"] == "shards" and candidate.is_dir():
-            found = [file_sha256(shard) for shard in sorted(candidate.glob("*.npz"))]
+            found = [sha256_of_file(shard, error=InputFormatError) for shard in sorted(candidate.glob("*.npz"))]
         else:
             continue
         if found != record.get("sha256"):

@@ -3,6 +3,7 @@ export, verify, energy, sweep and finetune with ``--data``; a mismatched input s
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -98,7 +99,7 @@ def test_export_verify_energy_sweep_finetune_with_data(sensor, tmp_path):
     manifest = json.loads((bundle / "manifest.json").read_text())
     record = manifest["data"]
     assert record["test"]["kind"] == "npz" and record["test"]["inputs"] == "analog"
-    assert record["test"]["sha256"] == latdeploy.data.user.file_sha256(data_path)
+    assert record["test"]["sha256"] == hashlib.sha256(data_path.read_bytes()).hexdigest()
     assert record["calibration"] == {"from": "data", "samples": 40}
     assert json.loads((bundle / "parity.json").read_text())["fixed_vs_hardware"]["mismatches"] == 0
 

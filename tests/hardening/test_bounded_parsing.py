@@ -5,6 +5,7 @@ into or read in full beyond its limit first."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import sys
 from pathlib import Path
 
@@ -16,12 +17,11 @@ import torch
 import yaml
 
 from latdeploy import cli, errors
-from latdeploy.backends.lava.backend import MAX_PROCESSES, check_process_count, process_count
+from latdeploy.backends.lava.children import MAX_LAVA_PROCESSES
 from latdeploy.backends.nir import write_nir
 from latdeploy.energy.counting import energy_from_counts
-from latdeploy.errors import BackendError, ModelFormatError, ProfileError, ResourceError
+from latdeploy.errors import ModelFormatError, ProfileError, ResourceError
 from latdeploy.flows.run import simulate_in_chunks
-from latdeploy.flows.verify import sha256_of_file
 from latdeploy.frontend.hdf5_file import MAX_BYTES, MAX_ELEMENTS
 from latdeploy.hw.profile import PROFILE_DIR, load_profile
 from latdeploy.ir import LIF, Dense, Graph, SpikeInput
@@ -29,6 +29,7 @@ from latdeploy.ir.onnx_io import to_onnx
 from latdeploy.report.bundle import dump_json
 from latdeploy.sim.budget import plan_chunks, simulation_bytes
 from latdeploy.sim.fixed import simulate_fixed
+from latdeploy.untrusted.file_hash import sha256_of_file
 from latdeploy.untrusted.json_document import MAX_DEPTH, check_nesting, load_json
 from latdeploy.untrusted.text import printable
 from latdeploy.untrusted.yaml_document import MAX_BYTES as YAML_MAX_BYTES
@@ -451,17 +452,15 @@ def test_energy_overflow_is_refused_and_json_is_always_valid():
 
 def test_lava_process_count_is_bounded_before_lava_starts(monkeypatch, capsys, tmp_path):
     deep = int_graph(np.random.default_rng(0), (4,) * 41, 4)
-    assert process_count(deep) > MAX_PROCESSES
-    with pytest.raises(BackendError, match=f"40 neuron layers need {process_count(deep)} Lava processes"):
-        check_process_count(deep)
-    check_process_count(int_graph(np.random.default_rng(0), (4, 4, 4), 4))
     path = tmp_path / "deep.onnx"
     path.write_bytes(to_onnx(deep).SerializeToString())
     spikes = tmp_path / "in.npy"
     np.save(spikes, np.zeros((4, 4), np.uint8))
     out = tmp_path / "out.npy"
     args = ("run", str(path), "--input", str(spikes), "--backend", "lava", "-o", str(out))
-    _refused(monkeypatch, capsys, tmp_path, *args, says=(f"per-run limit of {MAX_PROCESSES}",))
+    before = {child.pid for child in multiprocessing.active_children()}
+    _refused(monkeypatch, capsys, tmp_path, *args, says=(f"the limit is {MAX_LAVA_PROCESSES} per run",))
+    assert {child.pid for child in multiprocessing.active_children()} == before
 
 
 def test_memory_is_refused_up_front_with_the_figure_and_the_limit(monkeypatch, capsys, tmp_path):
