@@ -89,9 +89,10 @@ class Arithmetic:
         """Return the membrane threshold ``vth << threshold_shift``."""
         return int(vth) << self.threshold_shift
 
-    def fires(self, v: int, theta: int) -> bool:
-        """Return whether the stock neuron spikes at membrane ``v`` and threshold ``theta``."""
-        return v > theta if self.threshold_comparison == "greater" else v >= theta
+    @property
+    def comparison(self) -> str:
+        """The stock neuron's threshold test as an operator: ``">"`` (``v > theta``) or ``">="``."""
+        return ">" if self.threshold_comparison == "greater" else ">="
 
 
 LOIHI = Arithmetic(

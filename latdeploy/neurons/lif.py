@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from latdeploy.hw.arithmetic import LOIHI
 from latdeploy.ir import LIF, LIFInt, Node
 from latdeploy.neurons.base import Firing, FiringOps, LavaNeuron, NeuronKind
 from latdeploy.neurons.registry import NEURON_KINDS
@@ -30,7 +31,7 @@ KIND = NeuronKind(
     module_options={"reset": "zero"},
     float_node=LIF,
     int_node=LIFInt,
-    comparison=">",
+    comparison=LOIHI.comparison,  # Lava's LIF: v > theta
     fire=fire,
     quantizer=quantize_layer,
     lava=LavaNeuron(process="lava.proc.lif.process:LIFReset"),
