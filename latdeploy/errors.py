@@ -7,6 +7,7 @@ prints the message without a traceback and exits with :data:`EXIT_USER_ERROR`.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,6 +59,11 @@ class BackendError(LatdeployError):
 class OutputPathError(LatdeployError):
     """An output path would destroy something that is not latdeploy's, or writing there failed
     (no space, read-only, permission, name too long, not a directory, ...)."""
+
+
+STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""The signals that stop a command (:class:`Interrupted`); cleanup blocks, Lava's children and the
+bundle writer hold or ignore exactly these."""
 
 
 class Interrupted(KeyboardInterrupt):

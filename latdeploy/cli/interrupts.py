@@ -18,14 +18,21 @@ import sys
 import threading
 from typing import Any, NoReturn
 
-from latdeploy.errors import EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_TERMINATED, Interrupted, note_interrupt
+from latdeploy.errors import (
+    EXIT_HANGUP,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    STOPPING_SIGNALS,
+    Interrupted,
+    note_interrupt,
+)
 
-STOPPING_SIGNALS = {
+SIGNAL_EXITS = {
     signal.SIGINT: ("Ctrl-C", EXIT_INTERRUPTED),
     signal.SIGTERM: ("SIGTERM", EXIT_TERMINATED),
     signal.SIGHUP: ("SIGHUP", EXIT_HANGUP),
 }
-"""Each signal that stops a command: its name in the message and the exit status."""
+"""Each of :data:`latdeploy.errors.STOPPING_SIGNALS`: its name in the message and the exit status."""
 
 
 def _raise_interrupted(signum: int, _frame: Any) -> None:
@@ -61,6 +68,6 @@ def exit_interrupted(error: KeyboardInterrupt) -> NoReturn:
 
     A plain KeyboardInterrupt (raised by Python's own SIGINT handler) counts as Ctrl-C.
     """
-    name, code = STOPPING_SIGNALS[getattr(error, "signum", signal.SIGINT)]
+    name, code = SIGNAL_EXITS[getattr(error, "signum", signal.SIGINT)]
     print(f"interrupted by {name}", file=sys.stderr, flush=True)
     sys.exit(code)

@@ -27,11 +27,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from latdeploy.errors import OutputPathError, raise_if_interrupted
+from latdeploy.errors import STOPPING_SIGNALS, OutputPathError, raise_if_interrupted
 from latdeploy.report.output_paths import is_latdeploy_directory, writing
 from latdeploy.report.stale_state import remove_stale
-
-INTERRUPTS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 
 def dump_json(data: Any) -> str:
@@ -49,7 +47,7 @@ def _interrupts_held() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING_SIGNALS)
     try:
         yield
     finally:

@@ -41,7 +41,7 @@ from multiprocessing import resource_tracker, shared_memory
 from pathlib import Path
 from typing import Any
 
-from latdeploy.errors import ResourceError
+from latdeploy.errors import STOPPING_SIGNALS, ResourceError
 from latdeploy.report.stale_state import remove_stale
 
 MAX_LAVA_PROCESSES = 64
@@ -51,7 +51,6 @@ SHARED_MEMORY_DIRECTORY = Path("/dev/shm")
 RUN_DIRECTORY_PREFIX = "latdeploy-lava."
 STALE_RUN_DIRECTORY = re.compile(r"latdeploy-lava\.(?P<pid>\d+)\.[A-Za-z0-9_]+")
 STALE_SEGMENT = re.compile(r"psm_(?P<pid>\d+)_[0-9a-f]+")
-INTERRUPTS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _PR_SET_PDEATHSIG = 1
 
 
@@ -75,7 +74,7 @@ def _before_fork() -> None:
 def _after_fork_in_child() -> None:
     if _guard is None:
         return
-    for number in INTERRUPTS:
+    for number in STOPPING_SIGNALS:
         signal.signal(number, signal.SIG_IGN)
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != _guard.forking_pid:  # the parent died before the death signal was armed

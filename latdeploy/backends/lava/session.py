@@ -28,12 +28,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from latdeploy.backends.lava.children import (
-    INTERRUPTS,
     check_process_count,
     guarded_children,
     lava_process_count,
 )
-from latdeploy.errors import BackendError, raise_if_interrupted
+from latdeploy.errors import STOPPING_SIGNALS, BackendError, raise_if_interrupted
 
 STOP_SECONDS = 10.0
 """How long Lava may take to stop before its processes are killed."""
@@ -86,7 +85,7 @@ def _signals_deferred() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {number: signal.signal(number, signal.SIG_IGN) for number in INTERRUPTS}
+    previous = {number: signal.signal(number, signal.SIG_IGN) for number in STOPPING_SIGNALS}
     try:
         yield
     finally:
