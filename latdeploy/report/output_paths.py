@@ -10,9 +10,10 @@ model file) before any work starts:
   else is refused: a directory holding other files, the current directory (``.``, ``''``) or one
   above it, a symbolic link, a regular file (``force`` lets a bundle replace a regular file that
   is not an input);
-* a **file output** is written where nothing exists, or over a file of the kind latdeploy
-  writes there (recognised by its content, :data:`FILE_KINDS`); ``force`` lets it replace any
-  other regular file;
+* a **file output** is written where nothing exists, or over a file whose content only latdeploy
+  writes (:data:`FILE_KINDS`: a ``map`` mapping JSON, a ``verify --html`` report); ``force`` lets it
+  replace any other regular file. NumPy arrays and model files carry nothing that tells
+  latdeploy's apart from the user's own, so an existing one is replaced only with ``force``;
 * never, not even with ``force``: an input of the command itself, a directory that holds one
   (the model's own directory), or a directory in place of a file output.
 
@@ -29,7 +30,6 @@ import json
 import os
 import shutil
 import tempfile
-import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -96,17 +96,6 @@ def _starts_with(path: Path, prefix: bytes) -> bool:
         return handle.read(len(prefix)) == prefix
 
 
-def _is_npy(path: Path) -> bool:
-    return _starts_with(path, b"\x93NUMPY")
-
-
-def _is_npz(path: Path) -> bool:
-    if not zipfile.is_zipfile(path):
-        return False
-    with zipfile.ZipFile(path) as archive:
-        return all(name.endswith(".npy") for name in archive.namelist())
-
-
 def _is_mapping_json(path: Path) -> bool:
     mapping = _json_object(path)
     return mapping is not None and {"profile", "total_cores", "layers", "cores"} <= mapping.keys()
@@ -116,24 +105,14 @@ def _is_report_html(path: Path) -> bool:
     return _starts_with(path, b'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>latdeploy ')
 
 
-def _is_model_file(path: Path) -> bool:
-    if not zipfile.is_zipfile(path):
-        return False
-    with zipfile.ZipFile(path) as archive:
-        return any(name.endswith("/data.pkl") for name in archive.namelist())
-
-
 FILE_KINDS: dict[str, Callable[[Path], bool]] = {
-    "npy": _is_npy,
-    "npz": _is_npz,
     "mapping": _is_mapping_json,
     "html": _is_report_html,
-    "model": _is_model_file,
 }
-"""What a file output may replace without ``force``: each kind's recogniser (true for a file of
-that kind, as latdeploy writes it: ``run -o`` a NumPy ``.npy``, ``run --all-layers`` a ``.npz``
-of arrays, ``map -o`` a mapping JSON, ``verify --html`` a latdeploy report, ``finetune -o`` a
-torch-saved model file)."""
+"""The file outputs latdeploy may replace without ``force``, each with the recogniser of its own
+content (``map -o`` a mapping JSON, ``verify --html`` a latdeploy report). Other kinds (``run -o``
+``.npy``, ``run --all-layers`` ``.npz``, ``finetune -o`` model file) look like the user's own
+files, so an existing one needs ``force``."""
 
 
 def _resolved(path: Path) -> Path:
@@ -236,7 +215,8 @@ def check_directory_output(out: Path, inputs: Iterable[Path] = (), force: bool =
 
 
 def check_file_output(out: Path, kind: str, inputs: Iterable[Path] = (), force: bool = False, flag: str = "-o") -> Path:
-    """Check that a single file of ``kind`` (a key of :data:`FILE_KINDS`) may be written at ``out``.
+    """Check that a single file of ``kind`` (``"npy"``, ``"npz"``, ``"model"`` or a key of :data:`FILE_KINDS`)
+    may be written at ``out``.
 
     Returns:
         ``out``.
@@ -254,13 +234,13 @@ def check_file_output(out: Path, kind: str, inputs: Iterable[Path] = (), force: 
             if not out.is_symlink() and not out.is_file():
                 raise OutputPathError(f"{out}: {flag} is not a regular file (a device, pipe or socket); name a file")
             try:
-                ours = not out.is_symlink() and FILE_KINDS[kind](out)
+                ours = not out.is_symlink() and kind in FILE_KINDS and FILE_KINDS[kind](out)
             except OSError:
                 ours = False
             if not ours and not force:
                 raise OutputPathError(
-                    f"{out}: {flag} is an existing file latdeploy did not write (not a {kind} file); "
-                    "name a new file (or pass --force to replace it)"
+                    f"{out}: {flag} is an existing file latdeploy did not write or cannot tell it wrote (an existing "
+                    f"{kind} file is replaced only with --force); name a new file (or pass --force to replace it)"
                 )
         _probe(out)
     return out

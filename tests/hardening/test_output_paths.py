@@ -107,21 +107,44 @@ def test_single_file_outputs_replace_only_latdeploy_files_unless_forced(workspac
     assert sorted(p.name for p in workspace.iterdir()) == ["mapping.json", "models", "notes.txt", "thesis"]
 
 
-def test_file_kinds_are_recognised_by_content(tmp_path):
+def test_only_latdeploy_specific_content_is_replaced_without_force(tmp_path):
+    """A mapping JSON or report latdeploy wrote may be replaced; an existing array or model file may be the
+    user's own (nothing in it says otherwise), so it needs --force."""
     np.save(tmp_path / "a.npy", np.zeros(3))
     np.savez(tmp_path / "a.npz", x=np.zeros(3))
     (tmp_path / "a.csv").write_text("1,2\n")
-    check_file_output(tmp_path / "a.npy", "npy")
-    check_file_output(tmp_path / "a.npz", "npz")
+    (tmp_path / "mapping.json").write_text('{"profile": "loihi2", "total_cores": 1, "layers": [], "cores": []}')
     shutil.copy(SHIPPED_MODEL, tmp_path / "m.pt")
-    check_file_output(tmp_path / "m.pt", "model")
-    for path, kind in ((tmp_path / "a.csv", "npy"), (tmp_path / "a.npy", "npz"), (tmp_path / "a.npz", "html")):
+    check_file_output(tmp_path / "mapping.json", "mapping")
+    for path, kind in (
+        (tmp_path / "a.npy", "npy"),
+        (tmp_path / "a.npz", "npz"),
+        (tmp_path / "m.pt", "model"),
+        (tmp_path / "a.csv", "npy"),
+        (tmp_path / "a.npz", "html"),
+        (tmp_path / "a.csv", "mapping"),
+    ):
         with pytest.raises(OutputPathError, match="did not write"):
             check_file_output(path, kind)
+        check_file_output(path, kind, force=True)
     with pytest.raises(OutputPathError, match="is a directory"):
         check_file_output(tmp_path, "npy", force=True)
     with pytest.raises(OutputPathError, match="not a regular file"):
         check_file_output(Path("/dev/null"), "npy", force=True)
+
+
+def test_the_users_own_array_and_model_file_survive_run_and_finetune(workspace, monkeypatch, capsys):
+    monkeypatch.chdir(workspace)
+    np.save(workspace / "spikes.npy", np.zeros((64, 8), np.uint8))
+    np.save(workspace / "mine.npy", np.arange(5))
+    before = snapshot(workspace)
+    for args in (
+        ["run", "models/m.pt", "--input", "spikes.npy", "-o", "mine.npy"],
+        ["finetune", "models/m.pt", "-o", "models/other.pt", "--epochs", "1"],
+    ):
+        code, stderr = _run_cli(monkeypatch, capsys, *args)
+        assert code == errors.EXIT_USER_ERROR and "did not write" in stderr and len(stderr.splitlines()) == 1, stderr
+    assert snapshot(workspace) == before
 
 
 def test_a_bundle_is_recognised_by_its_manifest_and_replaced(tmp_path):
