@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,21 @@ settings.register_profile(
     "latdeploy", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
 settings.load_profile("latdeploy")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--run-slow``: also run the tests marked ``slow`` (long Lava/Ray/framework runs)."""
+    parser.addoption("--run-slow", action="store_true", help="also run tests marked slow (see README)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip tests marked ``slow`` unless ``--run-slow`` or ``LATDEPLOY_RUN_SLOW=1`` is given."""
+    if config.getoption("--run-slow") or os.environ.get("LATDEPLOY_RUN_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow (README, 'Tests')")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
 
 
 def int_graph(rng: np.random.Generator, sizes: tuple[int, ...], timesteps: int, **neuron) -> Graph:
