@@ -16,6 +16,9 @@ EXIT_OK = 0
 EXIT_INTERNAL_ERROR = 1
 EXIT_USER_ERROR = 2
 EXIT_PARITY_FAILURE = 3
+EXIT_GATE_FAILURE = 4
+"""A verdict gate failed (:mod:`latdeploy.verify.gates`): too much accuracy lost or too few decisions
+kept in fixed point, while the hardware matched the fixed-point simulator."""
 EXIT_INTERRUPTED = 130
 """Stopped by Ctrl-C (SIGINT): 128 + 2, as shells report it."""
 EXIT_TERMINATED = 143

@@ -37,6 +37,8 @@ def energy(
     """Count SOPs, neuron updates and spikes of SOURCE (model file or bundle) and price them per profile.
 
     A MODEL is quantized for the first chip profile given (the default profile when all are energy-only).
+    A bundle is priced with the profile it was built for (its own copy); --profile re-prices it, and the
+    output says so.
     """
     from latdeploy.data.source import record_lines
     from latdeploy.flows.energy import energy_of_source
@@ -45,7 +47,12 @@ def energy(
     if as_json:
         click.echo(json.dumps(table, indent=2, sort_keys=True))
     else:
-        click.echo(printable(f"source      {subject.source} (quantized for {subject.profile.name})"))
+        bundle = table.get("bundle_profile")
+        if bundle is None:
+            where = f"quantized for {subject.profile.name}"
+        else:
+            where = bundle["note"] if bundle["repriced"] else f"priced with {bundle['note']}"
+        click.echo(printable(f"source      {subject.source} ({where})"))
         if "source" in subject.data.record["test"] or calibration_data is not None:
             click.echo(printable("\n".join(record_lines(subject.data.record))))
         click.echo(printable("\n".join(energy_lines(table))))

@@ -12,19 +12,22 @@ from typing import Any
 import click
 
 from latdeploy.cli.app import cli
-from latdeploy.cli.format import export_lines, parity_failure
+from latdeploy.cli.format import export_lines, gate_failure, parity_failure
 from latdeploy.cli.options import (
     data_options,
     force_option,
+    gate_options,
     hardware_timeout_option,
     profile_option,
+    samples_option,
     target_option,
     trust_pickle_option,
     weight_bits_option,
 )
 from latdeploy.cli.progress import stage_progress
-from latdeploy.errors import EXIT_PARITY_FAILURE
+from latdeploy.errors import EXIT_GATE_FAILURE, EXIT_PARITY_FAILURE
 from latdeploy.untrusted.text import printable
+from latdeploy.verify.gates import Gates
 
 
 def json_summary(result: Any) -> dict[str, Any]:
@@ -32,6 +35,7 @@ def json_summary(result: Any) -> dict[str, Any]:
     return {
         "bundle": str(result.out),
         "parity_ok": result.parity_ok,
+        "gates_ok": result.gates_ok,
         "parity": result.parity,
         "energy": result.energy,
         "warnings": list(result.warnings),
@@ -47,7 +51,7 @@ def json_summary(result: Any) -> dict[str, Any]:
 @click.option(
     "-o", "--out", type=click.Path(path_type=Path), default=None, help="Bundle directory [<model stem>.latdeploy]."
 )
-@click.option("--samples", type=click.IntRange(min=1), default=100, show_default=True, help="Test samples to verify.")
+@samples_option("Test samples to verify (N or 'all').")
 @profile_option()
 @click.option(
     "--format",
@@ -68,6 +72,7 @@ def json_summary(result: Any) -> dict[str, Any]:
 @hardware_timeout_option()
 @click.option("--json", "as_json", is_flag=True, help="Print {bundle, parity_ok, parity, energy, ...} as JSON.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@gate_options()
 @force_option()
 @data_options()
 def export(
@@ -75,7 +80,7 @@ def export(
     model: Path,
     target: str,
     out: Path | None,
-    samples: int,
+    samples: int | None,
     profile_name: str,
     trust_pickle: bool,
     weight_bits: int | None,
@@ -86,8 +91,15 @@ def export(
     force: bool,
     data: str | None,
     calibration_data: str | None,
+    max_accuracy_drop: float,
+    min_agreement: float,
 ) -> None:
-    """Export MODEL to TARGET, verify it spike for spike and estimate its energy."""
+    """Export MODEL to TARGET, verify it spike for spike and estimate its energy.
+
+    The bundle holds copies of MODEL and the profile, so that it verifies and prices again without
+    them. Exit status 3 when the fixed-point simulator and the hardware disagree, 4 when a gate fails
+    (docs/verdicts.md); the bundle is written in both cases.
+    """
     from latdeploy.data.source import record_lines
     from latdeploy.flows.export import EXPORT_STAGES
     from latdeploy.flows.export import export as run_export
@@ -114,6 +126,7 @@ def export(
             force=force,
             data=data,
             calibration_data=calibration_data,
+            gates=Gates(max_accuracy_drop, min_agreement),
         )
     if as_json:
         click.echo(json.dumps(json_summary(result), indent=2, sort_keys=True))
@@ -129,3 +142,6 @@ def export(
     if not result.parity_ok:
         click.echo(f"{parity_failure(result.parity)} (see parity.json)", err=True)
         sys.exit(EXIT_PARITY_FAILURE)
+    if not result.gates_ok:
+        click.echo(f"{gate_failure(result.parity)} (see parity.json)", err=True)
+        sys.exit(EXIT_GATE_FAILURE)

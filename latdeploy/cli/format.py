@@ -8,6 +8,7 @@ from typing import Any
 
 from latdeploy.backends.select import get_backend, hardware_label
 from latdeploy.ir.describe import format_description
+from latdeploy.verify.gates import describe_check, gates_ok
 from latdeploy.verify.parity import parity_ok
 from latdeploy.verify.schema import upgrade_parity
 
@@ -57,6 +58,25 @@ def parity_failure(report: dict[str, Any]) -> str:
     """The one-line parity-failure message, naming the hardware."""
     report = upgrade_parity(report)
     return f"parity failure: the fixed-point simulator and {hardware_label(report['hardware'], short=True)} disagree"
+
+
+def verdict_line(report: dict[str, Any]) -> str:
+    """The one-line verdict of a parity report: ``verdict     PASSED|FAILED: parity [..]; <each gate>``
+    (:mod:`latdeploy.verify.gates`; reports written before the gates had only parity)."""
+    report = upgrade_parity(report)
+    checks = [describe_check(check) for check in report.get("gates", {}).get("checks", [])]
+    passed = parity_ok(report) and gates_ok(report)
+    short = hardware_label(report["hardware"], short=True)
+    return (
+        f"verdict     {'PASSED' if passed else 'FAILED'}: fixed vs {short} parity [{status(report)}]; "
+        + "; ".join(checks)
+    ).rstrip("; ")
+
+
+def gate_failure(report: dict[str, Any]) -> str:
+    """The one-line gate-failure message: the gates that failed (:mod:`latdeploy.verify.gates`)."""
+    failed = [describe_check(check) for check in report["gates"]["checks"] if not check["passed"]]
+    return "gate failure: " + "; ".join(failed)
 
 
 def divergence_lines(divergence: dict[str, Any] | None) -> list[str]:
@@ -117,6 +137,7 @@ def export_lines(
         f"({energy['sops']:.0f} SOPs, {energy['spikes']:.0f} spikes); "
         f"ANN equivalent {energy['ann_equivalent']['macs']} MACs = {energy['ann_equivalent']['energy_j'] * 1e6:.4f} uJ",
         f"time        {short} {hardware_seconds:.1f} s, fixed-point simulator {fixed_seconds * 1e3:.1f} ms",
+        verdict_line(parity),
     ]
 
 
@@ -169,6 +190,7 @@ def verify_lines(report: dict[str, Any]) -> list[str]:
             f"{percent(entry['decision_agreement_float_vs_fixed'])}; spike mismatches float/fixed "
             f"{entry['float_vs_fixed']['mismatches']}, fixed/{short} {entry['fixed_vs_hardware']['mismatches']}"
         )
+    lines.append(verdict_line(report))
     return lines
 
 
@@ -195,6 +217,11 @@ def sweep_lines(result: dict[str, Any]) -> list[str]:
             f"{s['sops']:>9.0f}{s['energy_j'] * 1e6:>9.4f}{latency:>9}  {where}"
         )
     lines.append("* on the Pareto front of energy per inference vs fixed-point accuracy")
+    if "accuracy_floor" in result:
+        below = ", ".join(f"{bits} bit" for bits in result["below_floor"]) or "none"
+        lines.append(f"  (settings below the accuracy floor {percent(result['accuracy_floor'])} are left off: {below})")
+        failed = [str(s["weight_bits"]) for s in result["settings"] if not s["gates"]["passed"]]
+        lines.append(f"gates       failed at {', '.join(failed)} bit" if failed else "gates       every setting passes")
     return lines
 
 

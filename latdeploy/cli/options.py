@@ -1,6 +1,6 @@
 """Options that several commands share, each defined once: sample counts, profiles, targets,
-backends, weight bits, ``--trust-pickle``, ``--force``, the hardware run's sample count and time limit, and
-the user's data (``--data``, ``--calibration-data``).
+backends, weight bits, the verdict gates, ``--trust-pickle``, ``--force``, the hardware run's sample
+count and time limit, and the user's data (``--data``, ``--calibration-data``).
 
 Choice lists that come from a registry (``--target``, ``--backend``) are read when the
 command line is parsed, so a backend registered at run time (a test's) is a valid choice.
@@ -16,6 +16,7 @@ import click
 
 from latdeploy.backends.select import DEFAULT_BACKEND, backend_names, get_backend, target_names
 from latdeploy.hw.profile import DEFAULT_PROFILE
+from latdeploy.verify.gates import DEFAULT_MAX_ACCURACY_DROP, DEFAULT_MIN_AGREEMENT
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 SIMULATOR_BACKENDS = ("fixed", "float")
@@ -170,6 +171,31 @@ def hardware_timeout_option() -> Decorator:
         help="Stop the hardware run after SECONDS (compilation included); exit 2, nothing written "
         "(--lava-timeout: an alias). [no limit]",
     )
+
+
+def gate_options() -> Decorator:
+    """``--max-accuracy-drop POINTS`` and ``--min-agreement FRACTION``: the verdict gates
+    (:mod:`latdeploy.verify.gates`), as ``max_accuracy_drop`` and ``min_agreement``."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        command = click.option(
+            "--min-agreement",
+            type=FiniteFloatRange(0, 1),
+            default=DEFAULT_MIN_AGREEMENT,
+            show_default=True,
+            metavar="FRACTION",
+            help="Gate: the fixed-point network decides as the float model on at least this fraction of samples.",
+        )(command)
+        return click.option(
+            "--max-accuracy-drop",
+            type=FiniteFloatRange(0, 100),
+            default=DEFAULT_MAX_ACCURACY_DROP,
+            show_default=True,
+            metavar="POINTS",
+            help="Gate: fixed-point accuracy at most this many percentage points below float (exit 4 if not).",
+        )(command)
+
+    return decorate
 
 
 def weight_bits_option(help_text: str = "Weight bits (1..8) instead of the profile's.") -> Decorator:

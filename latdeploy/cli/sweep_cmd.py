@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -13,12 +14,15 @@ from latdeploy.cli.options import (
     backend_option,
     data_options,
     force_option,
+    gate_options,
     hardware_samples_option,
     profile_option,
     samples_option,
 )
 from latdeploy.cli.progress import stage_progress
+from latdeploy.errors import EXIT_GATE_FAILURE
 from latdeploy.report.output_paths import check_directory_output
+from latdeploy.verify.gates import Gates
 
 
 def _bits(value: str) -> list[int]:
@@ -43,6 +47,7 @@ def _bits(value: str) -> list[int]:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print sweep.json's content instead of the table.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@gate_options()
 @force_option()
 @data_options()
 def sweep(
@@ -58,14 +63,21 @@ def sweep(
     force: bool,
     data: str | None,
     calibration_data: str | None,
+    max_accuracy_drop: float,
+    min_agreement: float,
 ) -> None:
-    """Quantize MODEL at each weight bit width; compare accuracy, parity and energy (with a Pareto plot)."""
+    """Quantize MODEL at each weight bit width; compare accuracy, parity and energy (with a Pareto plot).
+
+    Settings whose fixed-point accuracy is more than --max-accuracy-drop points below float are left
+    off the Pareto front (greyed in the plot). Exit status 4 when no setting passes every gate.
+    """
     from latdeploy.data.source import data_paths, record_lines
     from latdeploy.flows.sweep import sweep as run_sweep
     from latdeploy.flows.sweep import write_sweep
     from latdeploy.untrusted.text import printable
 
     bits = _bits(weight_bits)
+    gates = Gates(max_accuracy_drop, min_agreement)
     out = Path(out) if out is not None else Path(f"{Path(model).stem}.sweep")
     check_directory_output(out, [Path(model), Path(profile_name), *data_paths(data, calibration_data)], force)
     with stage_progress(len(bits), quiet or as_json, "sweep") as advance:
@@ -79,6 +91,7 @@ def sweep(
             backend=backend,
             data=data,
             calibration_data=calibration_data,
+            gates=gates,
         )
     write_sweep(result, out, f"{Path(model).name} on {profile_name}")
     if as_json:
@@ -88,3 +101,6 @@ def sweep(
             click.echo(printable("\n".join(record_lines(result["data"]))))
         click.echo("\n".join(sweep_lines(result)))
         click.echo(f"written     {out}/sweep.json, {out}/pareto.svg")
+    if not any(setting["gates"]["passed"] for setting in result["settings"]):
+        click.echo("gate failure: no weight bit width passes every gate (see sweep.json)", err=True)
+        sys.exit(EXIT_GATE_FAILURE)

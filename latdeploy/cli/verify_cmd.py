@@ -9,11 +9,12 @@ from pathlib import Path
 import click
 
 from latdeploy.cli.app import cli
-from latdeploy.cli.format import parity_failure, verify_lines
+from latdeploy.cli.format import gate_failure, parity_failure, verify_lines
 from latdeploy.cli.options import (
     backend_option,
     data_options,
     force_option,
+    gate_options,
     hardware_samples_option,
     profile_option,
     samples_option,
@@ -21,11 +22,12 @@ from latdeploy.cli.options import (
     weight_bits_option,
 )
 from latdeploy.cli.progress import stage_progress
-from latdeploy.errors import EXIT_PARITY_FAILURE
+from latdeploy.errors import EXIT_GATE_FAILURE, EXIT_PARITY_FAILURE
 from latdeploy.report.bundle import atomic_file
 from latdeploy.report.output_paths import check_file_output
 from latdeploy.untrusted.text import printable
 from latdeploy.verify.corrupt import parse_corruptions
+from latdeploy.verify.gates import Gates, gates_ok
 from latdeploy.verify.parity import parity_ok
 
 
@@ -42,6 +44,7 @@ from latdeploy.verify.parity import parity_ok
 @click.option("--html", "html_path", type=click.Path(path_type=Path), default=None, help="Also write an HTML report.")
 @click.option("--json", "as_json", is_flag=True, help="Print parity.json's content instead of the summary.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@gate_options()
 @force_option()
 @data_options()
 def verify(
@@ -60,10 +63,14 @@ def verify(
     force: bool,
     data: str | None,
     calibration_data: str | None,
+    max_accuracy_drop: float,
+    min_agreement: float,
 ) -> None:
     """Verify SOURCE (a model file or an exported bundle) spike for spike: float vs fixed point vs hardware.
 
-    Exit status 3 when the fixed-point simulator and the hardware disagree.
+    Exit status 3 when the fixed-point simulator and the hardware disagree, 4 when they agree but a
+    gate fails (fixed-point accuracy or decisions too far from the float model's; docs/verdicts.md).
+    A bundle is priced with its own profile copy; --profile re-prices it, and the output says so.
     """
     from latdeploy.data.source import record_lines
     from latdeploy.flows.verify import VERIFY_STAGES, verify_source
@@ -72,6 +79,7 @@ def verify(
         inputs = [source, *([model_path] if model_path else []), *([Path(profile_name)] if profile_name else [])]
         check_file_output(html_path, "html", inputs, force, flag="--html")
     corruptions = parse_corruptions(corrupt)
+    gates = Gates(max_accuracy_drop, min_agreement)
     with stage_progress(VERIFY_STAGES + len(corruptions), quiet or as_json, "verify") as advance:
         result = verify_source(
             source,
@@ -86,18 +94,26 @@ def verify(
             advance,
             data,
             calibration_data,
+            gates,
         )
     report = result.report
+    if report["hardware_samples"] < hardware_samples:
+        clamped = report["hardware_samples"]
+        click.echo(f"note: --hardware-samples {hardware_samples} clamped to {clamped} (the verified samples)", err=True)
     if html_path is not None:
         with atomic_file(html_path) as temporary:
             temporary.write_text(result.html(title=f"latdeploy verify {source}"))
     if as_json:
         click.echo(json.dumps(report, indent=2, sort_keys=True))
     else:
-        click.echo(printable(f"source      {result.subject.source} (profile {result.subject.profile.name})"))
+        profile = result.subject.profile_note or result.subject.profile.name
+        click.echo(printable(f"source      {result.subject.source} (profile {profile})"))
         if "source" in result.subject.data.record["test"] or calibration_data is not None:
             click.echo(printable("\n".join(record_lines(result.subject.data.record))))
         click.echo(printable("\n".join(verify_lines(report))))
     if not parity_ok(report):
         click.echo(parity_failure(report), err=True)
         sys.exit(EXIT_PARITY_FAILURE)
+    if not gates_ok(report):
+        click.echo(gate_failure(report), err=True)
+        sys.exit(EXIT_GATE_FAILURE)

@@ -12,7 +12,7 @@ from latdeploy.energy.counting import energy_table
 from latdeploy.errors import LatdeployError
 from latdeploy.flows.prepare import spikes_of
 from latdeploy.flows.verify import Subject, load_subject
-from latdeploy.hw.profile import DEFAULT_PROFILE, load_profile
+from latdeploy.hw.profile import load_profile
 from latdeploy.sim.fixed import simulate_fixed
 
 
@@ -27,27 +27,38 @@ def energy_of_source(
 ) -> tuple[Subject, dict[str, Any]]:
     """Count SOPs, neuron updates and spikes of ``source`` (model file or bundle) on ``samples`` test
     samples (None: all) in the fixed-point simulator and price them for each of ``profile_names``
-    (default: :data:`~latdeploy.hw.profile.DEFAULT_PROFILE`).
+    (default: :data:`~latdeploy.hw.profile.DEFAULT_PROFILE`, or a bundle's own).
 
     A model file is quantized for the first chip profile given (the default profile when all are
-    energy-only). ``data`` and ``calibration_data`` are the user's data
+    energy-only). A bundle is priced with its own profile (:func:`latdeploy.flows.verify.bundle_profile`)
+    unless ``profile_names`` are given, which re-price it. ``data`` and ``calibration_data`` are the user's data
     (:func:`latdeploy.data.source.model_data`; labels are not needed here).
 
     Returns:
         ``(subject, table)``: what was counted (:class:`~latdeploy.flows.verify.Subject`) and
-        :func:`latdeploy.energy.counting.energy_table`'s ``{counts, profiles}``.
+        :func:`latdeploy.energy.counting.energy_table`'s ``{counts, profiles}``, and for a bundle
+        ``bundle_profile``: ``{built_for, repriced, note}`` (re-priced: ``profile_names`` replace the bundle's own).
 
     Raises:
         LatdeployError: for a bad source, profile, bit width or sample count.
     """
-    loaded = [load_profile(name) for name in (list(profile_names) or [DEFAULT_PROFILE])]
-    chips = [profile for profile in loaded if getattr(profile, "kind", "chip") == "chip"]
-    profile_name = chips[0].name if chips else DEFAULT_PROFILE
-    subject = load_subject(source, profile_name, weight_bits, model_path, data, calibration_data)
+    loaded = [load_profile(name) for name in profile_names]
+    chips = [name for name, profile in zip(profile_names, loaded, strict=True) if profile.kind == "chip"]
+    subject = load_subject(source, chips[0] if chips else None, weight_bits, model_path, data, calibration_data)
+    loaded = loaded or [subject.profile]
     test = subject.data.test
     count = samples or len(test.x)
     if count > len(test.x):
         raise LatdeployError(f"--samples {count} is outside 1..{len(test.x)} (test samples of the dataset)")
     spikes = spikes_of(subject.model, test, count)
     trace = simulate_fixed(subject.int_graph, spikes)
-    return subject, energy_table(subject.int_graph, spikes, trace, loaded, subject.float_graph)
+    table = energy_table(subject.int_graph, spikes, trace, loaded, subject.float_graph)
+    if Path(source).is_dir():
+        repriced = bool(profile_names)
+        note = (
+            f"re-priced with --profile {', '.join(profile_names)} (the bundle was built for {subject.built_for})"
+            if repriced
+            else subject.profile_note
+        )
+        table["bundle_profile"] = {"built_for": subject.built_for, "repriced": repriced, "note": note}
+    return subject, table

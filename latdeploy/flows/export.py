@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import platform
 import time
 from collections.abc import Callable
@@ -25,13 +26,14 @@ from latdeploy.hw.profile import DEFAULT_PROFILE, load_profile
 from latdeploy.ir.onnx_io import write_onnx
 from latdeploy.nn.checkpoint import LIMITS, load
 from latdeploy.passes.range_analysis import check_ranges, range_report
-from latdeploy.report.bundle import dump_json, write_bundle
+from latdeploy.report.bundle import BUNDLE_MODEL_FILE, BUNDLE_PROFILE_FILE, dump_json, write_bundle
 from latdeploy.report.html import render_report
 from latdeploy.report.output_paths import check_directory_output
 from latdeploy.report.rasters import raster_sample, spike_rasters
 from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
 from latdeploy.untrusted.file_hash import sha256_of_file
+from latdeploy.verify.gates import Gates, evaluate_gates, gates_ok
 from latdeploy.verify.parity import parity_ok, parity_report
 
 EXPORT_STAGES = 4
@@ -59,12 +61,17 @@ class ExportResult:
         """True when the fixed-point simulator and the hardware agree (:func:`latdeploy.verify.parity.parity_ok`)."""
         return parity_ok(self.parity)
 
+    @property
+    def gates_ok(self) -> bool:
+        """True when every verdict gate passed (:func:`latdeploy.verify.gates.gates_ok`)."""
+        return gates_ok(self.parity)
+
 
 def export(
     model_path: Path,
     target: str | None = None,
     out: Path | None = None,
-    samples: int = 100,
+    samples: int | None = 100,
     profile_name: str = DEFAULT_PROFILE,
     command_line: str = "",
     trust_pickle: bool = False,
@@ -76,8 +83,12 @@ def export(
     force: bool = False,
     data: DataSpec | None = None,
     calibration_data: DataSpec | None = None,
+    gates: Gates | None = None,
 ) -> ExportResult:
-    """Export ``model_path`` to ``target`` and verify it on ``samples`` test samples.
+    """Export ``model_path`` to ``target`` and verify it on ``samples`` test samples (None: all).
+
+    ``parity.json``'s ``gates`` judge the result by ``gates`` (None: the defaults,
+    :func:`latdeploy.verify.gates.evaluate_gates`); the bundle is written either way.
 
     ``target`` selects the backend that runs the hardware run
     (:func:`latdeploy.backends.select.backend_for_target`; None: the default backend's).
@@ -121,10 +132,14 @@ def export(
     out = Path(out) if out is not None else Path(f"{model_path.stem}.latdeploy")
     check_directory_output(out, [model_path, Path(profile_name), *data_paths(data, calibration_data)], force)
     backend = backend_for_target(target)
+    sha256_of_file(model_path, limit=LIMITS["file_bytes"])  # refuses a file beyond the limit before reading it
+    model_bytes = model_path.read_bytes()
     model, metadata = load(model_path, trust_pickle=trust_pickle)
     profile = load_profile(profile_name)
+    profile_yaml = profile.path.read_bytes()
     chosen = model_data(model, metadata, data, calibration_data)
     test = chosen.test
+    samples = len(test.x) if samples is None else samples
     if not 1 <= samples <= len(test.x):
         where = metadata["dataset"] if data is None else "--data"
         raise LatdeployError(f"--samples {samples} is outside 1..{len(test.x)} (test samples of {where})")
@@ -162,6 +177,7 @@ def export(
         float_graph=graph,
         input_spikes=spikes,
     )
+    parity["gates"] = evaluate_gates(parity, gates or Gates())
     rasters = spike_rasters(int_graph, spikes, float_trace, hardware.trace, raster_sample(parity), backend.name)
     energy = energy_report(int_graph, spikes, fixed_trace, profile, graph)
     manifest = {
@@ -172,8 +188,17 @@ def export(
         **backend.versions(),
         "target": backend.target,
         "run_config": backend.run_config,
-        "profile": {"name": profile.name, "path": str(profile.path.name), "sha256": sha256_of_file(profile.path)},
-        "model": {"path": str(model_path), "sha256": sha256_of_file(model_path, limit=LIMITS["file_bytes"])},
+        "profile": {
+            "name": profile.name,
+            "path": str(profile.path.name),
+            "sha256": hashlib.sha256(profile_yaml).hexdigest(),
+            "file": BUNDLE_PROFILE_FILE,
+        },
+        "model": {
+            "path": str(model_path),
+            "sha256": hashlib.sha256(model_bytes).hexdigest(),
+            "file": BUNDLE_MODEL_FILE,
+        },
         "dataset": metadata["dataset"],
         "data": chosen.record,
         "test_samples": samples,
@@ -182,6 +207,8 @@ def export(
         "files": [
             "graph.onnx",
             "graph.int.onnx",
+            BUNDLE_PROFILE_FILE,
+            BUNDLE_MODEL_FILE,
             *(["host.onnx"] if host_model is not None else []),
             "parity.json",
             "energy.json",
@@ -197,6 +224,8 @@ def export(
             "manifest.json": lambda p: p.write_text(dump_json(manifest)),
             "graph.onnx": lambda p: write_onnx(graph, p),
             "graph.int.onnx": lambda p: write_onnx(int_graph, p),
+            BUNDLE_PROFILE_FILE: lambda p: p.write_bytes(profile_yaml),
+            BUNDLE_MODEL_FILE: lambda p: p.write_bytes(model_bytes),
             **({"host.onnx": lambda p: p.write_bytes(host_model)} if host_model is not None else {}),
             **interchange,
             "quantization.json": lambda p: p.write_text(dump_json(int_graph.metadata["quantization"])),

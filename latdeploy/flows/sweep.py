@@ -13,6 +13,7 @@ from latdeploy.errors import LatdeployError
 from latdeploy.flows.verify import load_subject, verify
 from latdeploy.report.bundle import dump_json, write_bundle
 from latdeploy.report.plots import pareto_plot
+from latdeploy.verify.gates import Gates, evaluate_gates
 
 
 def pareto_front(points: list[dict[str, Any]], cost: str, value: str) -> list[int]:
@@ -40,6 +41,7 @@ def sweep(
     backend: str | None = None,
     data: DataSpec | None = None,
     calibration_data: DataSpec | None = None,
+    gates: Gates | None = None,
 ) -> dict[str, Any]:
     """Quantize ``model_path`` at each of ``weight_bits``, verify (the hardware run on the backend
     named ``backend``, None: the default) and price each setting, on the user's ``data`` and
@@ -53,14 +55,18 @@ def sweep(
         was measured, same keys), ``spike_agreement_float_vs_fixed``,
         ``decision_agreement_float_vs_fixed``, ``fixed_vs_hardware_mismatches``,
         ``first_divergence`` (layer, cause factors),
-        ``mean_decision_step``, ``sops`` and ``energy_j`` per inference; ``pareto`` lists the
-        bit widths on the energy / fixed-point accuracy front.
+        ``mean_decision_step``, ``sops`` and ``energy_j`` per inference and ``gates`` (each setting
+        judged by ``gates``, None: the defaults, :func:`latdeploy.verify.gates.evaluate_gates`);
+        ``accuracy_floor`` is the lowest fixed-point accuracy the accuracy gate passes (float accuracy
+        minus ``max_accuracy_drop`` points), ``pareto`` lists the bit widths on the energy /
+        fixed-point accuracy front of the settings at or above that floor, ``below_floor`` the others.
 
     Raises:
         LatdeployError: for a bad model, profile, bit width or sample count.
         BackendError: if the backend fails.
     """
     chosen = get_backend(backend)
+    gates = gates or Gates()
     if not weight_bits:
         raise LatdeployError("--weight-bits needs at least one bit width, e.g. 8,6,4,2")
     step = progress or (lambda _: None)
@@ -98,9 +104,12 @@ def sweep(
                 "mean_decision_step": report["decision_latency"]["fixed"]["mean_step"],
                 "sops": energy["sops"],
                 "energy_j": energy["energy_j"],
+                "gates": evaluate_gates(report, gates),
             }
         )
-    points = [{"energy_j": s["energy_j"], "accuracy": s["accuracy"]["fixed"]} for s in settings]
+    floor = round(gates.accuracy_floor(report["accuracy"]["float"]), 12)
+    kept = [s for s in settings if s["accuracy"]["fixed"] >= floor]
+    points = [{"energy_j": s["energy_j"], "accuracy": s["accuracy"]["fixed"]} for s in kept]
     front = pareto_front(points, "energy_j", "accuracy")
     recorded = {"data": subject.data.record} if data is not None or calibration_data is not None else {}
     return {
@@ -111,18 +120,21 @@ def sweep(
         "hardware": chosen.name,
         "hardware_samples": hardware_samples,
         "settings": settings,
-        "pareto": [settings[i]["weight_bits"] for i in front],
+        "accuracy_floor": floor,
+        "pareto": [kept[i]["weight_bits"] for i in front],
+        "below_floor": [s["weight_bits"] for s in settings if s["accuracy"]["fixed"] < floor],
     }
 
 
 def write_sweep(result: dict[str, Any], out: Path, title: str) -> None:
     """Write ``sweep.json`` (``result``) and ``pareto.svg`` (energy vs fixed-point accuracy, titled
-    ``title``) into the directory ``out``, atomically (:func:`latdeploy.report.bundle.write_bundle`)."""
+    ``title``; settings below ``result["accuracy_floor"]`` greyed) into the directory ``out``, atomically
+    (:func:`latdeploy.report.bundle.write_bundle`)."""
     points = [
         {"label": f"{s['weight_bits']} bit", "energy_j": s["energy_j"], "accuracy": s["accuracy"]["fixed"]}
         for s in result["settings"]
     ]
-    plot = pareto_plot(points, [f"{b} bit" for b in result["pareto"]], title)
+    plot = pareto_plot(points, [f"{b} bit" for b in result["pareto"]], title, floor=result.get("accuracy_floor"))
     write_bundle(
         out,
         {"sweep.json": lambda p: p.write_text(dump_json(result)), "pareto.svg": lambda p: p.write_text(plot)},

@@ -27,6 +27,7 @@ from latdeploy.ir import Graph
 from latdeploy.ir.onnx_io import read_onnx
 from latdeploy.nn.checkpoint import LIMITS, load
 from latdeploy.nn.decoders import first_spike_decision
+from latdeploy.report.bundle import BUNDLE_MODEL_FILE, BUNDLE_PROFILE_FILE
 from latdeploy.report.html import render_report
 from latdeploy.report.rasters import raster_sample, spike_rasters
 from latdeploy.sim.fixed import simulate_fixed
@@ -35,6 +36,7 @@ from latdeploy.sim.trace import Trace
 from latdeploy.untrusted.file_hash import sha256_of_file
 from latdeploy.untrusted.json_document import load_json
 from latdeploy.verify.corrupt import Corruption, corrupt
+from latdeploy.verify.gates import Gates, evaluate_gates
 from latdeploy.verify.parity import compare, head, parity_report
 
 Progress = Callable[[str], None]
@@ -47,7 +49,8 @@ MANIFEST_MAX_BYTES = 1 << 20
 @dataclass
 class Subject:
     """What is verified: the model (for its encoder and dataset), both graphs, the profile and the
-    data (:func:`latdeploy.data.source.model_data`: evaluated and calibration data, and their record)."""
+    data (:func:`latdeploy.data.source.model_data`: evaluated and calibration data, and their record)
+    and, for a bundle, ``profile_note`` (:func:`bundle_profile`)."""
 
     model: Any
     metadata: dict[str, Any]
@@ -56,6 +59,12 @@ class Subject:
     profile: Profile
     source: str
     data: ModelData
+    profile_note: str = ""
+    """How the profile was chosen for a bundle: its own copy, or an explicit re-pricing (empty for a model file)."""
+    repriced: bool = False
+    """True for a bundle priced with a ``--profile`` instead of the profile it was built for."""
+    built_for: str = ""
+    """The name of the profile a bundle was built for (empty for a model file)."""
 
 
 @dataclass
@@ -106,6 +115,11 @@ def read_manifest(bundle: Path) -> dict[str, Any]:
 def _bundle_model_path(bundle: Path, manifest: dict[str, Any], model: Path | None) -> Path:
     if model is not None:
         return model
+    copy = bundle / BUNDLE_MODEL_FILE
+    if manifest.get("model", {}).get("file") == BUNDLE_MODEL_FILE and copy.is_file():
+        if sha256_of_file(copy, limit=LIMITS["file_bytes"]) != manifest["model"].get("sha256"):
+            raise ModelFormatError(f"{copy}: does not match the sha256 in manifest.json (altered after export)")
+        return copy
     recorded = manifest.get("model", {}).get("path", "")
     if not isinstance(recorded, str):
         raise ModelFormatError(f"{bundle}/manifest.json: field 'model.path' must be a string; pass --model PATH")
@@ -151,6 +165,39 @@ def recorded_data(bundle: Path, manifest: dict[str, Any]) -> Path | None:
     raise InputFormatError(f"{where}: data {str(named)!r} not found; pass --data")
 
 
+def bundle_profile(bundle: Path, manifest: dict[str, Any], profile_name: str | None) -> tuple[Profile, str, bool]:
+    """Return the profile to price ``bundle`` with, a note saying which it is, and whether it is a
+    re-pricing.
+
+    Without ``profile_name``: the bundle's own copy (``profile.yaml``, checked against the sha256
+    in ``manifest.json``), or for a bundle written before it held one, the shipped profile of the
+    recorded name. With ``profile_name``: that profile, an explicit re-pricing of a network
+    quantized for the bundle's profile, and the note says so.
+
+    Raises:
+        ModelFormatError: if the bundle's copy is missing, altered, or the record is malformed.
+        ProfileError: if the profile does not load.
+    """
+    record = manifest.get("profile", {})
+    recorded = record.get("name", DEFAULT_PROFILE)
+    if not isinstance(recorded, str):
+        raise ModelFormatError(f"{bundle}/manifest.json: field 'profile.name' must be a string")
+    if profile_name is not None:
+        profile = load_profile(profile_name)
+        return profile, f"re-priced with --profile {profile_name} (the bundle was built for {recorded})", True
+    stored = record.get("file")
+    if stored is None:
+        return load_profile(recorded), f"{recorded} (recorded by name; the bundle holds no copy)", False
+    if stored != BUNDLE_PROFILE_FILE:
+        raise ModelFormatError(f"{bundle}/manifest.json: field 'profile.file' must be {BUNDLE_PROFILE_FILE!r}")
+    path = bundle / BUNDLE_PROFILE_FILE
+    if not path.is_file():
+        raise ModelFormatError(f"{path}: missing; the bundle's profile is needed (or pass --profile to re-price)")
+    if sha256_of_file(path, error=ModelFormatError) != record.get("sha256"):
+        raise ModelFormatError(f"{path}: does not match the sha256 in manifest.json (altered after export)")
+    return load_profile(str(path)), f"{recorded} (the bundle's own {BUNDLE_PROFILE_FILE})", False
+
+
 def load_subject(
     path: Path,
     profile_name: str | None = None,
@@ -179,11 +226,19 @@ def load_subject(
             if not (path / name).is_file():
                 raise ModelFormatError(f"{path}: bundle has no {name}")
             graphs[name] = read_onnx(path / name)
-        recorded_profile = manifest.get("profile", {}).get("name", DEFAULT_PROFILE)
-        if not isinstance(recorded_profile, str):
-            raise ModelFormatError(f"{path}/manifest.json: field 'profile.name' must be a string")
-        profile = load_profile(profile_name or recorded_profile)
-        return Subject(model, metadata, graphs["graph.onnx"], graphs["graph.int.onnx"], profile, str(path), chosen)
+        profile, note, repriced = bundle_profile(path, manifest, profile_name)
+        return Subject(
+            model,
+            metadata,
+            graphs["graph.onnx"],
+            graphs["graph.int.onnx"],
+            profile,
+            str(path),
+            chosen,
+            note,
+            repriced,
+            str(manifest.get("profile", {}).get("name", DEFAULT_PROFILE)),
+        )
     model, metadata = load(path)
     profile = load_profile(profile_name or DEFAULT_PROFILE)
     chosen = model_data(model, metadata, data, calibration_data)
@@ -227,14 +282,17 @@ def verify(
     seed: int = 0,
     progress: Progress | None = None,
     backend: Backend | None = None,
+    gates: Gates | None = None,
 ) -> VerifyResult:
     """Run float and fixed point on ``samples`` test samples (None: all), the hardware on the first
-    ``hardware_samples``.
+    ``hardware_samples`` (at most ``samples``: more are clamped, and the report's ``hardware_samples``
+    says how many ran).
 
     ``backend`` runs the hardware run (None: :func:`latdeploy.backends.select.get_backend`'s default).
 
     Returns:
-        The :class:`VerifyResult`; ``report["robustness"]`` holds one entry per corruption
+        The :class:`VerifyResult`; ``report["gates"]`` judges it by ``gates`` (None: the defaults,
+        :func:`latdeploy.verify.gates.evaluate_gates`); ``report["robustness"]`` holds one entry per corruption
         (float, fixed-point and hardware runs of the corrupted inputs, seeded; the hardware on
         the first ``hardware_samples``).
 
@@ -248,8 +306,9 @@ def verify(
     total = len(test.x) if samples is None else samples
     if not 1 <= total <= len(test.x):
         raise LatdeployError(f"--samples {total} is outside 1..{len(test.x)} (test samples of the dataset)")
-    if not 1 <= hardware_samples <= total:
-        raise LatdeployError(f"--hardware-samples {hardware_samples} is outside 1..{total} (the verified samples)")
+    if hardware_samples < 1:
+        raise LatdeployError(f"--hardware-samples {hardware_samples} is not >= 1")
+    hardware_samples = min(hardware_samples, total)
     if corruptions and test.encoded:
         raise InputFormatError("--corrupt needs inputs the model's encoder encodes; --data holds encoded spikes")
     x, labels = test.x[:total], test.y[:total]
@@ -272,6 +331,7 @@ def verify(
         float_graph=subject.float_graph,
         input_spikes=spikes,
     )
+    report["gates"] = evaluate_gates(report, gates or Gates())
     report["robustness"] = []
     for corruption in corruptions:
         step(f"corruption {corruption.label}")
@@ -304,6 +364,7 @@ def verify_source(
     progress: Progress | None = None,
     data: DataSpec | None = None,
     calibration_data: DataSpec | None = None,
+    gates: Gates | None = None,
 ) -> VerifyResult:
     """``latdeploy verify``: load ``source`` (:func:`load_subject`) and :func:`verify` it on the
     backend named ``backend`` (None: the default) on ``data`` (None: the shipped test split, or the
@@ -318,4 +379,4 @@ def verify_source(
     """
     chosen = get_backend(backend)
     subject = load_subject(source, profile_name, weight_bits, model_path, data, calibration_data)
-    return verify(subject, samples, hardware_samples, corruptions, seed, progress=progress, backend=chosen)
+    return verify(subject, samples, hardware_samples, corruptions, seed, progress=progress, backend=chosen, gates=gates)

@@ -31,6 +31,13 @@ from latdeploy.errors import STOPPING_SIGNALS, OutputPathError, raise_if_interru
 from latdeploy.report.output_paths import is_latdeploy_directory, writing
 from latdeploy.report.stale_state import remove_stale
 
+BUNDLE_PROFILE_FILE = "profile.yaml"
+"""The copy of the hardware profile an export bundle was built for (``manifest.json``'s
+``profile.file``), so that ``verify``/``energy`` of the bundle need no other file."""
+BUNDLE_MODEL_FILE = "model.pt"
+"""The copy of the model file an export bundle was made from (``manifest.json``'s ``model.file``):
+its encoder and dataset are what ``verify BUNDLE`` re-runs."""
+
 
 def dump_json(data: Any) -> str:
     """Return deterministic JSON text (sorted keys, two-space indent, trailing newline).

@@ -17,6 +17,7 @@ from markupsafe import Markup
 from latdeploy.backends.select import hardware_label
 from latdeploy.report import plots
 from latdeploy.untrusted.text import printable
+from latdeploy.verify.gates import describe_check
 from latdeploy.verify.parity import parity_ok
 from latdeploy.verify.schema import upgrade_parity
 
@@ -27,6 +28,7 @@ table{border-collapse:collapse;margin:0.5em 0 1.5em}
 td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
 th{background:#f3f3f3}td.l,th.l{text-align:left}
 .ok{color:#2a7d2a;font-weight:bold}.fail{color:#b00;font-weight:bold}
+h2.verdict-failed{background:#fbe3e3;color:#b00;padding:4px 8px}h2.verdict-passed{background:#e5f4e5;padding:4px 8px}
 svg{background:#fff;border:1px solid #ddd;margin:0.3em 0;display:block;height:auto;max-width:100%}
 .caveat{color:#555;font-size:0.9em}
 """
@@ -96,6 +98,18 @@ def _summary(parity: dict[str, Any]) -> dict[str, Any]:
         [f"decision agreement fixed/{short}", _pct(parity["decision_agreement"]["fixed_vs_hardware"])],
     ]
     return {"hardware": hardware_label(parity["hardware"]), "ok": parity_ok(parity), "rows": _rows(rows)}
+
+
+def _verdict(parity: dict[str, Any]) -> dict[str, Any]:
+    """The headline: passed when parity holds and every gate passed; one line per check with its result."""
+    checks = [
+        {"text": f"parity: fixed point vs {hardware_label(parity['hardware'])}", "ok": parity_ok(parity)},
+        *(
+            {"text": describe_check(check).rsplit(" [", 1)[0], "ok": check["passed"]}
+            for check in parity.get("gates", {}).get("checks", [])
+        ),
+    ]
+    return {"ok": all(check["ok"] for check in checks), "checks": checks}
 
 
 def _divergence(parity: dict[str, Any]) -> dict[str, Any] | None:
@@ -274,6 +288,7 @@ def render_report(
         title=title,
         css=Markup(CSS),
         summary=_summary(parity),
+        verdict=_verdict(parity),
         divergence=_divergence(parity),
         layers=_layers(parity),
         latency=_latency(parity),
