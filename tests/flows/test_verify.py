@@ -11,22 +11,23 @@ from click.testing import CliRunner
 
 from latdeploy import cli
 from latdeploy.cli.app import cli as cli_group
-from latdeploy.errors import EXIT_PARITY_FAILURE, EXIT_USER_ERROR
+from latdeploy.errors import EXIT_GATE_FAILURE, EXIT_PARITY_FAILURE, EXIT_USER_ERROR
 from latdeploy.flows.export import export
 from latdeploy.verify.corrupt import Corruption, corrupt, parse_corruptions
 
 
-def _verify(*args: str) -> dict:
+def _verify(*args: str, exit_code: int = 0) -> dict:
     result = CliRunner().invoke(cli_group, ["verify", *args, "--json"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+    assert result.exit_code == exit_code, result.output
+    return json.loads(result.stdout)
 
 
-def test_two_bit_weights_name_the_first_diverging_layer_and_weight_rounding(shipped_model_path, tmp_path):
+def test_two_bit_weights_fail_the_gates_and_name_the_first_diverging_layer(shipped_model_path, tmp_path):
     html = tmp_path / "report.html"
-    report = _verify(
-        str(shipped_model_path), "--weight-bits", "2", "--samples", "30", "--hardware-samples", "2", "--html", str(html)
-    )
+    args = [str(shipped_model_path), "--weight-bits", "2", "--samples", "30", "--hardware-samples", "2"]
+    report = _verify(*args, "--html", str(html), exit_code=EXIT_GATE_FAILURE)
+    assert report["gates"]["passed"] is False
+    assert [check["passed"] for check in report["gates"]["checks"]] == [False, False]
     divergence = report["float_vs_fixed"]["first_divergence"]
     assert divergence["layer"] == "lif1"
     assert divergence["cause"]["factors"][0] == "weight_rounding"
@@ -37,6 +38,22 @@ def test_two_bit_weights_name_the_first_diverging_layer_and_weight_rounding(ship
     assert report["accuracy"]["fixed"] < report["accuracy"]["float"] - 0.3
     page = html.read_text()
     assert "weight_rounding" in page and "<b>lif1</b>" in page
+    assert '<h2 id="verdict" class="verdict-failed">Verdict <span class="fail">FAILED</span></h2>' in page
+    assert "accuracy drop" in page and "decision agreement" in page
+
+
+def test_eight_bit_weights_pass_every_gate_and_extra_hardware_samples_are_clamped(shipped_model_path, tmp_path):
+    html = tmp_path / "report.html"
+    args = ["verify", str(shipped_model_path), "--samples", "6", "--hardware-samples", "20", "--html", str(html)]
+    result = CliRunner().invoke(cli_group, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.strip() == "note: --hardware-samples 20 clamped to 6 (the verified samples)"
+    verdict = [line for line in result.stdout.splitlines() if line.startswith("verdict")]
+    assert verdict == [
+        "verdict     PASSED: fixed vs Lava parity [OK]; accuracy drop 0.00 points <= 1.00 [OK]; "
+        "decision agreement 100.00 % >= 95.00 % [OK]"
+    ]
+    assert '<h2 id="verdict" class="verdict-passed">Verdict <span class="ok">PASSED</span></h2>' in html.read_text()
 
 
 def test_verify_a_bundle_with_the_hardware_on_a_subset_and_corruptions(shipped_model_path, tmp_path):
@@ -65,6 +82,7 @@ def test_verify_a_bundle_with_the_hardware_on_a_subset_and_corruptions(shipped_m
     manifest = json.loads((moved / "manifest.json").read_text())
     manifest["model"]["path"] = str(tmp_path / "gone.pt")
     (moved / "manifest.json").write_text(json.dumps(manifest))
+    (moved / "model.pt").unlink()  # without the bundle's own copy, the recorded path is looked for
     result = CliRunner().invoke(cli_group, ["verify", str(moved)])
     assert "not found; pass --model" in str(result.exception)
 
@@ -73,8 +91,8 @@ def test_user_errors_exit_2(shipped_model_path, monkeypatch, capsys):
     for args, message in (
         (["--corrupt", "fog:0.1"], "unknown corruption 'fog'"),
         (["--samples", "1000"], "--samples 1000 is outside 1..360"),
-        (["--samples", "5", "--hardware-samples", "6"], "--hardware-samples 6 is outside 1..5"),
-        (["--samples", "5", "--lava-samples", "6"], "--hardware-samples 6 is outside 1..5"),  # the old name's alias
+        (["--max-accuracy-drop", "-1"], "Invalid value for '--max-accuracy-drop'"),
+        (["--min-agreement", "1.5"], "Invalid value for '--min-agreement'"),
     ):
         monkeypatch.setattr(sys, "argv", ["latdeploy", "verify", str(shipped_model_path), "--quiet", *args])
         with pytest.raises(SystemExit) as exit_info:
