@@ -11,6 +11,8 @@ from latdeploy.cli.app import cli
 from latdeploy.cli.format import energy_lines
 from latdeploy.cli.options import data_options, samples_option, weight_bits_option
 from latdeploy.hw.profile import DEFAULT_PROFILE
+from latdeploy.report import schema_versions
+from latdeploy.report.schema_versions import versioned
 from latdeploy.untrusted.text import printable
 
 
@@ -45,7 +47,7 @@ def energy(
 
     subject, table = energy_of_source(source, profiles, samples, weight_bits, model_path, data, calibration_data)
     if as_json:
-        click.echo(json.dumps(table, indent=2, sort_keys=True))
+        click.echo(json.dumps(versioned(table, schema_versions.ENERGY), indent=2, sort_keys=True))
     else:
         bundle = table.get("bundle_profile")
         if bundle is None:

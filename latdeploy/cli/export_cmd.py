@@ -26,6 +26,7 @@ from latdeploy.cli.options import (
 )
 from latdeploy.cli.progress import stage_progress
 from latdeploy.errors import EXIT_GATE_FAILURE, EXIT_PARITY_FAILURE
+from latdeploy.report import schema_versions
 from latdeploy.untrusted.text import printable
 from latdeploy.verify.gates import Gates
 
@@ -33,6 +34,7 @@ from latdeploy.verify.gates import Gates
 def json_summary(result: Any) -> dict[str, Any]:
     """The machine-readable summary of an export (``--json``): the bundle's reports and the timings."""
     return {
+        "schema_version": schema_versions.EXPORT,
         "bundle": str(result.out),
         "parity_ok": result.parity_ok,
         "gates_ok": result.gates_ok,

@@ -10,6 +10,8 @@ import click
 from latdeploy.cli.app import cli
 from latdeploy.cli.format import run_line
 from latdeploy.cli.options import backend_option, force_option, memory_limit_option, profile_option
+from latdeploy.report import schema_versions
+from latdeploy.report.schema_versions import versioned
 from latdeploy.untrusted.text import printable
 
 
@@ -53,6 +55,6 @@ def run(
     result = run_input_file(model, input_path, backend, profile_name, output, all_layers, force, memory_limit)
     summary = result.summary()
     if as_json:
-        click.echo(json.dumps(summary, sort_keys=True))
+        click.echo(json.dumps(versioned(summary, schema_versions.RUN), sort_keys=True))
         return
     click.echo(printable(run_line(summary)))

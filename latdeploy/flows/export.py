@@ -26,10 +26,12 @@ from latdeploy.hw.profile import DEFAULT_PROFILE, load_profile
 from latdeploy.ir.onnx_io import write_onnx
 from latdeploy.nn.checkpoint import LIMITS, load
 from latdeploy.passes.range_analysis import check_ranges, range_report
+from latdeploy.report import schema_versions
 from latdeploy.report.bundle import BUNDLE_MODEL_FILE, BUNDLE_PROFILE_FILE, dump_json, write_bundle
 from latdeploy.report.html import render_report
 from latdeploy.report.output_paths import check_directory_output
 from latdeploy.report.rasters import raster_sample, spike_rasters
+from latdeploy.report.schema_versions import versioned
 from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
 from latdeploy.untrusted.file_hash import sha256_of_file
@@ -221,17 +223,19 @@ def export(
     write_bundle(
         out,
         {
-            "manifest.json": lambda p: p.write_text(dump_json(manifest)),
+            "manifest.json": lambda p: p.write_text(dump_json(versioned(manifest, schema_versions.MANIFEST))),
             "graph.onnx": lambda p: write_onnx(graph, p),
             "graph.int.onnx": lambda p: write_onnx(int_graph, p),
             BUNDLE_PROFILE_FILE: lambda p: p.write_bytes(profile_yaml),
             BUNDLE_MODEL_FILE: lambda p: p.write_bytes(model_bytes),
             **({"host.onnx": lambda p: p.write_bytes(host_model)} if host_model is not None else {}),
             **interchange,
-            "quantization.json": lambda p: p.write_text(dump_json(int_graph.metadata["quantization"])),
+            "quantization.json": lambda p: p.write_text(
+                dump_json(versioned(int_graph.metadata["quantization"], schema_versions.QUANTIZATION))
+            ),
             "parity.json": lambda p: p.write_text(dump_json(parity)),
-            "energy.json": lambda p: p.write_text(dump_json(energy)),
-            "mapping.json": lambda p: p.write_text(dump_json(mapping)),
+            "energy.json": lambda p: p.write_text(dump_json(versioned(energy, schema_versions.ENERGY))),
+            "mapping.json": lambda p: p.write_text(dump_json(versioned(mapping, schema_versions.MAPPING))),
             "report.html": lambda p: p.write_text(
                 render_report(parity, [energy], rasters, title=f"latdeploy export {model_path.name}")
             ),

@@ -11,6 +11,7 @@ from latdeploy.data.source import DataSpec, read_data
 from latdeploy.energy.counting import energy_report
 from latdeploy.errors import LatdeployError
 from latdeploy.flows.verify import load_subject, verify
+from latdeploy.report import schema_versions
 from latdeploy.report.bundle import dump_json, write_bundle
 from latdeploy.report.plots import pareto_plot
 from latdeploy.verify.gates import Gates, evaluate_gates
@@ -48,7 +49,7 @@ def sweep(
     ``calibration_data`` when given (:func:`latdeploy.data.source.model_data`).
 
     Returns:
-        ``{model, profile, samples, hardware, hardware_samples, settings: [...], pareto: [weight_bits ...]}``
+        ``{schema_version, model, profile, samples, hardware, hardware_samples, settings: [...], pareto: [...]}``
         (and ``data``, what was evaluated and calibrated on, when user data is given)
         where ``hardware`` names the backend and each setting holds ``weight_bits``, ``accuracy``
         (float, fixed, ``hardware_on_its_samples``), ``accuracy_samples`` (over how many samples each
@@ -113,6 +114,7 @@ def sweep(
     front = pareto_front(points, "energy_j", "accuracy")
     recorded = {"data": subject.data.record} if data is not None or calibration_data is not None else {}
     return {
+        "schema_version": schema_versions.SWEEP,
         **recorded,
         "model": str(model_path),
         "profile": profile_name,

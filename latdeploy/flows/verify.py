@@ -27,9 +27,11 @@ from latdeploy.ir import Graph
 from latdeploy.ir.onnx_io import read_onnx
 from latdeploy.nn.checkpoint import LIMITS, load
 from latdeploy.nn.decoders import first_spike_decision
+from latdeploy.report import schema_versions
 from latdeploy.report.bundle import BUNDLE_MODEL_FILE, BUNDLE_PROFILE_FILE
 from latdeploy.report.html import render_report
 from latdeploy.report.rasters import raster_sample, spike_rasters
+from latdeploy.report.schema_versions import check_version
 from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
 from latdeploy.sim.trace import Trace
@@ -94,7 +96,8 @@ def read_manifest(bundle: Path) -> dict[str, Any]:
     Raises:
         ModelFormatError: if it is missing, unreadable, not JSON, beyond the limits of
             :func:`latdeploy.untrusted.json_document.load_json`, or not an object whose
-            ``model`` field (if any) is an object.
+            ``model`` field (if any) is an object, or whose ``schema_version`` is newer than
+            :data:`latdeploy.report.schema_versions.MANIFEST`.
     """
     path = bundle / "manifest.json"
     if not path.is_file():
@@ -107,6 +110,7 @@ def read_manifest(bundle: Path) -> dict[str, Any]:
     manifest = load_json(text, str(path), max_bytes=MANIFEST_MAX_BYTES)
     if not isinstance(manifest, dict):
         raise ModelFormatError(f"{path}: not a latdeploy manifest (a JSON {type(manifest).__name__}, not an object)")
+    check_version(manifest, schema_versions.MANIFEST, str(path))
     if not isinstance(manifest.get("model", {}), dict) or not isinstance(manifest.get("profile", {}), dict):
         raise ModelFormatError(f"{path}: fields 'model' and 'profile' must be JSON objects")
     return manifest

@@ -210,7 +210,8 @@ def _from_onnx(model: onnx.ModelProto) -> Graph:
     if METADATA_PROPERTY not in props:
         raise ModelFormatError("ONNX model was not written by latdeploy (no latdeploy.metadata)")
     metadata = _json_object(props, METADATA_PROPERTY)
-    initializers = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    # copies: to_array views the protobuf's read-only bytes, which torch.from_numpy warns about in the float simulator
+    initializers = {t.name: numpy_helper.to_array(t).copy() for t in model.graph.initializer}
     if len(model.graph.input) != 1:
         raise ModelFormatError(f"ONNX model has {len(model.graph.input)} graph inputs; latdeploy graphs have one")
     nodes: list[Node] = [_spike_input(model, props)]

@@ -14,6 +14,7 @@ import numpy as np
 from latdeploy.ir import Graph
 from latdeploy.neurons.registry import NEURON_KINDS
 from latdeploy.nn.decoders import FirstSpikeDecision, first_spike_decision
+from latdeploy.report import schema_versions
 from latdeploy.sim.trace import LayerTrace, Trace
 from latdeploy.verify.divergence import explain_divergence, first_causal_divergence
 from latdeploy.verify.schema import upgrade_parity
@@ -143,7 +144,8 @@ def parity_report(
     ``input_spikes`` the first float-vs-fixed divergence is explained (membrane traces and
     cause, :func:`explain_divergence`).
 
-    Keys (:mod:`latdeploy.verify.schema`): ``hardware`` (the backend's name), ``samples``,
+    Keys (:mod:`latdeploy.verify.schema`): ``schema_version``
+    (:data:`latdeploy.report.schema_versions.PARITY`), ``hardware`` (the backend's name), ``samples``,
     ``hardware_samples``, ``timesteps`` (algorithmic per sample), ``hardware_steps`` (the whole
     backend run), ``fixed_vs_hardware``, ``float_vs_fixed`` (``compared``, ``mismatches``,
     ``first_divergence``), ``output_state_vs_hardware`` (``u``/``v``/``v_pre`` of the output
@@ -198,6 +200,7 @@ def parity_report(
         )
     fixed_out, hardware_out = fixed_head.output(), hardware_trace.output()
     return {
+        "schema_version": schema_versions.PARITY,
         "hardware": hardware,
         "samples": int(labels.size),
         "hardware_samples": int(hardware_samples),

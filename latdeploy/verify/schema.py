@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from latdeploy.report.schema_versions import PARITY, check_version
+
 OLD_HARDWARE = "lava"
 """The backend every report without a ``"hardware"`` key was run on."""
 
@@ -48,10 +50,15 @@ def _runs(table: dict[str, Any]) -> dict[str, Any]:
 def upgrade_parity(report: dict[str, Any]) -> dict[str, Any]:
     """Return ``report`` (a parity report, old or current schema) in the current schema.
 
-    A current report is returned as it is; an old one (``fixed_vs_lava`` ...) as a new dict
-    with every key renamed, ``"hardware": "lava"`` and ``accuracy_samples`` (from ``samples`` and
-    ``hardware_samples``) added; ``report`` itself is not changed.
+    A current report (or an unversioned one with the current keys) is returned as it is; an old one
+    (``fixed_vs_lava`` ...) as a new dict with every key renamed, ``"hardware": "lava"`` and
+    ``accuracy_samples`` (from ``samples`` and ``hardware_samples``) added; ``report`` itself is not
+    changed.
+
+    Raises:
+        ModelFormatError: for a ``schema_version`` newer than :data:`~latdeploy.report.schema_versions.PARITY`.
     """
+    check_version(report, PARITY, "parity report")
     if "hardware" in report:
         return report
     upgraded = _renamed(report, TOP_LEVEL_RENAMES)

@@ -79,3 +79,19 @@ def test_an_altered_profile_copy_is_refused(bundle, tmp_path):
         handle.write("# edited\n")
     result = CliRunner().invoke(cli_group, ["energy", str(altered), "--samples", "3"])
     assert result.exit_code != 0 and "does not match the sha256 in manifest.json" in str(result.exception)
+
+
+def test_verifying_a_bundle_warns_about_nothing(bundle):
+    import warnings
+
+    import numpy as np
+
+    from latdeploy.ir.onnx_io import read_onnx
+    from latdeploy.sim.float_sim import simulate_float
+
+    graph = read_onnx(bundle / "graph.onnx")
+    arrays = [value for node in graph.nodes for value in vars(node).values() if hasattr(value, "flags")]
+    assert arrays and all(array.flags.writeable for array in arrays)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        simulate_float(graph, np.zeros((1, graph.timesteps, graph.input.size), np.float32))

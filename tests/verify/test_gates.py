@@ -40,9 +40,7 @@ def test_a_two_bit_collapse_fails_both_default_gates_and_a_gain_passes():
     assert evaluate_gates(_report(94, 96, 98), Gates())["passed"]  # fixed point better than float is no loss
 
 
-@given(
-    st.integers(0, 360), st.integers(0, 360), st.integers(0, 360), st.floats(0, 100), st.floats(0, 1)
-)
+@given(st.integers(0, 360), st.integers(0, 360), st.integers(0, 360), st.floats(0, 100), st.floats(0, 1))
 def test_each_gate_passes_exactly_when_its_limit_is_met(float_correct, fixed_correct, agree, drop, agreement):
     report = _report(float_correct, fixed_correct, agree, samples=360)
     verdict = evaluate_gates(report, Gates(drop, agreement))
