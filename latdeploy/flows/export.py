@@ -231,7 +231,9 @@ def export(
             **({"host.onnx": lambda p: p.write_bytes(host_model)} if host_model is not None else {}),
             **interchange,
             "quantization.json": lambda p: p.write_text(
-                dump_json(versioned(int_graph.metadata["quantization"], schema_versions.QUANTIZATION))
+                dump_json(
+                    {"schema_version": schema_versions.QUANTIZATION, "layers": int_graph.metadata["quantization"]}
+                )
             ),
             "parity.json": lambda p: p.write_text(dump_json(parity)),
             "energy.json": lambda p: p.write_text(dump_json(versioned(energy, schema_versions.ENERGY))),

@@ -23,7 +23,8 @@ MAPPING = 1
 MANIFEST = 1
 """A bundle's ``manifest.json``: 1 added the bundle's own ``profile.yaml`` and ``model.pt``."""
 QUANTIZATION = 1
-"""``quantization.json``: the per-layer scales and exponents."""
+"""``quantization.json``: ``{schema_version, layers: [...]}``, the per-layer scales and exponents
+(the unversioned file was the bare list of layers)."""
 SWEEP = 1
 """``sweep.json`` (and ``sweep --json``): 1 added ``gates``, ``accuracy_floor`` and ``below_floor``."""
 RUN = 1

@@ -95,3 +95,44 @@ def test_verifying_a_bundle_warns_about_nothing(bundle):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         simulate_float(graph, np.zeros((1, graph.timesteps, graph.input.size), np.float32))
+
+
+def _documented_schemas() -> dict[str, dict]:
+    import re
+
+    text = (ROOT / "docs" / "formats.md").read_text()
+    return {
+        name: json.loads(body)
+        for name, body in re.findall(r"<!-- schema: (\S+) -->\n```json\n(.*?)\n```", text, flags=re.S)
+    }
+
+
+def test_every_json_file_of_the_bundle_matches_its_documented_schema(bundle):
+    import jsonschema
+
+    from latdeploy.report import schema_versions
+
+    schemas = _documented_schemas()
+    assert {"manifest.json", "parity.json", "energy.json", "mapping.json", "quantization.json", "sweep.json"} <= set(
+        schemas
+    )
+    for name in ("manifest.json", "parity.json", "energy.json", "mapping.json", "quantization.json"):
+        document = json.loads((bundle / name).read_text())
+        jsonschema.validate(document, schemas[name])
+    assert schemas["parity.json"]["properties"]["schema_version"]["const"] == schema_versions.PARITY
+    assert schemas["sweep.json"]["properties"]["schema_version"]["const"] == schema_versions.SWEEP
+
+
+def test_a_newer_schema_version_is_refused_and_an_unversioned_manifest_read(bundle, tmp_path):
+    from latdeploy.errors import ModelFormatError
+    from latdeploy.flows.verify import read_manifest
+
+    newer = tmp_path / "newer.latdeploy"
+    shutil.copytree(bundle, newer)
+    manifest = json.loads((newer / "manifest.json").read_text())
+    (newer / "manifest.json").write_text(json.dumps({**manifest, "schema_version": 99}))
+    with pytest.raises(ModelFormatError, match="schema_version 99 is newer than this latdeploy reads"):
+        read_manifest(newer)
+    del manifest["schema_version"]
+    (newer / "manifest.json").write_text(json.dumps(manifest))
+    assert read_manifest(newer)["profile"]["name"] == "mychip"

@@ -32,8 +32,25 @@ def test_sweep_compares_bit_widths_in_one_table_and_plots_the_front(shipped_mode
     assert two["first_divergence"] == {"layer": "lif1", "cause": ["weight_rounding"]}
     assert two["accuracy"]["fixed"] < eight["accuracy"]["fixed"] and two["sops"] < eight["sops"]
     assert eight["fixed_vs_hardware_mismatches"] == two["fixed_vs_hardware_mismatches"] == 0
-    assert sorted(sweep["pareto"]) == [2, 8]
+    # 2 bits is on the raw front (least energy) but below the accuracy floor: left off, and it fails its gates
+    assert sweep["pareto"] == [8] and sweep["below_floor"] == [2]
+    assert sweep["accuracy_floor"] == round(eight["accuracy"]["float"] - 0.01, 12)
+    assert eight["gates"]["passed"] and not two["gates"]["passed"]
+    assert "below the accuracy floor" in result.output and "left off: 2 bit" in result.output
+    assert "gates       failed at 2 bit" in result.output
     svg = (out / "pareto.svg").read_text()
     # every setting is drawn and labelled; 2 bits, far below 8 bits' accuracy, greyed on the lower edge
     assert 'id="pareto-front"' in svg and 'id="pareto-below-floor"' in svg
     assert ">8 bit<" in svg and f">2 bit ({100 * two['accuracy']['fixed']:.1f} %)<" in svg
+
+
+def test_a_sweep_where_no_setting_passes_exits_with_the_gate_status(shipped_model_path, tmp_path):
+    from latdeploy.errors import EXIT_GATE_FAILURE
+
+    out = tmp_path / "two.sweep"
+    args = ["sweep", str(shipped_model_path), "--weight-bits", "2", "--samples", "10", "--lava-samples", "1"]
+    result = CliRunner().invoke(cli, [*args, "-o", str(out), "--quiet"], catch_exceptions=False)
+    assert result.exit_code == EXIT_GATE_FAILURE, result.output
+    assert result.stderr.strip() == "gate failure: no weight bit width passes every gate (see sweep.json)"
+    sweep = json.loads((out / "sweep.json").read_text())
+    assert sweep["schema_version"] == 1 and sweep["pareto"] == [] and sweep["below_floor"] == [2]
