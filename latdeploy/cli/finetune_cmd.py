@@ -16,6 +16,7 @@ from latdeploy.cli.options import (
     seed_option,
     weight_bits_option,
 )
+from latdeploy.cli.progress import stage_progress
 
 TORCH_THREADS = 2
 """Threads torch trains with (more only contend on the small models fine-tuned here)."""
@@ -30,6 +31,7 @@ TORCH_THREADS = 2
 @force_option()
 @click.option("--lr", type=FiniteFloatRange(min=0, min_open=True), default=3e-5, show_default=True)
 @seed_option()
+@click.option("--quiet", is_flag=True, help="No per-epoch progress bar.")
 @data_options()
 def finetune(
     model: Path,
@@ -40,13 +42,15 @@ def finetune(
     lr: float,
     seed: int,
     force: bool,
+    quiet: bool,
     data: str | None,
     calibration_data: str | None,
 ) -> None:
     """Fine-tune MODEL through its fixed-point network for PROFILE and write a new model file.
 
     Prints float-vs-fixed spike agreement and accuracies (test split, fixed-point
-    simulator) before and after; the report is also kept in the new file's metadata.
+    simulator) before and after, and on a terminal a per-epoch progress bar; the report is also
+    kept in the new file's metadata.
     """
     import torch
 
@@ -55,19 +59,21 @@ def finetune(
     from latdeploy.untrusted.text import printable
 
     torch.set_num_threads(TORCH_THREADS)
-    record = finetune_file(
-        model,
-        profile_name,
-        out,
-        weight_bits,
-        epochs=epochs,
-        lr=lr,
-        seed=seed,
-        on_report=lambda stage, report: click.echo(agreement_line(stage, report)),
-        force=force,
-        data=data,
-        calibration_data=calibration_data,
-    )
+    with stage_progress(epochs, quiet, "finetune") as advance:
+        record = finetune_file(
+            model,
+            profile_name,
+            out,
+            weight_bits,
+            epochs=epochs,
+            lr=lr,
+            seed=seed,
+            on_report=lambda stage, report: click.echo(agreement_line(stage, report)),
+            force=force,
+            data=data,
+            calibration_data=calibration_data,
+            progress=advance,
+        )
     if "data" in record:
         click.echo(printable("\n".join(record_lines(record["data"]))))
     click.echo(f"wrote {out}")

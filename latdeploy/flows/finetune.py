@@ -136,6 +136,7 @@ def finetune(
     validation_fraction: float = VALIDATION_FRACTION,
     train: Split | None = None,
     calibration: np.ndarray | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> nn.Module:
     """Fine-tune ``model`` in place through its fixed-point network and return it (weights left on the grid).
 
@@ -147,6 +148,7 @@ def finetune(
     parameters of the best epoch (the starting point counts as epoch 0) are kept and committed
     (:meth:`~latdeploy.nn.integer_forward.IntegerForward.commit`). ``train`` replaces the training
     split of the model's shipped dataset, ``calibration`` (spikes) its calibration data.
+    ``progress(stage)`` is called as each epoch starts (``"epoch 3/20, held-out fixed-point accuracy 95.1 %"``).
 
     Raises:
         InputFormatError: if ``train`` holds already-encoded spikes (training runs the encoder).
@@ -170,7 +172,9 @@ def finetune(
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(epochs, 1))
     best = (_score(integer, x[held_out], y[held_out], decoder, loss_of), copy.deepcopy(model.state_dict()))
-    for _ in range(epochs):
+    for epoch in range(1, epochs + 1):
+        if progress is not None:
+            progress(f"epoch {epoch}/{epochs}, best held-out fixed-point accuracy {100 * best[0][0]:.1f} %")
         model.train()
         order = trained[torch.randperm(len(trained), generator=generator)]
         for start in range(0, len(order), batch_size):
@@ -219,6 +223,7 @@ def finetune_file(
     lr: float = 3e-5,
     seed: int = 0,
     on_report: Callable[[str, dict[str, Any]], None] | None = None,
+    progress: Callable[[str], None] | None = None,
     force: bool = False,
     data: DataSpec | None = None,
     calibration_data: DataSpec | None = None,
@@ -229,6 +234,7 @@ def finetune_file(
     the user's data instead of the shipped dataset's splits (the held-out validation part comes from
     it too) and the record says so under ``data``; ``calibration_data`` replaces the calibration data.
 
+    ``progress(stage)`` is called as each epoch starts (:func:`finetune`).
     ``on_report(stage, report)`` sees the :func:`agreement_report` before (``"before"``) and after
     (``"after"``) fine-tuning as each is ready. The new file's metadata keeps ``float_test_accuracy``
     and the whole record under ``finetune``. ``out`` is checked before anything else
@@ -253,7 +259,16 @@ def finetune_file(
     train = None if data is None else chosen.test
     calibration = spikes_of(network, chosen.calibration)
     finetune(
-        network, metadata, profile, weight_bits, epochs=epochs, lr=lr, seed=seed, train=train, calibration=calibration
+        network,
+        metadata,
+        profile,
+        weight_bits,
+        epochs=epochs,
+        lr=lr,
+        seed=seed,
+        train=train,
+        calibration=calibration,
+        progress=progress,
     )
     after = agreement_report(network, metadata, profile, weight_bits, data=chosen)
     show("after", after)
