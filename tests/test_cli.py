@@ -20,6 +20,8 @@ BUNDLE_FILES = {
     "graph.onnx",
     "graph.int.onnx",
     "host.onnx",
+    "profile.yaml",
+    "model.pt",
     "parity.json",
     "energy.json",
     "quantization.json",

@@ -134,9 +134,9 @@ def export(
     out = Path(out) if out is not None else Path(f"{model_path.stem}.latdeploy")
     check_directory_output(out, [model_path, Path(profile_name), *data_paths(data, calibration_data)], force)
     backend = backend_for_target(target)
+    model, metadata = load(model_path, trust_pickle=trust_pickle)
     sha256_of_file(model_path, limit=LIMITS["file_bytes"])  # refuses a file beyond the limit before reading it
     model_bytes = model_path.read_bytes()
-    model, metadata = load(model_path, trust_pickle=trust_pickle)
     profile = load_profile(profile_name)
     profile_yaml = profile.path.read_bytes()
     chosen = model_data(model, metadata, data, calibration_data)
