@@ -235,7 +235,8 @@ def test_imports_inside_functions_are_deferred_optional_dependencies_only():
 
 def _imported_after(code: str) -> list[str]:
     """Run ``code`` in a fresh interpreter; return the :data:`HEAVY_MODULES` it left in ``sys.modules``."""
-    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY_MODULES!r})))"
+    heavy = f"sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY_MODULES!r})"
+    probe = f"{code}\nimport json, sys\nprint(json.dumps({heavy}))"
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=environment, check=True)
     return sorted({name.split(".")[0] for name in json.loads(done.stdout.strip().splitlines()[-1])})
