@@ -59,7 +59,7 @@ def links(page: Path) -> list[str]:
 
 def test_the_generated_pages_are_current():
     stale = [str(page.relative_to(ROOT)) for page in _tool().stale_pages()]
-    assert not stale, f"{', '.join(stale)} out of date: run .venv/bin/python tools/gen_cli_docs.py and commit the result"
+    assert not stale, f"{', '.join(stale)} out of date: run .venv/bin/python tools/gen_cli_docs.py and commit it"
 
 
 def _commands(command: click.Command, path: list[str]) -> list[tuple[list[str], click.Command]]:
@@ -113,6 +113,8 @@ def test_the_readme_fits_a_newcomer():
 def test_the_link_checker_finds_a_broken_link_and_anchor(tmp_path):
     (tmp_path / "a.md").write_text("# Title `x`\n\n## Two words\n")
     page = tmp_path / "b.md"
-    page.write_text("[ok](a.md#two-words) [ok](a.md#title-x) [bad](a.md#nope) [gone](c.md) `[code](d.md)` [web](https://x)")
+    page.write_text(
+        "[ok](a.md#two-words) [ok](a.md#title-x) [bad](a.md#nope) [gone](c.md) `[code](d.md)` [web](https://x)"
+    )
     assert links(page) == ["a.md#two-words", "a.md#title-x", "a.md#nope", "c.md"]
     assert anchors(tmp_path / "a.md") == {"title-x", "two-words"}

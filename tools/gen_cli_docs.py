@@ -17,7 +17,6 @@ import inspect
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 from click.core import UNSET
@@ -92,7 +91,10 @@ def _command_section(path: list[str], command: click.Command, context: click.Con
     return lines
 
 
-def _walk(path: list[str], command: click.Command, parent: click.Context | None) -> list[tuple[list[str], click.Command, click.Context]]:
+Found = list[tuple[list[str], click.Command, click.Context]]
+
+
+def _walk(path: list[str], command: click.Command, parent: click.Context | None) -> Found:
     context = click.Context(command, info_name=path[-1], parent=parent)
     found = [(path, command, context)]
     if isinstance(command, click.Group):
@@ -110,7 +112,8 @@ def cli_page() -> str:
         "# Command reference",
         "",
         f"Generated from the click commands by `tools/gen_cli_docs.py`; do not edit by hand (run `{REGENERATE}`).",
-        "Exit statuses: [README](../README.md#exit-status). Every command's `--help` prints the same text.",
+        "Exit statuses: [README](../README.md#exit-status), in detail [commands.md](commands.md#exit-codes).",
+        "Every command's `--help` prints the same text.",
         "",
         "| command | what it does |",
         "|---|---|",

@@ -100,7 +100,7 @@ def choices(options: tuple[str, ...], description: str = "") -> FieldSpec:
 JOULES = (0.0, MAX_ENERGY_PER_OPERATION_J)
 FIELDS: dict[str, dict[str, FieldSpec]] = {
     "arithmetic": {
-        "weight_bits": integer(1, 8, "synaptic weight width in bits (sign included)"),
+        "weight_bits": integer(1, 8, "weight bits (Lava's clip_weights num_bits)"),
         "weight_exp_min": integer(-32, 32, "smallest weight exponent (weights scale by 2**exp)"),
         "weight_exp_max": integer(-32, 32, "largest weight exponent"),
         "sign_modes": choices(SIGN_MODES, "weight sign modes a synapse block supports"),

@@ -39,9 +39,9 @@ class LavaBackend:
             BackendError: if Lava is not importable, a node has no Lava builder, or the run fails.
             LavaTimeoutError: (a BackendError) if the run takes longer than ``timeout`` seconds.
         """
-        from latdeploy.backends.lava.runner import run_lava
+        from latdeploy.backends import lava  # the package's run_lava (loaded on first use; tests replace it)
 
-        result = run_lava(graph, spikes, timeout=timeout)
+        result = lava.run_lava(graph, spikes, timeout=timeout)
         timed = None if result.run_seconds is None else result.hardware_steps - 1  # the first step compiles
         return BackendRun(
             trace=result.trace,
