@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import jsonschema
 import pytest
 import yaml
 
@@ -166,3 +169,13 @@ def test_the_schema_table_and_the_loaded_sections_agree():
     assert SCHEMA == {section: tuple(fields) for section, fields in FIELDS.items()}
     assert set(SECTIONS_OF_KIND["chip"]) == set(FIELDS)
     assert NULLABLE == {("energy", "static_power_w"), ("energy", "time_per_step_s")}
+
+
+@pytest.mark.parametrize("name", ["cmos45nm", "loihi1", "loihi2", "spinnaker2"])
+def test_shipped_profiles_validate_against_the_published_json_schema(name):
+    schema = json.loads((PROFILE_DIR.parent.parent.parent / "docs" / "profile.schema.json").read_text())
+    document = yaml.safe_load((PROFILE_DIR / f"{name}.yaml").read_text())
+    jsonschema.validate(document, schema)
+    document["resources" if "resources" in document else "energy"]["spike_jj"] = {"value": 1, "source": "x"}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(document, schema)
