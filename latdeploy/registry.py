@@ -11,11 +11,14 @@ Registration is by decorator (``@KERNELS.register(LIFInt)``) or by call
 (``KERNELS.add(LIFInt, kernel)``), from the module that defines the entry; each
 package imports its entry modules from one plugin-import module
 (``latdeploy/<package>/__init__.py`` or a ``plugins.py``), never at the bottom of
-another module.
+another module. A registry made with ``plugins="latdeploy.<package>.plugins"`` imports that
+module itself on its first lookup, so that a light module can import the package (the CLI imports
+:mod:`latdeploy.sim.trace`) without loading every entry module (numba, torch) with it.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
@@ -38,24 +41,42 @@ class Registry(Generic[Key, Value]):
         role: what an entry is, for messages ("fixed-point kernel", "Lava builder").
         error: the :class:`LatdeployError` subclass a failed lookup raises.
         hint: appended to the failed-lookup message (what to do about it).
+        plugins: the plugin-import module of the registry's entries, imported on the first lookup
+            (``get``, ``find``, ``names``, ``keys``, ``items``, ``in``, iteration, ``len``); None: the
+            entries are registered by whoever imports the registry's package.
     """
 
-    def __init__(self, role: str, error: type[LatdeployError] = UnsupportedLayerError, hint: str = "") -> None:
+    def __init__(
+        self,
+        role: str,
+        error: type[LatdeployError] = UnsupportedLayerError,
+        hint: str = "",
+        plugins: str | None = None,
+    ) -> None:
         self.role = role
         self.error = error
         self.hint = hint
-        self._entries: dict[Key, Value] = {}
+        self._plugins = plugins
+        self._entries_: dict[Key, Value] = {}
+
+    @property
+    def _entries(self) -> dict[Key, Value]:
+        """The table, after importing the plugin-import module (once) if the registry names one."""
+        if self._plugins is not None:
+            plugins, self._plugins = self._plugins, None
+            importlib.import_module(plugins)
+        return self._entries_
 
     def add(self, key: Key, value: Value) -> Value:
         """Register ``value`` for ``key`` (replacing an earlier entry) and return it."""
-        self._entries[key] = value
+        self._entries_[key] = value
         return value
 
     def register(self, key: Key) -> Callable[[Entry], Entry]:
         """Decorator: register the decorated object for ``key``; returns it unchanged."""
 
         def decorate(value: Entry) -> Entry:
-            self._entries[key] = value  # type: ignore[assignment]
+            self._entries_[key] = value  # type: ignore[assignment]
             return value
 
         return decorate

@@ -9,6 +9,10 @@ dependencies, :data:`DEFERRED_IMPORTS`, and in the CLI commands, :data:`DEFERRIN
 from __future__ import annotations
 
 import ast
+import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +29,11 @@ import) that may be imported inside a function."""
 
 DEFERRING_MODULES = {
     "latdeploy",  # the package root and the CLI entry: signal handlers are installed before torch loads
+    "latdeploy.backends.lava",  # run_lava and its builders (torch) on first use: registering the backend is light
+    "latdeploy.backends.lava.backend",
     "latdeploy.cli",
+    "latdeploy.cli.format",  # the verdict and the graph description (neuron kinds, torch) when printed
+    "latdeploy.hw.profile",  # the profile schema (pydantic) when a profile is loaded
     "latdeploy.cli.energy_cmd",
     "latdeploy.cli.export_cmd",
     "latdeploy.cli.finetune_cmd",
@@ -37,8 +45,13 @@ DEFERRING_MODULES = {
 }
 """The CLI commands: each imports its flow (and torch) when it runs, so that ``latdeploy --help`` and a
 command's ``--help`` stay light; ``latdeploy`` and ``latdeploy.cli`` load ``save``/``load`` and the commands
-on first use, so that a signal during those imports is handled. The only modules that import latdeploy or
-required dependencies inside functions."""
+on first use, so that a signal during those imports is handled; the Lava backend registers without its runner.
+The only modules that import latdeploy or required dependencies inside functions (docs/layout.md, "Deferred
+imports")."""
+
+HEAVY_MODULES = ("torch", "lava", "numba", "matplotlib", "onnx", "onnxruntime", "scipy", "sklearn", "h5py", "pydantic")
+"""What ``latdeploy --help``, a command's ``--help`` and an option error must not import (``profiles list``: all
+but pydantic, which validates the profiles)."""
 
 
 @dataclass(frozen=True)
@@ -220,3 +233,29 @@ def test_imports_inside_functions_are_deferred_optional_dependencies_only():
         if hidden:
             nested[module] = hidden
     assert not nested, f"import these at module top: {nested}"
+
+
+def _imported_after(code: str) -> list[str]:
+    """Run ``code`` in a fresh interpreter; return the :data:`HEAVY_MODULES` it left in ``sys.modules``."""
+    heavy = f"sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY_MODULES!r})"
+    probe = f"{code}\nimport json, sys\nprint(json.dumps({heavy}))"
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=environment, check=True)
+    return sorted({name.split(".")[0] for name in json.loads(done.stdout.strip().splitlines()[-1])})
+
+
+def test_the_cli_imports_no_heavy_dependency_before_a_command_runs():
+    # every command registered, as `latdeploy --help` and `latdeploy <command> --help` need
+    assert _imported_after("from latdeploy.cli.commands import cli") == []
+
+
+def test_profiles_list_imports_no_heavy_dependency():
+    code = (
+        "import sys\nfrom latdeploy.cli.commands import cli\n"
+        "try:\n    cli.main(['profiles', 'list'], standalone_mode=False)\nexcept SystemExit:\n    pass"
+    )
+    assert _imported_after(code) == ["pydantic"]
+
+
+def test_the_probe_sees_a_heavy_import():
+    assert {"numba", "torch"} <= set(_imported_after("import latdeploy.sim.fixed"))

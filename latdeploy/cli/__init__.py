@@ -8,7 +8,8 @@ Each command lives in its own module and registers itself on :data:`cli` when
 :mod:`latdeploy.cli.commands` imports it. A command parses its options (shared ones from :mod:`latdeploy.cli.options`),
 makes one call into :mod:`latdeploy.flows` and prints with :mod:`latdeploy.cli.format`.
 
-Deferred imports (the only function-level imports of the package, each deliberate):
+Deferred imports (docs/layout.md, "Deferred imports"; ``tests/test_layout.py`` checks that importing
+every command loads no torch, numba, Lava, scipy, onnx, matplotlib or pydantic):
 
 * the commands (and with them torch, numpy, click) in :func:`main` and on first use of :data:`cli`:
   :func:`main` first installs the handlers of Ctrl-C, SIGTERM and SIGHUP
@@ -18,6 +19,9 @@ Deferred imports (the only function-level imports of the package, each deliberat
   onnxruntime and the data sets, which ``latdeploy --help`` and option errors do not need;
 * ``torch`` in ``finetune`` (to set its thread count);
 * ``latdeploy.nn.checkpoint.TrustedPickleWarning`` in ``export``, with the flow;
+* the verdict and the graph description in :mod:`latdeploy.cli.format`, when printed;
+* the profile schema (pydantic) in :func:`latdeploy.hw.profile.load_profile`;
+* the Lava runner and builders (torch) in :mod:`latdeploy.backends.lava`, on first use;
 * ``lava`` itself, in :mod:`latdeploy.backends.lava` (its builders, ``run_lava`` and the process
   count of a run): imported
   only when a Lava run starts, so that everything else works without lava-nc installed.

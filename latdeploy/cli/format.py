@@ -1,15 +1,18 @@
 """Every human text the CLI prints: numbers, the parity, export, sweep, energy, mapping and
 fine-tuning summaries. Parity reports of any schema version are read through
-:func:`latdeploy.verify.schema.upgrade_parity`; the hardware is named by its backend's label."""
+:func:`latdeploy.verify.schema.upgrade_parity`; the hardware is named by its backend's label.
+
+Imported by every command module, so it imports only light modules at its top; the verdict
+(:mod:`latdeploy.verify.parity`) and the graph description (:mod:`latdeploy.ir.describe`), which
+load the neuron kinds and with them torch and numba, are imported by the functions that print them
+(docs/layout.md, "Deferred imports")."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from latdeploy.backends.select import get_backend, hardware_label
-from latdeploy.ir.describe import format_description
 from latdeploy.verify.gates import describe_check, gates_ok
-from latdeploy.verify.parity import parity_ok
 from latdeploy.verify.schema import upgrade_parity
 
 
@@ -51,6 +54,8 @@ def joules(value: float) -> str:
 
 def status(report: dict[str, Any]) -> str:
     """``"OK"`` or ``"FAILED"``: :func:`latdeploy.verify.parity.parity_ok` of ``report``."""
+    from latdeploy.verify.parity import parity_ok
+
     return "OK" if parity_ok(report) else "FAILED"
 
 
@@ -65,7 +70,7 @@ def verdict_line(report: dict[str, Any]) -> str:
     (:mod:`latdeploy.verify.gates`; reports written before the gates had only parity)."""
     report = upgrade_parity(report)
     checks = [describe_check(check) for check in report.get("gates", {}).get("checks", [])]
-    passed = parity_ok(report) and gates_ok(report)
+    passed = status(report) == "OK" and gates_ok(report)
     short = hardware_label(report["hardware"], short=True)
     return (
         f"verdict     {'PASSED' if passed else 'FAILED'}: fixed vs {short} parity [{status(report)}]; "
@@ -312,6 +317,8 @@ def run_line(summary: dict[str, Any]) -> str:
 
 def inspect_lines(report: dict[str, Any]) -> list[str]:
     """The human description of ``latdeploy inspect``'s report: each graph and its host/chip split."""
+    from latdeploy.ir.describe import format_description
+
     lines = [f"{report['file']} ({report['format']})"]
     for label, description in report["graphs"].items():
         lines.append(f"\n[{label}] " + format_description(description))

@@ -28,7 +28,6 @@ from latdeploy.report.output_paths import check_file_output
 from latdeploy.untrusted.text import printable
 from latdeploy.verify.corrupt import parse_corruptions
 from latdeploy.verify.gates import Gates, gates_ok
-from latdeploy.verify.parity import parity_ok
 
 
 @cli.command()
@@ -111,6 +110,8 @@ def verify(
         if "source" in result.subject.data.record["test"] or calibration_data is not None:
             click.echo(printable("\n".join(record_lines(result.subject.data.record))))
         click.echo(printable("\n".join(verify_lines(report))))
+    from latdeploy.verify.parity import parity_ok
+
     if not parity_ok(report):
         click.echo(parity_failure(report), err=True)
         sys.exit(EXIT_PARITY_FAILURE)

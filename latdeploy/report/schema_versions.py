@@ -1,6 +1,6 @@
 """The ``schema_version`` of every JSON artefact latdeploy writes: one constant per schema.
 
-A file's ``schema_version`` says which of its layouts (``docs/formats.md``) it follows; a change
+A file's ``schema_version`` says which of its layouts (``docs/schemas.md``) it follows; a change
 that renames or removes a field, or changes a field's meaning, raises that schema's constant.
 Files written before versions existed have no ``schema_version``; readers take them as the
 previous layout (:func:`latdeploy.verify.schema.upgrade_parity` for ``parity.json``; the other

@@ -1,9 +1,8 @@
 """Simulators of the IR: float (equals the torch model) and fixed point (equals Lava).
 
-This module is the package's plugin import: it imports every module that registers a float or
-fixed-point kernel (neuron kinds register theirs through :mod:`latdeploy.neurons`).
+Importing the package loads nothing: the kernel registries import the plugin module
+:mod:`latdeploy.sim.plugins` (conv, pool and delay kernels) on their first lookup, so that
+:mod:`latdeploy.sim.trace` stays light for the CLI.
 """
 
 from __future__ import annotations
-
-from latdeploy.sim import fixed_conv, fixed_delay, float_conv  # noqa: F401  (register conv, pool, delay kernels)

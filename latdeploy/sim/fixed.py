@@ -49,7 +49,7 @@ from latdeploy.sim.trace import LayerTrace, Trace
 
 FixedKernel = Callable[..., Any]
 FIXED_KERNELS: Registry[type[Node], FixedKernel] = Registry(
-    "fixed-point kernel", ModelFormatError, hint="quantize first"
+    "fixed-point kernel", ModelFormatError, hint="quantize first", plugins="latdeploy.sim.plugins"
 )
 
 

@@ -27,7 +27,9 @@ from latdeploy.registry import Registry
 from latdeploy.sim.trace import LayerTrace, Trace
 
 FloatKernel = Callable[..., Any]
-FLOAT_KERNELS: Registry[type[Node], FloatKernel] = Registry("float kernel", ModelFormatError)
+FLOAT_KERNELS: Registry[type[Node], FloatKernel] = Registry(
+    "float kernel", ModelFormatError, plugins="latdeploy.sim.plugins"
+)
 
 
 def register_float_kernel(node_type: type[Node]) -> Callable[[FloatKernel], FloatKernel]:

@@ -100,7 +100,7 @@ def test_verifying_a_bundle_warns_about_nothing(bundle):
 def _documented_schemas() -> dict[str, dict]:
     import re
 
-    text = (ROOT / "docs" / "formats.md").read_text()
+    text = (ROOT / "docs" / "schemas.md").read_text()
     return {
         name: json.loads(body)
         for name, body in re.findall(r"<!-- schema: (\S+) -->\n```json\n(.*?)\n```", text, flags=re.S)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
+import jsonschema
 import pytest
 import yaml
 
 from latdeploy.errors import LatdeployError, ProfileError
-from latdeploy.hw.profile import NULLABLE, PROFILE_DIR, SCHEMA, SECTIONS_OF_KIND, load_profile, shipped_profiles
+from latdeploy.hw.profile import PROFILE_DIR, load_profile, shipped_profiles
+from latdeploy.hw.profile_schema import FIELDS, NULLABLE, SCHEMA, SECTIONS_OF_KIND
 
 
 def test_shipped_profiles_are_the_four_of_the_issue():
@@ -65,14 +69,17 @@ def _write(tmp_path, mutate, base="loihi2"):
         (lambda d: d["energy"]["spike_j"].update(value="a lot"), "energy.spike_j' must be a number"),
         (lambda d: d["arithmetic"]["state_bits"].pop("source"), "arithmetic.state_bits' has no 'source'"),
         (lambda d: d["arithmetic"]["state_bits"].update(source="  "), "arithmetic.state_bits' has no 'source'"),
-        (lambda d: d["resources"]["neurons_per_core"].update(value=-1), "resources.neurons_per_core' must be >= 0"),
+        (
+            lambda d: d["resources"]["neurons_per_core"].update(value=-1),
+            "neurons_per_core' must be >= 1, got -1",
+        ),
         (lambda d: d["resources"]["cores_per_chip"].update(value=0), "resources.cores_per_chip' must be >= 1"),
         (lambda d: d["resources"]["fan_in_per_core"].update(value=4096.5), "fan_in_per_core' must be an integer"),
         (lambda d: d["resources"]["conv_weight_sharing"].update(value=1), "conv_weight_sharing' must be true or"),
         (lambda d: d["resources"]["conv_population_axon_slots"].update(value=-2), "axon_slots' must be >= 0"),
         (lambda d: d["resources"]["conv_population_axon_slots"].update(value=True), "axon_slots' must be an integer"),
         (lambda d: d["arithmetic"]["weight_bits"].update(value=True), "weight_bits' must be an integer"),
-        (lambda d: d["arithmetic"]["weight_bits"].update(value=9), "weight_bits' must lie in 1..8"),
+        (lambda d: d["arithmetic"]["weight_bits"].update(value=9), "weight_bits' must be <= 8"),
         (lambda d: d["arithmetic"]["weight_exp_min"].update(value=9), "weight_exp_min' \\(9\\) exceeds"),
         (lambda d: d["arithmetic"]["sign_modes"].update(value=["both"]), "sign_modes' must be a non-empty list"),
         (lambda d: d["arithmetic"]["threshold_comparison"].update(value=">"), "threshold_comparison' must be one"),
@@ -110,3 +117,65 @@ def test_malformed_yaml_and_missing_files_are_profile_errors(tmp_path):
 def test_unknown_profile_name_lists_shipped_ones():
     with pytest.raises(ProfileError, match="loihi2"):
         load_profile("loihi9")
+
+
+def test_every_problem_is_reported_at_once_in_one_line(tmp_path):
+    def mutate(document):
+        document["energy"]["spike_j"]["value"] = -1.0
+        document["resources"]["cores_per_chip"]["value"] = 0
+        document["arithmetic"].pop("decay_bits")
+
+    with pytest.raises(ProfileError) as error:
+        load_profile(_write(tmp_path, mutate))
+    message = str(error.value)
+    assert message.startswith(f"{tmp_path / 'custom.yaml'}: 3 problems: ") and "\n" not in message
+    assert "field 'energy.spike_j' must be >= 0.0, got -1.0" in message
+    assert "field 'resources.cores_per_chip' must be >= 1, got 0" in message
+    assert "field 'arithmetic.decay_bits' is missing" in message
+
+
+def test_a_misspelt_key_is_named_with_the_key_it_resembles(tmp_path):
+    def mutate(document):
+        document["energy"]["spike_jj"] = document["energy"].pop("spike_j")
+        document["descripton"] = document.pop("description")
+        document["arithmetic"]["state_bits"]["sorce"] = document["arithmetic"]["state_bits"].pop("source")
+
+    with pytest.raises(ProfileError) as error:
+        load_profile(_write(tmp_path, mutate))
+    message = str(error.value)
+    assert "unknown field(s) ['spike_jj'] in section 'energy' (did you mean 'spike_j'?)" in message
+    assert "field 'energy.spike_j' is missing" in message
+    assert "unknown top-level field 'descripton' for a chip profile (did you mean 'description'?)" in message
+    assert (
+        "field 'arithmetic.state_bits' has unknown key 'sorce'; only 'value' and 'source' (did you mean 'source'?)"
+        in (message)
+    )
+
+
+def test_a_long_list_of_problems_is_cut_and_counted(tmp_path):
+    def mutate(document):
+        for entry in document["resources"].values():
+            entry["value"] = "many"
+        for entry in document["arithmetic"].values():
+            entry["value"] = "many"
+
+    with pytest.raises(ProfileError, match=r"\(and \d+ more problems\)$") as error:
+        load_profile(_write(tmp_path, mutate))
+    assert str(error.value).startswith(f"{tmp_path / 'custom.yaml'}: 23 problems: field 'arithmetic.weight_bits' must")
+    assert len(str(error.value)) < 600
+
+
+def test_the_schema_table_and_the_loaded_sections_agree():
+    assert SCHEMA == {section: tuple(fields) for section, fields in FIELDS.items()}
+    assert set(SECTIONS_OF_KIND["chip"]) == set(FIELDS)
+    assert NULLABLE == {("energy", "static_power_w"), ("energy", "time_per_step_s")}
+
+
+@pytest.mark.parametrize("name", ["cmos45nm", "loihi1", "loihi2", "spinnaker2"])
+def test_shipped_profiles_validate_against_the_published_json_schema(name):
+    schema = json.loads((PROFILE_DIR.parent.parent.parent / "docs" / "profile.schema.json").read_text())
+    document = yaml.safe_load((PROFILE_DIR / f"{name}.yaml").read_text())
+    jsonschema.validate(document, schema)
+    document["resources" if "resources" in document else "energy"]["spike_jj"] = {"value": 1, "source": "x"}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(document, schema)

@@ -1,7 +1,9 @@
 """The ``lava`` backend (target ``loihi2-sim``): :func:`latdeploy.backends.lava.run_lava` behind
 :class:`latdeploy.backends.base.Backend`.
 
-Lava itself is imported only when :meth:`LavaBackend.run` builds the network.
+Lava itself, and the runner with its builders (and torch), are imported only when
+:meth:`LavaBackend.run` builds the network or :meth:`LavaBackend.versions` is asked: registering the
+backend stays light for the CLI (docs/layout.md, "Deferred imports").
 
 Every Lava process runs in its own OS process (about 0.5 GB each): a network of more than
 :data:`latdeploy.backends.lava.children.MAX_LAVA_PROCESSES` is refused before any starts
@@ -12,7 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from latdeploy.backends import lava
 from latdeploy.backends.base import BACKENDS, BackendRun
 from latdeploy.ir import Graph
 
@@ -38,6 +39,8 @@ class LavaBackend:
             BackendError: if Lava is not importable, a node has no Lava builder, or the run fails.
             LavaTimeoutError: (a BackendError) if the run takes longer than ``timeout`` seconds.
         """
+        from latdeploy.backends import lava  # the package's run_lava (loaded on first use; tests replace it)
+
         result = lava.run_lava(graph, spikes, timeout=timeout)
         timed = None if result.run_seconds is None else result.hardware_steps - 1  # the first step compiles
         return BackendRun(
@@ -51,7 +54,9 @@ class LavaBackend:
 
     def versions(self) -> dict[str, str]:
         """Return ``{"lava-nc": version}`` (``{}`` when Lava is not installed)."""
-        return lava.lava_versions()
+        from latdeploy.backends.lava.runner import lava_versions
+
+        return lava_versions()
 
 
 BACKENDS.add(LavaBackend.name, LavaBackend())

@@ -58,7 +58,9 @@ class LavaNode:
 
 
 LavaBuilder = Callable[[Node, list[Any], BuildContext], LavaNode]
-LAVA_BUILDERS: Registry[type[Node], LavaBuilder] = Registry("Lava builder", BackendError)
+LAVA_BUILDERS: Registry[type[Node], LavaBuilder] = Registry(
+    "Lava builder", BackendError, plugins="latdeploy.backends.lava.plugins"
+)
 LAVA_REFUSALS: Registry[type[Node], str] = Registry("Lava refusal", BackendError)
 """Why a neuron kind's integer node has no Lava builder (the kind's declared refusal)."""
 
