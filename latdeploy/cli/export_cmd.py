@@ -12,9 +12,11 @@ from typing import Any
 import click
 
 from latdeploy.cli.app import cli
-from latdeploy.cli.format import export_lines, parity_failure
+from latdeploy.cli.format import executor_line, export_lines, parity_failure
 from latdeploy.cli.options import (
     data_options,
+    execution_of,
+    executor_options,
     force_option,
     hardware_timeout_option,
     profile_option,
@@ -22,7 +24,7 @@ from latdeploy.cli.options import (
     trust_pickle_option,
     weight_bits_option,
 )
-from latdeploy.cli.progress import stage_progress
+from latdeploy.cli.progress import detail_of, stage_progress
 from latdeploy.errors import EXIT_PARITY_FAILURE
 from latdeploy.untrusted.text import printable
 
@@ -38,6 +40,7 @@ def json_summary(result: Any) -> dict[str, Any]:
         "hardware_seconds": result.hardware_seconds,
         "fixed_seconds": result.fixed_seconds,
         "data": result.data,
+        "executor": result.executor,
     }
 
 
@@ -70,6 +73,7 @@ def json_summary(result: Any) -> dict[str, Any]:
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @force_option()
 @data_options()
+@executor_options()
 def export(
     formats: tuple[str, ...],
     model: Path,
@@ -86,6 +90,10 @@ def export(
     force: bool,
     data: str | None,
     calibration_data: str | None,
+    executor: str,
+    ray_address: str | None,
+    chunk_samples: int | None,
+    memory_limit: int | None,
 ) -> None:
     """Export MODEL to TARGET, verify it spike for spike and estimate its energy."""
     from latdeploy.data.source import record_lines
@@ -114,6 +122,7 @@ def export(
             force=force,
             data=data,
             calibration_data=calibration_data,
+            execution=execution_of(executor, ray_address, chunk_samples, memory_limit, detail_of(advance)),
         )
     if as_json:
         click.echo(json.dumps(json_summary(result), indent=2, sort_keys=True))
@@ -123,7 +132,7 @@ def export(
         )
         if data is not None or calibration_data is not None:
             lines = [*record_lines(result.data), *lines]
-        click.echo(printable("\n".join(lines)))
+        click.echo(printable("\n".join([*lines, executor_line(result.executor)])))
     for line in result.warnings:
         click.echo(line, err=True)
     if not result.parity_ok:

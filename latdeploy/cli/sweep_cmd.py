@@ -12,12 +12,14 @@ from latdeploy.cli.format import sweep_lines
 from latdeploy.cli.options import (
     backend_option,
     data_options,
+    execution_of,
+    executor_options,
     force_option,
     hardware_samples_option,
     profile_option,
     samples_option,
 )
-from latdeploy.cli.progress import stage_progress
+from latdeploy.cli.progress import detail_of, stage_progress
 from latdeploy.report.output_paths import check_directory_output
 
 
@@ -45,6 +47,7 @@ def _bits(value: str) -> list[int]:
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @force_option()
 @data_options()
+@executor_options()
 def sweep(
     model: Path,
     profile_name: str,
@@ -58,6 +61,10 @@ def sweep(
     force: bool,
     data: str | None,
     calibration_data: str | None,
+    executor: str,
+    ray_address: str | None,
+    chunk_samples: int | None,
+    memory_limit: int | None,
 ) -> None:
     """Quantize MODEL at each weight bit width; compare accuracy, parity and energy (with a Pareto plot)."""
     from latdeploy.data.source import data_paths, record_lines
@@ -79,6 +86,7 @@ def sweep(
             backend=backend,
             data=data,
             calibration_data=calibration_data,
+            execution=execution_of(executor, ray_address, chunk_samples, memory_limit, detail_of(advance)),
         )
     write_sweep(result, out, f"{Path(model).name} on {profile_name}")
     if as_json:

@@ -9,10 +9,12 @@ from pathlib import Path
 import click
 
 from latdeploy.cli.app import cli
-from latdeploy.cli.format import parity_failure, verify_lines
+from latdeploy.cli.format import executor_line, parity_failure, verify_lines
 from latdeploy.cli.options import (
     backend_option,
     data_options,
+    execution_of,
+    executor_options,
     force_option,
     hardware_samples_option,
     profile_option,
@@ -20,7 +22,7 @@ from latdeploy.cli.options import (
     seed_option,
     weight_bits_option,
 )
-from latdeploy.cli.progress import stage_progress
+from latdeploy.cli.progress import detail_of, stage_progress
 from latdeploy.errors import EXIT_PARITY_FAILURE
 from latdeploy.report.bundle import atomic_file
 from latdeploy.report.output_paths import check_file_output
@@ -40,10 +42,13 @@ from latdeploy.verify.parity import parity_ok
 @click.option("--corrupt", default="", help="Robustness reruns, e.g. gaussian_noise:0.1,salt_pepper:0.05.")
 @seed_option("Seed of the corruptions.")
 @click.option("--html", "html_path", type=click.Path(path_type=Path), default=None, help="Also write an HTML report.")
-@click.option("--json", "as_json", is_flag=True, help="Print parity.json's content instead of the summary.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print parity.json's content (and 'executor') instead of the summary."
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @force_option()
 @data_options()
+@executor_options()
 def verify(
     source: Path,
     samples: int | None,
@@ -60,6 +65,10 @@ def verify(
     force: bool,
     data: str | None,
     calibration_data: str | None,
+    executor: str,
+    ray_address: str | None,
+    chunk_samples: int | None,
+    memory_limit: int | None,
 ) -> None:
     """Verify SOURCE (a model file or an exported bundle) spike for spike: float vs fixed point vs hardware.
 
@@ -86,18 +95,20 @@ def verify(
             advance,
             data,
             calibration_data,
+            execution_of(executor, ray_address, chunk_samples, memory_limit, detail_of(advance)),
         )
     report = result.report
     if html_path is not None:
         with atomic_file(html_path) as temporary:
             temporary.write_text(result.html(title=f"latdeploy verify {source}"))
     if as_json:
-        click.echo(json.dumps(report, indent=2, sort_keys=True))
+        click.echo(json.dumps({**report, "executor": result.extra["executor"]}, indent=2, sort_keys=True))
     else:
         click.echo(printable(f"source      {result.subject.source} (profile {result.subject.profile.name})"))
         if "source" in result.subject.data.record["test"] or calibration_data is not None:
             click.echo(printable("\n".join(record_lines(result.subject.data.record))))
         click.echo(printable("\n".join(verify_lines(report))))
+        click.echo(executor_line(result.extra["executor"]))
     if not parity_ok(report):
         click.echo(parity_failure(report), err=True)
         sys.exit(EXIT_PARITY_FAILURE)
