@@ -32,7 +32,7 @@ def ray_cluster():
 
 
 def _verify_json(*options: str) -> dict:
-    args = ["verify", str(CONV), "--samples", "6", "--hardware-samples", "2", "--json", *options]
+    args = ["verify", str(CONV), "--samples", "4", "--hardware-samples", "2", "--json", *options]
     result = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return json.loads(result.output)
@@ -41,7 +41,7 @@ def _verify_json(*options: str) -> dict:
 def test_verify_on_ray_gives_the_json_of_the_local_executor(ray_cluster):
     on_ray = _verify_json("--executor", "ray")
     local = _verify_json()
-    assert on_ray.pop("executor") == {"executor": "ray", "chunks": 3 + 3 + 2, "retries": []}
+    assert on_ray.pop("executor") == {"executor": "ray", "chunks": 2 + 2 + 2, "retries": []}
     assert local.pop("executor") == {"executor": "local", "chunks": 3, "retries": []}
     assert on_ray == local
     assert on_ray["fixed_vs_hardware"]["mismatches"] == 0
