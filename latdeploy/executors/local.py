@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from latdeploy.errors import BackendError
+from latdeploy.errors import BackendError, LatdeployError
 from latdeploy.executors.base import EXECUTORS, ChunkJob, ChunkResult, ChunkWork
 from latdeploy.executors.chunk_task import evaluate_chunk
 
@@ -17,7 +17,7 @@ class LocalExecutor:
 
     def __init__(self, address: str | None = None) -> None:
         if address is not None:
-            raise BackendError(f"--ray-address {address!r} needs --executor ray")
+            raise LatdeployError(f"--ray-address {address!r} needs --executor ray")
         self._queue: deque[tuple[int, ChunkJob, ChunkWork]] = deque()
         self._tickets = 0
 
