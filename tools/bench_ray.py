@@ -6,9 +6,9 @@ local executor (chunks one after another in this process) and once on a local Ra
 ``--workers`` worker CPUs started here (``ray.init(num_cpus=...)``; its start-up is timed apart).
 Both runs must give the same spikes (exit code 3 otherwise). Printed: Lava samples per minute of
 each (wall time of the whole evaluation: building, compiling and running Lava, reading back,
-joining) and their ratio, and the memory high-water mark (resident set of the worker and its Lava
-child processes together, sampled every 0.1 s with psutil) of this process in the local run and of
-each Ray worker. Usage::
+joining) and their ratio, and the memory high-water mark (PSS of the worker and its Lava child
+processes together, sampled every 0.2 s with psutil) of this process in the local run and of the
+``--workers`` Ray workers with the highest marks (the ones that ran chunks; idle workers hold ~80 MiB). Usage::
 
     .venv/bin/python tools/bench_ray.py [--samples 8] [--chunk 2] [--workers 2]
 """
@@ -37,8 +37,8 @@ TASK_TITLE = "ray::"
 
 
 class MemoryWatch:
-    """Samples the resident memory of processes (each with its children) until stopped; keeps each
-    one's high-water mark by pid."""
+    """Samples the proportional set size (PSS: pages shared between forked processes counted once) of
+    processes, each with its children, until stopped; keeps each one's high-water mark by pid."""
 
     def __init__(self, select) -> None:
         self.select, self.peaks, self.stop = select, {}, threading.Event()
@@ -48,11 +48,12 @@ class MemoryWatch:
         while not self.stop.is_set():
             for process in self.select():
                 try:
-                    rss = process.memory_info().rss + sum(c.memory_info().rss for c in process.children(True))
+                    family = [process, *process.children(recursive=True)]
+                    pss = sum(member.memory_full_info().pss for member in family)
                 except psutil.Error:
                     continue
-                self.peaks[process.pid] = max(self.peaks.get(process.pid, 0), rss)
-            time.sleep(0.1)
+                self.peaks[process.pid] = max(self.peaks.get(process.pid, 0), pss)
+            time.sleep(0.2)
 
     def __enter__(self) -> MemoryWatch:
         self.thread.start()
@@ -63,14 +64,18 @@ class MemoryWatch:
         self.thread.join()
 
 
+def is_ray_worker(process: psutil.Process | None) -> bool:
+    """Return whether ``process`` has a Ray worker's title (``ray::...``; Lava's processes forked
+    from a worker carry it too)."""
+    try:
+        return process is not None and (process.cmdline() or [""])[0].startswith(TASK_TITLE)
+    except psutil.Error:
+        return False
+
+
 def ray_workers() -> list[psutil.Process]:
-    """Return the Ray worker processes (title ``ray::...``) on this machine."""
-    found = []
-    for process in psutil.process_iter(["cmdline"]):
-        cmdline = process.info["cmdline"] or []
-        if cmdline and cmdline[0].startswith(TASK_TITLE):
-            found.append(process)
-    return found
+    """Return the Ray worker processes on this machine (not the Lava processes forked from them)."""
+    return [p for p in psutil.process_iter() if is_ray_worker(p) and not is_ray_worker(p.parent())]
 
 
 def timed_run(subject, spikes, execution: Execution):
@@ -129,9 +134,10 @@ def main() -> int:
     print(
         f"memory high-water, local (this process + Lava children): {local_memory.peaks.get(me.pid, 0) / 2**20:.0f} MiB"
     )
-    busy = {pid: peak for pid, peak in ray_memory.peaks.items()}
-    for pid, peak in sorted(busy.items(), key=lambda item: -item[1]):
+    busy = sorted(ray_memory.peaks.items(), key=lambda item: -item[1])[: options.workers]
+    for pid, peak in busy:
         print(f"memory high-water, Ray worker pid {pid} (+ Lava children): {peak / 2**20:.0f} MiB")
+    print(f"({len(ray_memory.peaks)} Ray worker processes seen)")
     print(f"spikes identical: {same}; retries: {ray_record['retries']}")
     return 0 if same else 3
 

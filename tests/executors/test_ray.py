@@ -4,6 +4,8 @@ parity report as the local executor, also when a worker is killed in the middle 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -18,9 +20,25 @@ from latdeploy.flows.verify import load_subject, verify
 
 ray = pytest.importorskip("ray", reason="the 'ray' extra is not installed")
 
-CONV = Path(__file__).resolve().parents[2] / "models" / "digits_ttfs_convnet.pt"
+MODELS = Path(__file__).resolve().parents[2] / "models"
+CONV = MODELS / "digits_ttfs_convnet.pt"
+MLP = MODELS / "digits_mlp.pt"
 TASK_TITLE = "ray::evaluate_chunk"
 """The process title of a Ray worker while it runs a chunk task."""
+
+
+@pytest.mark.slow
+def test_the_command_starts_its_own_local_ray_and_counts_what_the_local_executor_counts():
+    """No cluster given and none running: ``--executor ray`` starts a local Ray and stops it (this test
+    runs before the module's cluster starts)."""
+
+    def energy(*options: str) -> dict:
+        command = [sys.executable, "-m", "latdeploy.cli", "energy", str(MLP), "--samples", "5", "--json", *options]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    assert energy("--executor", "ray", "--chunk-samples", "2") == energy()
 
 
 @pytest.fixture(scope="module")
@@ -47,12 +65,25 @@ def test_verify_on_ray_gives_the_json_of_the_local_executor(ray_cluster):
     assert on_ray["fixed_vs_hardware"]["mismatches"] == 0
 
 
+def _is_ray_process(process: psutil.Process | None) -> bool:
+    try:
+        return process is not None and (process.cmdline() or [""])[0].startswith("ray::")
+    except psutil.Error:
+        return False
+
+
 def _kill_one_running_task(killed: list[int], stop: threading.Event) -> None:
     """Kill (SIGKILL) the first Ray worker seen running a Lava chunk task, and record its pid."""
     while not stop.is_set() and not killed:
         for process in psutil.process_iter(["pid", "cmdline"]):
             cmdline = process.info["cmdline"] or []
-            if cmdline and cmdline[0].startswith(TASK_TITLE) and process.children():  # Lava's children: a Lava run
+            # a worker (Lava's processes, forked from it, carry its title too) with Lava running under it
+            if (
+                cmdline
+                and cmdline[0].startswith(TASK_TITLE)
+                and not _is_ray_process(process.parent())
+                and process.children()
+            ):
                 process.kill()
                 killed.append(process.info["pid"])
                 return
