@@ -72,21 +72,19 @@ def _is_ray_process(process: psutil.Process | None) -> bool:
         return False
 
 
-def _kill_one_running_task(killed: list[int], stop: threading.Event) -> None:
-    """Kill (SIGKILL) the first Ray worker seen running a Lava chunk task, and record its pid."""
-    while not stop.is_set() and not killed:
+def _kill_one_running_task(killed: list[int], lava_stage: threading.Event, stop: threading.Event) -> None:
+    """Once the Lava stage has begun, kill (SIGKILL) the first Ray worker seen running a chunk task
+    with Lava under it, and record its pid."""
+    lava_stage.wait()
+    while not stop.is_set():
         for process in psutil.process_iter(["pid", "cmdline"]):
             cmdline = process.info["cmdline"] or []
             # a worker (Lava's processes, forked from it, carry its title too) with Lava running under it
-            if (
-                cmdline
-                and cmdline[0].startswith(TASK_TITLE)
-                and not _is_ray_process(process.parent())
-                and process.children()
-            ):
-                process.kill()
-                killed.append(process.info["pid"])
-                return
+            if cmdline and cmdline[0].startswith(TASK_TITLE) and not _is_ray_process(process.parent()):
+                if process.children():
+                    process.kill()
+                    killed.append(process.info["pid"])
+                    return
         time.sleep(0.05)
 
 
@@ -96,14 +94,20 @@ def test_a_worker_killed_mid_run_is_retried_and_the_results_are_the_same(ray_clu
     with open_evaluator() as local:
         expected = verify(subject, 6, 4, evaluator=local)
     killed: list[int] = []
-    stop = threading.Event()
-    killer = threading.Thread(target=_kill_one_running_task, args=(killed, stop), daemon=True)
+    lava_stage, stop = threading.Event(), threading.Event()
+    killer = threading.Thread(target=_kill_one_running_task, args=(killed, lava_stage, stop), daemon=True)
     killer.start()
+
+    def on_stage(name: str) -> None:
+        if name == "Lava":  # float and fixed point are done: only Lava chunks run from here on
+            lava_stage.set()
+
     try:
         with open_evaluator(Execution(executor="ray", chunk_samples=1)) as evaluator:
-            result = verify(subject, 6, 4, evaluator=evaluator)
+            result = verify(subject, 6, 4, progress=on_stage, evaluator=evaluator)
     finally:
         stop.set()
+        lava_stage.set()
         killer.join()
     assert len(killed) == 1
     assert json.dumps(result.report, sort_keys=True) == json.dumps(expected.report, sort_keys=True)
