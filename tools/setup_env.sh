@@ -4,7 +4,8 @@
 #
 # Usage: bash tools/setup_env.sh [--test]
 #   --test   also install the test tools (pytest, hypothesis, ruff) and the SNN frameworks the
-#            tests check latdeploy against (the 'frameworks' extra, docs/frameworks.md).
+#            tests check latdeploy against (the 'frameworks' extra, docs/frameworks.md)
+#            and Ray (the 'ray' extra: --executor ray, docs/executors.md).
 # Set LATDEPLOY_PYTHON=/path/to/python3.10 to choose the interpreter yourself.
 # Re-running is cheap: nothing is installed again while pyproject.toml and this
 # script are unchanged.
@@ -13,7 +14,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
 extras="lava"
-[ "${1:-}" = "--test" ] && extras="lava,test,frameworks"
+[ "${1:-}" = "--test" ] && extras="lava,test,frameworks,ray"
 
 is_python310() {
     [ -n "$1" ] && [ -x "$1" ] || command -v "$1" >/dev/null 2>&1 || return 1

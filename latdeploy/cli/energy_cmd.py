@@ -9,7 +9,7 @@ import click
 
 from latdeploy.cli.app import cli
 from latdeploy.cli.format import energy_lines
-from latdeploy.cli.options import data_options, samples_option, weight_bits_option
+from latdeploy.cli.options import data_options, execution_of, executor_options, samples_option, weight_bits_option
 from latdeploy.hw.profile import DEFAULT_PROFILE
 from latdeploy.report import schema_versions
 from latdeploy.report.schema_versions import versioned
@@ -26,6 +26,7 @@ from latdeploy.untrusted.text import printable
 @click.option("--model", "model_path", type=click.Path(path_type=Path), default=None, help="Model file of a bundle.")
 @click.option("--json", "as_json", is_flag=True, help="Print {counts, profiles: [energy.json ...]} as JSON.")
 @data_options()
+@executor_options()
 def energy(
     source: Path,
     profiles: tuple[str, ...],
@@ -35,6 +36,10 @@ def energy(
     as_json: bool,
     data: str | None,
     calibration_data: str | None,
+    executor: str,
+    ray_address: str | None,
+    chunk_samples: int | None,
+    memory_limit: int | None,
 ) -> None:
     """Count SOPs, neuron updates and spikes of SOURCE (model file or bundle) and price them per profile.
 
@@ -45,7 +50,10 @@ def energy(
     from latdeploy.data.source import record_lines
     from latdeploy.flows.energy import energy_of_source
 
-    subject, table = energy_of_source(source, profiles, samples, weight_bits, model_path, data, calibration_data)
+    execution = execution_of(executor, ray_address, chunk_samples, memory_limit)
+    subject, table = energy_of_source(
+        source, profiles, samples, weight_bits, model_path, data, calibration_data, execution
+    )
     if as_json:
         click.echo(json.dumps(versioned(table, schema_versions.ENERGY), indent=2, sort_keys=True))
     else:

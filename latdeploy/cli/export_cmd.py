@@ -12,9 +12,11 @@ from typing import Any
 import click
 
 from latdeploy.cli.app import cli
-from latdeploy.cli.format import export_lines, gate_failure, parity_failure
+from latdeploy.cli.format import executor_line, export_lines, gate_failure, parity_failure
 from latdeploy.cli.options import (
     data_options,
+    execution_of,
+    executor_options,
     force_option,
     gate_options,
     hardware_timeout_option,
@@ -24,7 +26,7 @@ from latdeploy.cli.options import (
     trust_pickle_option,
     weight_bits_option,
 )
-from latdeploy.cli.progress import stage_progress
+from latdeploy.cli.progress import detail_of, stage_progress
 from latdeploy.errors import EXIT_GATE_FAILURE, EXIT_PARITY_FAILURE
 from latdeploy.report import schema_versions
 from latdeploy.untrusted.text import printable
@@ -44,6 +46,7 @@ def json_summary(result: Any) -> dict[str, Any]:
         "hardware_seconds": result.hardware_seconds,
         "fixed_seconds": result.fixed_seconds,
         "data": result.data,
+        "executor": result.executor,
     }
 
 
@@ -77,6 +80,7 @@ def json_summary(result: Any) -> dict[str, Any]:
 @gate_options()
 @force_option()
 @data_options()
+@executor_options()
 def export(
     formats: tuple[str, ...],
     model: Path,
@@ -95,6 +99,10 @@ def export(
     calibration_data: str | None,
     max_accuracy_drop: float,
     min_agreement: float,
+    executor: str,
+    ray_address: str | None,
+    chunk_samples: int | None,
+    memory_limit: int | None,
 ) -> None:
     """Export MODEL to TARGET, verify it spike for spike and estimate its energy.
 
@@ -129,6 +137,7 @@ def export(
             data=data,
             calibration_data=calibration_data,
             gates=Gates(max_accuracy_drop, min_agreement),
+            execution=execution_of(executor, ray_address, chunk_samples, memory_limit, detail_of(advance)),
         )
     if as_json:
         click.echo(json.dumps(json_summary(result), indent=2, sort_keys=True))
@@ -138,7 +147,7 @@ def export(
         )
         if data is not None or calibration_data is not None:
             lines = [*record_lines(result.data), *lines]
-        click.echo(printable("\n".join(lines)))
+        click.echo(printable("\n".join([*lines, executor_line(result.executor)])))
     for line in result.warnings:
         click.echo(line, err=True)
     if not result.parity_ok:

@@ -329,3 +329,15 @@ def inspect_lines(report: dict[str, Any]) -> list[str]:
             f"out: {', '.join(split['to_host']) or '-'}"
         )
     return lines
+
+
+def executor_line(record: dict[str, Any]) -> str:
+    """Return the summary line of an executor record (``{executor, chunks, retries}``): its name, the
+    chunks run and each retried chunk's part, sample range and tries."""
+    retried = "; ".join(
+        f"{entry['part']} samples {entry['samples'][0]}..{entry['samples'][1]} took {entry['attempts']} tries"
+        for entry in record["retries"]
+    )
+    return f"executor    {record['executor']}: {record['chunks']} chunk(s)" + (
+        f", retried: {retried}" if retried else ""
+    )

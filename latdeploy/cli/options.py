@@ -1,8 +1,9 @@
 """Options that several commands share, each defined once: sample counts, profiles, targets,
 backends, weight bits, the verdict gates, ``--trust-pickle``, ``--force``, the hardware run's sample
-count and time limit, and the user's data (``--data``, ``--calibration-data``).
+count and time limit, the user's data (``--data``, ``--calibration-data``) and how samples run
+(``--executor``, ``--ray-address``, ``--chunk-samples``, ``--memory-limit``).
 
-Choice lists that come from a registry (``--target``, ``--backend``) are read when the
+Choice lists that come from a registry (``--target``, ``--backend``, ``--executor``) are read when the
 command line is parsed, so a backend registered at run time (a test's) is a valid choice.
 """
 
@@ -14,7 +15,10 @@ from typing import Any
 
 import click
 
+import latdeploy.executors  # noqa: F401  (registers the executors, the --executor choices)
 from latdeploy.backends.select import DEFAULT_BACKEND, backend_names, get_backend, target_names
+from latdeploy.executors.base import DEFAULT_EXECUTOR, EXECUTORS
+from latdeploy.executors.evaluate import Execution
 from latdeploy.hw.profile import DEFAULT_PROFILE
 from latdeploy.verify.gates import DEFAULT_MAX_ACCURACY_DROP, DEFAULT_MIN_AGREEMENT
 
@@ -242,3 +246,52 @@ def data_options() -> Decorator:
         return click.option("--data", default=None, metavar="DATA", help=DATA_HELP)(command)
 
     return decorate
+
+
+def executor_options() -> Decorator:
+    """``--executor``, ``--ray-address``, ``--chunk-samples`` and ``--memory-limit`` (as ``executor``,
+    ``ray_address``, ``chunk_samples``, ``memory_limit``): how the samples run; :func:`execution_of`
+    makes them an :class:`~latdeploy.executors.evaluate.Execution`."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        command = memory_limit_option()(command)
+        command = click.option(
+            "--chunk-samples",
+            type=click.IntRange(min=1),
+            default=None,
+            metavar="N",
+            help="At most N samples per chunk task. [as the memory limit and the executor's workers allow]",
+        )(command)
+        command = click.option(
+            "--ray-address",
+            default=None,
+            metavar="ADDRESS",
+            help="Ray cluster for --executor ray (HOST:PORT of 'ray start --head', or auto). [start a local one]",
+        )(command)
+        return click.option(
+            "--executor",
+            type=RegisteredChoice(EXECUTORS.keys),
+            default=DEFAULT_EXECUTOR,
+            show_default=True,
+            help="Where chunks of samples run: local (this process) or ray (a Ray cluster; pip install "
+            "'latdeploy[ray]').",
+        )(command)
+
+    return decorate
+
+
+def execution_of(
+    executor: str,
+    ray_address: str | None,
+    chunk_samples: int | None,
+    memory_limit: int | None,
+    on_progress: Callable[[str], None] | None = None,
+) -> Execution:
+    """Return the :class:`~latdeploy.executors.evaluate.Execution` of :func:`executor_options`' values.
+
+    Raises:
+        click.UsageError: for ``--ray-address`` without ``--executor ray``.
+    """
+    if ray_address is not None and executor != "ray":
+        raise click.UsageError("--ray-address needs --executor ray")
+    return Execution(executor, ray_address, memory_limit, chunk_samples, on_progress=on_progress)

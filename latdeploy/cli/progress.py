@@ -11,7 +11,9 @@ import click
 
 @contextmanager
 def stage_progress(stages: int, quiet: bool, label: str) -> Iterator[Callable[[str], None]]:
-    """Yield a callback ``advance(stage_name)`` that moves a bar of ``stages`` steps on stderr.
+    """Yield a callback ``advance(stage_name)`` that moves a bar of ``stages`` steps on stderr;
+    ``advance.detail(text)`` (see :func:`detail_of`) shows ``text`` beside the stage (chunks done,
+    throughput) without moving the bar.
 
     With ``quiet``, or when stderr is not a terminal (pipes, logs, tests: errors stay one
     line there), the callback does nothing.
@@ -22,12 +24,25 @@ def stage_progress(stages: int, quiet: bool, label: str) -> Iterator[Callable[[s
     with click.progressbar(length=stages, label=label, file=sys.stderr, show_pos=True) as bar:
         started = [False]
 
+        current = [""]
+
         def advance(name: str) -> None:
             if started[0]:
                 bar.update(1)
             started[0] = True
-            bar.label = f"{label}: {name}"
+            current[0] = f"{label}: {name}"
+            bar.label = current[0]
             bar.render_progress()
 
+        def detail(text: str) -> None:
+            bar.label = f"{current[0]} ({text})"
+            bar.render_progress()
+
+        advance.detail = detail  # type: ignore[attr-defined]
         yield advance
         bar.update(1)
+
+
+def detail_of(advance: Callable[[str], None]) -> Callable[[str], None] | None:
+    """Return the ``detail(text)`` callback of a :func:`stage_progress` callback (None when quiet)."""
+    return getattr(advance, "detail", None)

@@ -13,13 +13,15 @@ from latdeploy.cli.format import sweep_lines
 from latdeploy.cli.options import (
     backend_option,
     data_options,
+    execution_of,
+    executor_options,
     force_option,
     gate_options,
     hardware_samples_option,
     profile_option,
     samples_option,
 )
-from latdeploy.cli.progress import stage_progress
+from latdeploy.cli.progress import detail_of, stage_progress
 from latdeploy.errors import EXIT_GATE_FAILURE
 from latdeploy.report.output_paths import check_directory_output
 from latdeploy.verify.gates import Gates
@@ -50,6 +52,7 @@ def _bits(value: str) -> list[int]:
 @gate_options()
 @force_option()
 @data_options()
+@executor_options()
 def sweep(
     model: Path,
     profile_name: str,
@@ -65,6 +68,10 @@ def sweep(
     calibration_data: str | None,
     max_accuracy_drop: float,
     min_agreement: float,
+    executor: str,
+    ray_address: str | None,
+    chunk_samples: int | None,
+    memory_limit: int | None,
 ) -> None:
     """Quantize MODEL at each weight bit width; compare accuracy, parity and energy (with a Pareto plot).
 
@@ -92,6 +99,7 @@ def sweep(
             data=data,
             calibration_data=calibration_data,
             gates=gates,
+            execution=execution_of(executor, ray_address, chunk_samples, memory_limit, detail_of(advance)),
         )
     write_sweep(result, out, f"{Path(model).name} on {profile_name}")
     if as_json:

@@ -9,10 +9,12 @@ from pathlib import Path
 import click
 
 from latdeploy.cli.app import cli
-from latdeploy.cli.format import gate_failure, parity_failure, verify_lines
+from latdeploy.cli.format import executor_line, gate_failure, parity_failure, verify_lines
 from latdeploy.cli.options import (
     backend_option,
     data_options,
+    execution_of,
+    executor_options,
     force_option,
     gate_options,
     hardware_samples_option,
@@ -21,7 +23,7 @@ from latdeploy.cli.options import (
     seed_option,
     weight_bits_option,
 )
-from latdeploy.cli.progress import stage_progress
+from latdeploy.cli.progress import detail_of, stage_progress
 from latdeploy.errors import EXIT_GATE_FAILURE, EXIT_PARITY_FAILURE
 from latdeploy.report.bundle import atomic_file
 from latdeploy.report.output_paths import check_file_output
@@ -41,11 +43,14 @@ from latdeploy.verify.gates import Gates, gates_ok
 @click.option("--corrupt", default="", help="Robustness reruns, e.g. gaussian_noise:0.1,salt_pepper:0.05.")
 @seed_option("Seed of the corruptions.")
 @click.option("--html", "html_path", type=click.Path(path_type=Path), default=None, help="Also write an HTML report.")
-@click.option("--json", "as_json", is_flag=True, help="Print parity.json's content instead of the summary.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print parity.json's content (and 'executor') instead of the summary."
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @gate_options()
 @force_option()
 @data_options()
+@executor_options()
 def verify(
     source: Path,
     samples: int | None,
@@ -64,6 +69,10 @@ def verify(
     calibration_data: str | None,
     max_accuracy_drop: float,
     min_agreement: float,
+    executor: str,
+    ray_address: str | None,
+    chunk_samples: int | None,
+    memory_limit: int | None,
 ) -> None:
     """Verify SOURCE (a model file or an exported bundle) spike for spike: float vs fixed point vs hardware.
 
@@ -94,6 +103,7 @@ def verify(
             data,
             calibration_data,
             gates,
+            execution_of(executor, ray_address, chunk_samples, memory_limit, detail_of(advance)),
         )
     report = result.report
     if report["hardware_samples"] < hardware_samples:
@@ -103,13 +113,14 @@ def verify(
         with atomic_file(html_path) as temporary:
             temporary.write_text(result.html(title=f"latdeploy verify {source}"))
     if as_json:
-        click.echo(json.dumps(report, indent=2, sort_keys=True))
+        click.echo(json.dumps({**report, "executor": result.extra["executor"]}, indent=2, sort_keys=True))
     else:
         profile = result.subject.profile_note or result.subject.profile.name
         click.echo(printable(f"source      {result.subject.source} (profile {profile})"))
         if "source" in result.subject.data.record["test"] or calibration_data is not None:
             click.echo(printable("\n".join(record_lines(result.subject.data.record))))
         click.echo(printable("\n".join(verify_lines(report))))
+        click.echo(executor_line(result.extra["executor"]))
     from latdeploy.verify.parity import parity_ok
 
     if not parity_ok(report):

@@ -10,10 +10,10 @@ from typing import Any
 from latdeploy.data.source import DataSpec
 from latdeploy.energy.counting import energy_table
 from latdeploy.errors import LatdeployError
+from latdeploy.executors.evaluate import Execution, open_evaluator
 from latdeploy.flows.prepare import spikes_of
 from latdeploy.flows.verify import Subject, load_subject
 from latdeploy.hw.profile import load_profile
-from latdeploy.sim.fixed import simulate_fixed
 
 
 def energy_of_source(
@@ -24,6 +24,7 @@ def energy_of_source(
     model_path: Path | None = None,
     data: DataSpec | None = None,
     calibration_data: DataSpec | None = None,
+    execution: Execution | None = None,
 ) -> tuple[Subject, dict[str, Any]]:
     """Count SOPs, neuron updates and spikes of ``source`` (model file or bundle) on ``samples`` test
     samples (None: all) in the fixed-point simulator and price them for each of ``profile_names``
@@ -32,7 +33,9 @@ def energy_of_source(
     A model file is quantized for the first chip profile given (the default profile when all are
     energy-only). A bundle is priced with its own profile (:func:`latdeploy.flows.verify.bundle_profile`)
     unless ``profile_names`` are given, which re-price it. ``data`` and ``calibration_data`` are the user's data
-    (:func:`latdeploy.data.source.model_data`; labels are not needed here).
+    (:func:`latdeploy.data.source.model_data`; labels are not needed here). ``execution`` says how
+    the samples run (:class:`latdeploy.executors.evaluate.Execution`; None: locally, in chunks
+    within the default memory limit); the counts are the same whatever it says.
 
     Returns:
         ``(subject, table)``: what was counted (:class:`~latdeploy.flows.verify.Subject`) and
@@ -41,6 +44,8 @@ def energy_of_source(
 
     Raises:
         LatdeployError: for a bad source, profile, bit width or sample count.
+        ResourceError: if the samples cannot fit the memory limit (before anything runs).
+        BackendError: if a chunk fails every try on its executor.
     """
     loaded = [load_profile(name) for name in profile_names]
     chips = [name for name, profile in zip(profile_names, loaded, strict=True) if profile.kind == "chip"]
@@ -51,7 +56,8 @@ def energy_of_source(
     if count > len(test.x):
         raise LatdeployError(f"--samples {count} is outside 1..{len(test.x)} (test samples of the dataset)")
     spikes = spikes_of(subject.model, test, count)
-    trace = simulate_fixed(subject.int_graph, spikes)
+    with open_evaluator(execution) as evaluator:
+        trace = evaluator.evaluate(subject.int_graph, spikes, simulators=("fixed",)).traces["fixed"]
     table = energy_table(subject.int_graph, spikes, trace, loaded, subject.float_graph)
     if Path(source).is_dir():
         repriced = bool(profile_names)

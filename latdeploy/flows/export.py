@@ -20,6 +20,7 @@ from latdeploy.backends.select import backend_for_target
 from latdeploy.data.source import DataSpec, data_paths, model_data
 from latdeploy.energy.counting import energy_report
 from latdeploy.errors import LatdeployError
+from latdeploy.executors.evaluate import Execution, open_evaluator
 from latdeploy.flows.prepare import prepare_integer_graph, spikes_of
 from latdeploy.hw.mapper import map_graph
 from latdeploy.hw.profile import DEFAULT_PROFILE, load_profile
@@ -32,8 +33,6 @@ from latdeploy.report.html import render_report
 from latdeploy.report.output_paths import check_directory_output
 from latdeploy.report.rasters import raster_sample, spike_rasters
 from latdeploy.report.schema_versions import versioned
-from latdeploy.sim.fixed import simulate_fixed
-from latdeploy.sim.float_sim import simulate_float
 from latdeploy.untrusted.file_hash import sha256_of_file
 from latdeploy.verify.gates import Gates, evaluate_gates, gates_ok
 from latdeploy.verify.parity import parity_ok, parity_report
@@ -46,7 +45,9 @@ class ExportResult:
     """What :func:`export` wrote and measured (timings are not in the bundle, which is deterministic).
 
     ``hardware`` names the backend that ran the hardware run (:mod:`latdeploy.backends`); ``data``
-    says which data was evaluated and calibrated on (``manifest.json``'s ``data``).
+    says which data was evaluated and calibrated on (``manifest.json``'s ``data``); ``executor``
+    what the executor did (:class:`latdeploy.executors.driver.ExecutionRecord`, not in the bundle,
+    which is the same whatever the executor).
     """
 
     out: Path
@@ -57,6 +58,7 @@ class ExportResult:
     fixed_seconds: float
     warnings: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    executor: dict[str, Any] = field(default_factory=dict)
 
     @property
     def parity_ok(self) -> bool:
@@ -86,6 +88,7 @@ def export(
     data: DataSpec | None = None,
     calibration_data: DataSpec | None = None,
     gates: Gates | None = None,
+    execution: Execution | None = None,
 ) -> ExportResult:
     """Export ``model_path`` to ``target`` and verify it on ``samples`` test samples (None: all).
 
@@ -114,7 +117,9 @@ def export(
     Already-encoded spike data has no analog input for ``host.onnx``, which is then not written.
     ``out`` (default ``<model stem>.latdeploy``) is checked before anything else
     (:func:`latdeploy.report.output_paths.check_directory_output`; ``force`` lets the bundle
-    replace a regular file that is not an input).
+    replace a regular file that is not an input). ``execution`` says how the samples run
+    (:class:`latdeploy.executors.evaluate.Execution`: executor, memory limit, chunks; None: locally,
+    within the default limit); the bundle is the same whatever it says.
 
     Returns:
         The :class:`ExportResult`; the bundle is at ``result.out``.
@@ -124,7 +129,8 @@ def export(
         LatdeployError: for a bad model file, profile, target or sample count
             (nothing is written then).
         InputFormatError: for data that cannot be read or does not fit the model (nothing is written).
-        ResourceError: if the network does not fit the profile's cores (nothing is written).
+        ResourceError: if the network does not fit the profile's cores, or the samples the memory
+            limit (nothing is written).
         QuantizationRangeError: if ``u`` or ``v`` overflows on calibration data and
             ``allow_overflow`` is off (nothing is written).
         BackendError: if the backend is missing, its run fails or takes longer than ``timeout``.
@@ -160,12 +166,15 @@ def export(
     host_model = None if test.encoded else host_onnx_bytes(model, test.x[:samples])
     if host_model is not None:
         check_host_onnx(host_model, test.x[:samples], spikes)
-    float_trace = simulate_float(graph, spikes)
-    started = time.perf_counter()
-    fixed_trace = simulate_fixed(int_graph, spikes)
-    fixed_seconds = time.perf_counter() - started
-    step(backend.short_label)
-    hardware = backend.run(int_graph, spikes, timeout=timeout)
+    with open_evaluator(execution) as evaluator:
+        float_trace = evaluator.evaluate(int_graph, spikes, graph, ("float",)).traces["float"]
+        started = time.perf_counter()
+        fixed_trace = evaluator.evaluate(int_graph, spikes, simulators=("fixed",)).traces["fixed"]
+        fixed_seconds = time.perf_counter() - started
+        step(backend.short_label)
+        hardware = evaluator.evaluate(
+            int_graph, spikes, simulators=(), backend=backend.name, hardware_samples=samples, timeout=timeout
+        ).hardware
     step("parity, energy, bundle")
 
     parity = parity_report(
@@ -252,4 +261,5 @@ def export(
         fixed_seconds=fixed_seconds,
         warnings=warnings,
         data=chosen.record,
+        executor=evaluator.record.as_dict(),
     )

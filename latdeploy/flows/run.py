@@ -27,6 +27,7 @@ import numpy as np
 from latdeploy.backends.select import backend_names, get_backend
 from latdeploy.data.spike_files import load_spike_array
 from latdeploy.errors import InputFormatError, LatdeployError
+from latdeploy.executors.join import join_traces
 from latdeploy.frontend.model_file import detect_format, load_graph
 from latdeploy.hw.profile import DEFAULT_PROFILE
 from latdeploy.ir import Graph
@@ -35,7 +36,7 @@ from latdeploy.report.output_paths import check_file_output, check_free_space
 from latdeploy.sim.budget import plan_chunks
 from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
-from latdeploy.sim.trace import LayerTrace, Trace
+from latdeploy.sim.trace import Trace
 
 SIMULATORS = {"fixed": simulate_fixed, "float": simulate_float}
 CURRENT_INPUT_MAX = 255
@@ -157,24 +158,6 @@ def simulate_in_chunks(graph: Graph, batch: np.ndarray, simulator: str, memory_l
         return simulate(graph, batch)
     parts = [simulate(graph, batch[start : start + plan.chunk]) for start in range(0, samples, plan.chunk)]
     return join_traces(parts)
-
-
-def join_traces(parts: list[Trace]) -> Trace:
-    """Return the traces of consecutive sample chunks as one trace (sample axis joined, overflow added)."""
-    layers = {}
-    for name, first in parts[0].layers.items():
-        fields = {}
-        for field_name in ("spikes", "v_pre", "u", "v"):
-            if getattr(first, field_name) is not None:
-                fields[field_name] = np.concatenate([getattr(part.layers[name], field_name) for part in parts])
-        layers[name] = LayerTrace(**fields)
-    overflow: dict[str, dict[str, int]] = {}
-    for part in parts:
-        for name, counts in part.overflow.items():
-            for key, count in counts.items():
-                overflow.setdefault(name, {}).setdefault(key, 0)
-                overflow[name][key] += count
-    return Trace(layers=layers, overflow=overflow)
 
 
 def run_file(

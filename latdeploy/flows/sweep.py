@@ -10,7 +10,8 @@ from latdeploy.backends.select import get_backend
 from latdeploy.data.source import DataSpec, read_data
 from latdeploy.energy.counting import energy_report
 from latdeploy.errors import LatdeployError
-from latdeploy.flows.verify import load_subject, verify
+from latdeploy.executors.evaluate import Execution, open_evaluator
+from latdeploy.flows.verify import Subject, VerifyResult, load_subject, verify
 from latdeploy.report import schema_versions
 from latdeploy.report.bundle import dump_json, write_bundle
 from latdeploy.report.plots import pareto_plot
@@ -43,10 +44,13 @@ def sweep(
     data: DataSpec | None = None,
     calibration_data: DataSpec | None = None,
     gates: Gates | None = None,
+    execution: Execution | None = None,
 ) -> dict[str, Any]:
     """Quantize ``model_path`` at each of ``weight_bits``, verify (the hardware run on the backend
     named ``backend``, None: the default) and price each setting, on the user's ``data`` and
-    ``calibration_data`` when given (:func:`latdeploy.data.source.model_data`).
+    ``calibration_data`` when given (:func:`latdeploy.data.source.model_data`); ``execution`` says
+    how the samples run (:class:`latdeploy.executors.evaluate.Execution`; None: locally), one
+    executor for every setting.
 
     Returns:
         ``{schema_version, model, profile, samples, hardware, hardware_samples, settings: [...], pareto: [...]}``
@@ -60,7 +64,9 @@ def sweep(
         judged by ``gates``, None: the defaults, :func:`latdeploy.verify.gates.evaluate_gates`);
         ``accuracy_floor`` is the lowest fixed-point accuracy the accuracy gate passes (float accuracy
         minus ``max_accuracy_drop`` points), ``pareto`` lists the bit widths on the energy /
-        fixed-point accuracy front of the settings at or above that floor, ``below_floor`` the others.
+        fixed-point accuracy front of the settings at or above that floor, ``below_floor`` the others;
+        ``executor`` what the executor did (:class:`latdeploy.executors.driver.ExecutionRecord`:
+        chunks, retried sample ranges).
 
     Raises:
         LatdeployError: for a bad model, profile, bit width or sample count.
@@ -73,42 +79,13 @@ def sweep(
     step = progress or (lambda _: None)
     data, calibration_data = read_data(data), read_data(calibration_data)
     settings = []
-    for bits in weight_bits:
-        step(f"{bits}-bit weights")
-        subject = load_subject(model_path, profile_name, bits, data=data, calibration_data=calibration_data)
-        result = verify(subject, samples, hardware_samples, backend=chosen)
-        report = result.report
-        energy = energy_report(
-            subject.int_graph, result.input_spikes, result.fixed_trace, subject.profile, subject.float_graph
-        )
-        divergence = report["float_vs_fixed"]["first_divergence"]
-        compared = report["float_vs_fixed"]["compared"]
-        settings.append(
-            {
-                "weight_bits": bits,
-                "accuracy": {
-                    "float": report["accuracy"]["float"],
-                    "fixed": report["accuracy"]["fixed"],
-                    "hardware_on_its_samples": report["accuracy"]["hardware"],
-                },
-                "accuracy_samples": {
-                    "float": report["samples"],
-                    "fixed": report["samples"],
-                    "hardware_on_its_samples": report["hardware_samples"],
-                },
-                "spike_agreement_float_vs_fixed": 1 - report["float_vs_fixed"]["mismatches"] / compared,
-                "decision_agreement_float_vs_fixed": report["decision_agreement"]["float_vs_fixed"],
-                "fixed_vs_hardware_mismatches": report["fixed_vs_hardware"]["mismatches"],
-                "first_divergence": None
-                if divergence is None
-                else {"layer": divergence["layer"], "cause": divergence.get("cause", {}).get("factors", [])},
-                "mean_decision_step": report["decision_latency"]["fixed"]["mean_step"],
-                "sops": energy["sops"],
-                "energy_j": energy["energy_j"],
-                "gates": evaluate_gates(report, gates),
-            }
-        )
-    floor = round(gates.accuracy_floor(report["accuracy"]["float"]), 12)
+    with open_evaluator(execution) as evaluator:
+        for bits in weight_bits:
+            step(f"{bits}-bit weights")
+            subject = load_subject(model_path, profile_name, bits, data=data, calibration_data=calibration_data)
+            result = verify(subject, samples, hardware_samples, backend=chosen, evaluator=evaluator)
+            settings.append(_setting(bits, subject, result, gates))
+    floor = round(gates.accuracy_floor(result.report["accuracy"]["float"]), 12)
     kept = [s for s in settings if s["accuracy"]["fixed"] >= floor]
     points = [{"energy_j": s["energy_j"], "accuracy": s["accuracy"]["fixed"]} for s in kept]
     front = pareto_front(points, "energy_j", "accuracy")
@@ -118,13 +95,47 @@ def sweep(
         **recorded,
         "model": str(model_path),
         "profile": profile_name,
-        "samples": report["samples"],
+        "samples": result.report["samples"],
         "hardware": chosen.name,
         "hardware_samples": hardware_samples,
         "settings": settings,
         "accuracy_floor": floor,
         "pareto": [kept[i]["weight_bits"] for i in front],
         "below_floor": [s["weight_bits"] for s in settings if s["accuracy"]["fixed"] < floor],
+        "executor": evaluator.record.as_dict(),
+    }
+
+
+def _setting(bits: int, subject: Subject, result: VerifyResult, gates: Gates) -> dict[str, Any]:
+    """Return the sweep entry of one bit width from its verification."""
+    report = result.report
+    energy = energy_report(
+        subject.int_graph, result.input_spikes, result.fixed_trace, subject.profile, subject.float_graph
+    )
+    divergence = report["float_vs_fixed"]["first_divergence"]
+    compared = report["float_vs_fixed"]["compared"]
+    return {
+        "weight_bits": bits,
+        "accuracy": {
+            "float": report["accuracy"]["float"],
+            "fixed": report["accuracy"]["fixed"],
+            "hardware_on_its_samples": report["accuracy"]["hardware"],
+        },
+        "accuracy_samples": {
+            "float": report["samples"],
+            "fixed": report["samples"],
+            "hardware_on_its_samples": report["hardware_samples"],
+        },
+        "spike_agreement_float_vs_fixed": 1 - report["float_vs_fixed"]["mismatches"] / compared,
+        "decision_agreement_float_vs_fixed": report["decision_agreement"]["float_vs_fixed"],
+        "fixed_vs_hardware_mismatches": report["fixed_vs_hardware"]["mismatches"],
+        "first_divergence": None
+        if divergence is None
+        else {"layer": divergence["layer"], "cause": divergence.get("cause", {}).get("factors", [])},
+        "mean_decision_step": report["decision_latency"]["fixed"]["mean_step"],
+        "sops": energy["sops"],
+        "energy_j": energy["energy_j"],
+        "gates": evaluate_gates(report, gates),
     }
 
 

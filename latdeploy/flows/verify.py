@@ -21,6 +21,7 @@ from latdeploy.data.registry import Split
 from latdeploy.data.source import DataSpec, ModelData, model_data
 from latdeploy.energy.counting import energy_report
 from latdeploy.errors import InputFormatError, LatdeployError, ModelFormatError
+from latdeploy.executors.evaluate import Evaluator, Execution, open_evaluator
 from latdeploy.flows.prepare import prepare_integer_graph, spikes_of
 from latdeploy.hw.profile import DEFAULT_PROFILE, Profile, load_profile
 from latdeploy.ir import Graph
@@ -32,8 +33,6 @@ from latdeploy.report.bundle import BUNDLE_MODEL_FILE, BUNDLE_PROFILE_FILE
 from latdeploy.report.html import render_report
 from latdeploy.report.rasters import raster_sample, spike_rasters
 from latdeploy.report.schema_versions import check_version
-from latdeploy.sim.fixed import simulate_fixed
-from latdeploy.sim.float_sim import simulate_float
 from latdeploy.sim.trace import Trace
 from latdeploy.untrusted.file_hash import sha256_of_file
 from latdeploy.untrusted.json_document import load_json
@@ -258,13 +257,14 @@ def _robustness(
     seed: int,
     hardware_samples: int,
     backend: Backend,
+    evaluator: Evaluator,
 ) -> dict[str, Any]:
     spikes = spikes_of(subject.model, Split(corrupt(x, corruption, seed), labels))
-    traces = {
-        "float": simulate_float(subject.float_graph, spikes),
-        "fixed": simulate_fixed(subject.int_graph, spikes),
-        "hardware": backend.run(subject.int_graph, spikes[:hardware_samples]).trace,
-    }
+    runs = evaluator.evaluate(subject.int_graph, spikes, subject.float_graph, ("float", "fixed"))
+    hardware = evaluator.evaluate(
+        subject.int_graph, spikes, simulators=(), backend=backend.name, hardware_samples=hardware_samples
+    ).hardware
+    traces = {**runs.traces, "hardware": hardware.trace}
     decisions = {name: first_spike_decision(t.output().spikes, t.output().v_pre) for name, t in traces.items()}
     float_fixed = compare(traces["float"], traces["fixed"])
     fixed_hardware = compare(head(traces["fixed"], hardware_samples), traces["hardware"])
@@ -287,12 +287,16 @@ def verify(
     progress: Progress | None = None,
     backend: Backend | None = None,
     gates: Gates | None = None,
+    evaluator: Evaluator | None = None,
 ) -> VerifyResult:
     """Run float and fixed point on ``samples`` test samples (None: all), the hardware on the first
     ``hardware_samples`` (at most ``samples``: more are clamped, and the report's ``hardware_samples``
     says how many ran).
 
-    ``backend`` runs the hardware run (None: :func:`latdeploy.backends.select.get_backend`'s default).
+    ``backend`` runs the hardware run (None: :func:`latdeploy.backends.select.get_backend`'s default);
+    ``evaluator`` runs every part in chunks of samples (:mod:`latdeploy.executors.evaluate`; None:
+    the local executor within the default memory limit) and ``result.extra["executor"]`` records
+    what it did (chunks, retried sample ranges).
 
     Returns:
         The :class:`VerifyResult`; ``report["gates"]`` judges it by ``gates`` (None: the defaults,
@@ -302,8 +306,12 @@ def verify(
 
     Raises:
         LatdeployError: for sample counts outside the test set.
-        BackendError: if the backend is missing or its run fails.
+        ResourceError: if the samples cannot fit the memory limit (before anything runs).
+        BackendError: if the backend is missing or its run fails (a chunk: every try).
     """
+    if evaluator is None:
+        with open_evaluator() as local:
+            return verify(subject, samples, hardware_samples, corruptions, seed, progress, backend, gates, local)
     backend = backend or get_backend()
     step = progress or (lambda _: None)
     test = subject.data.test
@@ -318,11 +326,13 @@ def verify(
     x, labels = test.x[:total], test.y[:total]
     spikes = spikes_of(subject.model, test, total)
     step("float simulator")
-    float_trace = simulate_float(subject.float_graph, spikes)
+    float_trace = evaluator.evaluate(subject.int_graph, spikes, subject.float_graph, ("float",)).traces["float"]
     step("fixed-point simulator")
-    fixed_trace = simulate_fixed(subject.int_graph, spikes)
+    fixed_trace = evaluator.evaluate(subject.int_graph, spikes, simulators=("fixed",)).traces["fixed"]
     step(backend.short_label)
-    hardware = backend.run(subject.int_graph, spikes[:hardware_samples])
+    hardware = evaluator.evaluate(
+        subject.int_graph, spikes, simulators=(), backend=backend.name, hardware_samples=hardware_samples
+    ).hardware
     step("parity")
     report = parity_report(
         subject.int_graph,
@@ -339,7 +349,9 @@ def verify(
     report["robustness"] = []
     for corruption in corruptions:
         step(f"corruption {corruption.label}")
-        report["robustness"].append(_robustness(subject, x, labels, corruption, seed, hardware_samples, backend))
+        report["robustness"].append(
+            _robustness(subject, x, labels, corruption, seed, hardware_samples, backend, evaluator)
+        )
     sample = raster_sample(report)
     on_hardware = sample < hardware_samples
     rasters = spike_rasters(
@@ -350,9 +362,8 @@ def verify(
         sample,
         backend.name if on_hardware else "fixed",
     )
-    return VerifyResult(
-        subject, report, rasters, spikes, fixed_trace, hardware.trace, {"hardware_seconds": hardware.seconds}
-    )
+    extra = {"hardware_seconds": hardware.seconds, "executor": evaluator.record.as_dict()}
+    return VerifyResult(subject, report, rasters, spikes, fixed_trace, hardware.trace, extra)
 
 
 def verify_source(
@@ -369,10 +380,12 @@ def verify_source(
     data: DataSpec | None = None,
     calibration_data: DataSpec | None = None,
     gates: Gates | None = None,
+    execution: Execution | None = None,
 ) -> VerifyResult:
     """``latdeploy verify``: load ``source`` (:func:`load_subject`) and :func:`verify` it on the
     backend named ``backend`` (None: the default) on ``data`` (None: the shipped test split, or the
-    data a bundle recorded); ``progress`` sees ``VERIFY_STAGES`` stages plus one per corruption.
+    data a bundle recorded); ``progress`` sees ``VERIFY_STAGES`` stages plus one per corruption;
+    ``execution`` says how the samples run (executor, memory limit, chunks; None: locally).
 
     Returns:
         The :class:`VerifyResult`.
@@ -383,4 +396,7 @@ def verify_source(
     """
     chosen = get_backend(backend)
     subject = load_subject(source, profile_name, weight_bits, model_path, data, calibration_data)
-    return verify(subject, samples, hardware_samples, corruptions, seed, progress=progress, backend=chosen, gates=gates)
+    with open_evaluator(execution) as evaluator:
+        return verify(
+            subject, samples, hardware_samples, corruptions, seed, progress, chosen, gates=gates, evaluator=evaluator
+        )

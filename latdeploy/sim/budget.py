@@ -9,7 +9,9 @@ and ``v``), and the kernels hold wider copies of their inputs and outputs while 
 on the shipped models, peak resident memory, with a margin). Samples are independent
 (each starts from zero state), so a run over many samples can go in chunks:
 :func:`plan_chunks` returns the largest chunk that fits the limit, or refuses a run whose
-single sample, or whose results alone, do not fit. The default limit is
+single sample, or whose results alone, do not fit. The evaluations of ``verify``, ``export``,
+``energy`` and ``sweep`` plan their chunks here too (:mod:`latdeploy.executors.evaluate`), a
+backend run (``hardware``) included, so that its read-back memory stays bounded. The default limit is
 :data:`DEFAULT_FRACTION` of the memory available now (:func:`default_memory_limit`).
 """
 
@@ -27,10 +29,14 @@ DEFAULT_FRACTION = 0.5
 BYTES_PER_VALUE: dict[str, dict[str, int]] = {
     "fixed": {"input": 2, "neuron": 20, "synapse": 12, "other": 8, "kept": 13},
     "float": {"input": 8, "neuron": 20, "synapse": 16, "other": 8, "kept": 5},
+    "hardware": {"input": 12, "neuron": 24, "synapse": 0, "other": 0, "kept": 1},
 }
 """Bytes per (sample, step, value) while a simulator runs, by node kind (``input``, ``neuron``,
 ``synapse``, anything else ``other``), and ``kept``: the bytes per neuron value of the
-results (spikes and ``v_pre``; fixed point also ``u`` and ``v``)."""
+results (spikes and ``v_pre``; fixed point also ``u`` and ``v``). ``hardware`` is a backend run's
+share in this process (Lava's read-back: the int32 input stream and its copy, each layer's
+recording read back as int64 and converted, the aligned spikes kept), estimated from those
+buffers' types, not measured; Lava's own processes come on top and do not grow with samples."""
 
 INPUT_COPIES = 2
 """One-byte copies of the whole input a run holds (the file's array and its time-major copy)."""

@@ -33,16 +33,16 @@ PAUSED_IN_FIXED_POINT = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    import latdeploy.flows.export as export_flow
+    import latdeploy.executors.chunk_task as chunk_task
 
-    real, ready = export_flow.simulate_fixed, Path(sys.argv[1])
+    real, ready = chunk_task.SIMULATE["fixed"], Path(sys.argv[1])
 
     def slow_fixed(*args, **kwargs):
         ready.write_text("in the fixed-point simulator")
         time.sleep(60)
         return real(*args, **kwargs)
 
-    export_flow.simulate_fixed = slow_fixed
+    chunk_task.SIMULATE["fixed"] = slow_fixed
     sys.argv = ["latdeploy", *sys.argv[2:]]
     from latdeploy.cli import main
     main()
