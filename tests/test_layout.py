@@ -33,6 +33,7 @@ DEFERRING_MODULES = {
     "latdeploy.backends.lava.backend",
     "latdeploy.cli",
     "latdeploy.cli.format",  # the verdict and the graph description (neuron kinds, torch) when printed
+    "latdeploy.cli.options",  # the executors (simulators, torch) when a command builds its Execution
     "latdeploy.hw.profile",  # the profile schema (pydantic) when a profile is loaded
     "latdeploy.cli.energy_cmd",
     "latdeploy.cli.export_cmd",

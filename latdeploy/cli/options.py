@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-import latdeploy.executors  # noqa: F401  (registers the executors, the --executor choices)
 from latdeploy.backends.select import DEFAULT_BACKEND, backend_names, get_backend, target_names
 from latdeploy.executors.base import DEFAULT_EXECUTOR, EXECUTORS
-from latdeploy.executors.evaluate import Execution
 from latdeploy.hw.profile import DEFAULT_PROFILE
 from latdeploy.verify.gates import DEFAULT_MAX_ACCURACY_DROP, DEFAULT_MIN_AGREEMENT
+
+if TYPE_CHECKING:
+    from latdeploy.executors.evaluate import Execution
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 SIMULATOR_BACKENDS = ("fixed", "float")
@@ -294,4 +295,6 @@ def execution_of(
     """
     if ray_address is not None and executor != "ray":
         raise click.UsageError("--ray-address needs --executor ray")
+    from latdeploy.executors.evaluate import Execution
+
     return Execution(executor, ray_address, memory_limit, chunk_samples, on_progress=on_progress)

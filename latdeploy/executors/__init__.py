@@ -1,7 +1,6 @@
 """Executors: what runs an evaluation's chunk tasks (:mod:`latdeploy.executors.base`).
 
-This is the package's plugin-import module: importing it registers the shipped executors in
-:data:`latdeploy.executors.base.EXECUTORS` (``local``, ``ray``).
+Importing the package loads nothing: :data:`latdeploy.executors.base.EXECUTORS` imports the
+plugin module :mod:`latdeploy.executors.plugins` (``local``, ``ray``) on its first lookup, so that
+the CLI's option declarations stay light.
 """
-
-from latdeploy.executors import local, ray_cluster  # noqa: F401  (register "local" and "ray")

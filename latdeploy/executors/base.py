@@ -6,7 +6,7 @@ chunks of samples, each a :class:`ChunkWork` of one :class:`ChunkJob`, run by
 (:meth:`Executor.submit`) and hands back finished ones in order of completion
 (:meth:`Executor.next_done`); :func:`latdeploy.executors.driver.run_chunks` retries the ones that
 die and merges the results by sample range. The shipped executors register in
-:data:`EXECUTORS` from :mod:`latdeploy.executors` (``local``: this process, ``ray``: a Ray cluster).
+:data:`EXECUTORS` from :mod:`latdeploy.executors.plugins` (``local``: this process, ``ray``: a Ray cluster).
 """
 
 from __future__ import annotations
@@ -104,6 +104,9 @@ ExecutorFactory = Callable[[str | None], Executor]
 """Makes an executor for an address (``--ray-address``; None: the executor's default)."""
 
 EXECUTORS: Registry[str, ExecutorFactory] = Registry(
-    "executor", LatdeployError, hint="register one in latdeploy.executors (see docs/executors.md)"
+    "executor",
+    LatdeployError,
+    hint="register one in latdeploy.executors.plugins (see docs/executors.md)",
+    plugins="latdeploy.executors.plugins",
 )
-"""The executors by name; :mod:`latdeploy.executors` registers the shipped ones."""
+"""The executors by name; :mod:`latdeploy.executors.plugins` registers the shipped ones."""
