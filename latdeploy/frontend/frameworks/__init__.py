@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 
-FRAMEWORKS = ("snntorch",)
+FRAMEWORKS = ("snntorch", "sinabs", "norse", "spikingjelly")
 """Framework package -> plugin module ``latdeploy.frontend.frameworks.<name>``."""
 
 
