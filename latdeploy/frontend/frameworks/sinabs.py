@@ -177,7 +177,7 @@ def convert_lif(module: layers.LIF, state: ConversionState, path: str) -> None:
 def _pair(value: int | tuple[int, ...] | None, path: str) -> tuple[int, int]:
     pair = (value, value) if isinstance(value, int) else tuple(value or ())
     if len(pair) != 2:
-        raise UnsupportedLayerError(f"layer {path!r}: Sinabs SumPool2d kernel/stride {value!r} must be an int or a pair")
+        raise UnsupportedLayerError(f"layer {path!r}: SumPool2d kernel/stride {value!r}: int or pair only")
     return int(pair[0]), int(pair[1])
 
 

@@ -178,6 +178,7 @@ def test_what_sinabs_does_differently_is_refused_by_name(name):
 def test_a_sinabs_sum_pool_whose_window_sums_sinabs_rounds_is_refused():
     """Sinabs' ``SumPool2d`` averages, then multiplies by the window size: for a 5x5 window some integer sums
     come back rounded (570 of 0..6375 here), for 3x3 none do; latdeploy asks Sinabs' own module."""
+
     def net(kernel: int) -> nn.Sequential:
         return nn.Sequential(
             nn.Conv2d(2, 4, 3, bias=False), sl.IAF(spike_fn=sa.SingleSpike), sl.SumPool2d(kernel),
