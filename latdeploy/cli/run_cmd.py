@@ -32,6 +32,12 @@ from latdeploy.untrusted.text import printable
 @profile_option(help_text="Profile for checkpoints.")
 @force_option()
 @memory_limit_option()
+@click.option(
+    "--dt",
+    type=click.FloatRange(min=0.0, min_open=True),
+    default=None,
+    help="Time step in seconds of a .nir file that states none (Sinabs: 1, snnTorch: 1e-4, Norse: its dt).",
+)
 def run(
     model: Path,
     input_path: Path,
@@ -42,6 +48,7 @@ def run(
     profile_name: str,
     force: bool,
     memory_limit: int | None,
+    dt: float | None,
 ) -> None:
     """Run MODEL (checkpoint, bundle, .onnx, .net, .nir) on the spikes in --input.
 
@@ -50,7 +57,7 @@ def run(
     """
     from latdeploy.flows.run import run_input_file
 
-    result = run_input_file(model, input_path, backend, profile_name, output, all_layers, force, memory_limit)
+    result = run_input_file(model, input_path, backend, profile_name, output, all_layers, force, memory_limit, dt)
     summary = result.summary()
     if as_json:
         click.echo(json.dumps(summary, sort_keys=True))

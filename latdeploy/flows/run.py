@@ -184,8 +184,11 @@ def run_file(
     profile_name: str = DEFAULT_PROFILE,
     source: str = "input",
     memory_limit: int | None = None,
+    dt: float | None = None,
 ) -> RunResult:
     """Run the model file ``model`` on ``spikes`` (ring-buffer layout, read from ``source``) with ``backend``.
+
+    ``dt`` is the time step of a NIR file that states none (:func:`~latdeploy.frontend.nir.read_nir`).
 
     A simulator runs within ``memory_limit`` bytes (None: a share of the available memory),
     in chunks of samples where the whole batch does not fit (:func:`simulate_in_chunks`).
@@ -200,7 +203,7 @@ def run_file(
     """
     if backend not in run_backends():
         raise LatdeployError(f"unknown backend {backend!r}; supported: {run_backends()}")
-    graph = load_graph(model, integer=backend != "float", profile_name=profile_name)
+    graph = load_graph(model, integer=backend != "float", profile_name=profile_name, dt=dt)
     batch, single = spikes_from_ring_buffer(spikes, graph.input.size, source)
     check_input_values(batch, graph, source)
     facts: dict[str, Any] = {"file": str(model), "format": detect_format(model)}
@@ -233,6 +236,7 @@ def run_input_file(
     all_layers: Path | None = None,
     force: bool = False,
     memory_limit: int | None = None,
+    dt: float | None = None,
 ) -> RunResult:
     """``latdeploy run``: run ``model`` on the ``.npy`` input ``input_path`` (:func:`load_input`,
     :func:`run_file` within ``memory_limit`` bytes) and write the outputs asked for (:func:`write_outputs`).
@@ -253,7 +257,7 @@ def run_input_file(
         check_file_output(output, "npy", inputs, force, flag="-o")
     if all_layers is not None:
         check_file_output(all_layers, "npz", [*inputs, *([Path(output)] if output else [])], force, "--all-layers")
-    result = run_file(model, load_input(input_path), backend, profile_name, str(input_path), memory_limit)
+    result = run_file(model, load_input(input_path), backend, profile_name, str(input_path), memory_limit, dt)
     write_outputs(result, output, all_layers)
     return result
 

@@ -56,12 +56,15 @@ def _checkpoint_graph(path: Path, integer: bool, profile_name: str) -> Graph:
     return prepare_integer_graph(model, metadata, load_profile(profile_name)).int_graph
 
 
-def load_graph(path: str | os.PathLike[str], integer: bool, profile_name: str = DEFAULT_PROFILE) -> Graph:
+def load_graph(
+    path: str | os.PathLike[str], integer: bool, profile_name: str = DEFAULT_PROFILE, dt: float | None = None
+) -> Graph:
     """Return the integer (``integer=True``) or float graph held by the model file ``path``.
 
     Checkpoints are quantized for ``profile_name`` (calibrated on their training
     data, as ``latdeploy export`` does); bundles hold both graphs; ``.onnx`` and
-    ``.nir`` files hold one; ``.net`` files are integer only.
+    ``.nir`` files hold one (``dt``: the time step of a NIR file that states none); ``.net`` files are
+    integer only.
 
     Raises:
         ModelFormatError: if the file is unreadable or does not hold the graph asked for.
@@ -84,7 +87,7 @@ def load_graph(path: str | os.PathLike[str], integer: bool, profile_name: str = 
             )
         return read_netx(path)
     if kind == "nir":
-        graph = read_nir(path)
+        graph = read_nir(path, dt=dt)
     else:
         graph = read_onnx(path)
     if is_integer_graph(graph) != integer:

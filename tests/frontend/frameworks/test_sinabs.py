@@ -188,3 +188,65 @@ def test_a_sinabs_sum_pool_whose_window_sums_sinabs_rounds_is_refused():
     with pytest.raises(UnsupportedLayerError, match="layer '2': Sinabs SumPool2d .*rounds some window sums"):
         graph_from_module(net(5), {"input_shape": [2, 7, 7], "timesteps": T})
     assert len(graph_from_module(net(3), {"input_shape": [2, 5, 5], "timesteps": T}).neurons()) == 2
+
+
+def _nir_net() -> nn.Sequential:
+    """Sinabs IAFs whose NIR ``IF`` (fires on ``v > thr``, resets to 0) is what they do, but for ``v == thr``."""
+
+    def neuron():
+        return sl.IAFSqueeze(num_timesteps=T, spike_fn=sa.SingleSpike, reset_fn=sa.MembraneReset())
+
+    return _mlp(neuron)
+
+
+def test_sinabs_nir_without_dt_is_refused_and_with_dt_1_reproduces_sinabs(tmp_path, capsys, monkeypatch):
+    import sys
+
+    nir = framework("nir")
+    from sinabs.nir import to_nir
+
+    from latdeploy.cli import main
+    from latdeploy.errors import EXIT_USER_ERROR, ModelFormatError
+    from latdeploy.frontend.nir import ResetAssumedWarning, graph_from_nir, read_nir
+
+    net = _nir_net()
+    _train(net, seed=8)
+    written = to_nir(net, torch.zeros(T, N_IN))
+    assert "dt" not in written.metadata  # Sinabs writes no time step
+    with pytest.raises(ModelFormatError, match="states no time step .*--dt"):
+        graph_from_nir(written)
+    with pytest.warns(ResetAssumedWarning, match="Sinabs writes this IF for every IAF"):
+        graph = graph_from_nir(written, dt=1.0)
+    spikes = _spikes(9)
+    trace = simulate_float(graph, spikes)
+    sinabs.reset_states(net)
+    value, expected = torch.from_numpy(spikes.astype(np.float32)).reshape(SAMPLES * T, N_IN), []
+    for layer in net:
+        value = layer(value)
+        if isinstance(layer, sl.StatefulLayer):
+            expected.append(value.reshape(SAMPLES, T, -1).detach().numpy())
+    for neuron, theirs in zip(graph.neurons(), expected, strict=True):
+        assert theirs.any() and int((trace.layers[neuron.name].spikes != theirs).sum()) == 0, neuron.name
+
+    path = tmp_path / "sinabs.nir"
+    nir.write(str(path), written)
+    with pytest.warns(ResetAssumedWarning):
+        assert len(read_nir(path, dt=1.0).neurons()) == 2
+    np.save(tmp_path / "in.npy", spikes[0].T.copy())  # (neurons, steps)
+
+    def cli(*args: object) -> tuple[int, str]:
+        monkeypatch.setattr(sys, "argv", ["latdeploy", *map(str, args)])
+        try:
+            main()
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code
+        return code, capsys.readouterr().err
+
+    code, err = cli("run", path, "--input", tmp_path / "in.npy", "--backend", "float")
+    assert code == EXIT_USER_ERROR and "--dt" in err and len(err.strip().splitlines()) == 1
+    code, err = cli(
+        "run", path, "--input", tmp_path / "in.npy", "--backend", "float", "--dt", "1", "-o", tmp_path / "o.npy"
+    )
+    assert code == 0, err
+    assert np.array_equal(np.load(tmp_path / "o.npy"), expected[-1][0].T)
