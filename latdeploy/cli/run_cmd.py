@@ -20,8 +20,9 @@ from latdeploy.untrusted.text import printable
     "input_path",
     required=True,
     type=click.Path(path_type=Path),
-    help="Input .npy: (neurons, steps) or (samples, neurons, steps); spikes 0/1, or currents 0..255 where "
-    "the input drives a neuron (netx input layer).",
+    help="Input .npy in --layout: (neurons, steps) or (samples, neurons, steps); (samples, steps, *shape); "
+    "lava-dl's (W, H, C, steps) or (C, H, W, steps). Spikes 0/1, or currents 0..255 where the input drives "
+    "a neuron (netx input layer).",
 )
 @backend_option(simulators=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Write the output layer's spikes.")
@@ -38,6 +39,14 @@ from latdeploy.untrusted.text import printable
     default=None,
     help="Time step in seconds of a .nir file that states none (Sinabs: 1, snnTorch: 1e-4, Norse: its dt).",
 )
+@click.option(
+    "--layout",
+    type=click.Choice(["auto", "NT", "BT", "WHCT", "CHWT"]),
+    default="auto",
+    show_default=True,
+    help="Input layout: NT ring buffer, BT (samples, steps, *shape), WHCT/CHWT lava-dl one sample; auto "
+    "detects it and refuses an ambiguous shape.",
+)
 def run(
     model: Path,
     input_path: Path,
@@ -49,6 +58,7 @@ def run(
     force: bool,
     memory_limit: int | None,
     dt: float | None,
+    layout: str,
 ) -> None:
     """Run MODEL (checkpoint, bundle, .onnx, .net, .nir) on the spikes in --input.
 
@@ -57,7 +67,9 @@ def run(
     """
     from latdeploy.flows.run import run_input_file
 
-    result = run_input_file(model, input_path, backend, profile_name, output, all_layers, force, memory_limit, dt)
+    result = run_input_file(
+        model, input_path, backend, profile_name, output, all_layers, force, memory_limit, dt, layout
+    )
     summary = result.summary()
     if as_json:
         click.echo(json.dumps(summary, sort_keys=True))

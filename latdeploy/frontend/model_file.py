@@ -57,14 +57,18 @@ def _checkpoint_graph(path: Path, integer: bool, profile_name: str) -> Graph:
 
 
 def load_graph(
-    path: str | os.PathLike[str], integer: bool, profile_name: str = DEFAULT_PROFILE, dt: float | None = None
+    path: str | os.PathLike[str],
+    integer: bool,
+    profile_name: str = DEFAULT_PROFILE,
+    dt: float | None = None,
+    timesteps: int | None = None,
 ) -> Graph:
     """Return the integer (``integer=True``) or float graph held by the model file ``path``.
 
     Checkpoints are quantized for ``profile_name`` (calibrated on their training
     data, as ``latdeploy export`` does); bundles hold both graphs; ``.onnx`` and
     ``.nir`` files hold one (``dt``: the time step of a NIR file that states none); ``.net`` files are
-    integer only.
+    integer only (``timesteps``: their steps, instead of ``simulation/tSample``).
 
     Raises:
         ModelFormatError: if the file is unreadable or does not hold the graph asked for.
@@ -85,7 +89,7 @@ def load_graph(
             raise ModelFormatError(
                 f"{path}: a netx .net file holds an integer network only; use --backend fixed or lava"
             )
-        return read_netx(path)
+        return read_netx(path, timesteps)
     if kind == "nir":
         graph = read_nir(path, dt=dt)
     else:
