@@ -41,7 +41,7 @@ from torch import nn
 
 from latdeploy.errors import UnsupportedLayerError
 from latdeploy.frontend.converters import ConversionState, register_converter
-from latdeploy.frontend.frameworks.rounding import RoundingOrderWarning
+from latdeploy.frontend.frameworks.rounding import RoundingOrderWarning, warn_bias_order
 from latdeploy.frontend.sources import ParameterSource
 from latdeploy.ir import LIF
 
@@ -110,6 +110,7 @@ def _add(
             )
         pending, _ = state.take_pending_bias()
         bias = pending.reshape(-1).astype(np.float32)
+        warn_bias_order("Norse", path, folded)
     node = LIF(
         state.name("lif"),
         (state.current,),

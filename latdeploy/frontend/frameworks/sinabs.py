@@ -40,6 +40,7 @@ from sinabs import activation, layers
 
 from latdeploy.errors import UnsupportedLayerError
 from latdeploy.frontend.converters import ConversionState, register_converter
+from latdeploy.frontend.frameworks.rounding import warn_bias_order
 from latdeploy.frontend.sources import ParameterSource
 from latdeploy.ir import LIF, MultiThresholdLIF, SoftResetLIF
 from latdeploy.ir.conv import Pool2d
@@ -163,6 +164,8 @@ def convert_lif(module: layers.LIF, state: ConversionState, path: str) -> None:
     folded = state.pending_paths
     pending, _ = state.take_pending_bias()
     bias = np.zeros(size, np.float32) if pending is None else pending.reshape(-1).astype(np.float32)
+    if pending is not None:
+        warn_bias_order("Sinabs", path, folded)
     fields = {"threshold": threshold, "current_decay": 1.0, "voltage_decay": 1.0 - alpha, "bias": bias}
     name = state.name("lif")
     if levels > 1:

@@ -36,7 +36,7 @@ from torch import nn
 
 from latdeploy.errors import UnsupportedLayerError
 from latdeploy.frontend.converters import ConversionState, register_converter
-from latdeploy.frontend.frameworks.rounding import RoundingOrderWarning
+from latdeploy.frontend.frameworks.rounding import RoundingOrderWarning, warn_bias_order
 from latdeploy.frontend.sources import ParameterSource
 from latdeploy.ir import LIF, SoftResetLIF
 
@@ -73,6 +73,8 @@ def _add(module: nn.Module, state: ConversionState, path: str, threshold: float,
     folded = state.pending_paths
     pending, _ = state.take_pending_bias()
     bias = np.zeros(size, np.float32) if pending is None else pending.reshape(-1).astype(np.float32)
+    if pending is not None:
+        warn_bias_order("SpikingJelly", path, folded)
     node_type = SoftResetLIF if _reset(module, path) == "subtract" else LIF
     node = node_type(
         state.name("lif"),

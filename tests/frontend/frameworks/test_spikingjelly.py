@@ -58,7 +58,7 @@ def _train(net: nn.Sequential, seed: int, shape: tuple[int, ...], steps: int = 6
     net.eval()
 
 
-def _mlp(make_neuron, bias: bool = True) -> nn.Sequential:
+def _mlp(make_neuron, bias: bool = False) -> nn.Sequential:
     torch.manual_seed(0)
     net = nn.Sequential(layer.Linear(N_IN, 16, bias=bias), make_neuron(), layer.Linear(16, 5, bias=bias), make_neuron())
     functional.set_step_mode(net, "m")
@@ -88,6 +88,8 @@ def _conv(make_neuron) -> nn.Sequential:
 NETWORKS = {
     "if-hard": (lambda: _mlp(lambda: neuron.IFNode()), LIF, (N_IN,), False),
     "if-soft": (lambda: _mlp(lambda: neuron.IFNode(v_reset=None)), SoftResetLIF, (N_IN,), False),
+    # a layer bias reaches v after the sum (Loihi's order), SpikingJelly adds it inside: warned
+    "if-hard-bias": (lambda: _mlp(lambda: neuron.IFNode(), bias=True), LIF, (N_IN,), True),
     "lif-no-decay-input-hard": (lambda: _mlp(lambda: neuron.LIFNode(tau=4.0, decay_input=False)), LIF, (N_IN,), False),
     "lif-no-decay-input-soft": (
         lambda: _mlp(lambda: neuron.LIFNode(tau=3.0, decay_input=False, v_reset=None)),
