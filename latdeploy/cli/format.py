@@ -300,4 +300,6 @@ def inspect_lines(report: dict[str, Any]) -> list[str]:
             f"({', '.join(split['chip'])})  |  spikes in: {', '.join(split['to_chip']) or '-'}, "
             f"out: {', '.join(split['to_host']) or '-'}"
         )
+        if "input_layouts" in description:
+            lines.append(f"run --input: {description['input_layouts']}")
     return lines
