@@ -196,9 +196,26 @@ def _if_parameters(node: Any, size: int, dt: float, where: str) -> NeuronParamet
     return fields, dt * _broadcast(node.r, size), np.zeros(size), False
 
 
+def _decay(dt: float, tau: float, what: str, where: str) -> float:
+    """Return ``dt / tau``.
+
+    Raises:
+        UnsupportedLayerError: if it exceeds 1 (the step is longer than the time constant), saying that Norse's
+            export writes such files.
+    """
+    decay = dt / tau
+    if not 0.0 <= decay <= 1.0:
+        raise UnsupportedLayerError(
+            f"{where}: dt/{what} = {decay:.6g} lies outside [0, 1] (dt {dt:g} s, {what} {tau:g} s); Norse 1.1's "
+            "to_nir writes tau as dt*tau (its dt / tau_inv) and feeds its current without NIR's dt/tau_syn gain, "
+            "so its LIF/CubaLIF files do not state Norse's neuron: convert the live Norse module instead"
+        )
+    return decay
+
+
 def _lif_parameters(node: Any, size: int, dt: float, where: str) -> NeuronParameters:
     _check_reset(node, where)
-    decay = dt / _uniform(node.tau, "tau", where)
+    decay = _decay(dt, _uniform(node.tau, "tau", where), "tau", where)
     fields = {"threshold": _threshold(node.v_threshold, where), "current_decay": 1.0, "voltage_decay": decay}
     gain = decay * _broadcast(node.r, size)
     _warn_snntorch_reset(node, gain, where)
@@ -207,8 +224,8 @@ def _lif_parameters(node: Any, size: int, dt: float, where: str) -> NeuronParame
 
 def _cuba_parameters(node: Any, size: int, dt: float, where: str) -> NeuronParameters:
     _check_reset(node, where)
-    current_decay = dt / _uniform(node.tau_syn, "tau_syn", where)
-    voltage_decay = dt / _uniform(node.tau_mem, "tau_mem", where)
+    current_decay = _decay(dt, _uniform(node.tau_syn, "tau_syn", where), "tau_syn", where)
+    voltage_decay = _decay(dt, _uniform(node.tau_mem, "tau_mem", where), "tau_mem", where)
     fields = {
         "threshold": _threshold(node.v_threshold, where),
         "current_decay": current_decay,

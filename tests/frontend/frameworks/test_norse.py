@@ -164,3 +164,15 @@ def test_what_norse_does_differently_is_refused_by_name(name):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             graph_from_module(net, {"input_shape": [N_IN], "timesteps": T})
+
+
+def test_norse_nir_of_lif_cells_is_refused_with_the_reason():
+    """Norse 1.1 writes ``tau = dt / tau_inv`` (dt·tau, e.g. 1e-5 s): ``dt/tau`` then exceeds 1 for Norse's own dt,
+    once a silent ``voltage_decay`` range error; the reader says why and points to the live module."""
+    from norse.torch.utils.export_nir import to_nir
+
+    from latdeploy.frontend.nir import graph_from_nir
+
+    written = to_nir(norse.SequentialState(*NETWORKS["lif"][0]()), torch.zeros(1, N_IN))
+    with pytest.raises(UnsupportedLayerError, match="Norse 1.1's to_nir writes tau as dt\\*tau .*live Norse module"):
+        graph_from_nir(written, dt=1e-3)
