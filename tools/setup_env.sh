@@ -67,7 +67,8 @@ pip=("$venv/bin/python" -m pip --disable-pip-version-check)
 "${pip[@]}" install --quiet --no-deps "lava-dl==0.6.0"
 # sinabs 3.1.0 pins nir<=1.0.4 (we use nir 1.0.8) and samna (its Speck/DynapCNN hardware SDK);
 # the layers and NIR reading/writing need only torch, numpy, pbr, nir and nirtorch, which the
-# "frameworks" extra lists, so it goes in without its own dependency pins.
+# "frameworks" extra lists, so it goes in without its own dependency pins. (snntorch 1.0.0, norse
+# 1.1.0 and spikingjelly 0.0.0.0.14 come with the extra itself, installed above.)
 if [[ ",$extras," == *",frameworks,"* ]]; then
     "${pip[@]}" install --quiet --no-deps "sinabs==3.1.0"
 fi

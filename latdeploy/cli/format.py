@@ -312,6 +312,12 @@ def run_line(summary: dict[str, Any]) -> str:
         f"{summary['backend']}: {summary['samples']} sample(s) x {summary['steps']} steps, "
         f"{summary['output_spikes']} output spikes in {summary['output_layer']!r} "
         f"({summary['output_neurons']} neurons); simulation {summary['sim_seconds'] * 1e3:.1f} ms"
+        + (f"; input layout {summary['layout']}" if "layout" in summary else "")
+        + (
+            f" (also fits {', '.join(summary['layout_also_fits'])}: --layout)"
+            if summary.get("layout_also_fits")
+            else ""
+        )
     )
 
 
@@ -328,6 +334,8 @@ def inspect_lines(report: dict[str, Any]) -> list[str]:
             f"({', '.join(split['chip'])})  |  spikes in: {', '.join(split['to_chip']) or '-'}, "
             f"out: {', '.join(split['to_host']) or '-'}"
         )
+        if "input_layouts" in description:
+            lines.append(f"run --input: {description['input_layouts']}")
     return lines
 
 

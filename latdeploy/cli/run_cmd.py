@@ -22,8 +22,9 @@ from latdeploy.untrusted.text import printable
     "input_path",
     required=True,
     type=click.Path(path_type=Path),
-    help="Input .npy: (neurons, steps) or (samples, neurons, steps); spikes 0/1, or currents 0..255 where "
-    "the input drives a neuron (netx input layer).",
+    help="Input .npy in --layout: (neurons, steps) or (samples, neurons, steps); (samples, steps, *shape); "
+    "lava-dl's (W, H, C, steps) or (C, H, W, steps). Spikes 0/1, or currents 0..255 where the input drives "
+    "a neuron (netx input layer).",
 )
 @backend_option(simulators=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Write the output layer's spikes.")
@@ -34,6 +35,20 @@ from latdeploy.untrusted.text import printable
 @profile_option(help_text="Profile for checkpoints.")
 @force_option()
 @memory_limit_option()
+@click.option(
+    "--dt",
+    type=click.FloatRange(min=0.0, min_open=True),
+    default=None,
+    help="Time step in seconds of a .nir file that states none (Sinabs: 1, snnTorch: 1e-4, Norse: its dt).",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(["auto", "NT", "BT", "WHCT", "CHWT"]),
+    default="auto",
+    show_default=True,
+    help="Input layout: NT ring buffer, BT (samples, steps, *shape), WHCT/CHWT lava-dl one sample; auto "
+    "detects it and refuses an ambiguous shape.",
+)
 def run(
     model: Path,
     input_path: Path,
@@ -44,6 +59,8 @@ def run(
     profile_name: str,
     force: bool,
     memory_limit: int | None,
+    dt: float | None,
+    layout: str,
 ) -> None:
     """Run MODEL (checkpoint, bundle, .onnx, .net, .nir) on the spikes in --input.
 
@@ -52,7 +69,9 @@ def run(
     """
     from latdeploy.flows.run import run_input_file
 
-    result = run_input_file(model, input_path, backend, profile_name, output, all_layers, force, memory_limit)
+    result = run_input_file(
+        model, input_path, backend, profile_name, output, all_layers, force, memory_limit, dt, layout
+    )
     summary = result.summary()
     if as_json:
         click.echo(json.dumps(versioned(summary, schema_versions.RUN), sort_keys=True))

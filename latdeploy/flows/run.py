@@ -28,6 +28,7 @@ from latdeploy.backends.select import backend_names, get_backend
 from latdeploy.data.spike_files import load_spike_array
 from latdeploy.errors import InputFormatError, LatdeployError
 from latdeploy.executors.join import join_traces
+from latdeploy.flows.input_layouts import to_batch
 from latdeploy.frontend.model_file import detect_format, load_graph
 from latdeploy.hw.profile import DEFAULT_PROFILE
 from latdeploy.ir import Graph
@@ -57,14 +58,19 @@ class RunResult:
     sim_seconds: float
     single_sample: bool
     facts: dict[str, Any] = field(default_factory=dict)
+    layout: str = "NT"
 
     def output_layer(self) -> str:
         """Name of the output (last) neuron layer."""
         return list(self.trace.layers)[-1]
 
     def to_ring_buffer(self, spikes: np.ndarray) -> np.ndarray:
-        """Return ``[B, T, N]`` spikes as ``(N, T)`` (one sample) or ``(B, N, T)``."""
-        ring = spikes.reshape(*spikes.shape[:2], -1).transpose(0, 2, 1)
+        """Return ``[B, T, N]`` spikes in the input's layout: ``(samples, steps, N)`` for a ``BT`` input,
+        else the ring buffer ``(N, T)`` (one sample) or ``(B, N, T)``."""
+        flat = spikes.reshape(*spikes.shape[:2], -1)
+        if self.layout == "BT":
+            return flat
+        ring = flat.transpose(0, 2, 1)
         return ring[0] if self.single_sample else ring
 
     def summary(self) -> dict[str, Any]:
@@ -83,26 +89,6 @@ class RunResult:
             "layer_spikes": {name: int(layer.spikes.sum(dtype=np.int64)) for name, layer in self.trace.layers.items()},
             **self.facts,
         }
-
-
-def spikes_from_ring_buffer(array: np.ndarray, neurons: int, source: str = "input") -> tuple[np.ndarray, bool]:
-    """Return ``(spikes [B, T, N], single_sample)`` for an ``(N, T)`` or ``(B, N, T)`` array.
-
-    Raises:
-        InputFormatError: if the array is not 2-D or 3-D or its neuron axis is not ``neurons``.
-    """
-    if array.ndim not in (2, 3):
-        raise InputFormatError(
-            f"{source}: field 'shape' is {array.shape}; expected (neurons, steps) or (samples, neurons, steps)"
-        )
-    single = array.ndim == 2
-    batch = array[None] if single else array
-    if batch.shape[1] != neurons:
-        raise InputFormatError(
-            f"{source}: field 'shape' is {array.shape}; the model's input has {neurons} neurons "
-            f"(expected ({neurons}, steps) or (samples, {neurons}, steps))"
-        )
-    return np.ascontiguousarray(batch.transpose(0, 2, 1)), single
 
 
 def load_input(path: str | os.PathLike[str]) -> np.ndarray:
@@ -167,8 +153,16 @@ def run_file(
     profile_name: str = DEFAULT_PROFILE,
     source: str = "input",
     memory_limit: int | None = None,
+    dt: float | None = None,
+    layout: str = "auto",
 ) -> RunResult:
-    """Run the model file ``model`` on ``spikes`` (ring-buffer layout, read from ``source``) with ``backend``.
+    """Run the model file ``model`` on ``spikes`` (read from ``source``) with ``backend``.
+
+    ``layout`` is the input's (:mod:`latdeploy.flows.input_layouts`: ``NT`` ring buffer, ``BT`` torch's
+    ``(samples, steps, *shape)``, ``WHCT``/``CHWT`` lava-dl's one sample; ``"auto"`` detects it and refuses
+    an ambiguous shape). ``dt`` is the time step of a NIR file that states none
+    (:func:`~latdeploy.frontend.nir.read_nir`); a ``.net`` file without ``simulation/tSample`` runs for the
+    input's steps.
 
     A simulator runs within ``memory_limit`` bytes (None: a share of the available memory),
     in chunks of samples where the whole batch does not fit (:func:`simulate_in_chunks`).
@@ -183,10 +177,17 @@ def run_file(
     """
     if backend not in run_backends():
         raise LatdeployError(f"unknown backend {backend!r}; supported: {run_backends()}")
-    graph = load_graph(model, integer=backend != "float", profile_name=profile_name)
-    batch, single = spikes_from_ring_buffer(spikes, graph.input.size, source)
+    kind = detect_format(model)
+    steps = None  # a .net file without simulation/tSample runs for the input's steps
+    if kind == "netx" and spikes.ndim >= 2:
+        steps = int(spikes.shape[1] if layout == "BT" else spikes.shape[-1])
+    graph = load_graph(model, integer=backend != "float", profile_name=profile_name, dt=dt, timesteps=steps)
+    batch, layout, others = to_batch(spikes, graph, layout, source)
+    single = layout != "BT" and (layout != "NT" or spikes.ndim == 2)
     check_input_values(batch, graph, source)
-    facts: dict[str, Any] = {"file": str(model), "format": detect_format(model)}
+    facts: dict[str, Any] = {"file": str(model), "format": kind, "layout": layout}
+    if others:
+        facts["layout_also_fits"] = others
     if backend not in SIMULATORS:
         hardware = get_backend(backend).run(graph, batch)
         trace = hardware.trace
@@ -204,7 +205,7 @@ def run_file(
         sim_seconds = time.perf_counter() - started
         if trace.overflow:
             facts["overflow"] = trace.overflow
-    return RunResult(graph, trace, backend, sim_seconds, single, facts)
+    return RunResult(graph, trace, backend, sim_seconds, single, facts, layout)
 
 
 def run_input_file(
@@ -216,6 +217,8 @@ def run_input_file(
     all_layers: Path | None = None,
     force: bool = False,
     memory_limit: int | None = None,
+    dt: float | None = None,
+    layout: str = "auto",
 ) -> RunResult:
     """``latdeploy run``: run ``model`` on the ``.npy`` input ``input_path`` (:func:`load_input`,
     :func:`run_file` within ``memory_limit`` bytes) and write the outputs asked for (:func:`write_outputs`).
@@ -236,7 +239,7 @@ def run_input_file(
         check_file_output(output, "npy", inputs, force, flag="-o")
     if all_layers is not None:
         check_file_output(all_layers, "npz", [*inputs, *([Path(output)] if output else [])], force, "--all-layers")
-    result = run_file(model, load_input(input_path), backend, profile_name, str(input_path), memory_limit)
+    result = run_file(model, load_input(input_path), backend, profile_name, str(input_path), memory_limit, dt, layout)
     write_outputs(result, output, all_layers)
     return result
 

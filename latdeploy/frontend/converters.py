@@ -18,6 +18,7 @@ import numpy as np
 from torch import nn
 
 from latdeploy.errors import UnsupportedLayerError
+from latdeploy.frontend.frameworks import load_for
 from latdeploy.frontend.sources import FusedPool, ParameterSource
 from latdeploy.ir import Node
 from latdeploy.ir.conv import Pool2d
@@ -107,15 +108,19 @@ def register_converter(*module_types: type[nn.Module]) -> Callable[[Converter], 
 
 
 def converter_for(module: nn.Module, path: str) -> Converter:
-    """Return the converter of ``module`` (its class or nearest registered base class).
+    """Return the converter of ``module`` (its class or nearest registered base class), loading the
+    converters of its framework first if it comes from one (:func:`latdeploy.frontend.frameworks.load_for`).
 
     Raises:
         UnsupportedLayerError: naming ``path`` and the type if none is registered.
     """
-    for cls in type(module).__mro__:
-        converter = CONVERTERS.find(cls)
-        if converter is not None:
-            return converter
+    for _ in range(2):  # a second time after loading the converters of the module's framework
+        for cls in type(module).__mro__:
+            converter = CONVERTERS.find(cls)
+            if converter is not None:
+                return converter
+        if not load_for(type(module)):
+            break
     supported = ", ".join(CONVERTERS.names())
     raise UnsupportedLayerError(
         f"layer {path!r}: {type(module).__module__}.{type(module).__name__} is not supported; supported: {supported}"

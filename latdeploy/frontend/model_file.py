@@ -56,12 +56,19 @@ def _checkpoint_graph(path: Path, integer: bool, profile_name: str) -> Graph:
     return prepare_integer_graph(model, metadata, load_profile(profile_name)).int_graph
 
 
-def load_graph(path: str | os.PathLike[str], integer: bool, profile_name: str = DEFAULT_PROFILE) -> Graph:
+def load_graph(
+    path: str | os.PathLike[str],
+    integer: bool,
+    profile_name: str = DEFAULT_PROFILE,
+    dt: float | None = None,
+    timesteps: int | None = None,
+) -> Graph:
     """Return the integer (``integer=True``) or float graph held by the model file ``path``.
 
     Checkpoints are quantized for ``profile_name`` (calibrated on their training
     data, as ``latdeploy export`` does); bundles hold both graphs; ``.onnx`` and
-    ``.nir`` files hold one; ``.net`` files are integer only.
+    ``.nir`` files hold one (``dt``: the time step of a NIR file that states none); ``.net`` files are
+    integer only (``timesteps``: their steps, instead of ``simulation/tSample``).
 
     Raises:
         ModelFormatError: if the file is unreadable or does not hold the graph asked for.
@@ -82,9 +89,9 @@ def load_graph(path: str | os.PathLike[str], integer: bool, profile_name: str = 
             raise ModelFormatError(
                 f"{path}: a netx .net file holds an integer network only; use --backend fixed or lava"
             )
-        return read_netx(path)
+        return read_netx(path, timesteps)
     if kind == "nir":
-        graph = read_nir(path)
+        graph = read_nir(path, dt=dt)
     else:
         graph = read_onnx(path)
     if is_integer_graph(graph) != integer:

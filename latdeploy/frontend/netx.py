@@ -251,8 +251,34 @@ def _read_flatten(config: dict[str, Any], index: int, shape: list[int], reading:
     reading.chw = (previous.size,)  # netx flattens (X, Y, C) transposed to (C, Y, X): the IR's C order
 
 
+def _implicit_input(config: dict[str, Any], reading: NetxReading, where: str) -> None:
+    """Start a file without an ``input`` block as netx does: the network input feeds the first layer's synapse
+    directly (a :class:`~latdeploy.ir.SpikeInput` without neuron, sized by a dense layer's weight).
+
+    Raises:
+        ModelFormatError: for a first conv layer (its input height and width are in no field; netx too
+            needs ``hdf5.Network(input_shape=...)`` then) or a weight without a column count.
+    """
+    if reading.previous is not None or reading.nodes:
+        return
+    if _text(config["type"]) != "dense":
+        raise ModelFormatError(
+            f"{where}: the file has no input layer, and a first {_text(config['type'])} layer does not say its input "
+            "shape (netx needs hdf5.Network(input_shape=...) too); add an input block with its shape"
+        )
+    raw = np.asarray(config["weight"])
+    size = int(np.prod(config["shape"]))
+    columns = raw.shape[1] if raw.ndim == 2 else (raw.size // size if raw.ndim == 1 and size else 0)
+    if columns < 1:
+        raise ModelFormatError(f"{where}: the file has no input layer and the weight does not give the input size")
+    reading.chw = (int(columns),)
+    reading.nodes.append(SpikeInput("input", (), neurons=int(columns), encoding="netx"))
+    reading.previous = reading.nodes[-1]
+
+
 @NETX_LAYER_READERS.register("conv")
 def _read_conv(config: dict[str, Any], index: int, shape: list[int], reading: NetxReading, where: str) -> None:
+    _implicit_input(config, reading, where)
     synapse, neuron = _conv(config, index, reading.after("conv", where), reading.chw, where)
     reading.nodes.extend([synapse, neuron])
     reading.previous, reading.chw = neuron, synapse.out_shape
@@ -260,6 +286,7 @@ def _read_conv(config: dict[str, Any], index: int, shape: list[int], reading: Ne
 
 @NETX_LAYER_READERS.register("dense")
 def _read_dense(config: dict[str, Any], index: int, shape: list[int], reading: NetxReading, where: str) -> None:
+    _implicit_input(config, reading, where)
     synapse, neuron = _dense(config, index, reading.after("dense", where), where)
     reading.nodes.extend([synapse, neuron])
     reading.previous, reading.chw = neuron, (neuron.size,)

@@ -2,7 +2,8 @@
 
 NIR states continuous-time equations; latdeploy's float ``LIF`` is their forward-Euler
 discretisation with step ``dt`` (the graph's ``metadata["dt"]`` when it has one, else
-the ``dt`` argument, default :data:`DEFAULT_DT` = 1e-4 s as snnTorch exports)::
+the ``dt`` argument, ``--dt`` on the command line; a graph with neither is refused: snnTorch
+(1e-4 s), Sinabs (discrete time: 1) and Norse (its ``dt``, 1e-3 s by default) write none)::
 
     IF       dv/dt = R I                          -> v += dt R I
     LIF      tau dv/dt = (v_leak - v) + R I       -> v = v (1 - dt/tau) + dt/tau (v_leak + R I)
@@ -54,8 +55,9 @@ from latdeploy.ir.conv import conv_output_size
 from latdeploy.registry import Registry
 from latdeploy.untrusted.json_document import load_json
 
-DEFAULT_DT = 1e-4
 DEFAULT_TIMESTEPS = 1
+DEFAULT_DT = 1e-4
+"""The step latdeploy's NIR writer uses and states as metadata ``dt``."""
 EXACT_KEY = "latdeploy"  # node metadata written by latdeploy's exporter: the exact float fields
 GRAPH_METADATA_KEY = "latdeploy.metadata"  # graph metadata written by latdeploy's exporter (JSON)
 
@@ -174,15 +176,46 @@ def _threshold_parameters(node: Any, size: int, dt: float, where: str) -> Neuron
     return fields, np.ones(size), np.zeros(size), False
 
 
+def _warn_sinabs_reset(node: Any, where: str) -> None:
+    """Warn that an ``IF`` with Sinabs' export signature (``r`` 1, ``v_reset`` 0) is read as NIR defines it."""
+    if np.all(np.asarray(node.r) == 1.0):
+        warnings.warn(
+            f"{where}: read IF as NIR defines it (fires on v > v_threshold, resets to 0); Sinabs writes this IF for "
+            "every IAF whatever its spike_fn/reset_fn (its default MultiSpike + MembraneSubtract cannot be written "
+            "in NIR, and Sinabs' SingleSpike fires on v >= threshold): for a Sinabs network convert the live "
+            "module, which is exact",
+            ResetAssumedWarning,
+            stacklevel=2,
+        )
+
+
 def _if_parameters(node: Any, size: int, dt: float, where: str) -> NeuronParameters:
     _check_reset(node, where)
+    _warn_sinabs_reset(node, where)
     fields = {"threshold": _threshold(node.v_threshold, where), "current_decay": 1.0, "voltage_decay": 0.0}
     return fields, dt * _broadcast(node.r, size), np.zeros(size), False
 
 
+def _decay(dt: float, tau: float, what: str, where: str) -> float:
+    """Return ``dt / tau``.
+
+    Raises:
+        UnsupportedLayerError: if it exceeds 1 (the step is longer than the time constant), saying that Norse's
+            export writes such files.
+    """
+    decay = dt / tau
+    if not 0.0 <= decay <= 1.0:
+        raise UnsupportedLayerError(
+            f"{where}: dt/{what} = {decay:.6g} lies outside [0, 1] (dt {dt:g} s, {what} {tau:g} s); Norse 1.1's "
+            "to_nir writes tau as dt*tau (its dt / tau_inv) and feeds its current without NIR's dt/tau_syn gain, "
+            "so its LIF/CubaLIF files do not state Norse's neuron: convert the live Norse module instead"
+        )
+    return decay
+
+
 def _lif_parameters(node: Any, size: int, dt: float, where: str) -> NeuronParameters:
     _check_reset(node, where)
-    decay = dt / _uniform(node.tau, "tau", where)
+    decay = _decay(dt, _uniform(node.tau, "tau", where), "tau", where)
     fields = {"threshold": _threshold(node.v_threshold, where), "current_decay": 1.0, "voltage_decay": decay}
     gain = decay * _broadcast(node.r, size)
     _warn_snntorch_reset(node, gain, where)
@@ -191,8 +224,8 @@ def _lif_parameters(node: Any, size: int, dt: float, where: str) -> NeuronParame
 
 def _cuba_parameters(node: Any, size: int, dt: float, where: str) -> NeuronParameters:
     _check_reset(node, where)
-    current_decay = dt / _uniform(node.tau_syn, "tau_syn", where)
-    voltage_decay = dt / _uniform(node.tau_mem, "tau_mem", where)
+    current_decay = _decay(dt, _uniform(node.tau_syn, "tau_syn", where), "tau_syn", where)
+    voltage_decay = _decay(dt, _uniform(node.tau_mem, "tau_mem", where), "tau_mem", where)
     fields = {
         "threshold": _threshold(node.v_threshold, where),
         "current_decay": current_decay,
@@ -406,6 +439,28 @@ NIR_READERS.add(nir.CubaLIF, _neuron_reader(_cuba_parameters))
 NIR_READERS.add(nir.Threshold, _neuron_reader(_threshold_parameters))
 
 
+def _step(metadata: dict[str, Any], dt: float | None, where: str) -> float:
+    """Return the time step: the graph's ``metadata["dt"]``, else ``dt``.
+
+    Raises:
+        ModelFormatError: if neither gives a finite positive step (NIR's equations are continuous-time:
+            without a step every decay and input gain would be a guess).
+    """
+    step = metadata.get("dt", dt)
+    if step is None:
+        raise ModelFormatError(
+            f"{where}: the NIR graph states no time step (metadata 'dt'; Sinabs, snnTorch and Norse write none); "
+            "give it with --dt SECONDS (dt=1 for Sinabs, 1e-4 for snnTorch, Norse's own dt, e.g. 1e-3)"
+        )
+    try:
+        step = float(np.asarray(step, np.float64).reshape(()))
+    except (TypeError, ValueError) as error:
+        raise ModelFormatError(f"{where}: metadata 'dt' must be one number, got {step!r}") from error
+    if not (np.isfinite(step) and step > 0):
+        raise ModelFormatError(f"{where}: time step dt must be finite and positive, got {step}")
+    return step
+
+
 def graph_from_nir(graph: Any, dt: float | None = None, where: str = "NIR graph") -> Graph:
     """Return the float latdeploy graph of the NIR graph ``graph`` (see the module docstring).
 
@@ -413,7 +468,7 @@ def graph_from_nir(graph: Any, dt: float | None = None, where: str = "NIR graph"
         UnsupportedLayerError: for nodes, topologies or parameters latdeploy cannot express.
     """
     metadata = dict(getattr(graph, "metadata", None) or {})
-    step = float(metadata.get("dt", dt if dt is not None else DEFAULT_DT))
+    step = _step(metadata, dt, where)
     reading = Reading(step, metadata)
     for name in _chain(graph, where):
         node = graph.nodes[name]

@@ -53,7 +53,7 @@ def _reference(graph: nir.NIRGraph, spikes: np.ndarray, dt: float) -> np.ndarray
 
 def _check(graph: nir.NIRGraph, dt: float, n_in: int, steps: int = 30) -> None:
     spikes = (RNG.random((4, steps, n_in)) < 0.3).astype(np.uint8)
-    ours = simulate_float(graph_from_nir(graph), spikes).output().spikes
+    ours = simulate_float(graph_from_nir(graph, dt=dt), spikes).output().spikes
     expected = _reference(graph, spikes, dt)
     assert 0 < expected.sum() < expected.size
     assert np.array_equal(ours, expected)
@@ -129,7 +129,7 @@ def test_strict_threshold_equality_is_kept():
         },
         edges=[("input", "fc"), ("fc", "th"), ("th", "output")],
     )
-    spikes = simulate_float(graph_from_nir(graph), np.ones((1, 1, 1), np.uint8)).output().spikes
+    spikes = simulate_float(graph_from_nir(graph, dt=1e-4), np.ones((1, 1, 1), np.uint8)).output().spikes
     assert spikes[0, 0].tolist() == [0, 1]
 
 
@@ -139,17 +139,17 @@ def test_what_latdeploy_cannot_express_is_refused(tmp_path):
     reset["output"] = nir.Output(output_type=np.array([2]))
     edges = [("input", "fc"), ("fc", "lif"), ("lif", "output")]
     with pytest.raises(UnsupportedLayerError, match="'lif': v_reset must be 0"):
-        graph_from_nir(nir.NIRGraph(nodes=reset, edges=edges))
+        graph_from_nir(nir.NIRGraph(nodes=reset, edges=edges), dt=1e-4)
     uneven = dict(reset, lif=nir.LIF(tau=np.array([1e-3, 2e-3]), r=np.ones(2), v_leak=np.zeros(2),
                                      v_threshold=np.ones(2)))  # fmt: skip
     with pytest.raises(UnsupportedLayerError, match="per-neuron tau"):
-        graph_from_nir(nir.NIRGraph(nodes=uneven, edges=edges))
+        graph_from_nir(nir.NIRGraph(nodes=uneven, edges=edges), dt=1e-4)
     branching = dict(reset, lif=nir.IF(r=np.ones(2), v_threshold=np.ones(2)), extra=nir.Output(np.array([2])))
     with pytest.raises(UnsupportedLayerError, match="feeds 2 nodes"):
-        graph_from_nir(nir.NIRGraph(nodes=branching, edges=[*edges, ("lif", "extra")]))
+        graph_from_nir(nir.NIRGraph(nodes=branching, edges=[*edges, ("lif", "extra")]), dt=1e-4)
     scale = dict(reset, lif=nir.Scale(scale=np.ones(2)))
     with pytest.raises(UnsupportedLayerError, match="NIR Scale is not supported"):
-        graph_from_nir(nir.NIRGraph(nodes=scale, edges=edges))
+        graph_from_nir(nir.NIRGraph(nodes=scale, edges=edges), dt=1e-4)
     (tmp_path / "bad.nir").write_bytes(b"nothing")
     with pytest.raises(ModelFormatError, match="bad.nir: not a readable NIR file"):
         read_nir(tmp_path / "bad.nir")

@@ -1,8 +1,11 @@
 """Converters of other SNN frameworks' live modules, one module per framework (``docs/frameworks.md``).
 
-Each framework is an optional dependency (the ``frameworks`` extra): its converters register in
-:data:`latdeploy.frontend.converters.CONVERTERS` only when the framework is installed and imports;
-:data:`AVAILABLE` names those that did.
+Each framework is an optional dependency (the ``frameworks`` extra). Its plugin module
+(``latdeploy.frontend.frameworks.<name>``) registers its converters in
+:data:`latdeploy.frontend.converters.CONVERTERS` when it is imported, and it is imported only when a
+model holds a layer of that framework (:func:`load_for`, called by
+:func:`~latdeploy.frontend.converters.converter_for`): the framework is then imported already, and
+nothing else pays for it (SpikingJelly alone takes seconds to import and prints to stdout).
 """
 
 from __future__ import annotations
@@ -10,8 +13,10 @@ from __future__ import annotations
 import importlib
 import importlib.util
 
-FRAMEWORKS = ("snntorch",)
+FRAMEWORKS = ("snntorch", "sinabs", "norse", "spikingjelly")
 """Framework package -> plugin module ``latdeploy.frontend.frameworks.<name>``."""
+
+_LOADED: dict[str, bool] = {}
 
 
 def _load(framework: str) -> bool:
@@ -25,5 +30,16 @@ def _load(framework: str) -> bool:
     return True
 
 
-AVAILABLE = tuple(name for name in FRAMEWORKS if _load(name))
-"""The frameworks whose converters are registered."""
+def load_for(module_type: type) -> bool:
+    """Load the plugin of the framework that defines ``module_type`` or one of its bases, once.
+
+    Returns:
+        True if a plugin was loaded now (its converters are registered), False if none applies or it was
+        loaded (or failed) before.
+    """
+    for cls in module_type.__mro__:
+        framework = cls.__module__.split(".")[0]
+        if framework in FRAMEWORKS and framework not in _LOADED:
+            _LOADED[framework] = _load(framework)
+            return _LOADED[framework]
+    return False

@@ -37,6 +37,7 @@ from torch import nn
 
 from latdeploy.errors import UnsupportedLayerError
 from latdeploy.frontend.converters import ConversionState, register_converter
+from latdeploy.frontend.frameworks.rounding import warn_bias_order
 from latdeploy.frontend.sources import ParameterSource
 from latdeploy.ir import LIF, DelayedResetLIF
 
@@ -94,6 +95,7 @@ def _add_neuron(
             )
         pending, _ = state.take_pending_bias()
         bias = pending.reshape(-1).astype(np.float32)
+        warn_bias_order("snnTorch", path, folded)
     if int(module.reset_mechanism_val) == SUBTRACT:
         node_type, node_threshold = DelayedResetLIF, threshold
     else:

@@ -154,7 +154,7 @@ def _from_nir(net: nn.Sequential, tmp_path) -> object:
     export = framework("snntorch.export_nir").export_to_nir
     path = tmp_path / "snntorch.nir"
     nir.write(str(path), export(net, torch.zeros(N_IN)))
-    return read_nir(path)
+    return read_nir(path, dt=1e-4)  # snnTorch exports with dt = 1e-4 s and writes no dt
 
 
 def _per_neuron_net(**options) -> nn.Sequential:
