@@ -19,7 +19,7 @@ ROOT = PACKAGE.parent
 
 ROOT_MODULES = {"__init__.py", "errors.py", "registry.py"}
 """The only modules directly under ``latdeploy/``; everything else lives in a package."""
-DEFERRED_IMPORTS = ("h5py", "lava", "latdeploy.backends.lava.processes")
+DEFERRED_IMPORTS = ("h5py", "lava", "latdeploy.backends.lava.processes", "xylosim")
 """Heavy optional dependencies (the 'lava' extra, and latdeploy's Lava processes, which import lava-nc on
 import) that may be imported inside a function."""
 
