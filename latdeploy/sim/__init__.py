@@ -6,4 +6,4 @@ fixed-point kernel (neuron kinds register theirs through :mod:`latdeploy.neurons
 
 from __future__ import annotations
 
-from latdeploy.sim import fixed_conv, fixed_delay, float_conv  # noqa: F401  (register conv, pool, delay kernels)
+from latdeploy.sim import fixed_conv, fixed_delay, float_conv, xylo_fixed  # noqa: F401  (conv, pool, delay, Xylo kernels)

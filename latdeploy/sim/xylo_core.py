@@ -167,7 +167,7 @@ def membrane_step(v: np.ndarray, dash: np.ndarray, current: np.ndarray, bias: np
     return saturate(v + saturate(saturate(current + negated) + bias))
 
 
-def _deliver(state: np.ndarray, counts: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def deliver(state: np.ndarray, counts: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Add ``counts[:, j] * weights[j]`` for each source ``j`` in order, saturating after each."""
     for j in np.flatnonzero(np.any(weights.reshape(weights.shape[0], -1) != 0, axis=1)):
         increment = counts[:, j].reshape((-1,) + (1,) * (state.ndim - 1)) * weights[j][None]
@@ -210,9 +210,9 @@ def simulate_xylo_core(core: XyloCore, spikes: np.ndarray) -> XyloTrace:
     fired = np.zeros((batch, core.n_hidden), np.int64)
     record: dict[str, list[np.ndarray]] = {name: [] for name in XyloTrace.__dataclass_fields__}
     for t in range(steps):
-        isyn = _deliver(isyn, counts_in[:, t], w_in)
-        isyn = _deliver(isyn, fired, w_rec)
-        isyn_out = _deliver(isyn_out, fired, w_out)
+        isyn = deliver(isyn, counts_in[:, t], w_in)
+        isyn = deliver(isyn, fired, w_rec)
+        isyn_out = deliver(isyn_out, fired, w_out)
         isyn = isyn - decay_step(isyn, dash_syn)
         vmem = membrane_step(vmem, dash_mem, isyn[..., 0] + isyn[..., 1], bias)
         fired = np.where(vmem >= threshold, np.minimum(vmem // threshold, XYLO.max_spikes_per_step), 0)

@@ -10,6 +10,7 @@ lists crashes ``evolve``), so :func:`run_xylosim` holds them until the run ends.
 
 from __future__ import annotations
 
+import time
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -54,16 +55,19 @@ def _synapses(v2: Any, weights: np.ndarray) -> list[list[Any]]:
     ]
 
 
-def run_xylosim(core: XyloCore, spikes: np.ndarray) -> XyloTrace:
+def run_xylosim(core: XyloCore, spikes: np.ndarray, timeout: float | None = None) -> XyloTrace:
     """Run ``core`` on xylosim for input counts ``spikes`` ``[batch, steps, n_in]``, each sample from reset.
+
+    ``timeout`` limits the wall-clock seconds of the whole run (None: no limit).
 
     Returns:
         The :class:`~latdeploy.sim.xylo_core.XyloTrace` xylosim records (``rec_*``, its output spikes).
 
     Raises:
-        BackendError: if xylosim is missing or its run fails.
+        BackendError: if xylosim is missing, its run fails or takes longer than ``timeout``.
     """
     v2 = _xylosim()
+    started = time.perf_counter()
     synapses_in = _synapses(v2, np.asarray(core.w_in))
     synapses_rec = _synapses(v2, np.asarray(core.w_rec))
     synapses_out = _synapses(v2, np.asarray(core.w_out)[..., None])
@@ -89,6 +93,8 @@ def run_xylosim(core: XyloCore, spikes: np.ndarray) -> XyloTrace:
         )
         samples = []
         for sample in np.asarray(spikes):
+            if timeout is not None and time.perf_counter() - started > timeout:
+                raise BackendError(f"xylosim took longer than the timeout of {timeout:g} s")
             layer.reset_all()
             out = np.array(layer.evolve(sample.astype(int).tolist()), np.int64).reshape(len(sample), core.n_out)
             samples.append(
