@@ -8,8 +8,8 @@ import pytest
 from latdeploy.errors import QuantizationRangeError, ResourceError, UnsupportedLayerError
 from latdeploy.ir import LIF, TTFS, Graph
 from latdeploy.passes.quantize_xylo import quantize_for_xylo
-from latdeploy.sim.float_sim import simulate_float
 from latdeploy.sim.fixed import simulate_fixed
+from latdeploy.sim.float_sim import simulate_float
 from tests.xylo.graphs import float_mlp, latency_spikes
 
 
