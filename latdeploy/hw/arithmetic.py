@@ -11,8 +11,9 @@ analysis read it; the numbers below are written nowhere else.
 ``docs/loihi-fixed-point.md``), the one the Lava kernels implement. :data:`XYLO` is SynSense
 Xylo's (xylosim 0.1.3, measured against it bit for bit: ``docs/xylo.md``), implemented by
 ``latdeploy.sim.xylo_core``.
-:func:`arithmetic_of` builds the object a profile describes and refuses one whose
-arithmetic differs from an implemented one, naming the field. A profile may *narrow*
+:func:`arithmetic_of` builds the object a profile describes (the implemented arithmetic with the
+profile's ``decay_bits``: Loihi's 12, Xylo's 4) and refuses one
+whose arithmetic differs from it, naming the field. A profile may *narrow*
 the ranges the quantizer uses (fewer weight, threshold or bias bits, a smaller
 weight exponent range): the chip then computes the same way on smaller numbers.
 """
@@ -178,11 +179,13 @@ def arithmetic_of(profile: Profile) -> Arithmetic:
     section = profile.values.get("arithmetic")
     if section is None:
         raise ProfileError(f"profile {profile.name!r} ({profile.path.name}) is {profile.kind}: it has no arithmetic")
-    reference = next((a for a in IMPLEMENTED if a.decay_rule == section.get("decay_rule", "multiply")), None)
+    reference = next((a for a in IMPLEMENTED if a.decay_bits == section["decay_bits"]), None)
     if reference is None:
+        known = ", ".join(f"{a.decay_bits} ({a.name})" for a in IMPLEMENTED)
         raise ProfileError(
-            f"{profile.path}: field 'arithmetic.decay_rule' is {section['decay_rule']!r}; latdeploy implements "
-            f"{sorted({a.decay_rule for a in IMPLEMENTED})}"
+            f"{profile.path}: field 'arithmetic.decay_bits' is {section['decay_bits']!r}, which names no arithmetic "
+            f"latdeploy's simulators implement ({known}); a chip that computes differently needs its own "
+            "Arithmetic in latdeploy.hw.arithmetic"
         )
     values = {}
     for f in fields(Arithmetic):
@@ -191,7 +194,7 @@ def arithmetic_of(profile: Profile) -> Arithmetic:
         implemented = getattr(reference, f.name)
         value = section.get(f.name, implemented)
         if f.name in NARROWABLE:
-            ok = 1 <= value <= implemented
+            ok = (0 if f.name == "bias_exp_max" else 1) <= value <= implemented
         elif f.name == "weight_exp_min":
             ok = implemented <= value <= min(0, reference.weight_exp_max)
         elif f.name == "weight_exp_max":

@@ -81,7 +81,15 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     },
 }
 
-NULLABLE = {("energy", "static_power_w"), ("energy", "time_per_step_s")}
+NULLABLE = {
+    ("energy", "static_power_w"),
+    ("energy", "time_per_step_s"),
+    ("energy", "synaptic_op_j"),
+    ("energy", "neuron_update_active_j"),
+    ("energy", "neuron_update_idle_j"),
+    ("energy", "spike_j"),
+}
+"""Fields a profile may leave null with the reason in its source (a per-operation energy counts as 0 J then)."""
 SECTIONS_OF_KIND = {"chip": ("arithmetic", "resources", "quantization", "energy"), "energy-only": ("energy",)}
 MAX_ENERGY_PER_OPERATION_J = 1e-3
 """The largest energy of one operation a profile may state (real chips: picojoules to nanojoules)."""

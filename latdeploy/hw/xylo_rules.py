@@ -8,12 +8,13 @@ quantizer's (:mod:`latdeploy.passes.quantize_xylo`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
 from latdeploy.errors import ResourceError
-from latdeploy.ir import Graph
+from latdeploy.ir import Graph, Node
 from latdeploy.ir.xylo_nodes import HIDDEN_SPIKES, READOUT_SPIKES, XyloIAFInt
 
 
@@ -37,18 +38,26 @@ default. Recurrent (hidden -> hidden) synapses 32000: ``RFORAM`` and ``RWTRAM`` 
 per-neuron fan-out figure is published, the total is the bound."""
 
 
+def _weight(graph: Graph, neuron: Node) -> np.ndarray:
+    """Return the ``[out, in]`` weights feeding ``neuron``: its own (a Xylo layer) or its Dense synapse's."""
+    if isinstance(neuron, XyloIAFInt):
+        return neuron.weight
+    return np.asarray(getattr(graph.node(neuron.inputs[0]), "weight", np.ones((neuron.size, 1))))
+
+
 def check_xylo_graph(graph: Graph, limits: XyloLimits = XYLO_AUDIO2) -> None:
-    """Check that ``graph`` (input -> hidden layers -> one readout layer) fits one Xylo core.
+    """Check that ``graph`` (input -> hidden layers -> one readout layer; float or Xylo integer) fits one Xylo core.
 
     Raises:
         ResourceError: naming the layer, what it needs and the binding limit, for too many
-            inputs, hidden or readout neurons, recurrent synapses, or a layer out of place.
+            inputs, hidden or readout neurons, recurrent synapses, or (integer graphs) a layer
+            out of place or a bias Xylo cannot apply in step.
     """
-    layers = [node for node in graph.nodes if node.kind == "neuron"]
-    if len(layers) < 2 or not all(isinstance(node, XyloIAFInt) for node in layers):
+    layers = graph.neurons()
+    if len(layers) < 2:
         raise ResourceError(
-            "a Xylo network is input -> at least one hidden layer -> one readout layer of Xylo neurons; "
-            f"got layers {[type(node).__name__ for node in layers]}"
+            f"a Xylo network is input -> at least one hidden layer -> one readout layer; got {len(layers)} "
+            "neuron layer(s) (Xylo's readout neurons take input from hidden neurons only)"
         )
     n_in = graph.input.size
     if n_in > limits.inputs:
@@ -56,22 +65,28 @@ def check_xylo_graph(graph: Graph, limits: XyloLimits = XYLO_AUDIO2) -> None:
             f"input {graph.input.name!r}: {n_in} channels exceed Xylo Audio 2's {limits.inputs} input channels"
         )
     *hidden, readout = layers
-    if readout.size > limits.readout or readout.max_spikes != READOUT_SPIKES:
+    if readout.size > limits.readout:
         raise ResourceError(
             f"layer {readout.name!r}: {readout.size} readout neurons exceed Xylo Audio 2's {limits.readout}"
-            if readout.size > limits.readout
-            else f"layer {readout.name!r}: the last layer must be Xylo's readout (one spike a step)"
         )
     total = sum(node.size for node in hidden)
     if total > limits.hidden:
         sizes = ", ".join(f"{node.name!r} {node.size}" for node in hidden)
         raise ResourceError(f"hidden layers ({sizes}): {total} neurons exceed Xylo Audio 2's {limits.hidden}")
-    recurrent = sum(int(np.count_nonzero(node.weight)) for node in hidden[1:])
+    recurrent = sum(int(np.count_nonzero(_weight(graph, node))) for node in hidden[1:])
     if recurrent > limits.recurrent_synapses:
         raise ResourceError(
             f"hidden layers {[node.name for node in hidden[1:]]}: {recurrent} hidden-to-hidden synapses exceed "
             f"Xylo Audio 2's {limits.recurrent_synapses} (recurrent weight memory)"
         )
+    if all(isinstance(node, XyloIAFInt) for node in layers):
+        _check_integer_layers(hidden, readout)
+
+
+def _check_integer_layers(hidden: list[XyloIAFInt], readout: XyloIAFInt) -> None:
+    """Check the Xylo integer layers' roles: readout last, lags 0 then 1, biases where Xylo applies them in step."""
+    if readout.max_spikes != READOUT_SPIKES:
+        raise ResourceError(f"layer {readout.name!r}: the last layer must be Xylo's readout (one spike a step)")
     for index, node in enumerate(hidden):
         if node.max_spikes != HIDDEN_SPIKES or node.input_lag != (0 if index == 0 else 1):
             raise ResourceError(f"layer {node.name!r}: not a Xylo hidden layer in position {index}")
@@ -82,3 +97,31 @@ def check_xylo_graph(graph: Graph, limits: XyloLimits = XYLO_AUDIO2) -> None:
             )
     if np.any(readout.bias):
         raise ResourceError(f"layer {readout.name!r}: a bias on Xylo's readout layer is not supported (see above)")
+
+
+def xylo_mapping(graph: Graph, profile_name: str, limits: XyloLimits = XYLO_AUDIO2) -> dict[str, Any]:
+    """Return ``mapping.json`` for a graph on one Xylo core: the hidden population's index ranges per layer.
+
+    Raises:
+        ResourceError: if the graph does not fit (:func:`check_xylo_graph`).
+    """
+    check_xylo_graph(graph, limits)
+    *hidden, readout = graph.neurons()
+    rows, start = [], 0
+    for node in hidden:
+        rows.append({"name": node.name, "population": "hidden", "neurons": node.size, "first_index": start})
+        start += node.size
+    rows.append({"name": readout.name, "population": "readout", "neurons": readout.size, "first_index": 0})
+    recurrent = sum(int(np.count_nonzero(_weight(graph, node))) for node in hidden[1:])
+    used = {"inputs": graph.input.size, "hidden": start, "readout": readout.size, "recurrent_synapses": recurrent}
+    return {
+        "profile": profile_name,
+        "cores_per_chip": 1,
+        "total_cores": 1,
+        "limits": asdict(limits),
+        "convention": "one Xylo core: input channels -> hidden population (layers stacked in order; "
+        "layer k > 0 fed through the recurrent weights) -> readout neurons",
+        "layers": rows,
+        "used": used,
+        "utilisation": {name: round(value / getattr(limits, name), 6) for name, value in used.items()},
+    }

@@ -98,4 +98,7 @@ def test_an_unknown_backend_or_target_is_refused_naming_the_registered_ones():
     with pytest.raises(Exception, match=r"unknown target 'speck-sim'; supported: \['loihi2-sim', 'xylo-sim'\]"):
         backend_for_target("speck-sim")
     result = CliRunner().invoke(cli, ["verify", "x.pt", "--backend", "fixed-sim-test"])
-    assert result.exit_code != 0 and "Invalid value for '--backend': 'fixed-sim-test' is not one of 'lava', 'xylo'" in result.output
+    assert (
+        result.exit_code != 0
+        and "Invalid value for '--backend': 'fixed-sim-test' is not one of 'lava', 'xylo'" in result.output
+    )
