@@ -225,9 +225,11 @@ def quantize_for_xylo(
     bits = weight_bits or XYLO.weight_bits
     if not 1 <= bits <= XYLO.weight_bits:
         raise QuantizationRangeError(f"weight bits {bits} outside 1..{XYLO.weight_bits} (Xylo's int8 weights)")
+    fused = fuse_synapse_chains(graph)
+    check_xylo_graph(fused, limits)
+    pairs = _layers(fused)
     reference = simulate_float(graph, calibration_spikes)
-    graph = fuse_synapse_chains(graph)
-    pairs = _layers(graph)
+    graph = fused
     spikes = np.asarray(calibration_spikes, np.uint8)
     inputs = {graph.input.name: spikes.reshape(*spikes.shape[:2], -1)}
     inputs.update({neuron.name: reference.layers[neuron.name].spikes for _, neuron in pairs})

@@ -1,4 +1,5 @@
-"""Xylo tests run xylosim itself: skipped when it is absent, unless ``LATDEPLOY_REQUIRE_XYLO=1``
+"""Xylo tests that run xylosim itself (``pytestmark = pytest.mark.usefixtures("xylosim_installed")``): skipped
+when it is absent, unless ``LATDEPLOY_REQUIRE_XYLO=1``
 (set by ``.ci/run``, which installs the 'xylo' extra) makes that a failure."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import os
 import pytest
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def xylosim_installed() -> None:
     """Skip the Xylo tests when xylosim is not installed (fail when it is required)."""
     if os.environ.get("LATDEPLOY_REQUIRE_XYLO") == "1":

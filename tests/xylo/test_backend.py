@@ -13,6 +13,8 @@ from latdeploy.passes.quantize_xylo import quantize_for_xylo
 from latdeploy.sim.fixed import simulate_fixed
 from tests.xylo.graphs import float_mlp, latency_spikes
 
+pytestmark = pytest.mark.usefixtures("xylosim_installed")
+
 
 def assert_traces_equal(fixed, hardware) -> None:
     assert list(fixed.layers) == list(hardware.layers)

@@ -12,6 +12,8 @@ from latdeploy.errors import QuantizationRangeError
 from latdeploy.hw.arithmetic import XYLO
 from latdeploy.sim.xylo_core import XyloCore, simulate_xylo_core
 
+pytestmark = pytest.mark.usefixtures("xylosim_installed")
+
 INT16 = (XYLO.v_min, XYLO.v_max)
 
 
