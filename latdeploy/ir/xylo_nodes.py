@@ -54,10 +54,10 @@ class XyloIAFInt(Node):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.weight = np.asarray(self.weight).astype(np.int32)
-        if self.weight.ndim != 2 or 0 in self.weight.shape:
+        weight = np.asarray(self.weight)
+        if weight.ndim != 2 or 0 in weight.shape:
             raise QuantizationRangeError(f"node {self.name!r}: weight must be a non-empty [out, in] matrix")
-        out = self.weight.shape[0]
+        out = weight.shape[0]
         half = 1 << (XYLO.weight_bits - 1)
         bias_half = 1 << (XYLO.bias_mantissa_bits - 1)
         limits = {
@@ -69,17 +69,18 @@ class XyloIAFInt(Node):
         }
         for name, (low, high) in limits.items():
             value = np.asarray(getattr(self, name))
-            if name != "weight":
-                if value.shape != (out,):
-                    raise QuantizationRangeError(
-                        f"node {self.name!r}: {name} must have {out} values, got shape {value.shape}"
-                    )
-                value = value.astype(np.int32)
-                setattr(self, name, value)
-            if value.min() < low or value.max() > high:
+            if name != "weight" and value.shape != (out,):
                 raise QuantizationRangeError(
-                    f"node {self.name!r}: {name} spans [{value.min()}, {value.max()}], outside Xylo's [{low}, {high}]"
+                    f"node {self.name!r}: {name} must have {out} values, got shape {value.shape}"
                 )
+            if not np.issubdtype(value.dtype, np.integer) and not np.array_equal(value, np.round(value)):
+                raise QuantizationRangeError(f"node {self.name!r}: {name} must hold integers")
+            wide = value.astype(np.float64) if not np.issubdtype(value.dtype, np.integer) else value.astype(np.int64)
+            if wide.min() < low or wide.max() > high:
+                raise QuantizationRangeError(
+                    f"node {self.name!r}: {name} spans [{wide.min():g}, {wide.max():g}], outside Xylo's [{low}, {high}]"
+                )
+            setattr(self, name, wide.astype(np.int32))
         if not XYLO.weight_exp_min <= self.weight_shift <= XYLO.weight_exp_max:
             raise QuantizationRangeError(
                 f"node {self.name!r}: weight_shift {self.weight_shift} outside Xylo's "
