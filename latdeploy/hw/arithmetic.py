@@ -60,10 +60,9 @@ class Arithmetic:
     decay_rule: str = "multiply"
     """``"multiply"``: ``x * (2**decay_bits - d) >> decay_bits`` rounded toward zero (Loihi);
     ``"shift"``: ``x - (x >> dash)``, at least one step toward zero (Xylo, ``dash < 2**decay_bits``)."""
-    u_overflow: str = "wrap"
-    """What ``u`` (the synaptic current) does past its width: ``"wrap"`` (Loihi) or ``"saturate"`` (Xylo)."""
     saturation: str = "symmetric"
-    """Saturated states lie in ``+-(2**(bits-1) - 1)`` (``"symmetric"``) or the two's-complement range."""
+    """Saturated states lie in ``+-(2**(bits-1) - 1)`` (``"symmetric"``) or the two's-complement range
+    (Xylo, whose ``Isyn`` saturates too where Loihi's ``u`` wraps)."""
     max_spikes_per_step: int = 1
     """Spikes one neuron may emit in one step (Xylo's hidden neurons: up to 31, ``v -= n * threshold``)."""
     max_input_spikes_per_step: int = 1
@@ -148,7 +147,6 @@ XYLO = Arithmetic(
     u_state_bits=16,
     v_state_bits=16,
     decay_rule="shift",
-    u_overflow="saturate",
     saturation="twos_complement",
     max_spikes_per_step=31,
     max_input_spikes_per_step=15,

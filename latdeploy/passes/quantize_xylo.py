@@ -65,14 +65,11 @@ def _dash(node: Node, name: str, decay: float, low: int) -> int:
     dash = -math.log2(decay) if decay > 0 else math.inf
     rounded = round(dash) if math.isfinite(dash) else -1
     if not low <= rounded < XYLO.decay_unity or abs(dash - rounded) > 1e-6:
+        clears = name == "current_decay" and decay == 1
+        note = "; current_decay 1 (no current state) would clear every input, as Xylo decays after adding it"
         raise QuantizationRangeError(
             f"layer {node.name!r}: {name} {decay:g} is not 2**-k for k in {low}..{XYLO.decay_unity - 1}; Xylo decays "
-            "by bit shifts (x -= x >> k)"
-            + (
-                "; current_decay 1 (no current state) would clear every input, as Xylo decays after adding it"
-                if name == "current_decay" and decay == 1
-                else ""
-            )
+            f"by bit shifts (x -= x >> k){note if clears else ''}"
         )
     return rounded
 
