@@ -3,6 +3,7 @@
 # lava-nc 0.10.0 requires, and installs latdeploy with everything it needs.
 #
 # Usage: bash tools/setup_env.sh [--test]
+#   Installs the 'lava' and 'xylo' extras (Lava for loihi2-sim, SynSense's xylosim for xylo-sim).
 #   --test   also install the test tools (pytest, hypothesis, ruff) and the SNN frameworks the
 #            tests check latdeploy against (the 'frameworks' extra, docs/frameworks.md)
 #            and Ray (the 'ray' extra: --executor ray, docs/executors.md).
@@ -13,8 +14,8 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
-extras="lava"
-[ "${1:-}" = "--test" ] && extras="lava,test,frameworks,ray"
+extras="lava,xylo"
+[ "${1:-}" = "--test" ] && extras="lava,xylo,test,frameworks,ray"
 
 is_python310() {
     [ -n "$1" ] && [ -x "$1" ] || command -v "$1" >/dev/null 2>&1 || return 1

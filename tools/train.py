@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 import latdeploy
-from latdeploy.data import DATASETS, DIGITS, EVENTS, Split, load_split
+from latdeploy.data import DATASETS, DIGITS, EVENTS, WINE, Split, load_split
 from latdeploy.nn import DECODERS, build_model
 from latdeploy.nn.evaluation import evaluate, model_inputs
 from latdeploy.nn.fake_quant import FakeQuantizedWeights
@@ -141,6 +141,11 @@ def neuron_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
+def class_count(train: Split) -> int:
+    """Return the number of classes of the training labels (10 for digits, 3 for wine)."""
+    return int(train.y.max()) + 1
+
+
 def make_config(args: argparse.Namespace, train: Split) -> dict[str, Any]:
     """Return the architecture config (plain data) that the flags describe."""
     if args.arch == "mlp":
@@ -148,7 +153,7 @@ def make_config(args: argparse.Namespace, train: Split) -> dict[str, Any]:
         chip_inputs = args.features if args.encoder == "learned_latency" else inputs
         config: dict[str, Any] = {
             "arch": "mlp",
-            "sizes": [chip_inputs, *(int(n) for n in args.hidden.split(",")), 10],
+            "sizes": [chip_inputs, *(int(n) for n in args.hidden.split(",")), class_count(train)],
             "timesteps": args.timesteps,
         }
         if args.encoder != "latency":
@@ -309,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         "neuron": args.neuron,
         "loss": args.loss,
         "dataset": args.dataset,
-        "classes": 10,
+        "classes": class_count(train),
         "float_test_accuracy": test_accuracy,
         "float_test_accuracy_before_qat": float_accuracy,
         "qat_epochs": args.qat_epochs,
@@ -348,6 +353,9 @@ def write_model_card(path: Path, model: torch.nn.Module, metadata: dict, args: a
         f"`{metadata['dataset']}`: scikit-learn's 1,797 real 8×8 digits"
         + (" as generated DVS event streams (latdeploy/data/events.py, seeded)" if args.dataset == EVENTS else "")
         + ", 80/20 stratified split, seed 0: 1,437 train / 360 test"
+        if args.dataset != WINE
+        else f"`{WINE}`: scikit-learn's 178 wine samples, 13 features scaled to [0, 1] by the training split's "
+        "range, 3 classes, 80/20 stratified split, seed 0: 142 train / 36 test (latdeploy/data/wine.py)"
     )
     options = ", ".join(f"{k} {v}" for k, v in neuron_options(args).items())
     qat = (

@@ -1,7 +1,8 @@
 """The shipped backends, registered, and how a command chooses one.
 
 This is the backends' plugin-import module: importing it registers every shipped backend
-in :data:`latdeploy.backends.base.BACKENDS` (today :mod:`latdeploy.backends.lava.backend`).
+in :data:`latdeploy.backends.base.BACKENDS` (:mod:`latdeploy.backends.lava.backend`,
+:mod:`latdeploy.backends.xylo.backend`).
 Flows and the CLI look backends up here, by name (``run --backend``, ``verify --backend``) or by
 target (``export --target``).
 """
@@ -9,6 +10,7 @@ target (``export --target``).
 from __future__ import annotations
 
 import latdeploy.backends.lava.backend  # noqa: F401  (registers "lava")
+import latdeploy.backends.xylo.backend  # noqa: F401  (registers "xylo")
 from latdeploy.backends.base import BACKENDS, Backend
 from latdeploy.errors import LatdeployError
 

@@ -34,7 +34,7 @@ import numpy as np
 from latdeploy.energy.ann import ANN_CONVENTION, ann_operations
 from latdeploy.errors import ProfileError, UnsupportedLayerError
 from latdeploy.hw.profile import Profile
-from latdeploy.ir import Conv2dInt, DelayDenseInt, DenseInt, Graph, Node
+from latdeploy.ir import Conv2dInt, DelayDenseInt, DenseInt, Graph, Node, XyloIAFInt
 from latdeploy.registry import Registry
 from latdeploy.sim.fixed import FIXED_KERNELS
 from latdeploy.sim.fixed_conv import conv2d_int
@@ -87,6 +87,7 @@ MATRIX_COUNTER = SynapseCounter(lambda node, e: _matrix_sops(node.weight, e))
 SYNAPSE_COUNTERS.add(DenseInt, MATRIX_COUNTER)
 SYNAPSE_COUNTERS.add(DelayDenseInt, MATRIX_COUNTER)
 SYNAPSE_COUNTERS.add(Conv2dInt, SynapseCounter(_conv_sops))
+SYNAPSE_COUNTERS.add(XyloIAFInt, MATRIX_COUNTER)  # a Xylo layer carries its own synapses
 
 
 def _node_values(graph: Graph, input_spikes: np.ndarray, trace: Trace) -> dict[str, np.ndarray]:
@@ -106,6 +107,8 @@ def _node_values(graph: Graph, input_spikes: np.ndarray, trace: Trace) -> dict[s
 
 
 def _feeding_synapse(graph: Graph, neuron: Node) -> Node:
+    if type(neuron) in SYNAPSE_COUNTERS:
+        return neuron  # a layer node that carries its own synapses (Xylo)
     node = graph.node(neuron.inputs[0])
     while node.kind not in ("synapse", "neuron", "input") and node.inputs:
         node = graph.node(node.inputs[0])
@@ -145,7 +148,11 @@ def count_operations(graph: Graph, input_spikes: np.ndarray, trace: Trace, float
         counter = SYNAPSE_COUNTERS.get(type(synapse), subject=f"node {synapse.name!r}")
         events = (values[synapse.inputs[0]] != 0).astype(np.uint8)
         sops, sops_dense = counter.sops(synapse, events)
-        current = values[neuron.inputs[0]]
+        current = (
+            values[neuron.inputs[0]]
+            if synapse is not neuron
+            else events.astype(np.int64) @ (neuron.weight != 0).T.astype(np.int64)
+        )
         if neuron.name not in ann:
             raise UnsupportedLayerError(
                 f"layer {neuron.name!r}: the float graph has no such spiking layer to count ANN MACs on"

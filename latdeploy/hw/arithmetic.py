@@ -8,9 +8,12 @@ analysis read it; the numbers below are written nowhere else.
 
 :data:`LOIHI` is the arithmetic of lava-nc 0.10.0's bit-accurate ``fixed_pt`` models
 (``lava/proc/lif/models.py``, ``lava/proc/dense/models.py``; see
-``docs/loihi-fixed-point.md``), the only one latdeploy's kernels implement today.
-:func:`arithmetic_of` builds the object a profile describes and refuses one whose
-arithmetic differs from an implemented one, naming the field. A profile may *narrow*
+``docs/loihi-fixed-point.md``), the one the Lava kernels implement. :data:`XYLO` is SynSense
+Xylo's (xylosim 0.1.3, measured against it bit for bit: ``docs/xylo.md``), implemented by
+``latdeploy.sim.xylo_core``.
+:func:`arithmetic_of` builds the object a profile describes (the implemented arithmetic with the
+profile's ``decay_bits``: Loihi's 12, Xylo's 4) and refuses one
+whose arithmetic differs from it, naming the field. A profile may *narrow*
 the ranges the quantizer uses (fewer weight, threshold or bias bits, a smaller
 weight exponent range): the chip then computes the same way on smaller numbers.
 """
@@ -53,7 +56,17 @@ class Arithmetic:
     u_state_bits: int
     """``u`` wraps once at ``+-2**(u_state_bits - 1)``."""
     v_state_bits: int
-    """``v`` saturates at ``+-(2**(v_state_bits - 1) - 1)``."""
+    """``v`` saturates at ``+-(2**(v_state_bits - 1) - 1)`` (``saturation="symmetric"``)."""
+    decay_rule: str = "multiply"
+    """``"multiply"``: ``x * (2**decay_bits - d) >> decay_bits`` rounded toward zero (Loihi);
+    ``"shift"``: ``x - (x >> dash)``, at least one step toward zero (Xylo, ``dash < 2**decay_bits``)."""
+    saturation: str = "symmetric"
+    """Saturated states lie in ``+-(2**(bits-1) - 1)`` (``"symmetric"``) or the two's-complement range
+    (Xylo, whose ``Isyn`` saturates too where Loihi's ``u`` wraps)."""
+    max_spikes_per_step: int = 1
+    """Spikes one neuron may emit in one step (Xylo's hidden neurons: up to 31, ``v -= n * threshold``)."""
+    max_input_spikes_per_step: int = 1
+    """Input events one channel delivers in one step (Xylo: a 4-bit count, larger counts saturate)."""
 
     @property
     def state_limit(self) -> int:
@@ -64,6 +77,11 @@ class Arithmetic:
     def v_max(self) -> int:
         """The largest ``|v|``: ``2**(v_state_bits - 1) - 1``."""
         return (1 << (self.v_state_bits - 1)) - 1
+
+    @property
+    def v_min(self) -> int:
+        """The smallest ``v``: ``-v_max``, or ``-2**(v_state_bits - 1)`` in the two's-complement range."""
+        return -self.v_max - (self.saturation == "twos_complement")
 
     @property
     def decay_unity(self) -> int:
@@ -113,7 +131,32 @@ LOIHI = Arithmetic(
 )
 """Lava 0.10's ``fixed_pt`` LIF/Dense arithmetic (Loihi 1 and 2 share it in Lava's simulation)."""
 
-IMPLEMENTED: tuple[Arithmetic, ...] = (LOIHI,)
+XYLO = Arithmetic(
+    name="xylo",
+    weight_bits=8,
+    weight_exp_min=0,
+    weight_exp_max=7,
+    threshold_mantissa_bits=15,
+    threshold_shift=0,
+    threshold_comparison="greater_equal",
+    activation_shift=0,
+    decay_bits=4,
+    bias_mantissa_bits=16,
+    bias_exp_max=0,
+    state_bits=16,
+    u_state_bits=16,
+    v_state_bits=16,
+    decay_rule="shift",
+    saturation="twos_complement",
+    max_spikes_per_step=31,
+    max_input_spikes_per_step=15,
+)
+"""SynSense Xylo Audio 2 / IMU (xylosim 0.1.3 ``v2``), established by experiment (``docs/xylo.md``):
+int8 weights left-shifted by a per-matrix ``weight_shift`` 0..7 (``weight_exp``), 16-bit ``Isyn`` and
+``Vmem`` saturating in the two's-complement range, 4-bit bit-shift decays, ``v >= threshold`` with
+subtractive reset (up to 31 spikes a step in the hidden layer, 1 in the output), signed 16-bit bias."""
+
+IMPLEMENTED: tuple[Arithmetic, ...] = (LOIHI, XYLO)
 """The arithmetics latdeploy's simulators and quantizer implement."""
 
 NARROWABLE = ("weight_bits", "threshold_mantissa_bits", "bias_mantissa_bits", "bias_exp_max")
@@ -134,16 +177,24 @@ def arithmetic_of(profile: Profile) -> Arithmetic:
     section = profile.values.get("arithmetic")
     if section is None:
         raise ProfileError(f"profile {profile.name!r} ({profile.path.name}) is {profile.kind}: it has no arithmetic")
-    reference = IMPLEMENTED[0]
+    reference = next((a for a in IMPLEMENTED if a.decay_bits == section["decay_bits"]), None)
+    if reference is None:
+        known = ", ".join(f"{a.decay_bits} ({a.name})" for a in IMPLEMENTED)
+        raise ProfileError(
+            f"{profile.path}: field 'arithmetic.decay_bits' is {section['decay_bits']!r}, which names no arithmetic "
+            f"latdeploy's simulators implement ({known}); a chip that computes differently needs its own "
+            "Arithmetic in latdeploy.hw.arithmetic"
+        )
     values = {}
     for f in fields(Arithmetic):
         if f.name == "name":
             continue
-        value, implemented = section[f.name], getattr(reference, f.name)
+        implemented = getattr(reference, f.name)
+        value = section.get(f.name, implemented)
         if f.name in NARROWABLE:
-            ok = 1 <= value <= implemented
+            ok = (0 if f.name == "bias_exp_max" else 1) <= value <= implemented
         elif f.name == "weight_exp_min":
-            ok = implemented <= value <= 0
+            ok = implemented <= value <= min(0, reference.weight_exp_max)
         elif f.name == "weight_exp_max":
             ok = 0 <= value <= implemented
         else:
@@ -164,7 +215,7 @@ def arithmetic_of(profile: Profile) -> Arithmetic:
                 f"needs its own Arithmetic in latdeploy.hw.arithmetic"
             )
         values[f.name] = value
-    if set(section["sign_modes"]) != set(SIGN_MODES):
+    if reference is LOIHI and set(section["sign_modes"]) != set(SIGN_MODES):
         raise ProfileError(
             f"{profile.path}: field 'arithmetic.sign_modes' is {section['sign_modes']!r}; latdeploy's quantizer "
             f"writes every Lava sign mode ({', '.join(SIGN_MODES)}), so the profile must list all of them"

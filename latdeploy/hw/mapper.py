@@ -39,8 +39,10 @@ from typing import Any
 import numpy as np
 
 from latdeploy.errors import ResourceError, UnsupportedLayerError
+from latdeploy.hw.arithmetic import XYLO
 from latdeploy.hw.connectivity import Connectivity, connectivity_of
 from latdeploy.hw.profile import Profile
+from latdeploy.hw.xylo_rules import xylo_mapping
 from latdeploy.ir import Graph, Node
 from latdeploy.ir.neurons_ext import message_bits
 
@@ -183,6 +185,9 @@ def map_graph(graph: Graph, profile: Profile, weight_bits: int | None = None) ->
         neurons, fan-in, fan-out, synapses, synaptic memory bytes and utilisation of
         each limit).
 
+    A profile with Xylo's arithmetic maps onto one Xylo core instead
+    (:func:`latdeploy.hw.xylo_rules.xylo_mapping`).
+
     Raises:
         ResourceError: if one neuron alone breaks a per-core limit, the network
             needs more cores than ``cores_per_chip``, or a design rule (axonal delay,
@@ -190,6 +195,8 @@ def map_graph(graph: Graph, profile: Profile, weight_bits: int | None = None) ->
         UnsupportedLayerError: for a node whose connectivity is unknown.
         ProfileError: for an energy-only profile.
     """
+    if profile.arithmetic.decay_rule == XYLO.decay_rule:
+        return xylo_mapping(graph, profile.name)
     rules = _Rules(
         {name: profile[f"resources.{name}"] for name in LIMITS},
         bool(profile["resources.conv_weight_sharing"]),

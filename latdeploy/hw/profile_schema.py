@@ -130,10 +130,12 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "per_channel_scales": flag("one weight scale per output channel is exact on this chip"),
     },
     "energy": {
-        "synaptic_op_j": number(*JOULES, "energy of one synaptic operation in joules"),
-        "neuron_update_active_j": number(*JOULES, "energy of one update of a neuron that received input, joules"),
-        "neuron_update_idle_j": number(*JOULES, "energy of one update of an idle neuron, joules"),
-        "spike_j": number(*JOULES, "energy of one spike sent, joules"),
+        "synaptic_op_j": number(*JOULES, "energy of one synaptic operation in joules", nullable=True),
+        "neuron_update_active_j": number(
+            *JOULES, "energy of one update of a neuron that received input, joules", nullable=True
+        ),
+        "neuron_update_idle_j": number(*JOULES, "energy of one update of an idle neuron, joules", nullable=True),
+        "spike_j": number(*JOULES, "energy of one spike sent, joules", nullable=True),
         "static_power_w": number(0.0, 1e6, "static power in watts (null: not published, not charged)", True),
         "time_per_step_s": number(0.0, 1e3, "duration of a time step in seconds (null: not published)", True),
         "ann_mac_j": number(*JOULES, "energy of one multiply-accumulate of the ANN-equivalent baseline, joules"),

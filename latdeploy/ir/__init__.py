@@ -24,6 +24,7 @@ from latdeploy.ir.nodes import (
     SpikeInput,
     register_node,
 )
+from latdeploy.ir.xylo_nodes import XyloIAFInt
 
 __all__ = [
     "AxonalDelay",
@@ -47,5 +48,6 @@ __all__ = [
     "SpikeInput",
     "TTFS",
     "TTFSInt",
+    "XyloIAFInt",
     "register_node",
 ]

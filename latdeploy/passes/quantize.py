@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from latdeploy.errors import QuantizationRangeError, UnsupportedLayerError
+from latdeploy.hw.arithmetic import XYLO
 from latdeploy.hw.profile import Profile
 from latdeploy.ir import Graph, Node, SpikeInput
 from latdeploy.neurons.base import NeuronKind, NeuronQuantizer
@@ -51,6 +52,7 @@ from latdeploy.neurons.registry import NEURON_KINDS
 from latdeploy.passes.base import GraphPass, register_pass
 from latdeploy.passes.fuse_synapses import fuse_synapse_chains
 from latdeploy.passes.quantize_layers import PASSTHROUGH, synapse_quantizer, worst_case_input
+from latdeploy.passes.quantize_xylo import quantize_for_xylo
 from latdeploy.passes.range_analysis import layer_bounds, payload_max
 from latdeploy.registry import Registry
 from latdeploy.sim.fixed import FIXED_KERNELS
@@ -113,7 +115,8 @@ def quantize(
     """Return the integer graph for ``profile`` and a per-layer report.
 
     ``calibration_spikes`` (``[B, T, n_in]``, training data) choose each layer's
-    clipping point as the module docstring says. The input graph is not changed.
+    clipping point as the module docstring says. The input graph is not changed. A profile with
+    Xylo's arithmetic is quantized by :func:`latdeploy.passes.quantize_xylo.quantize_for_xylo`.
 
     Raises:
         UnsupportedLayerError: if a neuron has no quantizer, its input is not a
@@ -124,13 +127,23 @@ def quantize(
     bits = weight_bits or profile["arithmetic.weight_bits"]
     if not 1 <= bits <= profile["arithmetic.weight_bits"]:
         raise QuantizationRangeError(f"weight bits {bits} outside 1..{profile['arithmetic.weight_bits']}")
+    known = {f.name for f in fields(LayerQuantization)}
+    if profile.arithmetic.decay_rule == XYLO.decay_rule:
+        int_graph, facts = quantize_for_xylo(graph, calibration_spikes, bits)
+        layers = [
+            LayerQuantization(
+                **{k: v for k, v in f.items() if k in known}, extra={k: v for k, v in f.items() if k not in known}
+            )
+            for f in facts
+        ]
+        summary = [asdict(layer) for layer in layers]
+        return int_graph.replace_nodes(list(int_graph.nodes), profile=profile.name, quantization=summary), layers
     reference = simulate_float(graph, calibration_spikes)
     graph = fuse_synapse_chains(graph)
     synapses = {graph.node(n.inputs[0]).name for n in graph.neurons() if n.inputs}
     spikes_of: dict[str, np.ndarray] = {}
     nodes: list = []
     report: list[LayerQuantization] = []
-    known = {f.name for f in fields(LayerQuantization)}
     for node in graph.nodes:
         if isinstance(node, SpikeInput):
             spikes = np.asarray(calibration_spikes, np.uint8)

@@ -108,8 +108,8 @@ def static_bounds(graph: Graph, profile: Profile) -> dict[str, dict[str, Any]]:
     bounds: dict[str, dict[str, Any]] = {}
     for neuron in graph.neurons():
         synapse = graph.node(neuron.inputs[0])
-        if not synapse.inputs:
-            continue
+        if synapse.kind != "synapse" or not synapse.inputs:
+            continue  # no separate synapse (a Xylo layer carries its own; its states saturate, see calibration)
         payload = payload_max(graph.node(synapse.inputs[0]))
         bound = layer_bounds(synapse, neuron, payload, graph.timesteps, profile)
         if bound is not None:
@@ -130,6 +130,7 @@ def calibrate_ranges(graph: Graph, spikes: np.ndarray) -> dict[str, dict[str, An
             "v_pre_max_abs": int(np.abs(layer.v_pre).max()),
             "u_wraps": int(counts.get("u_wraps", 0)),
             "v_saturations": int(counts.get("v_saturations", 0)),
+            **({"u_saturations": int(counts["u_saturations"])} if "u_saturations" in counts else {}),
         }
     return observed
 
@@ -152,7 +153,10 @@ def range_report(graph: Graph, profile: Profile, spikes: np.ndarray) -> list[dic
                 "static": bound,
                 "calibration": seen,
                 "can_overflow": bool(bound and (bound["u_overflow_neurons"] or bound["v_overflow_neurons"])),
-                "overflows_on_data": int(seen.get("u_wraps", 0) + seen.get("v_saturations", 0)),
+                "overflows_on_data": int(
+                    seen.get("u_wraps", 0) + seen.get("u_saturations", 0) + seen.get("v_saturations", 0)
+                ),
+                "state_bits": int(profile["arithmetic.state_bits"]),
             }
         )
     return report
@@ -171,9 +175,10 @@ def check_ranges(report: list[dict[str, Any]], allow_overflow: bool = False) -> 
     for entry in report:
         seen, bound = entry["calibration"], entry["static"]
         if entry["overflows_on_data"]:
+            saturated_u = f", {seen['u_saturations']} u saturations" if seen.get("u_saturations") else ""
             errors.append(
-                f"layer {entry['layer']!r}: {seen['u_wraps']} u wraps and {seen['v_saturations']} v saturations "
-                f"at 24 bits in {seen['samples']} calibration samples"
+                f"layer {entry['layer']!r}: {seen['u_wraps']} u wraps{saturated_u} and {seen['v_saturations']} v "
+                f"saturations at {entry.get('state_bits', 24)} bits in {seen['samples']} calibration samples"
             )
         if entry["can_overflow"]:
             warnings.append(

@@ -8,4 +8,4 @@ loads neither numba nor torch.
 
 from __future__ import annotations
 
-from latdeploy.sim import fixed_conv, fixed_delay, float_conv  # noqa: F401  (register conv, pool, delay kernels)
+from latdeploy.sim import fixed_conv, fixed_delay, float_conv, xylo_fixed  # noqa: F401  (conv, pool, delay, Xylo kernels)

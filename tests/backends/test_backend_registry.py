@@ -59,8 +59,8 @@ def registered():
 def test_a_registered_backend_is_a_choice_everywhere(registered):
     assert get_backend("fixed-sim-test") is registered
     assert backend_for_target("fixed-sim-test-target") is registered
-    assert target_names() == ["loihi2-sim", "fixed-sim-test-target"]
-    assert run_backends() == ["fixed", "float", "lava", "fixed-sim-test"]
+    assert target_names() == ["loihi2-sim", "xylo-sim", "fixed-sim-test-target"]
+    assert run_backends() == ["fixed", "float", "lava", "xylo", "fixed-sim-test"]
 
 
 def test_export_and_verify_run_on_a_backend_registered_by_a_test(registered, shipped_model_path, tmp_path):
@@ -93,9 +93,12 @@ def test_export_and_verify_run_on_a_backend_registered_by_a_test(registered, shi
 
 
 def test_an_unknown_backend_or_target_is_refused_naming_the_registered_ones():
-    with pytest.raises(Exception, match=r"no backend for xylo; supported: lava"):
-        get_backend("xylo")
-    with pytest.raises(Exception, match=r"unknown target 'xylo-sim'; supported: \['loihi2-sim'\]"):
-        backend_for_target("xylo-sim")
+    with pytest.raises(Exception, match=r"no backend for speck; supported: lava, xylo"):
+        get_backend("speck")
+    with pytest.raises(Exception, match=r"unknown target 'speck-sim'; supported: \['loihi2-sim', 'xylo-sim'\]"):
+        backend_for_target("speck-sim")
     result = CliRunner().invoke(cli, ["verify", "x.pt", "--backend", "fixed-sim-test"])
-    assert result.exit_code != 0 and "Invalid value for '--backend': 'fixed-sim-test' is not 'lava'" in result.output
+    assert (
+        result.exit_code != 0
+        and "Invalid value for '--backend': 'fixed-sim-test' is not one of 'lava', 'xylo'" in result.output
+    )

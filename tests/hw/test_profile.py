@@ -13,11 +13,11 @@ from latdeploy.hw.profile import PROFILE_DIR, load_profile, shipped_profiles
 from latdeploy.hw.profile_schema import FIELDS, NULLABLE, SCHEMA, SECTIONS_OF_KIND
 
 
-def test_shipped_profiles_are_the_four_of_the_issue():
-    assert shipped_profiles() == ["cmos45nm", "loihi1", "loihi2", "spinnaker2"]
+def test_shipped_profiles_are_the_four_of_the_issue_and_xylo():
+    assert shipped_profiles() == ["cmos45nm", "loihi1", "loihi2", "spinnaker2", "xylo-audio2"]
 
 
-@pytest.mark.parametrize("name", ["cmos45nm", "loihi1", "loihi2", "spinnaker2"])
+@pytest.mark.parametrize("name", ["cmos45nm", "loihi1", "loihi2", "spinnaker2", "xylo-audio2"])
 def test_every_shipped_profile_has_every_field_of_its_kind_with_a_source(name):
     profile = load_profile(name)
     assert set(profile.values) == set(SECTIONS_OF_KIND[profile.kind])
@@ -44,7 +44,7 @@ def test_an_energy_only_profile_refuses_arithmetic_questions_with_a_profile_erro
     assert issubclass(ProfileError, LatdeployError)
 
 
-@pytest.mark.parametrize("name", ["cmos45nm", "loihi1", "loihi2", "spinnaker2"])
+@pytest.mark.parametrize("name", ["cmos45nm", "loihi1", "loihi2", "spinnaker2", "xylo-audio2"])
 def test_to_yaml_round_trips_exactly(tmp_path, name):
     profile = load_profile(name)
     path = tmp_path / f"{name}-copy.yaml"

@@ -5,4 +5,4 @@ Neuron kinds register theirs through :mod:`latdeploy.neurons` (:mod:`.builders`)
 
 from __future__ import annotations
 
-from latdeploy.backends.lava import conv, delay_dense  # noqa: F401  (register conv, delay and DelayDense builders)
+from latdeploy.backends.lava import conv, delay_dense, xylo_refusal  # noqa: F401  (conv, delay, DelayDense builders; Xylo refusal)
