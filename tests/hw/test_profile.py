@@ -168,10 +168,13 @@ def test_a_long_list_of_problems_is_cut_and_counted(tmp_path):
 def test_the_schema_table_and_the_loaded_sections_agree():
     assert SCHEMA == {section: tuple(fields) for section, fields in FIELDS.items()}
     assert set(SECTIONS_OF_KIND["chip"]) == set(FIELDS)
-    assert NULLABLE == {("energy", "static_power_w"), ("energy", "time_per_step_s")}
+    per_operation = {("energy", name) for name in ("synaptic_op_j", "neuron_update_active_j", "neuron_update_idle_j")}
+    assert (
+        NULLABLE == {("energy", "static_power_w"), ("energy", "time_per_step_s"), ("energy", "spike_j")} | per_operation
+    )
 
 
-@pytest.mark.parametrize("name", ["cmos45nm", "loihi1", "loihi2", "spinnaker2"])
+@pytest.mark.parametrize("name", ["cmos45nm", "loihi1", "loihi2", "spinnaker2", "xylo-audio2"])
 def test_shipped_profiles_validate_against_the_published_json_schema(name):
     schema = json.loads((PROFILE_DIR.parent.parent.parent / "docs" / "profile.schema.json").read_text())
     document = yaml.safe_load((PROFILE_DIR / f"{name}.yaml").read_text())
