@@ -18,6 +18,7 @@ DOCUMENTED = {
     "internal error": errors.EXIT_INTERNAL_ERROR,
     "user error": errors.EXIT_USER_ERROR,
     "parity failure": errors.EXIT_PARITY_FAILURE,
+    "gate failure": errors.EXIT_GATE_FAILURE,
     "Ctrl-C": errors.EXIT_INTERRUPTED,
     "SIGTERM": errors.EXIT_TERMINATED,
     "SIGHUP": errors.EXIT_HANGUP,
