@@ -114,6 +114,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--stc-max-level", type=float, default=15.0)
     add("--logit-scale", type=float, default=5.0, help="scale of membrane / score logits in the loss")
     add("--weight-gain", type=float, default=1.0, help="multiply the initial weights (init against signal loss)")
+    add("--init", type=Path, default=None, help="start from this model file's weights (same architecture flags)")
     add("--epochs", type=int, default=60)
     add("--batch-size", type=int, default=32)
     add("--train-samples", type=int, default=0, help="train on the first N training samples only (0: all)")
@@ -232,6 +233,20 @@ def compute_loss(
     )
 
 
+def start_from(model: torch.nn.Module, path: Path) -> str:
+    """Load the weights of the model file ``path`` into ``model`` (same config) and return the
+    command that trained that file (its ``train_command``).
+
+    Raises:
+        SystemExit: if the file's architecture config differs from ``model``'s.
+    """
+    initial, metadata = latdeploy.load(path)
+    if initial.config != model.config:
+        raise SystemExit(f"--init {path}: its config {initial.config} differs from the flags' {model.config}")
+    model.load_state_dict(initial.state_dict())
+    return str(metadata.get("train_command", path))
+
+
 def progress(phase: str, epoch: int, epochs: int, done: int, total: int, loss: float) -> None:
     """Draw a one-line progress bar on stderr."""
     width = 30
@@ -322,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         train = Split(train.x[: args.train_samples], train.y[: args.train_samples])
     config = make_config(args, train)
     model = build_model(config)
+    init_command = start_from(model, args.init) if args.init else None
     if args.weight_gain != 1.0:
         with torch.no_grad():
             for name, parameter in model.named_parameters():
@@ -329,7 +345,8 @@ def main(argv: list[str] | None = None) -> int:
                     parameter.mul_(args.weight_gain)
     started, cpu_started = time.perf_counter(), time.process_time()
     generator = torch.Generator().manual_seed(args.seed)
-    train_epochs(model, train, args, args.epochs, args.lr, "float", generator)
+    if args.epochs:
+        train_epochs(model, train, args, args.epochs, args.lr, "float", generator)
     float_accuracy = evaluate(model, test.x, test.y, args.decoder).accuracy
     if args.qat_epochs:
         with FakeQuantizedWeights(model, bits=args.weight_bits):
@@ -361,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         "fire_weight": args.fire_weight,
         **({"margin": args.margin, "fire_margin": args.fire_margin} if args.loss == "first_spike_margin" else {}),
         "train_command": command.strip(),
+        **({"init_train_command": init_command} if init_command else {}),
         "seed": args.seed,
         "train_seconds": round(train_seconds, 1),
         "train_cpu_seconds": round(cpu_seconds, 1),
@@ -407,6 +425,9 @@ def write_model_card(path: Path, model: torch.nn.Module, metadata: dict, args: a
         if args.loss == "first_spike_margin"
         else f"logit scale {args.logit_scale}"
     )
+    reproduce = f"`{metadata['train_command']}`"
+    if metadata.get("init_train_command"):
+        reproduce = f"`{metadata['init_train_command']}`, then {reproduce} (`--init` names the first file)"
     decided, total = metadata["test_samples_decided_by_spike"], metadata["test_samples"]
     latency = "–" if metadata["decision_latency"] is None else f"{metadata['decision_latency']:.2f}"
     path.write_text(
@@ -431,7 +452,7 @@ Method: {args.encoder} encoder + {args.neuron} neurons + {args.decoder} decoder,
 | model file | {size_kb:.0f} KiB, config + state_dict + metadata, loads with `torch.load(weights_only=True)` |
 | exports to loihi2-sim | {status} |
 
-Reproduce: `{metadata["train_command"]}` (from the repository root, in `.venv`).
+Reproduce: {reproduce} (from the repository root, in `.venv`).
 """
     )
 
