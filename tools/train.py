@@ -6,11 +6,11 @@ data are scikit-learn's digits, event streams generated from them
 sets (``generated-shapes-32``: 32x32x3 images, ``generated-shapes-dvs-128``: 2x128x128 event
 streams; latdeploy/data/shapes.py, shapes_dvs.py). Fixed seed; CPU only (2 threads).
 
-Example (the command that produced ``models/digits_mlp.pt``; all defaults)::
+Example (a 64-128-10 LIF MLP on the digits; all defaults: the architecture of ``models/digits_mlp.pt``)::
 
-    .venv/bin/python tools/train.py --out models/digits_mlp.pt
+    .venv/bin/python tools/train.py --out my_mlp.pt
 
-The commands of the other shipped models are in their model cards (``models/*.md``).
+The commands of the shipped models are in their model cards (``models/*.md``).
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ LOSS_TEXT = {
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """Return the parsed command line (defaults: the recipe of ``models/digits_mlp.pt``)."""
+    """Return the parsed command line (defaults: the architecture and stage-1 recipe of ``models/digits_mlp.pt``)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add = parser.add_argument
     add("--out", type=Path, default=Path("models/digits_mlp.pt"))
