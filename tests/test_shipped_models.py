@@ -19,6 +19,9 @@ TARGETS = {
     "digits_mtlif_mlp": (0.95, None),
 }
 
+# issue 15: the quick-start model decides (essentially) every test sample by an output spike
+DECIDED_FLOOR = {"digits_mlp": 0.99}
+
 
 def test_the_four_method_checkpoints_ship():
     assert {path.stem for path in MODELS} >= set(TARGETS) | {"dvs_stc_scb_convnet"}
@@ -34,6 +37,8 @@ def test_model_loads_weights_only_and_meets_its_stated_accuracy(path):
     tolerance = 1.0 / len(test.y) + 1e-9  # one sample: float summation order may differ across machines
     assert abs(result.accuracy - metadata["float_test_accuracy"]) <= tolerance
     assert abs(result.mean_decision_step - metadata["mean_decision_step"]) <= 0.05
+    assert abs(result.decided - metadata["test_samples_decided_by_spike"]) <= 1
+    assert result.decided >= DECIDED_FLOOR.get(path.stem, 0.0) * len(test.y)
     floor, step_ceiling = TARGETS.get(path.stem, (0.0, None))
     assert result.accuracy >= floor
     if step_ceiling is not None:

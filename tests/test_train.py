@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 
+import numpy as np
 import pytest
 import torch
 
@@ -64,3 +65,24 @@ def test_mtlif_card_command_rebuilds_the_shipped_config():
     args = train.parse_args(metadata["train_command"].split()[2:])
     assert args.input_noise == 0.2 and args.neuron == "multi_threshold" and args.timesteps == 2
     assert train.make_config(args, latdeploy.data.load_split("sklearn-digits", "train")) == metadata["config"]
+
+
+def test_seed_scale_configs_build_vgg11_and_a_strided_dvs128_convnet():
+    train = _train_module()
+    args = train.parse_args(["--dataset", "generated-shapes-32", "--arch", "vgg11", "--width", "0.0625"])
+    config = train.make_config(args, None)
+    assert config["arch"] == "vgg11" and config["width"] == 0.0625 and config["encoder"] == "latency"
+    args = train.parse_args(["--dataset", "generated-shapes-dvs-128", "--arch", "convnet", "--stride", "2"])
+    split = latdeploy.data.Split(np.zeros((1, 8, 2, 128, 128), np.uint8), np.zeros(1, np.int64))
+    config = train.make_config(args, split)
+    assert config["encoder"] == "stc" and config["input_shape"] == [2, 128, 128]
+    assert config["layers"][0]["stride"] == 2 and "stride" not in config["layers"][3]
+    with pytest.raises(SystemExit):
+        train.parse_args(["--arch", "vgg11"])  # VGG-11 takes 32x32x3 images
+
+
+def test_decision_latency_is_the_mean_step_over_decided_samples():
+    train = _train_module()
+    # steps 1, 3 decided; two undecided samples count as T = 8 in the mean over all: (1 + 3 + 16) / 4 = 5
+    assert train.decision_latency(5.0, 2, 4, 8) == 2.0
+    assert train.decision_latency(8.0, 0, 4, 8) is None

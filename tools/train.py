@@ -1,15 +1,16 @@
 """Train a latency-coded SNN from latdeploy.nn blocks and write a model file + model card.
 
 Encoder, neuron, decoder, loss, architecture and time steps are chosen by flags; the
-data are scikit-learn's digits or event streams generated from them
-(``--dataset sklearn-digits-dvs``, see latdeploy/data/events.py). Fixed seed; 80/20
-stratified split; CPU only (2 threads).
+data are scikit-learn's digits, event streams generated from them
+(``--dataset sklearn-digits-dvs``, see latdeploy/data/events.py) or the generated seed-scale
+sets (``generated-shapes-32``: 32x32x3 images, ``generated-shapes-dvs-128``: 2x128x128 event
+streams; latdeploy/data/shapes.py, shapes_dvs.py). Fixed seed; CPU only (2 threads).
 
-Example (the command that produced ``models/digits_mlp.pt``; all defaults)::
+Example (a 64-128-10 LIF MLP on the digits; all defaults: the architecture of ``models/digits_mlp.pt``)::
 
-    .venv/bin/python tools/train.py --out models/digits_mlp.pt
+    .venv/bin/python tools/train.py --out my_mlp.pt
 
-The commands of the other shipped models are in their model cards (``models/*.md``).
+The commands of the shipped models are in their model cards (``models/*.md``).
 """
 
 from __future__ import annotations
@@ -28,15 +29,27 @@ import numpy as np
 import torch
 
 import latdeploy
-from latdeploy.data import DATASETS, DIGITS, EVENTS, WINE, Split, load_split
+from latdeploy.data import DATASETS, DIGITS, EVENTS, SHAPES, SHAPES_DVS, WINE, Split, load_split
 from latdeploy.nn import DECODERS, build_model
 from latdeploy.nn.evaluation import evaluate, model_inputs
 from latdeploy.nn.fake_quant import FakeQuantizedWeights
 from latdeploy.nn.losses import LOSSES, training_loss
-from latdeploy.nn.network import is_neuron
+from latdeploy.nn.network import is_neuron, vgg11_layers
 from latdeploy.nn.neurons import NEURONS
 
 ENCODERS = ("latency", "learned_latency", "stc")
+EVENT_DATASETS = (EVENTS, SHAPES_DVS)
+DATA_TEXT = {
+    DIGITS: "scikit-learn's 1,797 real 8×8 digits, 80/20 stratified split, seed 0: 1,437 train / 360 test",
+    EVENTS: "scikit-learn's 1,797 real 8×8 digits as generated DVS event streams (latdeploy/data/events.py, "
+    "seeded), 80/20 stratified split, seed 0: 1,437 train / 360 test",
+    WINE: "scikit-learn's 178 wine samples, 13 features scaled to [0, 1] by the training split's range, 3 classes, "
+    "80/20 stratified split, seed 0: 142 train / 36 test (latdeploy/data/wine.py)",
+    SHAPES: "**generated** 32×32×3 images, ten classes of coloured shapes and textures "
+    "(latdeploy/data/shapes.py, seeded; no real data ships): 2,000 train / 500 test",
+    SHAPES_DVS: "**generated** 2×128×128 DVS event streams of the ten shape classes seen by a moving camera "
+    "(latdeploy/data/shapes_dvs.py, seeded; no real data ships): 400 train / 100 test",
+}
 
 ENCODER_TEXT = {
     "latency": "latency (TTFS): pixel x∈[0,1] fires once at step round((1−x)(T−1)); blank pixels never fire",
@@ -71,12 +84,14 @@ LOSS_TEXT = {
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """Return the parsed command line (defaults: the recipe of ``models/digits_mlp.pt``)."""
+    """Return the parsed command line (defaults: the architecture and stage-1 recipe of ``models/digits_mlp.pt``)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add = parser.add_argument
     add("--out", type=Path, default=Path("models/digits_mlp.pt"))
     add("--dataset", choices=DATASETS, default=DIGITS)
-    add("--arch", choices=("mlp", "convnet"), default="mlp")
+    add("--arch", choices=("mlp", "convnet", "vgg11"), default="mlp")
+    add("--width", type=float, default=1.0, help="vgg11: channel width multiplier (1.0: 64..512 channels)")
+    add("--stride", type=int, default=1, help="convnet: stride of the first convolution")
     add("--encoder", choices=ENCODERS, default=None, help="[latency; stc for event data]")
     add("--neuron", choices=tuple(NEURONS), default="lif")
     add("--decoder", choices=DECODERS, default="first_spike")
@@ -101,21 +116,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--stc-max-level", type=float, default=15.0)
     add("--logit-scale", type=float, default=5.0, help="scale of membrane / score logits in the loss")
     add("--weight-gain", type=float, default=1.0, help="multiply the initial weights (init against signal loss)")
+    add("--init", type=Path, default=None, help="start from this model file's weights (same architecture flags)")
     add("--epochs", type=int, default=60)
     add("--batch-size", type=int, default=32)
+    add("--train-samples", type=int, default=0, help="train on the first N training samples only (0: all)")
     add("--lr", type=float, default=2e-3)
     add("--seed", type=int, default=0)
     add("--fire-weight", type=float, default=0.0, help="weight of the term that makes the correct output fire")
     add("--margin", type=float, default=0.5, help="first_spike_margin: wrong outputs stay this far below threshold")
+    add(
+        "--fire-margin", type=float, default=0.0, help="first_spike_margin: the correct output is pushed this far above"
+    )
     add("--input-noise", type=float, default=0.0, help="std of Gaussian noise on the analog training pixels (0: none)")
     add("--qat-epochs", type=int, default=20, help="mlp + lif only: final epochs on Loihi's weight grid (0: none)")
     add("--weight-bits", type=int, default=8, help="weight bits of the quantization-aware phase")
     add("--export-check", action=argparse.BooleanOptionalAction, default=True, help="try a loihi2-sim export")
     args = parser.parse_args(argv)
     if args.encoder is None:
-        args.encoder = "stc" if args.dataset == EVENTS else "latency"
-    if (args.encoder == "stc") != (args.dataset == EVENTS):
-        parser.error("the stc encoder is for event data (--dataset sklearn-digits-dvs) and event data need it")
+        args.encoder = "stc" if args.dataset in EVENT_DATASETS else "latency"
+    if (args.encoder == "stc") != (args.dataset in EVENT_DATASETS):
+        parser.error(f"the stc encoder is for event data (--dataset {'/'.join(EVENT_DATASETS)}) and event data need it")
+    if args.arch == "vgg11" and args.dataset != SHAPES:
+        parser.error(f"--arch vgg11 takes 32x32x3 images (--dataset {SHAPES})")
     if args.input_noise and args.dataset != DIGITS:
         parser.error("--input-noise is for the analog digits images (--dataset sklearn-digits)")
     if args.loss == "decoded_ce" and args.decoder == "first_spike":
@@ -164,10 +186,21 @@ def make_config(args: argparse.Namespace, train: Split) -> dict[str, Any]:
                 config["neuron_options"] = {"reset": args.reset}
             return {**config, **options}
         return {**config, "neuron": args.neuron, "neuron_options": options}
-    input_shape = [1, 8, 8] if args.dataset == DIGITS else list(train.x.shape[2:])
+    if args.arch == "vgg11":
+        return {
+            "arch": "vgg11",
+            "width": args.width,
+            "timesteps": args.timesteps,
+            "encoder": args.encoder,
+            "neuron": {"kind": args.neuron, **neuron_options(args)},
+        }
+    input_shape = {DIGITS: [1, 8, 8], SHAPES: [3, 32, 32]}.get(args.dataset) or list(train.x.shape[2:])
     layers: list[dict[str, Any]] = []
-    for channels in args.channels.split(","):
-        layers += [{"type": "conv", "channels": int(channels), "kernel": 3, "padding": 1}, {"type": "neuron"}]
+    for index, channels in enumerate(args.channels.split(",")):
+        conv = {"type": "conv", "channels": int(channels), "kernel": 3, "padding": 1}
+        if index == 0 and args.stride != 1:
+            conv["stride"] = args.stride
+        layers += [conv, {"type": "neuron"}]
         layers.append({"type": args.pool, "kernel": 2})
     layers += [{"type": "flatten"}, {"type": "linear", "features": 10}, {"type": "neuron"}]
     config = {
@@ -203,7 +236,22 @@ def compute_loss(
         fire_weight=args.fire_weight,
         margin=args.margin,
         decoder=args.decoder,
+        fire_margin=args.fire_margin,
     )
+
+
+def start_from(model: torch.nn.Module, path: Path) -> str:
+    """Load the weights of the model file ``path`` into ``model`` (same config) and return the
+    command that trained that file (its ``train_command``).
+
+    Raises:
+        SystemExit: if the file's architecture config differs from ``model``'s.
+    """
+    initial, metadata = latdeploy.load(path)
+    if initial.config != model.config:
+        raise SystemExit(f"--init {path}: its config {initial.config} differs from the flags' {model.config}")
+    model.load_state_dict(initial.state_dict())
+    return str(metadata.get("train_command", path))
 
 
 def progress(phase: str, epoch: int, epochs: int, done: int, total: int, loss: float) -> None:
@@ -264,6 +312,14 @@ def train_epochs(
             )
 
 
+def decision_latency(mean_step: float, decided: int, samples: int, timesteps: int) -> float | None:
+    """Return the mean decision step over the ``decided`` samples only (None when none is decided), from
+    ``mean_step`` over all ``samples`` in which each undecided sample counts as step ``timesteps``."""
+    if not decided:
+        return None
+    return (mean_step * samples - timesteps * (samples - decided)) / decided
+
+
 def export_status(path: Path, samples: int = 20) -> str:
     """Try ``latdeploy export PATH --target loihi2-sim --samples N`` and return one line saying how it went."""
     with tempfile.TemporaryDirectory() as directory:
@@ -284,8 +340,11 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     torch.set_num_threads(2)
     train, test = load_split(args.dataset, "train"), load_split(args.dataset, "test")
+    if args.train_samples:
+        train = Split(train.x[: args.train_samples], train.y[: args.train_samples])
     config = make_config(args, train)
     model = build_model(config)
+    init_command = start_from(model, args.init) if args.init else None
     if args.weight_gain != 1.0:
         with torch.no_grad():
             for name, parameter in model.named_parameters():
@@ -293,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:
                     parameter.mul_(args.weight_gain)
     started, cpu_started = time.perf_counter(), time.process_time()
     generator = torch.Generator().manual_seed(args.seed)
-    train_epochs(model, train, args, args.epochs, args.lr, "float", generator)
+    if args.epochs:
+        train_epochs(model, train, args, args.epochs, args.lr, "float", generator)
     float_accuracy = evaluate(model, test.x, test.y, args.decoder).accuracy
     if args.qat_epochs:
         with FakeQuantizedWeights(model, bits=args.weight_bits):
@@ -321,9 +381,11 @@ def main(argv: list[str] | None = None) -> int:
         "mean_decision_step": test_step,
         "test_samples_decided_by_spike": test_decided,
         "test_samples": int(len(test.y)),
+        "decision_latency": decision_latency(test_step, test_decided, len(test.y), args.timesteps),
         "fire_weight": args.fire_weight,
-        **({"margin": args.margin} if args.loss == "first_spike_margin" else {}),
+        **({"margin": args.margin, "fire_margin": args.fire_margin} if args.loss == "first_spike_margin" else {}),
         "train_command": command.strip(),
+        **({"init_train_command": init_command} if init_command else {}),
         "seed": args.seed,
         "train_seconds": round(train_seconds, 1),
         "train_cpu_seconds": round(cpu_seconds, 1),
@@ -340,23 +402,21 @@ def describe_layers(model: torch.nn.Module) -> str:
     config = model.config
     if config["arch"] == "mlp":
         return " → ".join(str(n) for n in config["sizes"]) + ": `Linear` (no bias) → neuron per layer"
+    layers = config.get("layers") or vgg11_layers(float(config.get("width", 1.0)), batch_norm=True)
     names = []
-    for spec in config["layers"]:
+    for spec in layers:
         extra = {k: v for k, v in spec.items() if k != "type"}
         names.append(spec["type"] + (f"({', '.join(f'{k}={v}' for k, v in extra.items())})" if extra else ""))
-    return f"input {config['input_shape']} → " + " → ".join(names) + " (stateless layers per step, no biases)"
+    return (
+        f"input {config.get('input_shape', [3, 32, 32])} → "
+        + " → ".join(names)
+        + " (stateless layers per step, no biases)"
+    )
 
 
 def write_model_card(path: Path, model: torch.nn.Module, metadata: dict, args: argparse.Namespace, status: str) -> None:
     """Write the model card (markdown) beside the checkpoint."""
-    data = (
-        f"`{metadata['dataset']}`: scikit-learn's 1,797 real 8×8 digits"
-        + (" as generated DVS event streams (latdeploy/data/events.py, seeded)" if args.dataset == EVENTS else "")
-        + ", 80/20 stratified split, seed 0: 1,437 train / 360 test"
-        if args.dataset != WINE
-        else f"`{WINE}`: scikit-learn's 178 wine samples, 13 features scaled to [0, 1] by the training split's "
-        "range, 3 classes, 80/20 stratified split, seed 0: 142 train / 36 test (latdeploy/data/wine.py)"
-    )
+    data = f"`{metadata['dataset']}`: {DATA_TEXT[args.dataset]}"
     options = ", ".join(f"{k} {v}" for k, v in neuron_options(args).items())
     qat = (
         f"; then {args.qat_epochs} quantization-aware epochs (lr {args.lr / 4}) with weights and biases "
@@ -365,8 +425,18 @@ def write_model_card(path: Path, model: torch.nn.Module, metadata: dict, args: a
         else ""
     )
     size_kb = path.with_suffix(".pt").stat().st_size / 1024
+    subset = f", on the first {args.train_samples} training samples" if args.train_samples else ""
     noise = f", Gaussian noise (std {args.input_noise}) on the analog training pixels" if args.input_noise else ""
-    loss_scale = f"margin {args.margin}" if args.loss == "first_spike_margin" else f"logit scale {args.logit_scale}"
+    loss_scale = (
+        f"margin {args.margin}, fire margin {args.fire_margin}"
+        if args.loss == "first_spike_margin"
+        else f"logit scale {args.logit_scale}"
+    )
+    reproduce = f"`{metadata['train_command']}`"
+    if metadata.get("init_train_command"):
+        reproduce = f"`{metadata['init_train_command']}`, then {reproduce} (`--init` names the first file)"
+    decided, total = metadata["test_samples_decided_by_spike"], metadata["test_samples"]
+    latency = "–" if metadata["decision_latency"] is None else f"{metadata['decision_latency']:.2f}"
     path.write_text(
         f"""# {path.stem}
 
@@ -381,15 +451,15 @@ Method: {args.encoder} encoder + {args.neuron} neurons + {args.decoder} decoder,
 | time steps T | {args.timesteps} |
 | dataset | {data} |
 | loss | {LOSS_TEXT[args.loss]}; fire weight {args.fire_weight}; {loss_scale} |
-| training | Adam lr {args.lr}, cosine schedule, {args.epochs} epochs, batch {args.batch_size}, seed {args.seed}{noise}{qat}; {metadata["train_seconds"]} s wall clock, {metadata["train_cpu_seconds"]} s CPU time (2 threads, on a machine shared with other jobs) |
+| training | Adam lr {args.lr}, cosine schedule, {args.epochs} epochs, batch {args.batch_size}, seed {args.seed}{subset}{noise}{qat}; {metadata["train_seconds"]} s wall clock, {metadata["train_cpu_seconds"]} s CPU time (2 threads, on a machine shared with other jobs) |
 | float test accuracy before the quantization-aware phase | {100 * metadata["float_test_accuracy_before_qat"]:.2f} % |
 | float test accuracy | {100 * metadata["float_test_accuracy"]:.2f} % |
-| mean decision step | {metadata["mean_decision_step"]:.2f} (0-based step at which the decoder's decision is made, float model, test set; an undecided sample counts as step T) |
-| decided by an output spike | {metadata["test_samples_decided_by_spike"]} of {metadata["test_samples"]} test samples; the others by the highest final membrane potential |
+| decision latency | {latency} steps: mean 0-based step of the first output spike over the {decided} of {total} test samples decided by one (float model; the definition `latdeploy verify` reports) |
+| undecided | {total - decided} of {total} test samples end without an output spike (counted separately, not in the latency; the decoder decides them by the highest final membrane potential) |
 | model file | {size_kb:.0f} KiB, config + state_dict + metadata, loads with `torch.load(weights_only=True)` |
 | exports to loihi2-sim | {status} |
 
-Reproduce: `{metadata["train_command"]}` (from the repository root, in `.venv`).
+Reproduce: {reproduce} (from the repository root, in `.venv`).
 """
     )
 

@@ -18,15 +18,16 @@ LOSSES = ("membrane_ce", "tad", "first_spike_time", "decoded_ce", "first_spike_m
 """Names of the training losses :func:`training_loss` dispatches (``tools/train.py --loss``)."""
 
 
-def fire_hinge(v_pre: torch.Tensor, labels: torch.Tensor, threshold: float) -> torch.Tensor:
-    """Return ``relu(1 - max_t v_pre[t, label] / threshold)`` per sample ``[B]``.
+def fire_hinge(v_pre: torch.Tensor, labels: torch.Tensor, threshold: float, fire_margin: float = 0.0) -> torch.Tensor:
+    """Return ``relu(1 + fire_margin - max_t v_pre[t, label] / threshold)`` per sample ``[B]``.
 
-    Zero once the correct output neuron reaches its threshold at some step; used to make
-    samples be decided by a spike rather than by the decoder's membrane fallback.
+    Zero once the correct output neuron reaches ``1 + fire_margin`` thresholds at some step; used
+    to make samples be decided by a spike rather than by the decoder's membrane fallback (a
+    ``fire_margin`` > 0 keeps it firing on inputs a little weaker than the training samples).
     """
     timesteps, batch, _ = v_pre.shape
     correct = v_pre.gather(2, labels.view(1, -1, 1).expand(timesteps, batch, 1)).squeeze(2)
-    return F.relu(1.0 - correct.max(dim=0).values / threshold)
+    return F.relu(1.0 + fire_margin - correct.max(dim=0).values / threshold)
 
 
 def first_spike_membrane_cross_entropy(
@@ -81,6 +82,7 @@ def first_spike_margin_loss(
     threshold: float,
     margin: float = 0.5,
     fire_weight: float = 1.0,
+    fire_margin: float = 0.0,
 ) -> torch.Tensor:
     """Membrane hinge loss that makes the correct output neuron fire first, with a margin.
 
@@ -90,7 +92,7 @@ def first_spike_margin_loss(
     not fire; no gradient through ``t_c``), per sample::
 
         wrong = sum_{t <= t_c} sum_{c != label} relu(v_pre[t, c] / threshold - (1 - margin))
-        fire  = relu(1 - max_t v_pre[t, label] / threshold)
+        fire  = relu(1 + fire_margin - max_t v_pre[t, label] / threshold)
         loss  = wrong + fire_weight * fire
 
     The other neurons are held ``margin`` thresholds below firing until the correct
@@ -105,6 +107,7 @@ def first_spike_margin_loss(
         threshold: the output neurons' firing threshold.
         margin: distance below the threshold (in thresholds) the wrong neurons keep.
         fire_weight: weight of the term that makes the correct neuron reach its threshold.
+        fire_margin: how far above the threshold (in thresholds) the correct neuron is pushed.
 
     Returns:
         The mean loss over the batch (a scalar tensor).
@@ -118,7 +121,7 @@ def first_spike_margin_loss(
     counted = (torch.arange(timesteps).unsqueeze(1) <= first.unsqueeze(0)).to(v_pre.dtype)
     wrong = torch.ones_like(v_pre).scatter_(2, index, 0.0) * counted.unsqueeze(2)
     over = F.relu(v_pre / threshold - (1.0 - margin)) * wrong
-    return (over.sum(dim=(0, 2)) + fire_weight * fire_hinge(v_pre, labels, threshold)).mean()
+    return (over.sum(dim=(0, 2)) + fire_weight * fire_hinge(v_pre, labels, threshold, fire_margin)).mean()
 
 
 def tad_weights(logits: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
@@ -195,13 +198,15 @@ def training_loss(
     fire_weight: float,
     margin: float,
     decoder: str,
+    fire_margin: float = 0.0,
 ) -> torch.Tensor:
     """Return the training loss ``name`` (one of :data:`LOSSES`) for output ``spikes`` / ``v_pre`` ``[T, B, C]``.
 
     ``membrane_ce`` and ``first_spike_margin`` carry their own fire term; the other losses get
     ``fire_weight * mean(fire_hinge)`` added when ``fire_weight`` is non-zero. ``logit_scale``
     scales the logits of ``tad``, ``first_spike_time`` and ``decoded_ce``; ``decoder`` names the
-    score aggregation of ``decoded_ce``.
+    score aggregation of ``decoded_ce``; ``fire_margin`` is the fire term's margin above the threshold
+    (``first_spike_margin`` only).
 
     Raises:
         ValueError: ``name`` is not in :data:`LOSSES`.
@@ -210,7 +215,7 @@ def training_loss(
         return first_spike_membrane_cross_entropy(spikes, v_pre, labels, threshold=threshold, fire_weight=fire_weight)
     if name == "first_spike_margin":
         return first_spike_margin_loss(
-            spikes, v_pre, labels, threshold=threshold, margin=margin, fire_weight=fire_weight
+            spikes, v_pre, labels, threshold=threshold, margin=margin, fire_weight=fire_weight, fire_margin=fire_margin
         )
     if name == "tad":
         loss = tad_loss(logit_scale * v_pre / threshold, labels)

@@ -3,13 +3,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from latdeploy.data import DATASETS, DIGITS, EVENTS, WINE, Split, load_split, registry
+from latdeploy.data import DATASETS, DIGITS, EVENTS, SHAPES, SHAPES_DVS, WINE, Split, load_split, registry
 from latdeploy.errors import ModelFormatError
 from latdeploy.registry import Registry
 
 
 def test_shipped_datasets_are_registered_in_order():
-    assert DATASETS.keys() == [DIGITS, EVENTS, WINE]
+    assert DATASETS.keys() == [DIGITS, EVENTS, WINE, SHAPES, SHAPES_DVS]
 
 
 def test_load_split_refuses_unknown_dataset_and_split_naming_what_ships():

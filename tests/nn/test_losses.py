@@ -4,6 +4,7 @@ import torch
 
 from latdeploy.nn.losses import (
     decoded_cross_entropy,
+    fire_hinge,
     first_spike_margin_loss,
     first_spike_time_loss,
     soft_first_spike_time,
@@ -78,3 +79,15 @@ def test_first_spike_margin_loss_makes_a_silent_correct_neuron_fire():
     assert torch.isclose(loss, torch.tensor(2.0 * 0.4))  # wrong neuron never above 0.5: only the fire term
     loss.backward()
     assert v.grad[1, 0, 0] < 0 and v.grad[0, 0, 0] == 0  # raise the correct neuron's peak membrane
+
+
+def test_fire_margin_keeps_pushing_a_correct_neuron_that_only_just_fires():
+    v = torch.tensor([[[0.3, 0.1]], [[1.1, 0.2]]], requires_grad=True)  # label 0 fires at step 1, 0.1 above
+    spikes = (v.detach() >= 1.0).float()
+    labels = torch.tensor([0])
+    assert first_spike_margin_loss(spikes, v, labels, threshold=1.0, margin=0.5) == 0.0
+    loss = first_spike_margin_loss(spikes, v, labels, threshold=1.0, margin=0.5, fire_margin=0.5)
+    assert torch.isclose(loss, torch.tensor(0.4))  # 1 + 0.5 - 1.1
+    loss.backward()
+    assert v.grad[1, 0, 0] < 0 and v.grad[0].abs().sum() == 0
+    assert torch.equal(fire_hinge(v.detach(), labels, 1.0, fire_margin=0.05), torch.zeros(1))
