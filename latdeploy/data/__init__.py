@@ -2,8 +2,8 @@
 
 Importing this package registers the shipped datasets (:mod:`latdeploy.data.digits`,
 :mod:`latdeploy.data.events`, :mod:`latdeploy.data.wine`, the generated seed-scale sets
-:mod:`latdeploy.data.shapes` and :mod:`latdeploy.data.shapes_dvs`) in :data:`~latdeploy.data.registry.DATASETS`; this is the
-package's one plugin-import module.
+:mod:`latdeploy.data.shapes` and :mod:`latdeploy.data.shapes_dvs`) in
+:data:`~latdeploy.data.registry.DATASETS`; this is the package's one plugin-import module.
 """
 
 from __future__ import annotations
