@@ -9,7 +9,7 @@ from latdeploy.registry import Registry
 
 
 def test_shipped_datasets_are_registered_in_order():
-    assert DATASETS.keys() == [DIGITS, EVENTS, WINE, SHAPES, SHAPES_DVS]
+    assert DATASETS.keys() == [DIGITS, EVENTS, SHAPES, SHAPES_DVS, WINE]
 
 
 def test_load_split_refuses_unknown_dataset_and_split_naming_what_ships():
