@@ -221,7 +221,9 @@ def shift_to_int32(accumulated: int, weight_exp: int) -> int:
 def dense_events_kernel(spikes: np.ndarray, weight_t: np.ndarray, weight_exp: int) -> np.ndarray:
     """Event-driven Dense: per row of ``spikes`` ``[R, in]`` sum ``payload * weight_t[i]`` over non-zero inputs.
 
-    ``weight_t`` is the transposed Lava weight ``[in, out]`` (int64).
+    ``weight_t`` is the transposed Lava weight ``[in, out]``; sums are accumulated in its integer
+    type (int64, or int32 where the caller has bounded every sum below 2**31: half the memory
+    traffic and twice the SIMD lanes); a payload of 1 adds the weight row without a multiply.
 
     Returns:
         ``[R, out]`` int32: the sums shifted by ``weight_exp`` and wrapped as Lava's Dense does.
@@ -230,10 +232,13 @@ def dense_events_kernel(spikes: np.ndarray, weight_t: np.ndarray, weight_exp: in
     fan_out = weight_t.shape[1]
     out = np.empty((rows, fan_out), np.int32)
     for row in prange(rows):
-        accumulated = np.zeros(fan_out, np.int64)
+        accumulated = np.zeros(fan_out, weight_t.dtype)
         for i in range(fan_in):
             payload = np.int64(spikes[row, i])
-            if payload != 0:
+            if payload == 1:
+                for j in range(fan_out):
+                    accumulated[j] += weight_t[i, j]
+            elif payload != 0:
                 for j in range(fan_out):
                     accumulated[j] += payload * weight_t[i, j]
         for j in range(fan_out):
@@ -417,6 +422,16 @@ def conv_events_kernel(
     return out
 
 
+def _accumulator(spikes: np.ndarray, weight: np.ndarray) -> type:
+    """Return ``np.int32`` if no sum of ``|payload| * |weight|`` over one output's fan-in (``weight``
+    ``[out, ...]``) can reach 2**31, else ``np.int64``: the accumulator that cannot overflow."""
+    largest_payload = int(np.abs(spikes).max()) if spikes.size else 0
+    if not weight.size:
+        return np.int32
+    fan_in_sum = int(np.abs(weight.astype(np.int64)).reshape(weight.shape[0], -1).sum(axis=1).max())
+    return np.int32 if largest_payload * fan_in_sum < 1 << 31 else np.int64
+
+
 def conv_accumulate(
     spikes: np.ndarray,
     weight: np.ndarray,
@@ -430,10 +445,7 @@ def conv_accumulate(
     Returns:
         ``[R, C_out, OH, OW]`` int64.
     """
-    largest_payload = int(np.abs(spikes).max()) if spikes.size else 0
-    bound = largest_payload * int(np.abs(weight.astype(np.int64)).reshape(weight.shape[0], -1).sum(axis=1).max())
-    accumulator = np.int32 if bound < 1 << 31 else np.int64
-    weight_t = np.ascontiguousarray(weight.transpose(1, 2, 3, 0), dtype=accumulator)
+    weight_t = np.ascontiguousarray(weight.transpose(1, 2, 3, 0), dtype=_accumulator(spikes, weight))
     return conv_events_kernel(np.ascontiguousarray(spikes), weight_t, groups, stride, padding, out_size)
 
 
@@ -448,6 +460,7 @@ def dense_accumulate(spikes: np.ndarray, weight: np.ndarray, weight_exp: int) ->
     """
     spikes = np.ascontiguousarray(spikes)
     if spikes.size and np.count_nonzero(spikes) < EVENT_DENSITY * spikes.size:
-        return dense_events_kernel(spikes, np.ascontiguousarray(weight.T, dtype=np.int64), weight_exp)
+        weight_t = np.ascontiguousarray(weight.T, dtype=_accumulator(spikes, weight))
+        return dense_events_kernel(spikes, weight_t, weight_exp)
     accumulated = spikes.astype(np.float64) @ weight.T.astype(np.float64)
     return shift_wrap_kernel(accumulated, weight_exp)
