@@ -19,9 +19,10 @@ ROOT = PACKAGE.parent
 
 ROOT_MODULES = {"__init__.py", "errors.py", "registry.py"}
 """The only modules directly under ``latdeploy/``; everything else lives in a package."""
-DEFERRED_IMPORTS = ("h5py", "lava", "latdeploy.backends.lava.processes")
+DEFERRED_IMPORTS = ("h5py", "lava", "latdeploy.backends.lava.processes", "sklearn")
 """Heavy optional dependencies (the 'lava' extra, and latdeploy's Lava processes, which import lava-nc on
-import) that may be imported inside a function."""
+import; scikit-learn, needed only when the digits split is not in the data cache) that may be imported
+inside a function."""
 
 DEFERRING_MODULES = {
     "latdeploy",  # the package root and the CLI entry: signal handlers are installed before torch loads

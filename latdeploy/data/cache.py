@@ -1,10 +1,12 @@
 """An on-disk cache of generated data sets: arrays keyed by what generated them.
 
-A generated split (e.g. :mod:`latdeploy.data.events`, ~2 s per load) is stored once as
+A generated split (:mod:`latdeploy.data.events`, ~2 s per load; :mod:`latdeploy.data.digits`,
+whose scikit-learn import alone takes ~1 s) is stored once as
 ``<cache>/<name>-<key>.npz``, where ``<cache>`` is ``$LATDEPLOY_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/latdeploy``, else ``~/.cache/latdeploy``, and ``<key>`` the SHA-256 of
-the generator's parameters, the bytes of its source file and the numpy/scipy versions
-(any change to the code or the libraries that compute the data makes a new key).
+the generator's parameters, the bytes of its source file and the versions of the libraries
+that compute the data (numpy, scipy, and e.g. scikit-learn for the digits): any change to
+the code or those libraries makes a new key.
 
 Files are written atomically (a temporary file in the cache directory, then
 ``os.replace``) and validated on every read: read with ``allow_pickle=False`` (never
@@ -42,14 +44,17 @@ def cache_directory() -> Path | None:
     return Path(base) / "latdeploy"
 
 
-def cache_key(parameters: dict[str, Any], source: Path) -> str:
+LIBRARIES = ("numpy", "scipy")
+"""The distributions whose versions are part of every key (those that compute the data)."""
+
+
+def cache_key(parameters: dict[str, Any], source: Path, libraries: tuple[str, ...] = ()) -> str:
     """Return the hex SHA-256 of ``parameters`` (JSON-serialisable), the bytes of ``source`` (the
-    generator's module) and the numpy and scipy versions."""
+    generator's module) and the versions of :data:`LIBRARIES` and ``libraries`` (distribution names)."""
     identity = {
         "parameters": parameters,
         "source": hashlib.sha256(source.read_bytes()).hexdigest(),
-        "numpy": version("numpy"),
-        "scipy": version("scipy"),
+        **{library: version(library) for library in sorted({*LIBRARIES, *libraries})},
     }
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
@@ -102,9 +107,11 @@ def cached_arrays(
     source: Path,
     names: tuple[str, ...],
     generate: Callable[[], dict[str, np.ndarray]],
+    libraries: tuple[str, ...] = (),
 ) -> dict[str, np.ndarray]:
     """Return the arrays ``names`` that ``generate()`` gives, from the cache file of ``name`` and
-    :func:`cache_key` when it is there and valid, else generated and stored.
+    :func:`cache_key` (of ``parameters``, ``source``, ``libraries``) when it is there and valid, else
+    generated and stored.
 
     Returns:
         The arrays by name (the same dtypes, shapes and values ``generate`` gives).
@@ -115,7 +122,7 @@ def cached_arrays(
     directory = cache_directory()
     if directory is None:
         return generate()
-    path = directory / f"{name}-{cache_key(parameters, source)}.npz"
+    path = directory / f"{name}-{cache_key(parameters, source, libraries)}.npz"
     arrays = _read(path, names)
     if arrays is None:
         arrays = generate()

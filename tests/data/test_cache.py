@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +13,7 @@ import pytest
 
 from latdeploy.data import cache
 from latdeploy.data.cache import cache_directory, cache_key, cached_arrays
+from latdeploy.data.digits import _split, load_digits_split
 from latdeploy.data.events import EVENTS, _generate, load_event_split
 
 ARRAYS = {"x": np.arange(24, dtype=np.uint8).reshape(2, 3, 4), "y": np.array([3, -1], np.int64)}
@@ -107,3 +111,16 @@ def test_the_cached_event_split_equals_the_generated_one(directory):
     for split in (first, second):
         assert split.x.dtype == generated["x"].dtype and np.array_equal(split.x, generated["x"])
         assert split.y.dtype == generated["y"].dtype and np.array_equal(split.y, generated["y"])
+
+
+def test_the_cached_digits_split_equals_scikit_learns_and_a_hit_does_not_import_it(directory):
+    for split in ("train", "test"):
+        made = _split(split)
+        for loaded in (load_digits_split(split), load_digits_split(split)):
+            assert loaded.x.dtype == np.float32 and np.array_equal(loaded.x, made["x"])
+            assert loaded.y.dtype == np.int64 and np.array_equal(loaded.y, made["y"])
+    code = "import sys; from latdeploy.data import load_split; load_split('sklearn-digits', 'test')\n"
+    code += "print('sklearn' in sys.modules)"
+    environment = {**os.environ, cache.CACHE_VARIABLE: str(directory)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=300)
+    assert result.stdout.strip() == "False", result.stderr
