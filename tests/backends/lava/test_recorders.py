@@ -1,9 +1,10 @@
 """latdeploy's one-message recorders equal Lava's own (``RingBuffer`` sink, ``Read``) bit for bit.
 
 For every neuron kind with a Lava Process, one real Lava run records the same neuron with
-both: Lava's recorders read back element by element with ``Var.get``, ours hand over one
-array at the end. Currents reach the neuron straight from a ``RingBuffer`` source (so
-``u`` wraps and ``v`` saturates), and graded payloads (multi-threshold) are included.
+both: Lava's recorders read back element by element with ``Var.get``, ours
+(:class:`SpikeRecorder` and :class:`OutputRecorder`) hand over one array at the end.
+Currents reach the neuron straight from a ``RingBuffer`` source (so ``u`` wraps and ``v``
+saturates), and graded payloads (multi-threshold) are included.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from lava.proc.io.sink import RingBuffer as Sink  # noqa: E402
 from lava.proc.io.source import RingBuffer as Source  # noqa: E402
 
 from latdeploy.backends.lava.builders import BuildContext, LavaNode, lava_builder, process_models  # noqa: E402
-from latdeploy.backends.lava.processes.recorders import SpikeRecorder, StateRecorder  # noqa: E402
+from latdeploy.backends.lava.processes.recorders import OutputRecorder, SpikeRecorder  # noqa: E402
 from latdeploy.errors import BackendError  # noqa: E402
 
 KINDS = [kind for _, kind in NEURON_KINDS.items() if isinstance(kind.lava, LavaNeuron)]
@@ -53,14 +54,15 @@ def _record_both(kind, currents: np.ndarray, vth: int, bias: np.ndarray, timeste
     readers[1].connect_var(built.process.v)
     spikes = SpikeRecorder(shape=(size,), steps=steps)
     built.out_port.connect(spikes.a_in)
-    state = StateRecorder(u=built.process.u, v=built.process.v, steps=steps)
+    output = OutputRecorder(u=built.process.u, v=built.process.v, steps=steps)
+    built.out_port.connect(output.a_in)
     try:
         config = Loihi2SimCfg(select_tag="fixed_pt", exception_proc_model_map=process_models([kind]))
         source.run(condition=RunSteps(num_steps=1), run_cfg=config)
         if steps > 1:
             source.run(condition=RunSteps(num_steps=steps - 1))  # as the runner: the first step compiles
         lava = (sink.data.get(), readers[0].data.get(), readers[1].data.get())
-        ours = (spikes.receive(), *state.receive())
+        ours = (spikes.receive(), *output.receive())
     finally:
         source.stop()
     return lava, ours
@@ -78,7 +80,8 @@ def test_recorders_equal_lavas_own_on_every_neuron_kind(kind, data):
     currents = np.array(flat, np.int32).reshape(size, steps)
     bias = np.array(data.draw(st.lists(st.integers(-4096, 4095), min_size=size, max_size=size)), np.int32)
     lava, ours = _record_both(kind, currents, data.draw(st.integers(1, 40)), bias, timesteps)
-    for name, theirs, mine in zip(("spikes", "u", "v"), lava, ours, strict=True):
+    lava = (lava[0], *lava)  # SpikeRecorder's payloads, then OutputRecorder's payloads, u, v
+    for name, theirs, mine in zip(("spikes", "output spikes", "u", "v"), lava, ours, strict=True):
         assert mine.dtype == np.int32 and mine.shape == (size, steps), name
         assert np.array_equal(theirs, mine), name  # Var.get's float64 holds every int32 exactly
 

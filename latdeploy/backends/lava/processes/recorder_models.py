@@ -14,7 +14,7 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from latdeploy.backends.lava.processes.recorders import SpikeRecorder, StateRecorder
+from latdeploy.backends.lava.processes.recorders import OutputRecorder, SpikeRecorder
 
 
 @implements(proc=SpikeRecorder, protocol=LoihiProtocol)
@@ -38,12 +38,14 @@ class PySpikeRecorderModel(PyLoihiProcessModel):
             self.recording.csp_ports[-1].send(self.data)
 
 
-@implements(proc=StateRecorder, protocol=LoihiProtocol)
+@implements(proc=OutputRecorder, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PyStateRecorderModel(PyLoihiProcessModel):
-    """Read ``u`` and ``v`` in every step's post-management phase; send both at the last step."""
+class PyOutputRecorderModel(PyLoihiProcessModel):
+    """Store each step's ``a_in`` payload, and ``u`` and ``v`` read in the post-management phase; send
+    all three at the last step."""
 
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32)
     u: PyRefPort = LavaPyType(PyRefPort.VEC_DENSE, np.int32)
     v: PyRefPort = LavaPyType(PyRefPort.VEC_DENSE, np.int32)
     recording: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32)
@@ -51,14 +53,17 @@ class PyStateRecorderModel(PyLoihiProcessModel):
     def __init__(self, proc_params) -> None:
         super().__init__(proc_params)
         self.steps = int(proc_params["steps"])
-        self.data = np.zeros((2, *proc_params["shape"], self.steps), np.int32)
+        self.data = np.zeros((3, *proc_params["shape"], self.steps), np.int32)
+
+    def run_spk(self) -> None:
+        self.data[0, :, self.time_step - 1] = self.a_in.recv()
 
     def post_guard(self) -> bool:
         return True
 
     def run_post_mgmt(self) -> None:
         column = self.time_step - 1
-        self.data[0, :, column] = self.u.read()
-        self.data[1, :, column] = self.v.read()
+        self.data[1, :, column] = self.u.read()
+        self.data[2, :, column] = self.v.read()
         if self.time_step == self.steps:
             self.recording.csp_ports[-1].send(self.data)

@@ -6,12 +6,13 @@ keep their data in a Var, and ``Var.get`` receives it one element per message
 ProcessModel and, at the last step of the run, send it as one array through an
 external pipe (Lava's channel from a ProcessModel to its Process in the host, the one
 ``lava.proc.io.extractor.Extractor`` uses); :meth:`SpikeRecorder.receive` /
-:meth:`StateRecorder.receive` take it. Their ``fixed_pt`` models live in
+:meth:`OutputRecorder.receive` take it. Their ``fixed_pt`` models live in
 :mod:`.recorder_models`.
 
 The values are the ones Lava's recorders hold, bit for bit: ``SpikeRecorder`` stores each
-step's ``a_in`` payload (int32), ``StateRecorder`` each step's ``u`` and ``v`` after the
-step (read in the post-management phase, as ``Read`` does).
+step's ``a_in`` payload (int32), ``OutputRecorder`` that and each step's ``u`` and ``v`` after
+the step (read in the post-management phase, as ``Read`` does): one process for the output
+layer instead of three (every Lava process is an operating-system process stepped in lockstep).
 """
 
 from __future__ import annotations
@@ -72,9 +73,10 @@ class SpikeRecorder(AbstractProcess):
         return _receive(self.recording, f"the spike recorder {self.name!r}")
 
 
-class StateRecorder(AbstractProcess):
-    """Record a neuron process's ``u`` and ``v`` (``shape=(N,)``) after every one of ``steps``
-    steps; after the run :meth:`receive` returns them ``[2, N, steps]`` (int32, ``u`` first).
+class OutputRecorder(AbstractProcess):
+    """Record what :class:`SpikeRecorder` records and, in the same process, a neuron process's ``u``
+    and ``v`` (``shape=(N,)``) after every one of ``steps`` steps; after the run :meth:`receive`
+    returns ``[3, N, steps]`` (int32: payloads, ``u``, ``v``).
 
     Args (keyword only): ``u`` and ``v`` (the neuron's Vars), ``steps``, ``name``.
     """
@@ -82,17 +84,18 @@ class StateRecorder(AbstractProcess):
     def __init__(self, *, u: Var, v: Var, steps: int, name: str | None = None):
         shape = tuple(u.shape)
         super().__init__(shape=shape, steps=int(steps), name=name)
+        self.a_in = InPort(shape=shape)
         self.u = RefPort(shape)
         self.v = RefPort(shape)
         self.u.connect_var(u)
         self.v.connect_var(v)
-        self.recording = OutPort(shape=(2, *shape, int(steps)))
+        self.recording = OutPort(shape=(3, *shape, int(steps)))
         self.recording.flag_external_pipe(buffer_size=1)
 
     def receive(self) -> np.ndarray:
-        """Return the recording ``[2, N, steps]`` (int32: ``u``, then ``v``).
+        """Return the recording ``[3, N, steps]`` (int32: payloads, ``u``, ``v``).
 
         Raises:
             BackendError: if the run has not reached its last step.
         """
-        return _receive(self.recording, f"the state recorder {self.name!r}")
+        return _receive(self.recording, f"the output recorder {self.name!r}")
