@@ -401,7 +401,7 @@ def bench_vgg(batch: int, steps: int) -> dict[str, Any]:
     trace_bytes = sum(
         sum(array.nbytes for array in (layer.spikes, layer.v_pre, layer.u, layer.v)) for layer in trace.layers.values()
     )
-    gemm = gemm_bound(graph, trace, batch * steps)
+    gemm = gemm_bound(graph, trace, spikes)
     return {
         "gemm_bound_s": gemm,
         "measurable": True,
@@ -416,10 +416,11 @@ def bench_vgg(batch: int, steps: int) -> dict[str, Any]:
     }
 
 
-def gemm_bound(graph: Graph, trace: Trace, rows: int, repeats: int = 3) -> float:
+def gemm_bound(graph: Graph, trace: Trace, spikes: np.ndarray, repeats: int = 3) -> float:
     """The float32 GEMM bound of ``graph``'s synapses on ``rows`` = batch x steps inputs: each Conv2dInt /
     DenseInt run as torch's float32 ``conv2d`` / ``linear`` (oneDNN/BLAS GEMMs, all cores) on that
-    layer's real input spikes from ``trace``; the median of ``repeats`` warm calls per layer, summed.
+    layer's real input (``spikes`` ``[B, T, n_in]`` for the first, the source layer's spikes from
+    ``trace`` for the others); the median of ``repeats`` warm calls per layer, summed.
 
     Returns:
         Seconds: what dense float32 arithmetic needs for the same multiply-adds, with no integer
@@ -430,15 +431,14 @@ def gemm_bound(graph: Graph, trace: Trace, rows: int, repeats: int = 3) -> float
 
     from latdeploy.ir.conv import Conv2dInt
 
+    rows = spikes.shape[0] * spikes.shape[1]
     total = 0.0
     for node in graph.nodes:
         if not isinstance(node, (Conv2dInt, DenseInt)):
             continue
         source = node.inputs[0]
-        if source in trace.layers:
-            values = trace.layers[source].spikes.reshape(rows, -1)
-        else:  # the network's input
-            values = np.zeros((rows, node.weight.shape[1] if isinstance(node, DenseInt) else 0), np.uint8)
+        values = trace.layers[source].spikes if source in trace.layers else spikes  # else: the network's input
+        values = values.reshape(rows, -1)
         inputs = torch.from_numpy(values.astype(np.float32))
         weight = torch.from_numpy(node.weight.astype(np.float32))
         if isinstance(node, Conv2dInt):
