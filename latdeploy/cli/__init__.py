@@ -29,6 +29,10 @@ every command loads no torch, numba, Lava, scipy, onnx, matplotlib or pydantic):
 
 from __future__ import annotations
 
+import atexit
+import os
+import sys
+import threading
 from typing import Any
 
 from latdeploy.cli.interrupts import exit_interrupted, handle_interrupts
@@ -38,14 +42,49 @@ __all__ = ["cli", "main"]
 
 def main() -> None:
     """Console entry point: handle interrupts, import the commands, run the CLI
-    (:func:`latdeploy.cli.app.main` maps errors to exit codes)."""
+    (:func:`latdeploy.cli.app.main` maps errors to exit codes).
+
+    Called as the program itself (from the ``__main__`` module: the ``latdeploy`` script,
+    ``python -m latdeploy.cli``), a successful run ends with :func:`_exit_now`; called from
+    other code (tests), it returns or raises ``SystemExit`` as usual.
+    """
+    program = sys._getframe(1).f_globals.get("__name__") == "__main__"
     handle_interrupts()
     try:
         from latdeploy.cli.app import main as run_cli
         from latdeploy.cli.commands import cli  # noqa: F401  (registers every command)
     except KeyboardInterrupt as error:
         exit_interrupted(error)
-    run_cli()
+    try:
+        run_cli()
+    except SystemExit as done:
+        if done.code not in (None, 0) or not program:
+            raise
+    if program:
+        _exit_now()
+
+
+def _exit_now() -> None:
+    """End a successful run without the interpreter's teardown (seconds of module and object
+    destruction after torch, numba and Lava; nothing of it is the user's): run the ``atexit``
+    handlers (multiprocessing's, ``weakref.finalize``'s, logging's flush), flush stdout and stderr,
+    then ``os._exit(0)``. Every file the command wrote is closed by then (bundles are renamed into
+    place). Returns without exiting (the normal teardown follows) if a non-daemon thread or a
+    ``multiprocessing`` child is still alive, or a standard stream cannot be flushed.
+    """
+    if any(thread is not threading.main_thread() and not thread.daemon for thread in threading.enumerate()):
+        return
+    multiprocessing = sys.modules.get("multiprocessing")
+    if multiprocessing is not None and multiprocessing.active_children():  # also reaps finished ones
+        return
+    atexit._run_exitfuncs()
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except (OSError, ValueError):
+        return
+    os._exit(0)
 
 
 def __getattr__(name: str) -> Any:

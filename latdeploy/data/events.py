@@ -14,13 +14,19 @@ threshold ``C = 0.15`` times a per-pixel mismatch factor ``1 + 0.05 * N(0, 1)``)
 emits ``floor(|L - ref| / C)`` ON (channel 0) or OFF (channel 1) events in that bin and
 moves its reference by that many ``C``. Every sample draws noise and mismatch from
 ``numpy.random.default_rng([seed, split, index])``: the data are the same on every run.
+
+A generated split is cached on disk (:mod:`latdeploy.data.cache`), keyed by the split, the
+seed, this module's source and the numpy/scipy versions: only the first load generates it.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from scipy import ndimage
 
+from latdeploy.data.cache import cached_arrays
 from latdeploy.data.digits import load_digits_split
 from latdeploy.data.registry import DATASETS, Split
 from latdeploy.errors import ModelFormatError
@@ -91,10 +97,18 @@ def load_event_split(split: str, seed: int = SEED) -> Split:
     """
     if split not in ("train", "test"):
         raise ModelFormatError(f"unknown split {split!r} of {EVENTS!r}; use 'train' or 'test'")
+    arrays = cached_arrays(
+        EVENTS, {"split": split, "seed": int(seed)}, Path(__file__), ("x", "y"), lambda: _generate(split, seed)
+    )
+    return Split(arrays["x"], arrays["y"])
+
+
+def _generate(split: str, seed: int) -> dict[str, np.ndarray]:
+    """Return ``{"x": events, "y": labels}`` of ``split`` generated (:func:`load_event_split`)."""
     digits = load_digits_split(split)
     frames = _frames(digits.x.reshape(-1, 8, 8).astype(np.float64))
     split_id = 0 if split == "train" else 1
     events = np.stack(
         [dvs_events(frames[index], np.random.default_rng([seed, split_id, index])) for index in range(len(frames))]
     )
-    return Split(events, digits.y)
+    return {"x": events, "y": digits.y}

@@ -7,9 +7,13 @@ lists, dicts and tensors, so :func:`load` reads it with
 Model files are untrusted input. Their ``config`` and ``metadata`` may nest at most
 :data:`LIMITS` ``["nesting"]`` levels deep. Before anything is allocated at the size a file
 asks for, :func:`load` builds the architecture on PyTorch's ``meta`` device (shapes
-only, no memory), checks it against :data:`LIMITS` and runs the encoder and the network
-on a meta input of the metadata's ``input_shape`` (the encoder must give ``[T, batch,
-...]`` spikes the first layer takes); weights must be real numbers (no complex, object
+only, no memory) and checks its parameter count against :data:`LIMITS`; then it moves it to
+the CPU uninitialised (bounded by that limit) and runs the encoder and the network on an *empty* batch
+(``[0, *input_shape]``: every layer's shape, no activation memory) of the metadata's
+``input_shape`` (the encoder must give ``[T, batch, ...]`` spikes the first layer takes),
+checking each layer's size per sample. An architecture whose forward refuses an empty batch
+is run on one meta sample instead (that imports ``torch._dynamo``, ~2 s, which the empty
+batch avoids). Weights must be real numbers (no complex, object
 or quantized tensors), dense, finite and match the architecture tensor for tensor.
 Full-module pickles (``torch.save(model)``) are read only with ``trust_pickle=True``
 (``latdeploy export --trust-pickle``), which runs whatever code the file holds and
@@ -224,7 +228,8 @@ def _build(path: Path, config: dict[str, Any]) -> nn.Module:
 
 
 def _check_shapes(path: Path, config: dict[str, Any], metadata: dict[str, Any], state_dict: dict[Any, Any]) -> None:
-    """Build the architecture on the meta device and check its size and the weights against it.
+    """Build the architecture on the meta device, check its size, its layers (:func:`_largest_layer`)
+    and the weights against it.
 
     Raises:
         ModelFormatError: for an architecture beyond :data:`LIMITS`, a missing,
@@ -232,14 +237,14 @@ def _check_shapes(path: Path, config: dict[str, Any], metadata: dict[str, Any], 
     """
     with torch.device("meta"):
         skeleton = _build(path, config)
-        expected = skeleton.state_dict()
-        parameters = sum(tensor.numel() for tensor in expected.values())
-        if parameters > LIMITS["parameters"]:
-            raise ModelFormatError(
-                f"{path}: config field 'sizes'/'layers' asks for {parameters} weights, "
-                f"more than the limit of {LIMITS['parameters']}"
-            )
-        largest = _run_on_meta(path, skeleton, metadata)
+    expected = skeleton.state_dict()
+    parameters = sum(tensor.numel() for tensor in expected.values())
+    if parameters > LIMITS["parameters"]:
+        raise ModelFormatError(
+            f"{path}: config field 'sizes'/'layers' asks for {parameters} weights, "
+            f"more than the limit of {LIMITS['parameters']}"
+        )
+    largest = _largest_layer(path, config, skeleton, metadata)
     if largest > LIMITS["activations_per_step"]:
         raise ModelFormatError(
             f"{path}: config asks for a layer of {largest} neurons, more than the limit of "
@@ -269,8 +274,31 @@ def _check_shapes(path: Path, config: dict[str, Any], metadata: dict[str, Any], 
             raise ModelFormatError(f"{path}: state_dict field {name!r} holds NaN or infinite values")
 
 
-def _run_on_meta(path: Path, skeleton: nn.Module, metadata: dict[str, Any]) -> int:
-    """Run ``skeleton`` (on the meta device) on one sample of ``metadata["input_shape"]``.
+def _largest_layer(path: Path, config: dict[str, Any], skeleton: nn.Module, metadata: dict[str, Any]) -> int:
+    """Move the meta ``skeleton`` to the CPU uninitialised (its state is bounded by the parameter
+    limit; nothing reads it) and run it on an empty batch of ``metadata["input_shape"]``: real
+    kernels, every shape, no activation memory, and no ``torch._dynamo`` (which meta kernels
+    import). If its forward refuses an empty batch, run the architecture on one meta sample instead.
+
+    Returns:
+        The most outputs of any layer for one sample and step (0 if an op has no meta kernel).
+
+    Raises:
+        ModelFormatError: as :func:`_run_on_meta`.
+    """
+    try:
+        return _run_on_meta(path, skeleton.to_empty(device="cpu"), metadata, batch=0, check=False)
+    except Exception:  # e.g. a reduction over the empty batch; the meta run gives the verdict (or the message)
+        with torch.device("meta"):
+            return _run_on_meta(path, _build(path, config), metadata)
+
+
+def _run_on_meta(path: Path, skeleton: nn.Module, metadata: dict[str, Any], batch: int = 1, check: bool = True) -> int:
+    """Run ``skeleton`` (on the meta device, or for real with ``batch=0``) on ``batch`` samples of
+    ``metadata["input_shape"]``.
+
+    ``check=False`` lets every error of the run through as it is (the empty-batch run of
+    :func:`_largest_layer`, whose errors the meta run then judges).
 
     Returns:
         The most outputs of any layer for one sample and step (0 if an op has no meta kernel).
@@ -287,26 +315,30 @@ def _run_on_meta(path: Path, skeleton: nn.Module, metadata: dict[str, Any]) -> i
         outputs = output if isinstance(output, (tuple, list)) else (output,)
         for item in outputs:
             if isinstance(item, torch.Tensor) and item.dim() >= 2:
-                sizes.append(math.prod(item.shape[1:]) if item.dim() > 2 else int(item.shape[-1]))
+                per_sample = [size for size in item.shape[1:] if size != 0]  # the empty batch's 0 is no size
+                sizes.append(math.prod(per_sample) if item.dim() > 2 else int(item.shape[-1]))
 
     hooks = [module.register_forward_hook(record) for module in skeleton.modules() if module is not skeleton]
     try:
         with torch.no_grad():
             encoder = getattr(skeleton, "encoder", None)
             if isinstance(encoder, nn.Module):
-                spikes = encoder(torch.zeros(1, *shape))
-                if not isinstance(spikes, torch.Tensor) or spikes.dim() < 3 or spikes.shape[1] != 1:
+                spikes = encoder(torch.zeros(batch, *shape))
+                if not isinstance(spikes, torch.Tensor) or spikes.dim() < 3 or spikes.shape[1] != batch:
                     got = list(spikes.shape) if isinstance(spikes, torch.Tensor) else type(spikes).__name__
                     raise ModelFormatError(
                         f"{path}: encoder {encoder_name!r} turns metadata field 'input_shape' {_short(shape)} into "
                         f"{got}, not [timesteps, batch, ...] spikes; the encoder does not fit the input"
                     )
-            skeleton(torch.zeros(1, *shape))
+            skeleton(torch.zeros(batch, *shape))
     except NotImplementedError:  # an op without a meta kernel: the parameter bound still holds
-        pass
+        if not check:
+            raise
     except ModelFormatError:
         raise
     except Exception as error:  # torch raises IndexError, RuntimeError, ValueError for a mismatch
+        if not check:
+            raise
         raise ModelFormatError(
             f"{path}: metadata field 'input_shape' {_short(shape)} does not fit encoder {encoder_name!r} and the "
             f"network ({one_line(error)[:200]})"

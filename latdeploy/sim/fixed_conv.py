@@ -6,9 +6,10 @@ layer's levels, multiply the kernel as Lava's ``Conv`` with ``num_message_bits >
 does; the Lava backend sets those bits from the source layer), the convolution summed exactly (Lava sums in
 float64 with scipy; every partial sum is an integer far below 2**53, so float64 is
 exact here too; sparse inputs are summed event by event in integers by
-:func:`latdeploy.sim.kernels.conv_accumulate`), cast to int32, then ``signed_clamp(x, 24)``, which *wraps* to 24
-bits: ``(x + 2**23) mod 2**24 - 2**23``. Lava's ``Conv`` ignores ``weight_exp`` and
-``num_weight_bits``; so does this kernel. ``AxonalDelay`` shifts along time.
+:func:`latdeploy.sim.kernels.conv_input_wrapped`), cast to int32, then ``signed_clamp(x, 24)``, which
+*wraps* to 24 bits: ``(x + 2**23) mod 2**24 - 2**23`` (both casts fused into the kernels' last
+pass). Lava's ``Conv`` ignores ``weight_exp`` and ``num_weight_bits``; so does this kernel.
+``AxonalDelay`` shifts along time.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import torch.nn.functional as F
 
 from latdeploy.ir.conv import AxonalDelay, Conv2dInt
 from latdeploy.sim.fixed import register_fixed_kernel
-from latdeploy.sim.kernels import EVENT_DENSITY, conv_accumulate
+from latdeploy.sim.kernels import EVENT_DENSITY, conv_input_wrapped, wrap_signed24_kernel
 
 CONV_WRAP_BITS = 24
 
@@ -37,17 +38,16 @@ def conv2d_int(node: Conv2dInt, spikes: np.ndarray) -> np.ndarray:
     images = spikes.reshape(-1, *node.in_shape)
     stride, padding = (node.stride_h, node.stride_w), (node.padding_h, node.padding_w)
     if np.count_nonzero(images) < EVENT_DENSITY * images.size:
-        summed = conv_accumulate(images, node.weight, node.groups, stride, padding, (node.out_height, node.out_width))
-    else:
-        summed = F.conv2d(
-            torch.from_numpy(images.astype(np.float64)),
-            torch.from_numpy(node.weight.astype(np.float64)),
-            stride=stride,
-            padding=padding,
-            groups=node.groups,
-        ).numpy()
-    exact = summed.astype(np.int64).astype(np.int32)
-    return wrap_signed(exact, CONV_WRAP_BITS).astype(np.int32).reshape(batch, steps, -1)
+        out_size = (node.out_height, node.out_width)
+        return conv_input_wrapped(images, node.weight, node.groups, stride, padding, out_size).reshape(batch, steps, -1)
+    summed = F.conv2d(
+        torch.from_numpy(images.astype(np.float64)),
+        torch.from_numpy(node.weight.astype(np.float64)),
+        stride=stride,
+        padding=padding,
+        groups=node.groups,
+    ).numpy()
+    return wrap_signed24_kernel(summed.reshape(len(images), -1)).reshape(batch, steps, -1)
 
 
 @register_fixed_kernel(AxonalDelay)

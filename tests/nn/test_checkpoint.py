@@ -272,3 +272,30 @@ def test_a_sequential_with_a_foreign_layer_is_refused_by_name(tmp_path):
     with pytest.raises(ModelFormatError, match=r"^0: Linear has a bias"):
         latdeploy.save(nn.Sequential(nn.Linear(64, 10)), tmp_path / "x.pt", METADATA)
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_loading_the_shipped_models_does_not_import_torch_dynamo(shipped_model_path):
+    """The shape check runs real kernels on an empty batch: meta kernels would import torch._dynamo (~2 s)."""
+    code = (
+        "import sys, glob, latdeploy\n"
+        f"for path in sorted(glob.glob({str(shipped_model_path.parent / '*.pt')!r})):\n"
+        "    latdeploy.load(path)\n"
+        "print('torch._dynamo' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_a_forward_that_refuses_an_empty_batch_is_judged_on_the_meta_device(tmp_path, monkeypatch):
+    model = build_model({"arch": "mlp", "sizes": [4, 3], "timesteps": 2})
+    path = latdeploy.save(model, tmp_path / "m.pt", {**METADATA, "input_shape": [4]})
+    original = torch.nn.Linear.forward
+
+    def refuse_empty(self, x):
+        if x.numel() == 0 and x.device.type == "cpu":
+            raise RuntimeError("no empty batches here")
+        return original(self, x)
+
+    monkeypatch.setattr(torch.nn.Linear, "forward", refuse_empty)
+    loaded, _ = latdeploy.load(path)  # the meta run decides: the model fits
+    assert type(loaded) is type(model)

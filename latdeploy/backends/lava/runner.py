@@ -2,8 +2,11 @@
 
 Network: a ``RingBuffer`` spike source, then one or more Lava processes per node,
 built by the node's registered builder (``DenseInt`` -> ``Dense``, ``LIFInt`` ->
-``LIFReset``, ...), and a ``RingBuffer`` sink on every neuron layer; the output
-layer's ``u`` and ``v`` are also read every step (``Read``).
+``LIFReset``, ...), and a :class:`~latdeploy.backends.lava.processes.recorders.SpikeRecorder`
+on every neuron layer but the output layer, whose payloads, ``u`` and ``v`` one
+:class:`~latdeploy.backends.lava.processes.recorders.OutputRecorder` records every step. Each recorder hands
+its whole recording to the host in one message at the end of the run (Lava's ``Var.get``
+would send it one element per message).
 
 Many samples share one run, so Lava's start-up is paid once: sample ``s`` feeds
 the source during steps ``s*P .. s*P + T - 1`` with the period ``P = T + D`` (``D``:
@@ -69,15 +72,15 @@ def _import_lava():
     try:
         from lava.magma.core.run_conditions import RunSteps
         from lava.magma.core.run_configs import Loihi2SimCfg
-        from lava.proc.io.sink import Read
-        from lava.proc.io.sink import RingBuffer as Sink
         from lava.proc.io.source import RingBuffer as Source
+
+        from latdeploy.backends.lava.processes.recorders import OutputRecorder, SpikeRecorder
     except Exception as error:  # ImportError, or lava's own failure on Python >= 3.11
         raise BackendError(
             f"lava-nc cannot be imported ({type(error).__name__}: {error}); the loihi2-sim target needs "
             "lava-nc 0.10.0 on Python 3.10: run 'bash tools/setup_env.sh' and use .venv/bin/latdeploy"
         ) from error
-    return RunSteps, Loihi2SimCfg, Read, Sink, Source
+    return RunSteps, Loihi2SimCfg, SpikeRecorder, OutputRecorder, Source
 
 
 def _align(recording: np.ndarray, lag: int, samples: int, timesteps: int, period: int) -> np.ndarray:
@@ -103,7 +106,7 @@ def run_lava(graph: Graph, input_spikes: np.ndarray, timeout: float | None = Non
         BackendError: if Lava is not importable, a node has no Lava builder, or the run fails.
         LavaTimeoutError: (a BackendError) if the run takes longer than ``timeout`` seconds.
     """
-    RunSteps, Loihi2SimCfg, Read, Sink, Source = _import_lava()
+    RunSteps, Loihi2SimCfg, SpikeRecorder, OutputRecorder, Source = _import_lava()
     input_spikes = np.asarray(input_spikes)
     samples, timesteps = input_spikes.shape[:2]
     input_spikes = input_spikes.reshape(samples, timesteps, -1)
@@ -141,7 +144,11 @@ def run_lava(graph: Graph, input_spikes: np.ndarray, timeout: float | None = Non
         context = BuildContext(reset_interval=period, reset_offset=lag + 1, lag=lag, steps=steps, message_bits=bits)
         built[node.name] = builders[node.name](node, [built[name].out_port for name in node.inputs], context)
         if node.kind == "neuron":
-            sink = Sink(shape=(node.size,), buffer=steps)
+            if node.name == neurons[-1].name:  # payloads, u and v in one process
+                process = built[node.name].process
+                sink = OutputRecorder(u=process.u, v=process.v, steps=steps, name=f"{node.name}_recorder")
+            else:
+                sink = SpikeRecorder(shape=(node.size,), steps=steps, name=f"{node.name}_recorder")
             built[node.name].out_port.connect(sink.a_in)
             sinks[node.name], lags[node.name] = sink, lag
             if node.name in delayed:  # its spikes outside the windows would land in a window behind the delay
@@ -153,9 +160,6 @@ def run_lava(graph: Graph, input_spikes: np.ndarray, timeout: float | None = Non
                     out_port=gate.s_out, process=built[node.name].process, v_pre=built[node.name].v_pre
                 )
     output = built[neurons[-1].name]
-    output_readers = (Read(buffer=steps), Read(buffer=steps))
-    output_readers[0].connect_var(output.process.u)
-    output_readers[1].connect_var(output.process.v)
 
     started = time.perf_counter()
     with lava_session(source, timeout) as run:
@@ -167,8 +171,8 @@ def run_lava(graph: Graph, input_spikes: np.ndarray, timeout: float | None = Non
                 run_started = time.perf_counter()
                 run(condition=RunSteps(num_steps=steps - 1))
                 run_seconds = time.perf_counter() - run_started
-            hardware = {name: sink.data.get().astype(np.int64) for name, sink in sinks.items()}
-            u_raw, v_raw = (reader.data.get().astype(np.int64) for reader in output_readers)
+            hardware = {name: sink.receive().astype(np.int64) for name, sink in sinks.items()}
+            hardware[neurons[-1].name], u_raw, v_raw = hardware[neurons[-1].name]
         except BackendError:
             raise
         except Exception as error:
