@@ -7,8 +7,6 @@ of the shipped Xylo model (``models/wine_xylo_mlp.pt``, ``docs/xylo.md``).
 from __future__ import annotations
 
 import numpy as np
-from sklearn.datasets import load_wine
-from sklearn.model_selection import train_test_split
 
 from latdeploy.data.registry import DATASETS, Split
 
@@ -25,6 +23,9 @@ def load_wine_split(split: str) -> Split:
     stratified with seed 0 (142 train, 36 test). Any split name other than ``"train"`` gives the
     test split: :func:`~latdeploy.data.registry.load_split` checks the name.
     """
+    from sklearn.datasets import load_wine  # scikit-learn loads only when the split is read
+    from sklearn.model_selection import train_test_split
+
     wine = load_wine()
     x_train, x_test, y_train, y_test = train_test_split(
         wine.data, wine.target, test_size=0.2, stratify=wine.target, random_state=SPLIT_SEED

@@ -287,7 +287,8 @@ def _largest_layer(path: Path, config: dict[str, Any], skeleton: nn.Module, meta
         ModelFormatError: as :func:`_run_on_meta`.
     """
     try:
-        return _run_on_meta(path, skeleton.to_empty(device="cpu"), metadata, batch=0, check=False)
+        # eval(): BatchNorm in training mode refuses a batch without samples
+        return _run_on_meta(path, skeleton.to_empty(device="cpu").eval(), metadata, batch=0, check=False)
     except Exception:  # e.g. a reduction over the empty batch; the meta run gives the verdict (or the message)
         with torch.device("meta"):
             return _run_on_meta(path, _build(path, config), metadata)

@@ -184,8 +184,9 @@ class SpikingConvNet(nn.Module):
                 continue
             layer = _stateless_layer(spec, probe.shape[1] if probe.dim() == 4 else 0, probe.shape[-1])
             layer.eval()
-            with torch.no_grad():
-                probe = layer(probe)
+            if not isinstance(layer, nn.BatchNorm2d):  # keeps the shape; on meta tensors it imports torch._dynamo
+                with torch.no_grad():
+                    probe = layer(probe)
             layers.append(layer)
         if not layers or not is_neuron(layers[-1]):
             raise ModelFormatError("the last layer of a convnet config must be a 'neuron' layer (the output)")
