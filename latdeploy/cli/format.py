@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from latdeploy.backends.select import get_backend, hardware_label
+from latdeploy.backends.select import hardware_label
+from latdeploy.energy.priced import unpriced
 from latdeploy.verify.gates import describe_check, gates_ok
 from latdeploy.verify.schema import upgrade_parity
 
@@ -138,7 +139,7 @@ def export_lines(
         f"float {steps(latency['float']['mean_step'])}, {name} {steps(latency['hardware']['mean_step'])} "
         f"(undecided float {latency['float']['undecided']}, {name} {latency['hardware']['undecided']})",
         *divergence_lines(parity["float_vs_fixed"]["first_divergence"]),
-        f"energy      {energy['energy_j'] * 1e6:.4f} uJ/inference on {energy['profile']} "
+        f"energy      {_per_inference(energy)} on {energy['profile']} "
         f"({energy['sops']:.0f} SOPs, {energy['spikes']:.0f} spikes); "
         f"ANN equivalent {energy['ann_equivalent']['macs']} MACs = {energy['ann_equivalent']['energy_j'] * 1e6:.4f} uJ",
         f"time        {short} {hardware_seconds:.1f} s, fixed-point simulator {fixed_seconds * 1e3:.1f} ms",
@@ -235,7 +236,7 @@ def energy_lines(table: dict[str, Any]) -> list[str]:
     counts, reports = table["counts"], table["profiles"]
     lines = [
         f"per inference, mean over {counts['samples']} test samples x {counts['timesteps']} steps "
-        f"(counts from the fixed-point run, equal to {get_backend().short_label}'s); ANN MACs/adds: one pass of "
+        f"(counts from the fixed-point run, which the hardware run equals spike for spike); ANN MACs/adds: one pass of "
         "the network as trained (pools unfused)",
         f"{'layer':<10}{'in events':>11}{'SOPs':>10}{'SOPs dense':>12}{'updates':>10}{'active':>10}{'spikes':>9}"
         f"{'ANN MACs':>10}{'ANN adds':>10}",
@@ -252,9 +253,12 @@ def energy_lines(table: dict[str, Any]) -> list[str]:
     for layer_index, layer in enumerate(counts["per_layer"]):
         lines.append(
             f"  {layer['name']:<20}"
-            + "".join(f"{joules(r['per_layer'][layer_index]['energy_j']):>{width}}" for r in reports)
+            + "".join(
+                f"{'n/a' if unpriced(r) else joules(r['per_layer'][layer_index]['energy_j']):>{width}}" for r in reports
+            )
         )
-    lines.append(f"{'total / inference':<22}" + "".join(f"{joules(r['energy_j']):>{width}}" for r in reports))
+    total = lambda r: "n/a" if unpriced(r) else joules(r["energy_j"])  # noqa: E731
+    lines.append(f"{'total / inference':<22}" + "".join(f"{total(r):>{width}}" for r in reports))
     lines.append(
         f"{'ANN MAC energy':<22}"
         + "".join(f"{r['ann_equivalent']['mac_j'] * 1e12:>{width - 3}.2f} pJ" for r in reports)
@@ -271,9 +275,17 @@ def energy_lines(table: dict[str, Any]) -> list[str]:
     for report in reports:
         if report["missing_energy_fields"]:
             lines.append(
-                f"note: profile {report['profile']} gives no {report['missing_energy_fields']} (counted as 0 J)"
+                f"note: profile {report['profile']} gives no {', '.join(report['missing_energy_fields'])} "
+                + ("(nothing to price: n/a)" if unpriced(report) else "(counted as 0 J)")
             )
     return lines
+
+
+def _per_inference(energy: dict[str, Any]) -> str:
+    """``"0.2025 uJ/inference"``, or why there is no figure (:func:`latdeploy.energy.priced.unpriced`)."""
+    if unpriced(energy):
+        return "n/a (the profile publishes no per-operation energies)"
+    return f"{energy['energy_j'] * 1e6:.4f} uJ/inference"
 
 
 def mapping_lines(mapping: dict[str, Any]) -> list[str]:

@@ -14,9 +14,11 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
 
 from latdeploy.backends.select import DEFAULT_BACKEND, backend_names, get_backend, target_names
 from latdeploy.executors.base import DEFAULT_EXECUTOR, EXECUTORS
+from latdeploy.flows.sample_count import UpTo
 from latdeploy.hw.profile import DEFAULT_PROFILE
 from latdeploy.verify.gates import DEFAULT_MAX_ACCURACY_DROP, DEFAULT_MIN_AGREEMENT
 
@@ -100,8 +102,9 @@ def memory_limit_option() -> Decorator:
     )
 
 
-def parse_samples(_ctx: click.Context | None, _param: click.Parameter | None, value: str) -> int | None:
-    """Click callback of ``--samples N|all``: return ``N`` (>= 1) or None for ``all``.
+def parse_samples(ctx: click.Context | None, param: click.Parameter | None, value: str) -> int | None:
+    """Click callback of ``--samples N|all``: return ``N`` (>= 1) or None for ``all``; the default
+    ``N`` is a :class:`~latdeploy.flows.sample_count.UpTo` (all samples when the data holds fewer).
 
     Raises:
         click.BadParameter: for anything else.
@@ -114,12 +117,16 @@ def parse_samples(_ctx: click.Context | None, _param: click.Parameter | None, va
         raise click.BadParameter(f"{value!r} is neither a number nor 'all'") from None
     if number < 1:
         raise click.BadParameter(f"{number} is not >= 1")
+    if ctx is not None and param is not None and ctx.get_parameter_source(param.name) is ParameterSource.DEFAULT:
+        return UpTo(number)
     return number
 
 
 def samples_option(help_text: str = "Test samples in float/fixed point (N or 'all').") -> Decorator:
     """``--samples N|all`` (default 100), parsed to an int or None (all)."""
-    return click.option("--samples", default="100", show_default=True, callback=parse_samples, help=help_text)
+    return click.option(
+        "--samples", default="100", show_default="100, or all if fewer", callback=parse_samples, help=help_text
+    )
 
 
 def profile_option(default: str | None = DEFAULT_PROFILE, help_text: str = "Profile name or YAML path.") -> Decorator:

@@ -9,9 +9,9 @@ from typing import Any
 
 from latdeploy.data.source import DataSpec
 from latdeploy.energy.counting import energy_table
-from latdeploy.errors import LatdeployError
 from latdeploy.executors.evaluate import Execution, open_evaluator
 from latdeploy.flows.prepare import spikes_of
+from latdeploy.flows.sample_count import sample_count
 from latdeploy.flows.verify import Subject, load_subject
 from latdeploy.hw.profile import load_profile
 
@@ -52,9 +52,7 @@ def energy_of_source(
     subject = load_subject(source, chips[0] if chips else None, weight_bits, model_path, data, calibration_data)
     loaded = loaded or [subject.profile]
     test = subject.data.test
-    count = samples or len(test.x)
-    if count > len(test.x):
-        raise LatdeployError(f"--samples {count} is outside 1..{len(test.x)} (test samples of the dataset)")
+    count = sample_count(samples, len(test.x))
     spikes = spikes_of(subject.model, test, count)
     with open_evaluator(execution) as evaluator:
         trace = evaluator.evaluate(subject.int_graph, spikes, simulators=("fixed",)).traces["fixed"]

@@ -19,9 +19,9 @@ from latdeploy.backends.interchange import interchange_writers
 from latdeploy.backends.select import backend_for_target
 from latdeploy.data.source import DataSpec, data_paths, model_data
 from latdeploy.energy.counting import energy_report
-from latdeploy.errors import LatdeployError
 from latdeploy.executors.evaluate import Execution, open_evaluator
 from latdeploy.flows.prepare import prepare_integer_graph, spikes_of
+from latdeploy.flows.sample_count import sample_count
 from latdeploy.hw.mapper import map_graph
 from latdeploy.hw.profile import DEFAULT_PROFILE, load_profile
 from latdeploy.ir.onnx_io import write_onnx
@@ -147,10 +147,7 @@ def export(
     profile_yaml = profile.path.read_bytes()
     chosen = model_data(model, metadata, data, calibration_data)
     test = chosen.test
-    samples = len(test.x) if samples is None else samples
-    if not 1 <= samples <= len(test.x):
-        where = metadata["dataset"] if data is None else "--data"
-        raise LatdeployError(f"--samples {samples} is outside 1..{len(test.x)} (test samples of {where})")
+    samples = sample_count(samples, len(test.x), metadata["dataset"] if data is None else "--data")
 
     step = progress or (lambda _stage: None)
     step("quantize")

@@ -23,6 +23,7 @@ from latdeploy.energy.counting import energy_report
 from latdeploy.errors import InputFormatError, LatdeployError, ModelFormatError
 from latdeploy.executors.evaluate import Evaluator, Execution, open_evaluator
 from latdeploy.flows.prepare import prepare_integer_graph, spikes_of
+from latdeploy.flows.sample_count import sample_count
 from latdeploy.hw.profile import DEFAULT_PROFILE, Profile, load_profile
 from latdeploy.ir import Graph
 from latdeploy.ir.onnx_io import read_onnx
@@ -315,9 +316,7 @@ def verify(
     backend = backend or get_backend()
     step = progress or (lambda _: None)
     test = subject.data.test
-    total = len(test.x) if samples is None else samples
-    if not 1 <= total <= len(test.x):
-        raise LatdeployError(f"--samples {total} is outside 1..{len(test.x)} (test samples of the dataset)")
+    total = sample_count(samples, len(test.x))
     if hardware_samples < 1:
         raise LatdeployError(f"--hardware-samples {hardware_samples} is not >= 1")
     hardware_samples = min(hardware_samples, total)

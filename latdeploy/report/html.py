@@ -15,6 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from latdeploy.backends.select import hardware_label
+from latdeploy.energy.priced import unpriced
 from latdeploy.report import plots
 from latdeploy.untrusted.text import printable
 from latdeploy.verify.gates import describe_check
@@ -228,7 +229,7 @@ def _energy(energies: list[dict[str, Any]]) -> dict[str, Any] | None:
     rows = [
         [
             r["profile"],
-            f"{r['energy_j'] * 1e6:.4f}",
+            "n/a" if unpriced(r) else f"{r['energy_j'] * 1e6:.4f}",
             f"{r['sops']:.1f}",
             f"{r['sops_dense']:.1f}" if "sops_dense" in r else None,
             f"{r['neuron_updates']:.0f}",
@@ -244,14 +245,14 @@ def _energy(energies: list[dict[str, Any]]) -> dict[str, Any] | None:
     first = energies[0]
     layer_rows = [
         [layer["name"], f"{layer['sops']:.1f}", layer.get("macs_ann"), layer.get("adds_ann")]
-        + [f"{r['per_layer'][index]['energy_j'] * 1e6:.4f}" for r in energies]
+        + ["n/a" if unpriced(r) else f"{r['per_layer'][index]['energy_j'] * 1e6:.4f}" for r in energies]
         for index, layer in enumerate(first["per_layer"])
     ]
     layer_header = ["layer", "SOPs", "ANN MACs", "ANN adds"] + [f"uJ {r['profile']}" for r in energies]
     plot = plots.bar_chart(
         "energy per layer and inference",
         [layer["name"] for layer in first["per_layer"]],
-        {r["profile"]: [layer["energy_j"] * 1e6 for layer in r["per_layer"]] for r in energies},
+        {r["profile"]: [layer["energy_j"] * 1e6 for layer in r["per_layer"]] for r in energies if not unpriced(r)},
         "energy per inference (uJ)",
         "energy-bars",
     )

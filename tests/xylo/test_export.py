@@ -66,4 +66,16 @@ def test_energy_prices_the_same_counts_for_xylo_and_loihi_side_by_side() -> None
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "xylo-audio2" in result.output and "loihi2" in result.output
-    assert "profile xylo-audio2 gives no ['synaptic_op_j'" in result.output
+    (total,) = [line.split()[-3:] for line in result.output.splitlines() if line.startswith("total / inference")]
+    assert total[0] == "n/a" and total[2] == "uJ" and float(total[1]) > 0  # Xylo publishes no energies: no 0 uJ
+    assert "profile xylo-audio2 gives no synaptic_op_j, neuron_update_active_j" in result.output
+
+
+def test_the_default_sample_count_takes_the_whole_test_set_when_it_is_smaller() -> None:
+    """36 test samples: the default --samples (100) is a ceiling; an explicit 100 is refused."""
+    args = ["energy", str(WINE_MODEL), "--profile", "xylo-audio2", "--json"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["counts"]["samples"] == TEST_SAMPLES
+    result = CliRunner().invoke(cli, [*args, "--samples", "100"])
+    assert "--samples 100 is outside 1..36" in str(result.exception)
