@@ -10,8 +10,10 @@ from latdeploy.hw.mapper import map_graph
 from latdeploy.hw.profile import DEFAULT_PROFILE, load_profile
 from latdeploy.nn.checkpoint import load
 from latdeploy.passes.fuse_synapses import fuse_synapse_chains
+from latdeploy.report import schema_versions
 from latdeploy.report.bundle import atomic_file, dump_json
 from latdeploy.report.output_paths import check_file_output
+from latdeploy.report.schema_versions import versioned
 
 
 def map_model(
@@ -35,7 +37,8 @@ def map_model(
     (:func:`latdeploy.report.output_paths.check_file_output`, ``force`` as there).
 
     Returns:
-        The mapping (:func:`latdeploy.hw.mapper.map_graph`'s ``mapping.json``) with ``model`` added.
+        The mapping (:func:`latdeploy.hw.mapper.map_graph`'s ``mapping.json``, with its ``schema_version``)
+        with ``model`` added.
 
     Raises:
         OutputPathError: if ``out`` may not be written or writing it fails.
@@ -49,7 +52,7 @@ def map_model(
     model, metadata = load(model_path, trust_pickle=trust_pickle)
     graph = fuse_synapse_chains(float_graph(model, metadata))
     mapping = map_graph(graph, load_profile(profile_name), weight_bits=weight_bits)
-    mapping = {"model": str(model_path), **mapping}
+    mapping = versioned({"model": str(model_path), **mapping}, schema_versions.MAPPING)
     if out is not None:
         with atomic_file(out) as temporary:
             temporary.write_text(dump_json(mapping))

@@ -14,6 +14,7 @@ from latdeploy.errors import EXIT_USER_ERROR
 from latdeploy.hw.profile import load_profile
 from latdeploy.nn import build_model
 from latdeploy.nn.checkpoint import save
+from latdeploy.report import schema_versions
 
 
 @pytest.fixture
@@ -32,6 +33,7 @@ def test_map_prints_cores_per_layer_and_writes_the_mapping(tmp_path, vgg_quarter
     assert lines[1].split()[:3] == ["lif1", "16384", "2"] and lines[-1].startswith("total: 13 of 128 cores on loihi2")
     mapping = json.loads(out.read_text())
     assert mapping["total_cores"] == 13 and sum(layer["cores"] for layer in mapping["layers"]) == 13
+    assert mapping["schema_version"] == schema_versions.MAPPING
     printed = json.loads(CliRunner().invoke(cli, ["map", str(vgg_quarter), "--json"]).output)
     assert printed == mapping
 
