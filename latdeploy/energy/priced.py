@@ -13,4 +13,4 @@ from typing import Any
 def unpriced(energy: dict[str, Any]) -> bool:
     """Return True when ``energy`` (``energy.json``'s content) priced nothing: its profile
     publishes none of the per-operation energies the counts use and no static power."""
-    return bool(energy["missing_energy_fields"]) and energy["energy_j"] == 0
+    return bool(energy.get("missing_energy_fields")) and energy["energy_j"] == 0  # older reports lack the list

@@ -249,12 +249,17 @@ def _energy(energies: list[dict[str, Any]]) -> dict[str, Any] | None:
         for index, layer in enumerate(first["per_layer"])
     ]
     layer_header = ["layer", "SOPs", "ANN MACs", "ANN adds"] + [f"uJ {r['profile']}" for r in energies]
-    plot = plots.bar_chart(
-        "energy per layer and inference",
-        [layer["name"] for layer in first["per_layer"]],
-        {r["profile"]: [layer["energy_j"] * 1e6 for layer in r["per_layer"]] for r in energies if not unpriced(r)},
-        "energy per inference (uJ)",
-        "energy-bars",
+    priced = {r["profile"]: [layer["energy_j"] * 1e6 for layer in r["per_layer"]] for r in energies if not unpriced(r)}
+    plot = (
+        plots.bar_chart(
+            "energy per layer and inference",
+            [layer["name"] for layer in first["per_layer"]],
+            priced,
+            "energy per inference (uJ)",
+            "energy-bars",
+        )
+        if priced
+        else ""
     )
     return {
         "header": header,
