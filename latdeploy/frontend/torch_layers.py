@@ -74,11 +74,18 @@ def convert_conv2d(module: nn.Conv2d, state: ConversionState, path: str) -> None
         state.add_bias(module.bias.detach().cpu().numpy().reshape(-1, 1, 1), path)
 
 
-def _pool(state: ConversionState, path: str, module: nn.Module, mode: str) -> Pool2d:
+def pool_node(state: ConversionState, path: str, module: nn.Module, mode: str) -> Pool2d:
+    """Return the :class:`Pool2d` (``mode``) of a torch-style pooling ``module`` at ``path`` on the
+    current (C, H, W) input: ``kernel_size``, ``stride`` (None: the kernel) and ``padding`` (absent: 0).
+    Not added to ``state``.
+
+    Raises:
+        UnsupportedLayerError: for a non-(C, H, W) input or a size that is not an int or a pair.
+    """
     channels, height, width = _image_shape(state, path, type(module).__name__)
     kernel = _pair(module.kernel_size, path, "kernel_size")
     stride = _pair(module.stride if module.stride is not None else module.kernel_size, path, "stride")
-    padding = _pair(module.padding, path, "padding")
+    padding = _pair(getattr(module, "padding", 0), path, "padding")
     return Pool2d(
         state.name("pool"),
         (state.current,),
@@ -102,14 +109,14 @@ def convert_avg_pool(module: nn.AvgPool2d, state: ConversionState, path: str) ->
         raise UnsupportedLayerError(f"layer {path!r}: AvgPool2d with ceil_mode or divisor_override is not supported")
     if not module.count_include_pad and _pair(module.padding, path, "padding") != (0, 0):
         raise UnsupportedLayerError(f"layer {path!r}: AvgPool2d with padding needs count_include_pad=True")
-    node = _pool(state, path, module, "avg")
+    node = pool_node(state, path, module, "avg")
     state.add(node, node.out_shape, ParameterSource(path, module))
 
 
 @register_converter(SumPool2d)
 def convert_sum_pool(module: SumPool2d, state: ConversionState, path: str) -> None:
     """``SumPool2d`` -> :class:`Pool2d` ``"sum"``."""
-    node = _pool(state, path, module, "sum")
+    node = pool_node(state, path, module, "sum")
     state.add(node, node.out_shape, ParameterSource(path, module))
 
 
@@ -122,7 +129,7 @@ def convert_spike_max_pool(module: SpikeTimeMaxPool2d, state: ConversionState, p
     """
     if state.previous.kind not in ("neuron", "input", "delay"):
         raise UnsupportedLayerError(f"layer {path!r}: SpikeTimeMaxPool2d must act on spikes (after a neuron)")
-    pool = _pool(state, path, module, "sum")
+    pool = pool_node(state, path, module, "sum")
     state.add(pool, pool.out_shape, ParameterSource(path, module))
     neuron = LIF(state.name("lif"), (pool.name,), threshold=1.0, bias=np.zeros(pool.size, np.float32))
     state.add(neuron, pool.out_shape, ParameterSource(path, module))

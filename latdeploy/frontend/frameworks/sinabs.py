@@ -42,8 +42,8 @@ from latdeploy.errors import UnsupportedLayerError
 from latdeploy.frontend.converters import ConversionState, register_converter
 from latdeploy.frontend.frameworks.rounding import warn_bias_order
 from latdeploy.frontend.sources import ParameterSource
+from latdeploy.frontend.torch_layers import pool_node
 from latdeploy.ir import LIF, MultiThresholdLIF, SoftResetLIF
-from latdeploy.ir.conv import Pool2d
 from latdeploy.ir.neurons_ext import MAX_LEVELS
 
 
@@ -177,13 +177,6 @@ def convert_lif(module: layers.LIF, state: ConversionState, path: str) -> None:
     state.add(node, state.shape, ParameterSource(path, module, folded=folded))
 
 
-def _pair(value: int | tuple[int, ...] | None, path: str) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, int) else tuple(value or ())
-    if len(pair) != 2:
-        raise UnsupportedLayerError(f"layer {path!r}: SumPool2d kernel/stride {value!r}: int or pair only")
-    return int(pair[0]), int(pair[1])
-
-
 def _exact_window_sums(module: layers.SumPool2d, kernel: tuple[int, int]) -> bool:
     """Return whether Sinabs' ``module`` returns every integer window sum ``0..255 area`` exactly."""
     sums = torch.arange(MAX_LEVELS * kernel[0] * kernel[1] + 1, dtype=torch.float32)
@@ -204,28 +197,11 @@ def convert_sum_pool(module: layers.SumPool2d, state: ConversionState, path: str
     """
     if module.ceil_mode:
         raise UnsupportedLayerError(f"layer {path!r}: Sinabs SumPool2d(ceil_mode=True) is not supported")
-    if len(state.shape) != 3:
-        raise UnsupportedLayerError(f"layer {path!r}: SumPool2d needs a (C, H, W) input, gets shape {state.shape}")
-    kernel = _pair(module.kernel_size, path)
-    stride = _pair(module.stride if module.stride is not None else module.kernel_size, path)
+    node = pool_node(state, path, module, "sum")
+    kernel = (node.kernel_h, node.kernel_w)
     if not _exact_window_sums(module, kernel):
         raise UnsupportedLayerError(
             f"layer {path!r}: Sinabs SumPool2d (average x {kernel[0] * kernel[1]}) rounds some window sums "
             "(checked on Sinabs' own module); use another window size, e.g. 2x2, 3x3 or 4x4"
         )
-    channels, height, width = state.shape
-    node = Pool2d(
-        state.name("pool"),
-        (state.current,),
-        in_channels=channels,
-        in_height=height,
-        in_width=width,
-        kernel_h=kernel[0],
-        kernel_w=kernel[1],
-        stride_h=stride[0],
-        stride_w=stride[1],
-        padding_h=0,
-        padding_w=0,
-        mode="sum",
-    )
     state.add(node, node.out_shape, ParameterSource(path, module))
