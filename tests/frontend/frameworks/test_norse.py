@@ -20,6 +20,7 @@ from latdeploy.passes.quantize import quantize
 from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
 from tests.frontend.frameworks.optional import framework
+from tests.frontend.frameworks.training import train_towards_random_rates
 
 norse = framework("norse.torch")
 norse_snn = framework("norse.torch.module.snn")
@@ -50,15 +51,7 @@ def _norse_run(net: nn.Sequential, spikes: np.ndarray) -> list[torch.Tensor]:
 
 def _train(net: nn.Sequential, seed: int, steps: int = 6) -> None:
     """A few Adam steps towards random output rates, so that the weights are not trivial."""
-    torch.manual_seed(seed)
-    spikes = _spikes(seed + 1)
-    target = torch.rand(SAMPLES, 5)
-    optimizer = torch.optim.Adam(net.parameters(), lr=0.02)
-    for _ in range(steps):
-        optimizer.zero_grad()
-        rates = _norse_run(net, spikes)[-1].mean(dim=1)
-        nn.functional.mse_loss(rates, target).backward()
-        optimizer.step()
+    train_towards_random_rates(net, _norse_run, _spikes(seed + 1), seed, steps)
 
 
 def _net(make_cell, scale: float) -> nn.Sequential:

@@ -17,6 +17,7 @@ from latdeploy.passes.quantize import quantize
 from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
 from tests.frontend.frameworks.optional import framework
+from tests.frontend.frameworks.training import train_towards_random_rates
 
 sinabs = framework("sinabs")
 sl = framework("sinabs.layers")
@@ -47,15 +48,7 @@ def _sinabs_run(net: nn.Sequential, spikes: np.ndarray) -> list[torch.Tensor]:
 
 def _train(net: nn.Sequential, seed: int, shape: tuple[int, ...] = (N_IN,), steps: int = 6) -> None:
     """A few Adam steps towards random output rates, so that the weights are not trivial."""
-    torch.manual_seed(seed)
-    spikes = _spikes(seed + 1, shape)
-    target = torch.rand(SAMPLES, 5)
-    optimizer = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=0.02)
-    for _ in range(steps):
-        optimizer.zero_grad()
-        rates = _sinabs_run(net, spikes)[-1].mean(dim=1)
-        nn.functional.mse_loss(rates, target).backward()
-        optimizer.step()
+    train_towards_random_rates(net, _sinabs_run, _spikes(seed + 1, shape), seed, steps)
 
 
 def _mlp(make_neuron, bias: bool = False) -> nn.Sequential:

@@ -18,6 +18,7 @@ from latdeploy.passes.quantize import quantize
 from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
 from tests.frontend.frameworks.optional import framework
+from tests.frontend.frameworks.training import train_towards_random_rates
 
 snn = framework("snntorch")
 snn_utils = framework("snntorch.utils")
@@ -50,15 +51,7 @@ def _snntorch_run(net: nn.Sequential, spikes: np.ndarray) -> list[torch.Tensor]:
 
 def _train(net: nn.Sequential, seed: int, steps: int = 8) -> None:
     """A few Adam steps towards random output rates, so that the weights are not trivial."""
-    torch.manual_seed(seed)
-    spikes = _spikes(seed + 1)
-    target = torch.rand(SAMPLES, 5)
-    optimizer = torch.optim.Adam(net.parameters(), lr=0.02)
-    for _ in range(steps):
-        optimizer.zero_grad()
-        rates = _snntorch_run(net, spikes)[-1].mean(dim=1)
-        nn.functional.mse_loss(rates, target).backward()
-        optimizer.step()
+    train_towards_random_rates(net, _snntorch_run, _spikes(seed + 1), seed, steps)
 
 
 def _leaky(**options) -> nn.Module:

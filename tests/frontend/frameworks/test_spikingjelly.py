@@ -20,6 +20,7 @@ from latdeploy.passes.quantize import quantize
 from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
 from tests.frontend.frameworks.optional import framework
+from tests.frontend.frameworks.training import train_towards_random_rates
 
 sj = framework("spikingjelly.activation_based")
 from spikingjelly.activation_based import functional, layer, neuron  # noqa: E402  (after the skip)
@@ -45,16 +46,8 @@ def _sj_run(net: nn.Sequential, spikes: np.ndarray) -> list[torch.Tensor]:
 
 
 def _train(net: nn.Sequential, seed: int, shape: tuple[int, ...], steps: int = 6) -> None:
-    torch.manual_seed(seed)
-    spikes = _spikes(seed + 1, shape)
-    target = torch.rand(SAMPLES, 5)
-    optimizer = torch.optim.Adam(net.parameters(), lr=0.02)
     net.train()
-    for _ in range(steps):
-        optimizer.zero_grad()
-        rates = _sj_run(net, spikes)[-1].mean(dim=1)
-        nn.functional.mse_loss(rates, target).backward()
-        optimizer.step()
+    train_towards_random_rates(net, _sj_run, _spikes(seed + 1, shape), seed, steps)
     net.eval()
 
 
