@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import HealthCheck, settings
 
 from latdeploy.ir import DenseInt, Graph, LIFInt, SpikeInput
+from latdeploy.nn import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_MODEL = ROOT / "models" / "digits_mlp.pt"
@@ -44,6 +46,31 @@ def int_graph(rng: np.random.Generator, sizes: tuple[int, ...], timesteps: int, 
         nodes.append(LIFInt(f"lif{index}", (f"dense{index}",), bias_mant=np.zeros(n_out, np.int32), **neuron))
         previous = f"lif{index}"
     return Graph(tuple(nodes), {"timesteps": timesteps})
+
+
+def small_convnet(
+    pool: str, in_channels: int, classes: int, batch_norm: bool = False, seed: int = 0
+) -> torch.nn.Module:
+    """A TTFS conv net on ``[in_channels, 8, 8]`` inputs, T = 4, biased neurons: conv(3) -> ``pool`` ->
+    conv(4) -> ``pool`` -> linear(``classes``) (a BatchNorm after the first conv with ``batch_norm``),
+    its weights drawn after ``torch.manual_seed(seed)``."""
+    layers = [
+        {"type": "conv", "channels": 3, "kernel": 3, "padding": 1},
+        *([{"type": "batchnorm"}] if batch_norm else []),
+        {"type": "neuron"},
+        {"type": pool, "kernel": 2},
+        {"type": "conv", "channels": 4, "kernel": 3, "padding": 1},
+        {"type": "neuron"},
+        {"type": pool, "kernel": 2},
+        {"type": "flatten"},
+        {"type": "linear", "features": classes},
+        {"type": "neuron"},
+    ]
+    neuron = {"kind": "ttfs", "threshold": 1.0, "bias": True}
+    torch.manual_seed(seed)
+    return build_model(
+        {"arch": "convnet", "input_shape": [in_channels, 8, 8], "timesteps": 4, "neuron": neuron, "layers": layers}
+    )
 
 
 @pytest.fixture

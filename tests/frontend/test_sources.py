@@ -6,28 +6,12 @@ import numpy as np
 import torch
 
 from latdeploy.frontend.torch_module import convert_module, graph_from_module
-from latdeploy.nn import build_model
 from latdeploy.passes.fuse_synapses import fuse_synapse_chains
+from tests.conftest import small_convnet
 
 
 def _convnet(pool: str, batch_norm: bool = False) -> torch.nn.Module:
-    layers = [
-        {"type": "conv", "channels": 3, "kernel": 3, "padding": 1},
-        *([{"type": "batchnorm"}] if batch_norm else []),
-        {"type": "neuron"},
-        {"type": pool, "kernel": 2},
-        {"type": "conv", "channels": 4, "kernel": 3, "padding": 1},
-        {"type": "neuron"},
-        {"type": pool, "kernel": 2},
-        {"type": "flatten"},
-        {"type": "linear", "features": 5},
-        {"type": "neuron"},
-    ]
-    neuron = {"kind": "ttfs", "threshold": 1.0, "bias": True}
-    torch.manual_seed(0)
-    return build_model(
-        {"arch": "convnet", "input_shape": [2, 8, 8], "timesteps": 4, "neuron": neuron, "layers": layers}
-    )
+    return small_convnet(pool, in_channels=2, classes=5, batch_norm=batch_norm)
 
 
 def test_every_parameter_node_maps_to_its_layer_and_the_graph_is_unchanged():

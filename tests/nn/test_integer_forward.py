@@ -18,6 +18,7 @@ from latdeploy.nn.integer_forward import IntegerForward
 from latdeploy.passes.quantize import quantize
 from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
+from tests.conftest import small_convnet
 
 PROFILE = load_profile("loihi2")
 KINDS = ("lif", "soft", "ttfs", "multi_zero", "multi_subtract")
@@ -49,21 +50,7 @@ def _mlp(kind: str, threshold: float, decays: tuple[float, float], bias: bool, e
 
 
 def _convnet(seed: int, pool: str):
-    torch.manual_seed(seed)
-    layers = [
-        {"type": "conv", "channels": 3, "kernel": 3, "padding": 1},
-        {"type": "neuron"},
-        {"type": pool, "kernel": 2},
-        {"type": "conv", "channels": 4, "kernel": 3, "padding": 1},
-        {"type": "neuron"},
-        {"type": pool, "kernel": 2},
-        {"type": "flatten"},
-        {"type": "linear", "features": 4},
-        {"type": "neuron"},
-    ]
-    neuron = {"kind": "ttfs", "threshold": 1.0, "bias": True}
-    config = {"arch": "convnet", "input_shape": [1, 8, 8], "timesteps": 4, "neuron": neuron, "layers": layers}
-    model = build_model(config)
+    model = small_convnet(pool, in_channels=1, classes=4, seed=seed)
     with torch.no_grad():
         for layer in model.layers:
             if isinstance(layer, (torch.nn.Conv2d, torch.nn.Linear)):
