@@ -33,6 +33,7 @@ numpy rule.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -99,15 +100,20 @@ def simulate_fixed(graph: Graph, input_spikes: np.ndarray) -> Trace:
         ModelFormatError: if the graph holds a node without an integer kernel
             (e.g. a float node that was not quantized).
     """
+    from latdeploy.sim.fixed_recurrent import recurrent_neuron_int  # registers with FIXED_KERNELS: imported late
+
     values: dict[str, np.ndarray] = {}
     layers: dict[str, LayerTrace] = {}
     overflow: dict[str, dict[str, int]] = {}
+    loops = graph.loops()  # recurrent layers step synapse and neuron together
     for node in graph.nodes:
         if isinstance(node, SpikeInput):
             spikes = np.asarray(input_spikes, dtype=np.uint8)
             values[node.name] = spikes.reshape(*spikes.shape[:2], -1)
             continue
         kernel = FIXED_KERNELS.get(type(node), subject=f"node {node.name!r}")
+        if node.name in loops:
+            kernel = partial(recurrent_neuron_int, loop=loops[node.name])
         result = kernel(node, *(values[name] for name in node.inputs))
         if node.kind == "neuron":
             layers[node.name], overflow[node.name] = result

@@ -14,6 +14,7 @@ runs the kind's torch module (:func:`torch_neuron`), registered when the kind is
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -89,8 +90,11 @@ def simulate_float(graph: Graph, input_spikes: np.ndarray) -> Trace:
     Raises:
         ModelFormatError: if the graph holds a node without a float kernel.
     """
+    from latdeploy.sim.float_recurrent import recurrent_float_neuron  # registers with FLOAT_KERNELS: imported late
+
     values: dict[str, torch.Tensor] = {}
     layers: dict[str, LayerTrace] = {}
+    loops = graph.loops()  # recurrent layers step synapse and neuron together
     with torch.no_grad():
         for node in graph.nodes:
             if isinstance(node, SpikeInput):
@@ -98,6 +102,8 @@ def simulate_float(graph: Graph, input_spikes: np.ndarray) -> Trace:
                 values[node.name] = torch.from_numpy(spikes.reshape(*spikes.shape[:2], -1)).transpose(0, 1)
                 continue
             kernel = FLOAT_KERNELS.get(type(node), subject=f"node {node.name!r}")
+            if node.name in loops:
+                kernel = partial(recurrent_float_neuron, loop=loops[node.name])
             result = kernel(node, *(values[name] for name in node.inputs))
             if node.kind == "neuron":
                 spikes, v_pre = result
