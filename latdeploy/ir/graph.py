@@ -16,7 +16,8 @@ class Graph:
 
     ``nodes`` are in topological order and every input name refers to an earlier
     node. The one loop allowed is a recurrent node (:mod:`latdeploy.ir.recurrent`) after a
-    neuron layer, whose current goes back into that layer one step late (:meth:`loops`). ``metadata`` carries ``timesteps`` and anything the model file said about
+    neuron layer, whose current goes back into that layer one step late (:meth:`loops`).
+    ``metadata`` carries ``timesteps`` and anything the model file said about
     its data (dataset id, classes, decoder).
     """
 

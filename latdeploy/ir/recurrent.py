@@ -25,9 +25,9 @@ import numpy as np
 
 from latdeploy.errors import ModelFormatError
 from latdeploy.ir.nodes import (
+    LIF,
     WEIGHT_TYPE,
     Dense,
-    LIF,
     DenseInt,
     LIFInt,
     Node,

@@ -27,8 +27,8 @@ with the float layer wins (the maximum on ties). A layer whose weights already l
 the grid of the maximum (``W * scale / 2**weight_exp`` integers up to float32 rounding: a
 model from ``latdeploy finetune``) keeps the maximum, so that its trained integers are the
 exported ones. A recurrent layer's recurrent weights share its scale and ``weight_exp``
-(:mod:`latdeploy.passes.quantize_recurrent`). Back-to-back synapses (a pool feeding a conv, ...) are first merged into one
-(:mod:`latdeploy.passes.fuse_synapses`).
+(:mod:`latdeploy.passes.quantize_recurrent`). Back-to-back synapses (a pool feeding a conv, ...)
+are first merged into one (:mod:`latdeploy.passes.fuse_synapses`).
 
 Registry contract: synapse quantizers and pass-through nodes register in
 :mod:`latdeploy.passes.quantize_layers`; a neuron's layer quantizer is its kind's
@@ -49,11 +49,11 @@ from latdeploy.errors import QuantizationRangeError, UnsupportedLayerError
 from latdeploy.hw.arithmetic import XYLO
 from latdeploy.hw.profile import Profile
 from latdeploy.ir import Graph, Node, SpikeInput
+from latdeploy.ir.recurrent import RECURRENT_KIND
 from latdeploy.neurons.base import NeuronKind, NeuronQuantizer
 from latdeploy.neurons.registry import NEURON_KINDS
 from latdeploy.passes.base import GraphPass, register_pass
 from latdeploy.passes.fuse_synapses import fuse_synapse_chains
-from latdeploy.ir.recurrent import RECURRENT_KIND
 from latdeploy.passes.quantize_layers import PASSTHROUGH, synapse_quantizer, worst_case_input
 from latdeploy.passes.quantize_recurrent import joint_synapse, split_synapse
 from latdeploy.passes.quantize_xylo import quantize_for_xylo

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from latdeploy.errors import ModelFormatError
-from latdeploy.ir import Dense, DenseInt, Graph, LIF, LIFInt, RecurrentDense, RecurrentDenseInt, SpikeInput
+from latdeploy.ir import LIF, Dense, DenseInt, Graph, LIFInt, RecurrentDense, RecurrentDenseInt, SpikeInput
 from latdeploy.sim.fixed import lava_weights, simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
 
