@@ -514,7 +514,8 @@ def _recurrent(
     weight = np.asarray(node.weight, np.float64)
     if weight.shape != (size, size):
         raise UnsupportedLayerError(
-            f"{where}: recurrent weight {name!r} has shape {weight.shape}; it must map the {size} neurons onto themselves"
+            f"{where}: recurrent weight {name!r} has shape {weight.shape}; it must map the {size} neurons "
+            "onto themselves"
         )
     bias = np.asarray(node.bias, np.float64).reshape(-1) if isinstance(node, nir.Affine) else np.zeros(size)
     if has_current and np.any(bias != 0):

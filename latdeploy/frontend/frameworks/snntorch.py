@@ -214,7 +214,8 @@ def convert_rleaky(module: snntorch.RLeaky, state: ConversionState, path: str) -
 
 @register_converter(snntorch.RSynaptic)
 def convert_rsynaptic(module: snntorch.RSynaptic, state: ConversionState, path: str) -> None:
-    """snnTorch ``RSynaptic`` (subtract reset) -> ``DelayedResetLIF`` (``current_decay = 1 - alpha``) + ``RecurrentDense``.
+    """snnTorch ``RSynaptic`` (subtract reset) -> ``DelayedResetLIF`` (``current_decay = 1 - alpha``) and a
+    ``RecurrentDense``.
 
     Raises:
         UnsupportedLayerError: for a zero reset, a convolutional recurrence, a recurrent bias with
