@@ -52,6 +52,11 @@ FixedKernel = Callable[..., Any]
 FIXED_KERNELS: Registry[type[Node], FixedKernel] = Registry(
     "fixed-point kernel", ModelFormatError, hint="quantize first", plugins="latdeploy.sim.plugins"
 )
+RECURRENT_STEPPERS: Registry[type[Node], FixedKernel] = Registry(
+    "recurrent layer stepper", ModelFormatError, plugins="latdeploy.sim.plugins"
+)
+"""How a neuron layer with a recurrent node of each type runs (``stepper(neuron, current, loop=node)``, returning
+what the neuron's kernel returns; :mod:`latdeploy.sim.fixed_recurrent`): synapse and neuron step together."""
 
 
 def register_fixed_kernel(node_type: type[Node]) -> Callable[[FixedKernel], FixedKernel]:
@@ -100,8 +105,6 @@ def simulate_fixed(graph: Graph, input_spikes: np.ndarray) -> Trace:
         ModelFormatError: if the graph holds a node without an integer kernel
             (e.g. a float node that was not quantized).
     """
-    from latdeploy.sim.fixed_recurrent import recurrent_neuron_int  # registers with FIXED_KERNELS: imported late
-
     values: dict[str, np.ndarray] = {}
     layers: dict[str, LayerTrace] = {}
     overflow: dict[str, dict[str, int]] = {}
@@ -113,7 +116,8 @@ def simulate_fixed(graph: Graph, input_spikes: np.ndarray) -> Trace:
             continue
         kernel = FIXED_KERNELS.get(type(node), subject=f"node {node.name!r}")
         if node.name in loops:
-            kernel = partial(recurrent_neuron_int, loop=loops[node.name])
+            loop = loops[node.name]
+            kernel = partial(RECURRENT_STEPPERS.get(type(loop), subject=f"node {loop.name!r}"), loop=loop)
         result = kernel(node, *(values[name] for name in node.inputs))
         if node.kind == "neuron":
             layers[node.name], overflow[node.name] = result

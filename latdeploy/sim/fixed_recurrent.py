@@ -26,7 +26,7 @@ from latdeploy.ir.nodes import Node
 from latdeploy.ir.recurrent import RecurrentDenseInt
 from latdeploy.neurons.base import NumpyOps
 from latdeploy.neurons.registry import NEURON_KINDS
-from latdeploy.sim.fixed import lava_weights, register_fixed_kernel
+from latdeploy.sim.fixed import RECURRENT_STEPPERS, lava_weights, register_fixed_kernel
 from latdeploy.sim.fixed_neurons import bias_of, cuba_step
 from latdeploy.sim.trace import LayerTrace
 
@@ -89,3 +89,6 @@ def recurrent_neuron_int(
         out["v"][:, step] = v
     trace = LayerTrace(spikes=spikes, v_pre=out["v_pre"], u=out["u"], v=out["v"])
     return trace, {"u_wraps": wraps, "v_saturations": saturations}
+
+
+RECURRENT_STEPPERS.add(RecurrentDenseInt, recurrent_neuron_int)

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from latdeploy.ir.nodes import Node
 from latdeploy.ir.recurrent import RecurrentDense
-from latdeploy.sim.float_sim import register_float_kernel, torch_neuron
+from latdeploy.sim.float_sim import RECURRENT_STEPPERS, register_float_kernel, torch_neuron
 
 
 @register_float_kernel(RecurrentDense)
@@ -54,3 +54,6 @@ def recurrent_float_neuron(
             spikes.append(s)
             v_pre.append(before_reset)
     return torch.stack(spikes), torch.stack(v_pre)
+
+
+RECURRENT_STEPPERS.add(RecurrentDense, recurrent_float_neuron)

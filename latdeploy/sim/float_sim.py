@@ -31,6 +31,11 @@ FloatKernel = Callable[..., Any]
 FLOAT_KERNELS: Registry[type[Node], FloatKernel] = Registry(
     "float kernel", ModelFormatError, plugins="latdeploy.sim.plugins"
 )
+RECURRENT_STEPPERS: Registry[type[Node], FloatKernel] = Registry(
+    "recurrent layer stepper", ModelFormatError, plugins="latdeploy.sim.plugins"
+)
+"""How a neuron layer with a recurrent node of each type runs (``stepper(neuron, current, loop=node)``, returning
+what the neuron's kernel returns; :mod:`latdeploy.sim.float_recurrent`): synapse and neuron step together."""
 
 
 def register_float_kernel(node_type: type[Node]) -> Callable[[FloatKernel], FloatKernel]:
@@ -90,8 +95,6 @@ def simulate_float(graph: Graph, input_spikes: np.ndarray) -> Trace:
     Raises:
         ModelFormatError: if the graph holds a node without a float kernel.
     """
-    from latdeploy.sim.float_recurrent import recurrent_float_neuron  # registers with FLOAT_KERNELS: imported late
-
     values: dict[str, torch.Tensor] = {}
     layers: dict[str, LayerTrace] = {}
     loops = graph.loops()  # recurrent layers step synapse and neuron together
@@ -103,7 +106,8 @@ def simulate_float(graph: Graph, input_spikes: np.ndarray) -> Trace:
                 continue
             kernel = FLOAT_KERNELS.get(type(node), subject=f"node {node.name!r}")
             if node.name in loops:
-                kernel = partial(recurrent_float_neuron, loop=loops[node.name])
+                loop = loops[node.name]
+                kernel = partial(RECURRENT_STEPPERS.get(type(loop), subject=f"node {loop.name!r}"), loop=loop)
             result = kernel(node, *(values[name] for name in node.inputs))
             if node.kind == "neuron":
                 spikes, v_pre = result
