@@ -4,8 +4,10 @@ the integer graph equals the float one where the weights lie on the grid, and ru
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from latdeploy.backends.lava import run_lava
+from latdeploy.errors import UnsupportedLayerError
 from latdeploy.hw.profile import load_profile
 from latdeploy.ir import LIF, Dense, DenseInt, Graph, RecurrentDense, RecurrentDenseInt, SoftResetLIF, SpikeInput
 from latdeploy.passes.quantize import quantize
@@ -68,3 +70,20 @@ def test_a_small_recurrent_weight_is_quantized_on_the_feed_forward_scale():
     int_graph, _ = quantize(graph, load_profile("loihi2"), spikes)
     assert np.abs(int_graph.node("r1").weight).max() <= 64
     assert np.abs(int_graph.node("d1").weight).max() == 254
+
+
+def test_xylo_refuses_a_recurrent_connection_by_name():
+    rng = np.random.default_rng(2)
+    graph = Graph(
+        (
+            SpikeInput("input", (), neurons=6),
+            Dense("d1", ("input",), weight=_dyadic(rng, (8, 6))),
+            SoftResetLIF("l1", ("d1",), threshold=1.0, current_decay=0.5, voltage_decay=0.5, bias=np.zeros(8)),
+            RecurrentDense("r1", ("l1",), weight=_dyadic(rng, (8, 8))),
+            Dense("d2", ("l1",), weight=_dyadic(rng, (3, 8))),
+            SoftResetLIF("l2", ("d2",), threshold=1.0, current_decay=0.5, voltage_decay=0.5, bias=np.zeros(3)),
+        ),
+        {"timesteps": 4},
+    )
+    with pytest.raises(UnsupportedLayerError, match=r"node 'r1': RecurrentDense cannot run on Xylo: a recurrent"):
+        quantize(graph, load_profile("xylo-audio2"), np.zeros((2, 4, 6), np.uint8))
