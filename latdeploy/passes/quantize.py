@@ -246,6 +246,8 @@ def _calibrate(
     firing_threshold = kind.firing_vth(neuron_int.vth)
     scaled = float(facts["threshold_scaled"])
     payload = payload_max(graph.node(synapse.inputs[0])) if synapse.inputs else 1
+    if loop_int is not None:  # the joint weights also carry the layer's own payloads
+        payload = max(payload, payload_max(neuron))
     facts = {
         **worst_case_input(joint_int, profile.arithmetic),
         **facts,
