@@ -4,7 +4,8 @@ Counted on the float graph before any pass (pools unfused, so a ``Conv2d -> AvgP
 costs what the trained torch network costs, not what the fused synapse on the chip costs),
 per spiking layer (the synapses between the previous spiking layer or the input and it):
 
-* ``Dense``: ``out x in`` MACs;
+* ``Dense``: ``out x in`` MACs; a recurrent layer's ``RecurrentDense`` adds its ``N x N`` (the
+  recurrent cell of an RNN step: ``W x + W_rec h``);
 * ``Conv2d``: ``C_out x H_out x W_out x C_in/groups x kH x kW`` MACs (padding taps included,
   as torch's ``FlopCounterMode`` counts them: one MAC = its two FLOPs);
 * ``Pool2d``: ``C x H_out x W_out x (kH x kW - 1)`` additions (summing each window); an
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from latdeploy.ir import Dense, DenseInt, Graph, Node
+from latdeploy.ir import Dense, DenseInt, Graph, Node, RecurrentDense, RecurrentDenseInt
 from latdeploy.ir.conv import Conv2d, Conv2dInt, Pool2d
 from latdeploy.ir.netx_nodes import DelayDenseInt
 from latdeploy.registry import Registry
@@ -62,7 +63,7 @@ def _pool(node: Pool2d) -> AnnOperations:
     return AnnOperations(adds=node.out_channels * node.out_height * node.out_width * (window - 1))
 
 
-for _kind in (Dense, DenseInt, DelayDenseInt):
+for _kind in (Dense, DenseInt, DelayDenseInt, RecurrentDense, RecurrentDenseInt):
     ANN_COUNTERS.add(_kind, _matrix)
 ANN_COUNTERS.add(Conv2d, _conv)
 ANN_COUNTERS.add(Conv2dInt, _conv)
@@ -99,5 +100,8 @@ def ann_operations(graph: Graph) -> dict[str, AnnOperations]:
             seen.add(node.name)
             total = total + node_operations(node)
             pending.extend(node.inputs)
+        loop = graph.loops().get(neuron.name)
+        if loop is not None:
+            total = total + ANN_COUNTERS.get(type(loop), subject=f"node {loop.name!r}")(loop)
         per_layer[neuron.name] = total
     return per_layer

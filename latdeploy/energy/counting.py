@@ -8,7 +8,10 @@ SOP conventions (both are reported, the first one prices the energy):
 * ``sops_dense`` (dense fan-out): one per input spike event per synapse of its
   fan-out, zero weights included (Sinabs' "input spikes x fan-out" convention).
 
-A spike event is a non-zero message (a graded payload counts once). A neuron
+A spike event is a non-zero message (a graded payload counts once). A recurrent layer's own spikes
+are input events of its recurrent synapses too (:mod:`latdeploy.ir.recurrent`), counted like any
+synapse's and added to the layer's ``input_events``, ``sops`` and ``sops_dense`` (also reported alone
+as ``recurrent_sops``): every spike but those of a sample's last step, which the loop never delivers. A neuron
 update is counted for every neuron on every algorithmic step (Loihi updates all
 compartments each step); it is "active" when the neuron received non-zero
 synaptic input that step, "idle" otherwise. The ANN equivalent is one dense pass
@@ -34,7 +37,7 @@ import numpy as np
 from latdeploy.energy.ann import ANN_CONVENTION, ann_operations
 from latdeploy.errors import ProfileError, UnsupportedLayerError
 from latdeploy.hw.profile import Profile
-from latdeploy.ir import Conv2dInt, DelayDenseInt, DenseInt, Graph, Node, XyloIAFInt
+from latdeploy.ir import Conv2dInt, DelayDenseInt, DenseInt, Graph, Node, RecurrentDenseInt, XyloIAFInt
 from latdeploy.registry import Registry
 from latdeploy.sim.fixed import FIXED_KERNELS
 from latdeploy.sim.fixed_conv import conv2d_int
@@ -88,6 +91,7 @@ SYNAPSE_COUNTERS.add(DenseInt, MATRIX_COUNTER)
 SYNAPSE_COUNTERS.add(DelayDenseInt, MATRIX_COUNTER)
 SYNAPSE_COUNTERS.add(Conv2dInt, SynapseCounter(_conv_sops))
 SYNAPSE_COUNTERS.add(XyloIAFInt, MATRIX_COUNTER)  # a Xylo layer carries its own synapses
+SYNAPSE_COUNTERS.add(RecurrentDenseInt, MATRIX_COUNTER)
 
 
 def _node_values(graph: Graph, input_spikes: np.ndarray, trace: Trace) -> dict[str, np.ndarray]:
@@ -153,6 +157,17 @@ def count_operations(graph: Graph, input_spikes: np.ndarray, trace: Trace, float
             if synapse is not neuron
             else events.astype(np.int64) @ (neuron.weight != 0).T.astype(np.int64)
         )
+        loop = graph.loops().get(neuron.name)
+        recurrent: dict[str, float] = {}
+        if loop is not None:
+            fed_back = (values[neuron.name][:, :-1] != 0).astype(np.uint8)  # the last step's spikes reach no step
+            loop_sops, loop_dense = SYNAPSE_COUNTERS.get(type(loop), subject=f"node {loop.name!r}").sops(loop, fed_back)
+            events_total = float(events.sum()) + float(fed_back.sum())
+            sops, sops_dense = sops + loop_sops, sops_dense + loop_dense
+            current = (current != 0) | (values[loop.name] != 0)  # active: input from either synapse
+            recurrent = {"recurrent": loop.name, "recurrent_sops": loop_sops / samples}
+        else:
+            events_total = float(events.sum())
         if neuron.name not in ann:
             raise UnsupportedLayerError(
                 f"layer {neuron.name!r}: the float graph has no such spiking layer to count ANN MACs on"
@@ -161,7 +176,7 @@ def count_operations(graph: Graph, input_spikes: np.ndarray, trace: Trace, float
             {
                 "name": neuron.name,
                 "synapse": synapse.name,
-                "input_events": float(events.sum()) / samples,
+                "input_events": events_total / samples,
                 "sops": sops / samples,
                 "sops_dense": sops_dense / samples,
                 "neuron_updates": float(current.shape[1] * neuron.size),
@@ -169,6 +184,7 @@ def count_operations(graph: Graph, input_spikes: np.ndarray, trace: Trace, float
                 "spikes": float((values[neuron.name] != 0).sum()) / samples,
                 "macs_ann": ann[neuron.name].macs,
                 "adds_ann": ann[neuron.name].adds,
+                **recurrent,
             }
         )
     return {"samples": int(samples), "timesteps": graph.timesteps, "per_layer": per_layer}

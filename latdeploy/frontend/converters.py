@@ -57,8 +57,8 @@ class ConversionState:
 
     @property
     def previous(self) -> Node:
-        """The node that produced the current value."""
-        return self.nodes[-1]
+        """The node that produced the current value (passing over a recurrent node, which feeds its own layer)."""
+        return next(node for node in reversed(self.nodes) if node.kind != "recurrent")
 
     def add_bias(self, bias: np.ndarray, path: str) -> None:
         """Add layer ``path``'s ``bias`` (broadcast to ``shape``) to the bias the next neuron absorbs.

@@ -27,7 +27,13 @@ to zero with a :class:`ResetAssumedWarning` saying so; the live snnTorch module 
 Supported: ``Input``, ``Output``, ``Affine``, ``Linear``, ``Conv2d`` (weights as torch
 lays them out, spatial axes (H, W)), ``SumPool2d``, ``AvgPool2d``, ``Flatten`` (C order),
 ``Delay`` (whole multiples of ``dt`` on spikes, as an axonal delay), ``IF``, ``LIF``,
-``CubaLIF``, ``Threshold``, in a chain. Per-neuron decays and
+``CubaLIF``, ``Threshold``, in a chain, plus recurrent connections: a neuron node feeding a
+``Linear``/``Affine`` that feeds nothing but the same neuron (the NIR paper's recurrent LIF,
+snnTorch's ``RLeaky``/``RSynaptic`` export) becomes a :class:`~latdeploy.ir.RecurrentDense` after
+the neuron (:mod:`latdeploy.ir.recurrent`): the discrete reading delivers ``W_rec @ s[t-1]`` at step
+``t``, as snnTorch's own NIR import and Lava do; its weight takes the neuron's input gain like the
+feed-forward weights, an ``Affine`` bias goes into the neuron bias (gained). Any other cycle is
+refused naming its nodes. Per-neuron decays and
 thresholds must be uniform (latdeploy's neuron nodes hold scalars). Anything else
 raises :class:`~latdeploy.errors.UnsupportedLayerError` naming the node.
 
@@ -50,8 +56,9 @@ import numpy as np
 
 from latdeploy.errors import ModelFormatError, UnsupportedLayerError, naming_file, one_line
 from latdeploy.frontend.hdf5_file import check_hdf5_file
-from latdeploy.ir import LIF, AxonalDelay, Conv2d, Dense, Graph, Node, Pool2d, SpikeInput
+from latdeploy.ir import LIF, AxonalDelay, Conv2d, Dense, Graph, Node, Pool2d, RecurrentDense, SpikeInput
 from latdeploy.ir.conv import conv_output_size
+from latdeploy.ir.recurrent import RECURRENT_KIND
 from latdeploy.registry import Registry
 from latdeploy.untrusted.json_document import load_json
 
@@ -68,11 +75,13 @@ class Reading:
 
     ``nodes``: the IR nodes; ``pending``: synapse descriptions waiting for the neuron
     they feed (their gain is folded in then); ``shape``: the shape of the values the
-    next node reads; ``step``: ``dt`` in seconds; ``metadata``: the NIR graph's.
+    next node reads; ``step``: ``dt`` in seconds; ``metadata``: the NIR graph's; ``loops``: the
+    recurrent weight node (name, NIR node) of each neuron node that has one.
     """
 
     step: float
     metadata: dict[str, Any]
+    loops: dict[str, tuple[str, Any]] = field(default_factory=dict)
     nodes: list[Node] = field(default_factory=list)
     pending: list[dict[str, Any]] = field(default_factory=list)
     shape: tuple[int, ...] = ()
@@ -105,12 +114,79 @@ def read_nir(path: str | os.PathLike[str], dt: float | None = None) -> Graph:
         return graph_from_nir(graph, dt=dt, where=path.name)
 
 
-def _chain(graph: Any, where: str) -> list[str]:
+NEURON_CLASSES = (nir.IF, nir.LIF, nir.CubaLIF, nir.Threshold)
+LOOP_CLASSES = (nir.Linear, nir.Affine)
+LOOP_FORM = "a neuron layer (IF, LIF, CubaLIF, Threshold) -> Linear/Affine -> the same neuron layer"
+
+
+def _loops(graph: Any) -> dict[str, str]:
+    """Return ``{neuron node: its recurrent Linear/Affine node}`` for every loop of :data:`LOOP_FORM` (the
+    weight node read from and feeding nothing but that neuron)."""
+    incoming: dict[str, list[str]] = {}
+    outgoing: dict[str, list[str]] = {}
+    for source, target in graph.edges:
+        outgoing.setdefault(source, []).append(target)
+        incoming.setdefault(target, []).append(source)
+    loops = {}
+    for name, node in graph.nodes.items():
+        if not isinstance(node, LOOP_CLASSES) or len(incoming.get(name, [])) != 1:
+            continue
+        neuron = incoming[name][0]
+        if outgoing.get(name) == [neuron] and isinstance(graph.nodes.get(neuron), NEURON_CLASSES):
+            loops[neuron] = name
+    return loops
+
+
+def _find_cycle(nodes: list[str], edges: list[tuple[str, str]]) -> list[str] | None:
+    """Return the nodes of one directed cycle among ``edges`` (``None`` if there is none)."""
+    outgoing: dict[str, list[str]] = {}
+    for source, target in edges:
+        outgoing.setdefault(source, []).append(target)
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(name: str) -> list[str] | None:
+        state[name] = 1
+        path.append(name)
+        for following in outgoing.get(name, []):
+            if state.get(following) == 1:
+                return path[path.index(following) :]
+            if following not in state:
+                found = visit(following)
+                if found:
+                    return found
+        state[name] = 2
+        path.pop()
+        return None
+
+    for name in nodes:
+        if name not in state:
+            found = visit(name)
+            if found:
+                return found
+    return None
+
+
+def _chain(graph: Any, where: str, loops: dict[str, str] | None = None) -> list[str]:
+    """Return the node names from the Input along the chain, leaving out the recurrent weight nodes of ``loops``.
+
+    Raises:
+        UnsupportedLayerError: for another topology, naming the nodes of a cycle that is not a recurrent
+            connection of :data:`LOOP_FORM`.
+    """
     inputs = [name for name, node in graph.nodes.items() if isinstance(node, nir.Input)]
     if len(inputs) != 1:
         raise UnsupportedLayerError(f"{where}: NIR graph has {len(inputs)} Input nodes; latdeploy takes one")
+    looped = set((loops or {}).values())
+    edges = [(s, t) for s, t in graph.edges if s not in looped and t not in looped]
+    cycle = _find_cycle(list(graph.nodes), edges)
+    if cycle is not None:
+        raise UnsupportedLayerError(
+            f"{where}: NIR graph has a cycle through {cycle} that is not a recurrent connection; latdeploy "
+            f"supports loops of the form {LOOP_FORM} only"
+        )
     successors: dict[str, list[str]] = {}
-    for source, target in graph.edges:
+    for source, target in edges:
         successors.setdefault(source, []).append(target)
     order, current = [inputs[0]], inputs[0]
     while current in successors:
@@ -121,8 +197,8 @@ def _chain(graph: Any, where: str) -> list[str]:
         if current in order:
             raise UnsupportedLayerError(f"{where}: NIR graph has a cycle through {current!r}; only chains")
         order.append(current)
-    if len(order) != len(graph.nodes):
-        missing = sorted(set(graph.nodes) - set(order))
+    if len(order) + len(looped) != len(graph.nodes):
+        missing = sorted(set(graph.nodes) - set(order) - looped)
         raise UnsupportedLayerError(f"{where}: NIR nodes {missing} are not on the chain from the Input")
     return order
 
@@ -365,6 +441,11 @@ def _emit_synapses(
     return nodes, bias
 
 
+def _upstream(reading: Reading) -> str:
+    """Return the name of the last node read, passing over a recurrent node (which feeds its own layer only)."""
+    return next(node.name for node in reversed(reading.nodes) if node.kind != RECURRENT_KIND)
+
+
 def _read_input(node: Any, name: str, reading: Reading, where: str) -> None:
     reading.shape = tuple(int(s) for s in np.asarray(node.input_type["input"]).reshape(-1))
     encoding = reading.metadata.get("encoding", "nir")
@@ -389,7 +470,7 @@ def _read_delay(node: Any, name: str, reading: Reading, where: str) -> None:
     if abs(steps - round(steps)) > 1e-6 or round(steps) < 1:
         raise UnsupportedLayerError(f"{where}: delay {steps * step} s is not a whole number >= 1 of dt {step}")
     neurons = int(np.prod(reading.shape))
-    reading.nodes.append(AxonalDelay(name, (reading.nodes[-1].name,), neurons=neurons, steps=int(round(steps))))
+    reading.nodes.append(AxonalDelay(name, (_upstream(reading),), neurons=neurons, steps=int(round(steps))))
 
 
 def _neuron_reader(parameters: Callable[[Any, int, float, str], NeuronParameters]) -> NirReader:
@@ -400,18 +481,50 @@ def _neuron_reader(parameters: Callable[[Any, int, float, str], NeuronParameters
             raise UnsupportedLayerError(f"{where}: a neuron must follow a synapse (Affine, Linear, Conv2d, pooling)")
         size = int(np.prod(reading.shape))
         fields, gain, leak_bias, has_current = parameters(node, size, reading.step, where)
-        synapses, synapse_bias = _emit_synapses(reading.pending, gain, reading.shape, reading.nodes[-1].name, where)
+        synapses, synapse_bias = _emit_synapses(reading.pending, gain, reading.shape, _upstream(reading), where)
         if has_current and np.any(synapse_bias != 0):
             raise UnsupportedLayerError(
                 f"{where}: a synapse bias into a CubaLIF with current decay feeds the current, "
                 "which latdeploy's neuron bias (added to v) cannot express"
             )
-        bias = (leak_bias + synapse_bias).astype(np.float32)
+        loop = _recurrent(name, reading.loops.get(name), gain, size, has_current, where)
+        bias = (leak_bias + synapse_bias + (0.0 if loop is None else loop[1])).astype(np.float32)
         reading.nodes.extend(synapses)
         reading.nodes.append(LIF(name, (synapses[-1].name,), bias=bias, **_exact(node, fields)))
+        if loop is not None:
+            reading.nodes.append(loop[0])
         reading.pending = []
 
     return read
+
+
+def _recurrent(
+    neuron: str, loop: tuple[str, Any] | None, gain: np.ndarray, size: int, has_current: bool, where: str
+) -> tuple[RecurrentDense, np.ndarray] | None:
+    """Return the recurrent node of neuron ``neuron``'s loop (its weight times the neuron's input ``gain``, as the
+    feed-forward weights) and the bias its Affine adds (gained), or ``None`` without a loop.
+
+    Raises:
+        UnsupportedLayerError: if the weight does not map the layer onto itself, or an Affine bias
+            would feed a CubaLIF's current.
+    """
+    if loop is None:
+        return None
+    name, node = loop
+    weight = np.asarray(node.weight, np.float64)
+    if weight.shape != (size, size):
+        raise UnsupportedLayerError(
+            f"{where}: recurrent weight {name!r} has shape {weight.shape}; it must map the {size} neurons "
+            "onto themselves"
+        )
+    bias = np.asarray(node.bias, np.float64).reshape(-1) if isinstance(node, nir.Affine) else np.zeros(size)
+    if has_current and np.any(bias != 0):
+        raise UnsupportedLayerError(
+            f"{where}: the recurrent Affine {name!r} has a bias, which feeds a CubaLIF's decaying current; "
+            "latdeploy's neuron bias (added to v) cannot express it"
+        )
+    recurrent = RecurrentDense(name, (neuron,), weight=gain.reshape(-1, 1) * weight)
+    return recurrent, gain * bias
 
 
 def _synapse_reader(describe: Callable[[Any, str, tuple[int, ...], str], SynapseDescription]) -> NirReader:
@@ -469,8 +582,9 @@ def graph_from_nir(graph: Any, dt: float | None = None, where: str = "NIR graph"
     """
     metadata = dict(getattr(graph, "metadata", None) or {})
     step = _step(metadata, dt, where)
-    reading = Reading(step, metadata)
-    for name in _chain(graph, where):
+    loops = _loops(graph)
+    reading = Reading(step, metadata, loops={neuron: (rec, graph.nodes[rec]) for neuron, rec in loops.items()})
+    for name in _chain(graph, where, loops):
         node = graph.nodes[name]
         here = f"{where}: node {name!r}"
         reader = NIR_READERS.find(type(node))

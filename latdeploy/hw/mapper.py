@@ -20,6 +20,11 @@ receives the longest run that keeps
   pixel, destination core) pair. Layers are placed from the output backwards so that
   each layer's destinations are known.
 
+A recurrent connection (:mod:`latdeploy.ir.recurrent`) is one more synapse set of its layer: on each
+core one input axon per own neuron reaching it and its non-zero synapses; the output axon slots
+towards the layer's own cores are added once the layer is placed (an error if a core then breaks
+``fan_out_per_core``).
+
 The order needing fewest cores wins. The host-side input sends spikes from off chip
 and is not mapped. A network needing more cores than ``cores_per_chip`` raises
 :class:`ResourceError` naming the layer that needs most cores and the limit that bounds
@@ -114,9 +119,20 @@ class _Layer:
         reader = self.links[-1]
         self.source_pixels = reader.population_pixels() if rules.population_slots > 0 else 0
         self.population = self.source_pixels > 0
+        loop = graph.loops().get(neuron.name)
+        self.loop = None if loop is None else np.asarray(loop.weight) != 0
+        self.loop_bits = int(getattr(loop, "num_weight_bits", weight_bits))
+
+    def recurrent_inputs(self, outputs: np.ndarray) -> np.ndarray:
+        """Return the mask over the layer's own neurons whose spikes reach ``outputs`` through its recurrent
+        connection (non-zero weights; all False without one)."""
+        if self.loop is None:
+            return np.zeros(self.neuron.size, bool)
+        return self.loop[np.asarray(outputs)].any(axis=0)
 
     def footprint(self, outputs: np.ndarray) -> tuple[np.ndarray, int, int, int]:
-        """Return (input mask over the source, input axons, stored synapses, synaptic memory bytes) of ``outputs``."""
+        """Return (input mask over the source, input axons, stored synapses, synaptic memory bytes) of ``outputs``;
+        a recurrent connection adds one axon per own neuron reaching them and its non-zero synapses."""
         current, synapses, bits = np.asarray(outputs), 0, 0
         for link, weight_bits in zip(self.links, self.bits, strict=True):
             stored = link.synapses(current, self.shared)
@@ -124,7 +140,12 @@ class _Layer:
             bits += stored * weight_bits
             mask = link.inputs(current)
             current = np.flatnonzero(mask)
-        return mask, self.links[-1].axons(mask, self.population), synapses, math.ceil(bits / 8)
+        axons = self.links[-1].axons(mask, self.population)
+        if self.loop is not None:
+            stored = int(self.loop[np.asarray(outputs)].sum())
+            synapses, bits = synapses + stored, bits + stored * self.loop_bits
+            axons += int(self.recurrent_inputs(outputs).sum())
+        return mask, axons, synapses, math.ceil(bits / 8)
 
 
 class _FanOut:
@@ -210,6 +231,8 @@ def map_graph(graph: Graph, profile: Profile, weight_bits: int | None = None) ->
     facts: dict[str, tuple[str, str]] = {}
     for layer in reversed(layers):
         cores, binding, order = _place_layer(layer, fan_out[layer.neuron.name], rules)
+        if layer.loop is not None:
+            _add_recurrent_fan_out(layer, cores, rules)
         placed[layer.neuron.name], facts[layer.neuron.name] = cores, (binding, order)
         masks = [core.pop("_mask") for core in cores]
         if layer.source.name in fan_out:
@@ -254,6 +277,28 @@ def map_graph(graph: Graph, profile: Profile, weight_bits: int | None = None) ->
         "layers": layer_rows,
         "cores": core_rows,
     }
+
+
+def _add_recurrent_fan_out(layer: _Layer, cores: list[dict[str, Any]], rules: _Rules) -> None:
+    """Add to each core of a recurrent layer the output axon slots its neurons need towards the layer's own
+    cores (1 per (neuron, own core its spikes reach)), known only once the layer is placed.
+
+    Raises:
+        ResourceError: naming the layer and core, if a core then exceeds ``fan_out_per_core``.
+    """
+    reach = [layer.recurrent_inputs(np.concatenate([np.arange(a, b) for a, b in core["neuron_ranges"]]))
+             for core in cores]  # fmt: skip
+    destinations = np.sum(reach, axis=0)  # own cores each neuron's spikes reach
+    limit = rules.limits["fan_out_per_core"]
+    for index, core in enumerate(cores):
+        neurons = np.concatenate([np.arange(a, b) for a, b in core["neuron_ranges"]])
+        core["fan_out"] += int(destinations[neurons].sum())
+        if core["fan_out"] > limit:
+            raise ResourceError(
+                f"layer {layer.neuron.name!r}: with its recurrent connection core {index} of the layer needs "
+                f"fan_out_per_core {core['fan_out']}, the profile allows {limit}; the mapper does not re-place a "
+                "recurrent layer for its own fan-out: use fewer or sparser recurrent weights"
+            )
 
 
 def _utilisation(core: dict[str, Any], limits: dict[str, int]) -> dict[str, float]:

@@ -24,6 +24,7 @@ from latdeploy.ir.nodes import (
     SpikeInput,
     register_node,
 )
+from latdeploy.ir.recurrent import RecurrentDense, RecurrentDenseInt
 from latdeploy.ir.xylo_nodes import XyloIAFInt
 
 __all__ = [
@@ -42,6 +43,8 @@ __all__ = [
     "MultiThresholdLIF",
     "MultiThresholdLIFInt",
     "NODE_TYPES",
+    "RecurrentDense",
+    "RecurrentDenseInt",
     "Node",
     "SoftResetLIF",
     "SoftResetLIFInt",

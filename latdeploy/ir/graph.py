@@ -7,14 +7,17 @@ from typing import Any
 
 from latdeploy.errors import ModelFormatError
 from latdeploy.ir.nodes import NODE_TYPES, Node, SpikeInput
+from latdeploy.ir.recurrent import check_loops, recurrent_loops
 
 
 @dataclass
 class Graph:
-    """A feed-forward spiking graph.
+    """A spiking graph: feed-forward, but for recurrent connections.
 
     ``nodes`` are in topological order and every input name refers to an earlier
-    node. ``metadata`` carries ``timesteps`` and anything the model file said about
+    node. The one loop allowed is a recurrent node (:mod:`latdeploy.ir.recurrent`) after a
+    neuron layer, whose current goes back into that layer one step late (:meth:`loops`).
+    ``metadata`` carries ``timesteps`` and anything the model file said about
     its data (dataset id, classes, decoder).
     """
 
@@ -38,6 +41,7 @@ class Graph:
                         f"node {node.name!r}: expects {expected} inputs but {name!r} has {seen[name].size}"
                     )
             seen[node.name] = node
+        check_loops(self.nodes)
         if "timesteps" not in self.metadata or int(self.metadata["timesteps"]) < 1:
             raise ModelFormatError("graph metadata must give 'timesteps' >= 1")
 
@@ -68,6 +72,10 @@ class Graph:
     def neurons(self) -> list[Node]:
         """Return the spiking layers in order; the last one is the output layer."""
         return [n for n in self.nodes if n.kind == "neuron"]
+
+    def loops(self) -> dict[str, Node]:
+        """Return ``{neuron layer name: its recurrent node}`` (empty for a feed-forward graph)."""
+        return recurrent_loops(self.nodes)
 
     def lag(self, name: str) -> int:
         """Return the hardware latency of node ``name`` in steps: hardware time minus algorithmic time.

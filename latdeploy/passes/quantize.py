@@ -26,8 +26,9 @@ float model's own input spikes, and the candidate whose output spikes agree best
 with the float layer wins (the maximum on ties). A layer whose weights already lie on
 the grid of the maximum (``W * scale / 2**weight_exp`` integers up to float32 rounding: a
 model from ``latdeploy finetune``) keeps the maximum, so that its trained integers are the
-exported ones. Back-to-back synapses (a pool feeding a conv, ...) are first merged into one
-(:mod:`latdeploy.passes.fuse_synapses`).
+exported ones. A recurrent layer's recurrent weights share its scale and ``weight_exp``
+(:mod:`latdeploy.passes.quantize_recurrent`). Back-to-back synapses (a pool feeding a conv, ...)
+are first merged into one (:mod:`latdeploy.passes.fuse_synapses`).
 
 Registry contract: synapse quantizers and pass-through nodes register in
 :mod:`latdeploy.passes.quantize_layers`; a neuron's layer quantizer is its kind's
@@ -39,6 +40,7 @@ type as kinds are registered. Every width comes from the profile's
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -47,15 +49,18 @@ from latdeploy.errors import QuantizationRangeError, UnsupportedLayerError
 from latdeploy.hw.arithmetic import XYLO
 from latdeploy.hw.profile import Profile
 from latdeploy.ir import Graph, Node, SpikeInput
+from latdeploy.ir.recurrent import RECURRENT_KIND
 from latdeploy.neurons.base import NeuronKind, NeuronQuantizer
 from latdeploy.neurons.registry import NEURON_KINDS
 from latdeploy.passes.base import GraphPass, register_pass
 from latdeploy.passes.fuse_synapses import fuse_synapse_chains
 from latdeploy.passes.quantize_layers import PASSTHROUGH, synapse_quantizer, worst_case_input
+from latdeploy.passes.quantize_recurrent import joint_synapse, split_synapse
 from latdeploy.passes.quantize_xylo import quantize_for_xylo
 from latdeploy.passes.range_analysis import layer_bounds, payload_max
 from latdeploy.registry import Registry
 from latdeploy.sim.fixed import FIXED_KERNELS
+from latdeploy.sim.fixed_recurrent import recurrent_neuron_int
 from latdeploy.sim.float_sim import simulate_float
 
 CLIP_QUANTILES = (1.0, 0.9999, 0.999, 0.995, 0.99)
@@ -154,9 +159,9 @@ def quantize(
             spikes_of[node.name] = kernel(node, *(spikes_of[i] for i in node.inputs))
             nodes.append(node)
         elif node.kind == "neuron":
-            synapse_int, neuron_int, facts = _calibrate(graph, node, profile, bits, spikes_of, reference)
+            synapse_int, neuron_int, facts, loop_int = _calibrate(graph, node, profile, bits, spikes_of, reference)
             spikes_of[node.name] = reference.layers[node.name].spikes
-            nodes.extend([synapse_int, neuron_int])
+            nodes.extend([synapse_int, neuron_int, *([loop_int] if loop_int is not None else [])])
             extra = {k: v for k, v in facts.items() if k not in known}
             report.append(
                 LayerQuantization(
@@ -166,6 +171,8 @@ def quantize(
                     **{k: v for k, v in facts.items() if k in known},
                 )
             )
+        elif node.kind == RECURRENT_KIND:
+            continue  # quantized with its layer
         elif node.name not in synapses:
             raise UnsupportedLayerError(
                 f"node {node.name!r}: {type(node).__name__} cannot be quantized (it is neither a neuron, "
@@ -203,41 +210,55 @@ def on_grid(synapse: Node, synapse_int: Node, scale: float) -> bool:
 
 def _calibrate(
     graph: Graph, neuron: Node, profile: Profile, bits: int, spikes_of: dict[str, np.ndarray], reference: Any
-) -> tuple[Node, Node, dict[str, Any]]:
-    """Quantize ``neuron`` and its synapse at each clip quantile; keep the best-agreeing one."""
+) -> tuple[Node, Node, dict[str, Any], Node | None]:
+    """Quantize ``neuron`` and its synapse (and recurrent node, sharing their scale:
+    :mod:`latdeploy.passes.quantize_recurrent`) at each clip quantile; keep the best-agreeing one.
+
+    Returns:
+        ``(synapse_int, neuron_int, facts, recurrent_int or None)``.
+    """
     quantizer = neuron_quantizer(neuron)
     synapse = graph.node(neuron.inputs[0])
     if synapse.kind != "synapse" or len(neuron.inputs) != 1:
         raise UnsupportedLayerError(
             f"node {neuron.name!r}: a neuron must take exactly one synapse as input, not {type(synapse).__name__}"
         )
+    loop = graph.loops().get(neuron.name)
+    layer_synapse = synapse if loop is None else joint_synapse(synapse, loop)
     inputs = [spikes_of[name] for name in synapse.inputs]
     target = reference.layers[neuron.name].spikes
     best = None
     for quantile in CLIP_QUANTILES:
-        synapse_int, neuron_int, facts = quantizer(synapse, neuron, profile, quantile, bits)
+        joint_int, neuron_int, facts = quantizer(layer_synapse, neuron, profile, quantile, bits)
+        synapse_int, loop_int = (joint_int, None) if loop is None else split_synapse(joint_int, synapse, loop)
         current = FIXED_KERNELS.get(type(synapse_int))(synapse_int, *inputs)
-        trace, overflow = FIXED_KERNELS.get(type(neuron_int))(neuron_int, current)
+        kernel = (
+            FIXED_KERNELS.get(type(neuron_int)) if loop_int is None else partial(recurrent_neuron_int, loop=loop_int)
+        )
+        trace, overflow = kernel(neuron_int, current)
         agreement = float((trace.spikes == target).mean())
         if best is None or agreement > best[3]:
-            best = (synapse_int, neuron_int, facts, agreement, trace, overflow)
-        if quantile == 1.0 and on_grid(synapse, synapse_int, float(facts["scale"])):
+            best = (synapse_int, neuron_int, facts, agreement, trace, overflow, joint_int, loop_int)
+        if quantile == 1.0 and on_grid(layer_synapse, joint_int, float(facts["scale"])):
             break
-    synapse_int, neuron_int, facts, agreement, trace, overflow = best
+    synapse_int, neuron_int, facts, agreement, trace, overflow, joint_int, loop_int = best
     kind: NeuronKind = NEURON_KINDS.kind_of(neuron_int)
     firing_threshold = kind.firing_vth(neuron_int.vth)
     scaled = float(facts["threshold_scaled"])
     payload = payload_max(graph.node(synapse.inputs[0])) if synapse.inputs else 1
+    if loop_int is not None:  # the joint weights also carry the layer's own payloads
+        payload = max(payload, payload_max(neuron))
     facts = {
-        **worst_case_input(synapse_int, profile.arithmetic),
+        **worst_case_input(joint_int, profile.arithmetic),
         **facts,
         "calibration_spike_agreement": agreement,
         "calibration_max_abs_v_pre": int(np.abs(trace.v_pre).max()),
         "calibration_overflows": overflow,
         "threshold_rounding_error": firing_threshold - scaled,
         "threshold_relative_error": (firing_threshold - scaled) / scaled if scaled else 0.0,
-        "state_range": layer_bounds(synapse_int, neuron_int, payload, graph.timesteps, profile),
+        "state_range": layer_bounds(joint_int, neuron_int, payload, graph.timesteps, profile),
         "scale_granularity": "per-layer",
         "per_channel_scales_available": bool(profile["quantization.per_channel_scales"]),
+        **({} if loop_int is None else {"recurrent": loop_int.name, "recurrent_weights_share_scale": True}),
     }
-    return synapse_int, neuron_int, facts
+    return synapse_int, neuron_int, facts, loop_int

@@ -52,6 +52,9 @@ REFUSED = {
     "Conv2d": "Xylo has dense weight matrices only (no convolution)",
     "Pool2d": "Xylo has dense weight matrices only (no pooling)",
     "AxonalDelay": "Xylo has no axonal delays",
+    "RecurrentDense": "a recurrent connection; Xylo's hidden neurons do have recurrent weights (w_rec), but "
+    "latdeploy's Xylo path (quantizer, XyloIAFInt, xylosim check) maps feed-forward layers only: deploy it to a "
+    "Loihi profile",
 }
 """Float node types Xylo cannot run, with the reason."""
 

@@ -33,6 +33,7 @@ numpy rule.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,11 @@ FixedKernel = Callable[..., Any]
 FIXED_KERNELS: Registry[type[Node], FixedKernel] = Registry(
     "fixed-point kernel", ModelFormatError, hint="quantize first", plugins="latdeploy.sim.plugins"
 )
+RECURRENT_STEPPERS: Registry[type[Node], FixedKernel] = Registry(
+    "recurrent layer stepper", ModelFormatError, plugins="latdeploy.sim.plugins"
+)
+"""How a neuron layer with a recurrent node of each type runs (``stepper(neuron, current, loop=node)``, returning
+what the neuron's kernel returns; :mod:`latdeploy.sim.fixed_recurrent`): synapse and neuron step together."""
 
 
 def register_fixed_kernel(node_type: type[Node]) -> Callable[[FixedKernel], FixedKernel]:
@@ -102,12 +108,16 @@ def simulate_fixed(graph: Graph, input_spikes: np.ndarray) -> Trace:
     values: dict[str, np.ndarray] = {}
     layers: dict[str, LayerTrace] = {}
     overflow: dict[str, dict[str, int]] = {}
+    loops = graph.loops()  # recurrent layers step synapse and neuron together
     for node in graph.nodes:
         if isinstance(node, SpikeInput):
             spikes = np.asarray(input_spikes, dtype=np.uint8)
             values[node.name] = spikes.reshape(*spikes.shape[:2], -1)
             continue
         kernel = FIXED_KERNELS.get(type(node), subject=f"node {node.name!r}")
+        if node.name in loops:
+            loop = loops[node.name]
+            kernel = partial(RECURRENT_STEPPERS.get(type(loop), subject=f"node {loop.name!r}"), loop=loop)
         result = kernel(node, *(values[name] for name in node.inputs))
         if node.kind == "neuron":
             layers[node.name], overflow[node.name] = result

@@ -14,6 +14,7 @@ runs the kind's torch module (:func:`torch_neuron`), registered when the kind is
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,11 @@ FloatKernel = Callable[..., Any]
 FLOAT_KERNELS: Registry[type[Node], FloatKernel] = Registry(
     "float kernel", ModelFormatError, plugins="latdeploy.sim.plugins"
 )
+RECURRENT_STEPPERS: Registry[type[Node], FloatKernel] = Registry(
+    "recurrent layer stepper", ModelFormatError, plugins="latdeploy.sim.plugins"
+)
+"""How a neuron layer with a recurrent node of each type runs (``stepper(neuron, current, loop=node)``, returning
+what the neuron's kernel returns; :mod:`latdeploy.sim.float_recurrent`): synapse and neuron step together."""
 
 
 def register_float_kernel(node_type: type[Node]) -> Callable[[FloatKernel], FloatKernel]:
@@ -91,6 +97,7 @@ def simulate_float(graph: Graph, input_spikes: np.ndarray) -> Trace:
     """
     values: dict[str, torch.Tensor] = {}
     layers: dict[str, LayerTrace] = {}
+    loops = graph.loops()  # recurrent layers step synapse and neuron together
     with torch.no_grad():
         for node in graph.nodes:
             if isinstance(node, SpikeInput):
@@ -98,6 +105,9 @@ def simulate_float(graph: Graph, input_spikes: np.ndarray) -> Trace:
                 values[node.name] = torch.from_numpy(spikes.reshape(*spikes.shape[:2], -1)).transpose(0, 1)
                 continue
             kernel = FLOAT_KERNELS.get(type(node), subject=f"node {node.name!r}")
+            if node.name in loops:
+                loop = loops[node.name]
+                kernel = partial(RECURRENT_STEPPERS.get(type(loop), subject=f"node {loop.name!r}"), loop=loop)
             result = kernel(node, *(values[name] for name in node.inputs))
             if node.kind == "neuron":
                 spikes, v_pre = result

@@ -8,4 +8,11 @@ loads neither numba nor torch.
 
 from __future__ import annotations
 
-from latdeploy.sim import fixed_conv, fixed_delay, float_conv, xylo_fixed  # noqa: F401  (conv, pool, delay, Xylo kernels)
+from latdeploy.sim import (  # noqa: F401  (conv, pool, delay, recurrent, Xylo kernels)
+    fixed_conv,
+    fixed_delay,
+    fixed_recurrent,
+    float_conv,
+    float_recurrent,
+    xylo_fixed,
+)

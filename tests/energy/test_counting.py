@@ -12,7 +12,17 @@ from latdeploy.energy.counting import SYNAPSE_COUNTERS, count_operations, energy
 from latdeploy.errors import UnsupportedLayerError
 from latdeploy.flows.prepare import encode
 from latdeploy.hw.profile import load_profile
-from latdeploy.ir import Conv2dInt, DelayDenseInt, Dense, DenseInt, Graph, LIFInt, SpikeInput, XyloIAFInt
+from latdeploy.ir import (
+    Conv2dInt,
+    DelayDenseInt,
+    Dense,
+    DenseInt,
+    Graph,
+    LIFInt,
+    RecurrentDenseInt,
+    SpikeInput,
+    XyloIAFInt,
+)
 from latdeploy.sim.fixed import simulate_fixed
 
 PROFILES = ("loihi2", "loihi1", "cmos45nm", "spinnaker2")
@@ -130,7 +140,7 @@ def test_conv_sops_equal_those_of_the_equivalent_dense_matrix():
 
 
 def test_synapse_counters_are_keyed_by_node_class_with_the_uniform_lookup_error():
-    assert SYNAPSE_COUNTERS.keys() == [DenseInt, DelayDenseInt, Conv2dInt, XyloIAFInt]
+    assert SYNAPSE_COUNTERS.keys() == [DenseInt, DelayDenseInt, Conv2dInt, XyloIAFInt, RecurrentDenseInt]
     with pytest.raises(
         UnsupportedLayerError, match=r"^node 'd': no energy counting rule for Dense; supported: Conv2dInt"
     ):

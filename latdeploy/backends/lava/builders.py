@@ -36,15 +36,17 @@ from latdeploy.sim.fixed_neurons import bias_of, decay_toward_zero
 @dataclass(frozen=True)
 class BuildContext:
     """What a builder needs beyond its node: the sample period (reset interval), the
-    node's reset phase (``lag + 1``, Lava counts steps from 1), its lag, the run length
-    and ``message_bits``, the ``num_message_bits`` its inputs need (0: binary spikes;
-    else the bits of the largest graded payload, :func:`latdeploy.ir.neurons_ext.message_bits`)."""
+    node's reset phase (``lag + 1``, Lava counts steps from 1), its lag, the run length,
+    ``message_bits``, the ``num_message_bits`` its inputs need (0: binary spikes;
+    else the bits of the largest graded payload, :func:`latdeploy.ir.neurons_ext.message_bits`),
+    and ``timesteps``, the algorithmic steps of one sample (0: not given)."""
 
     reset_interval: int
     reset_offset: int
     lag: int
     steps: int
     message_bits: int = 0
+    timesteps: int = 0
 
 
 @dataclass

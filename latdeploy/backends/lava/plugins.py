@@ -5,4 +5,9 @@ Neuron kinds register theirs through :mod:`latdeploy.neurons` (:mod:`.builders`)
 
 from __future__ import annotations
 
-from latdeploy.backends.lava import conv, delay_dense, xylo_refusal  # noqa: F401  (conv, delay, DelayDense builders; Xylo refusal)
+from latdeploy.backends.lava import (  # noqa: F401  (conv, delay, DelayDense, recurrent builders; Xylo refusal)
+    conv,
+    delay_dense,
+    recurrent,
+    xylo_refusal,
+)

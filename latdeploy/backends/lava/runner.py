@@ -31,7 +31,7 @@ from importlib.metadata import version
 
 import numpy as np
 
-from latdeploy.backends.lava import plugins  # noqa: F401  (registers the conv and delay builders)
+from latdeploy.backends.lava import plugins  # noqa: F401  (registers the conv, delay and recurrent builders)
 from latdeploy.backends.lava.builders import BuildContext, LavaNode, lava_builder, process_models
 from latdeploy.backends.lava.session import lava_session
 from latdeploy.errors import BackendError
@@ -141,7 +141,9 @@ def run_lava(graph: Graph, input_spikes: np.ndarray, timeout: float | None = Non
         lag = graph.lag(node.name)
         bits = max((payload_bits[name] for name in node.inputs), default=0)
         payload_bits[node.name] = bits if node.kind == "delay" else message_bits(node)
-        context = BuildContext(reset_interval=period, reset_offset=lag + 1, lag=lag, steps=steps, message_bits=bits)
+        context = BuildContext(
+            reset_interval=period, reset_offset=lag + 1, lag=lag, steps=steps, message_bits=bits, timesteps=timesteps
+        )
         built[node.name] = builders[node.name](node, [built[name].out_port for name in node.inputs], context)
         if node.kind == "neuron":
             if node.name == neurons[-1].name:  # payloads, u and v in one process

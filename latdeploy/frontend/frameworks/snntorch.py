@@ -1,4 +1,4 @@
-"""snnTorch 1.0 live modules -> IR: ``Leaky`` and ``Synaptic``, exactly or refused.
+"""snnTorch 1.0 live modules -> IR: ``Leaky``, ``Synaptic``, ``RLeaky`` and ``RSynaptic``, exactly or refused.
 
 snnTorch's step (``snntorch/_neurons/leaky.py``, ``synaptic.py``; ``reset_delay=True``, the default)::
 
@@ -14,6 +14,12 @@ snnTorch's step (``snntorch/_neurons/leaky.py``, ``synaptic.py``; ``reset_delay=
   ``v >= threshold'`` with ``threshold'`` the next float32 above snnTorch's threshold is
   snnTorch's ``v > threshold`` exactly. With ``reset_delay=False`` a zero reset is the same
   neuron (the stored membrane never exceeds the threshold, so the late reset never fires twice).
+
+``RLeaky``/``RSynaptic`` (subtract reset) add ``recurrent(spk[t-1])`` to the input of step ``t``: the same
+neuron followed by a :class:`~latdeploy.ir.RecurrentDense` (:mod:`latdeploy.ir.recurrent`) whose weight is
+the ``nn.Linear`` (``all_to_all``) or ``diag(V)`` (one-to-one); the recurrent ``Linear``'s bias joins the
+neuron bias. Refused: a convolutional recurrence, a zero reset (``base - reset * base`` discards the
+input of the step after a spike too), and a recurrent bias into an ``RSynaptic`` with ``alpha > 0``.
 
 Refused, each with a one-line :class:`~latdeploy.errors.UnsupportedLayerError` naming the layer:
 subtract with ``reset_delay=False`` (snnTorch then tests the next step against twice the threshold
@@ -39,7 +45,7 @@ from latdeploy.errors import UnsupportedLayerError
 from latdeploy.frontend.converters import ConversionState, register_converter
 from latdeploy.frontend.frameworks.rounding import warn_bias_order
 from latdeploy.frontend.sources import ParameterSource
-from latdeploy.ir import LIF, DelayedResetLIF
+from latdeploy.ir import LIF, DelayedResetLIF, RecurrentDense
 
 SUBTRACT, ZERO = 0, 1  # snnTorch's reset_mechanism_val
 
@@ -147,3 +153,77 @@ def convert_synaptic(module: snntorch.Synaptic, state: ConversionState, path: st
     alpha = _scalar(module, "alpha", path, clamp=True)
     beta = _scalar(module, "beta", path, clamp=True)
     _add_neuron(module, state, path, threshold, _decay(alpha), _decay(beta))
+
+
+def _recurrent_weights(module: nn.Module, path: str, size: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Return the recurrent weight of an ``RLeaky``/``RSynaptic`` of ``size`` neurons and its bias (``None``: none).
+
+    Raises:
+        UnsupportedLayerError: for a convolutional recurrence.
+    """
+    recurrent = module.recurrent
+    if isinstance(recurrent, nn.Linear):
+        bias = None if recurrent.bias is None else recurrent.bias.detach().float().cpu().numpy()
+        return recurrent.weight.detach().float().cpu().numpy(), bias
+    if not module.all_to_all:  # RecurrentOneToOne: spk * V
+        values = torch.as_tensor(recurrent.V).detach().float().cpu().reshape(-1).numpy()
+        return np.diag(np.broadcast_to(values, (size,)) if values.size == 1 else values), None
+    raise UnsupportedLayerError(
+        f"layer {path!r}: snnTorch {type(module).__name__} with a {type(recurrent).__name__} recurrence is not "
+        "supported; only an all-to-all nn.Linear or one-to-one V"
+    )
+
+
+def _add_recurrent(module: nn.Module, state: ConversionState, path: str, current_decay: float) -> None:
+    """Append the recurrent node after the neuron just added, its ``Linear`` bias folded into the neuron's."""
+    if int(module.reset_mechanism_val) == ZERO:
+        raise UnsupportedLayerError(
+            f"layer {path!r}: snnTorch {type(module).__name__}(reset_mechanism='zero') discards the input of the "
+            "step after a spike too (base - reset * base); no neuron kind does (use 'subtract')"
+        )
+    neuron = state.previous
+    weight, bias = _recurrent_weights(module, path, neuron.size)
+    if weight.shape != (neuron.size, neuron.size):
+        raise UnsupportedLayerError(
+            f"layer {path!r}: recurrent weight of shape {weight.shape} does not map the layer's {neuron.size} neurons"
+        )
+    if bias is not None and np.any(bias != 0):
+        if current_decay != 1.0:
+            raise UnsupportedLayerError(
+                f"layer {path!r}: snnTorch RSynaptic decays the recurrent bias with the current "
+                f"(alpha {1.0 - current_decay}); Loihi adds it to v; use a recurrent Linear without bias or alpha=0"
+            )
+        state.nodes[-1] = neuron.replace(bias=(neuron.bias + bias.reshape(-1)).astype(np.float32))
+        warn_bias_order("snnTorch", path, (f"{path}.recurrent",))
+    state.nodes.append(RecurrentDense(state.name("recurrent"), (neuron.name,), weight=weight))
+
+
+@register_converter(snntorch.RLeaky)
+def convert_rleaky(module: snntorch.RLeaky, state: ConversionState, path: str) -> None:
+    """snnTorch ``RLeaky`` (subtract reset) -> ``DelayedResetLIF`` + ``RecurrentDense``; see the module docstring.
+
+    Raises:
+        UnsupportedLayerError: for a zero reset, a convolutional recurrence and the refused options.
+    """
+    _refuse_unsupported(module, path)
+    threshold = _scalar(module, "threshold", path)
+    beta = _scalar(module, "beta", path, clamp=True)
+    _add_neuron(module, state, path, threshold, 1.0, _decay(beta))
+    _add_recurrent(module, state, path, 1.0)
+
+
+@register_converter(snntorch.RSynaptic)
+def convert_rsynaptic(module: snntorch.RSynaptic, state: ConversionState, path: str) -> None:
+    """snnTorch ``RSynaptic`` (subtract reset) -> ``DelayedResetLIF`` (``current_decay = 1 - alpha``) and a
+    ``RecurrentDense``.
+
+    Raises:
+        UnsupportedLayerError: for a zero reset, a convolutional recurrence, a recurrent bias with
+            ``alpha > 0`` and the refused options.
+    """
+    _refuse_unsupported(module, path)
+    threshold = _scalar(module, "threshold", path)
+    alpha = _scalar(module, "alpha", path, clamp=True)
+    beta = _scalar(module, "beta", path, clamp=True)
+    _add_neuron(module, state, path, threshold, _decay(alpha), _decay(beta))
+    _add_recurrent(module, state, path, _decay(alpha))
