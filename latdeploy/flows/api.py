@@ -23,7 +23,7 @@ from latdeploy.flows.export import ExportResult
 from latdeploy.flows.export import export as export_flow
 from latdeploy.flows.verify import VerifyResult, verify_source
 from latdeploy.hw.profile import DEFAULT_PROFILE
-from latdeploy.nn.checkpoint import save
+from latdeploy.nn.checkpoint import GRAPH_SUFFIX, save, saves_as_checkpoint
 from latdeploy.report.output_paths import check_file_output
 
 PathLike = str | os.PathLike[str]
@@ -37,7 +37,8 @@ def _model_file(
     force: bool,
 ) -> Path:
     """Return the model file to export: ``model`` itself if it is a path, else ``model`` saved to ``save_as``
-    (default: ``out`` with the suffix ``.pt``) with ``metadata`` (:func:`latdeploy.save`).
+    (default: ``out`` with the suffix ``.pt``, or ``.onnx`` for a network :func:`latdeploy.save` writes as
+    its float graph) with ``metadata`` (:func:`latdeploy.save`).
 
     Raises:
         LatdeployError: if a live model comes without ``out`` or ``save_as``, or without the metadata
@@ -49,9 +50,9 @@ def _model_file(
     if save_as is None:
         if out is None:
             raise LatdeployError("export of a live model: give out= (the bundle) or save_as= (the model file)")
-        save_as = Path(out).with_suffix(".pt")
+        save_as = Path(out).with_suffix(".pt" if saves_as_checkpoint(model) else GRAPH_SUFFIX)
     path = check_file_output(Path(save_as), "model", [], force, flag="save_as")
-    return save(model, path, metadata)
+    return save(model, path, metadata, encoder=metadata["encoder"])
 
 
 def export(
@@ -66,7 +67,7 @@ def export(
     save_as: PathLike | None = None,
     input_shape: list[int] | tuple[int, ...] | None = None,
     timesteps: int | None = None,
-    encoder: str = "latency",
+    encoder: str | None = "latency",
     classes: int | None = None,
     dataset: str = "user-data",
     timeout: float | None = None,
@@ -97,7 +98,8 @@ def export(
         "classes": classes,
     }
     if isinstance(model, nn.Module):
-        missing = [key for key, value in metadata.items() if value is None]
+        optional = () if saves_as_checkpoint(model) else ("encoder", "classes")  # a graph: spikes in, its outputs
+        missing = [key for key, value in metadata.items() if value is None and key not in optional]
         if missing:
             raise LatdeployError(f"export of a live model: give {', '.join(missing)} (its metadata)")
     out_path = None if out is None else Path(out)
