@@ -73,6 +73,7 @@ def export(
     timeout: float | None = None,
     formats: tuple[str, ...] = ("onnx",),
     force: bool = False,
+    dt: float | None = None,
 ) -> ExportResult:
     """Export ``model`` (a model file, or a live model :func:`latdeploy.save` stores) to ``target`` and verify
     it on ``samples`` samples of ``data`` (``latdeploy export MODEL --data DATA``).
@@ -80,7 +81,10 @@ def export(
     A live model is first saved to ``save_as`` (default ``out`` with the suffix ``.pt``; never over a file
     latdeploy did not write unless ``force``), with ``input_shape`` (the per-step input, e.g. ``[100]``),
     ``timesteps``, ``encoder``, ``classes`` and ``dataset`` as its metadata, so that ``verify_deployment(out)`` finds
-    it again. ``data``/``calibration_data``: an ``.npz`` (``x``, optional ``y``), a directory of such
+    it again; a network that is not latdeploy's is saved as its float graph (``.onnx``, ``encoder`` may be
+    None for spike inputs and ``classes`` defaults to its outputs). ``model`` may also be a graph file
+    (``.nir``, float ``.onnx``; ``dt``: the time step of a ``.nir`` file that states none), which needs
+    ``data``. ``data``/``calibration_data``: an ``.npz`` (``x``, optional ``y``), a directory of such
     shards, ``"module:function"`` or data already read (:data:`latdeploy.data.source.DataSpec`).
 
     Returns:
@@ -116,6 +120,7 @@ def export(
         force=force,
         data=data,
         calibration_data=calibration_data,
+        dt=dt,
     )
 
 
@@ -128,6 +133,7 @@ def verify_deployment(
     profile: str | None = None,
     backend: str | None = None,
     calibration_data: DataSpec | None = None,
+    dt: float | None = None,
 ) -> VerifyResult:
     """Verify ``source`` (a bundle or a model file) float vs fixed point vs ``backend`` on ``data``
     (``latdeploy verify SOURCE --data DATA``; a bundle finds the data it was exported with, checked by hash).
@@ -146,6 +152,7 @@ def verify_deployment(
         backend=backend,
         data=data,
         calibration_data=calibration_data,
+        dt=dt,
     )
 
 
@@ -156,6 +163,7 @@ def estimate_energy(
     data: DataSpec | None = None,
     samples: int | None = 100,
     calibration_data: DataSpec | None = None,
+    dt: float | None = None,
 ) -> dict[str, Any]:
     """Count and price ``source``'s synaptic operations, neuron updates and spikes on ``data`` for each of
     ``profiles`` (``latdeploy energy SOURCE --data DATA``).
@@ -166,5 +174,7 @@ def estimate_energy(
     Raises:
         LatdeployError: as ``latdeploy energy``.
     """
-    _, table = energy_of_source(Path(source), profiles, samples=samples, data=data, calibration_data=calibration_data)
+    _, table = energy_of_source(
+        Path(source), profiles, samples=samples, data=data, calibration_data=calibration_data, dt=dt
+    )
     return table

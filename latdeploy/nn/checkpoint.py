@@ -71,6 +71,8 @@ class TrustedPickleWarning(UserWarning):
 
 GRAPH_SUFFIX = ".onnx"
 """The suffix of a model saved as its float graph (:func:`save` of a network that is not latdeploy's)."""
+PROBE_METADATA = {"input_shape": [1], "timesteps": 1, "encoder": "latency"}
+"""Metadata for asking :func:`sequential_config` whether a Sequential's layers have a config form."""
 GRAPH_ENCODERS = ("latency",)
 """Encoders a model saved as its float graph may name (they take no trained weights); ``None``: its
 inputs are already-encoded spikes."""
@@ -153,7 +155,7 @@ def _is_latdeploy_sequential(model: nn.Module) -> bool:
     if not isinstance(model, nn.Sequential):
         return False
     try:
-        sequential_config(model, {"input_shape": [1], "timesteps": 1, "encoder": "latency"})
+        sequential_config(model, PROBE_METADATA)
     except ModelFormatError:
         return False
     return True
@@ -167,6 +169,13 @@ def _save_graph(model: nn.Module, path: Path, metadata: dict[str, Any]) -> Path:
         ModelFormatError: for a path without ``.onnx``, a missing input shape or ``timesteps``, an unknown encoder.
         UnsupportedLayerError: for a layer the frontend cannot convert.
     """
+    if path.suffix.lower() != GRAPH_SUFFIX and isinstance(model, nn.Sequential):
+        try:
+            sequential_config(model, PROBE_METADATA)
+        except ModelFormatError as error:  # say why it is no checkpoint, and where the graph form goes
+            raise ModelFormatError(
+                f"{error}; or give a path ending in {GRAPH_SUFFIX} to save its float graph"
+            ) from error
     if path.suffix.lower() != GRAPH_SUFFIX:
         raise ModelFormatError(
             f"{path}: a {type(model).__name__} that is not built from latdeploy's blocks is saved as its float "
