@@ -169,6 +169,8 @@ def open_source(
         LatdeployError: from the format's reader.
     """
     path = Path(path)
+    if not path.exists():
+        raise ModelFormatError(f"{path}: no such model file")
     kind = detect_format(path)
     if kind == "checkpoint":
         model, metadata = load(path, trust_pickle=trust_pickle)

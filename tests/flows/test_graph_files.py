@@ -90,7 +90,7 @@ def test_graph_onnx_with_its_host_encoder_exports_verifies_and_prices_on_the_dat
 
     result = invoke("energy", files["graph.onnx"], "--data", files["analog"], "--samples", "6", "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["counts"]["sops"] > 0
+    assert json.loads(result.output)["profiles"][0]["sops"] > 0
 
 
 def test_nir_file_exports_on_encoded_spikes_with_zero_mismatches(files, tmp_path):

@@ -109,3 +109,20 @@ def test_save_refuses_an_encoder_a_graph_cannot_carry(tmp_path):
         latdeploy.save(net, tmp_path / "net.onnx", input_shape=[8], timesteps=4, encoder="stc")
     with pytest.raises(ModelFormatError, match="needs timesteps"):
         latdeploy.save(net, tmp_path / "net.onnx", input_shape=[8])
+
+
+def test_the_api_exports_a_live_plain_sequential_through_its_saved_graph(tmp_path):
+    pytest.importorskip("lava.magma.core.run_configs")
+    torch.manual_seed(2)
+    net = nn.Sequential(nn.Linear(8, 6), LIF(6, threshold=0.5), nn.Linear(6, 3), LIF(3, threshold=0.5))
+    with torch.no_grad():
+        net[0].weight.mul_(2.0)
+    rng = np.random.default_rng(3)
+    data = tmp_path / "spikes.npz"
+    np.savez(data, x=(rng.random((12, 5, 8)) < 0.4).astype(np.uint8), y=rng.integers(0, 3, 12))
+    result = latdeploy.export(
+        net, data=data, out=tmp_path / "seq.latdeploy", samples=6, input_shape=[8], timesteps=5, encoder=None
+    )
+    assert (tmp_path / "seq.onnx").is_file()  # the live network's float graph, beside the bundle
+    assert result.parity["fixed_vs_hardware"]["mismatches"] == 0 and result.parity_ok
+    assert result.data["test"]["inputs"] == "encoded"
