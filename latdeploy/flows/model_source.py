@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 import torch
 from torch import nn
 
@@ -26,7 +27,7 @@ from latdeploy.data.checks import DESCRIPTIONS, ENCODED, UNIT_RANGE_ENCODERS, ch
 from latdeploy.data.registry import Split
 from latdeploy.data.source import CALIBRATION_SAMPLES, DataSpec, ModelData, model_data
 from latdeploy.data.user import UserData, read_user_data
-from latdeploy.errors import InputFormatError, ModelFormatError
+from latdeploy.errors import InputFormatError, ModelFormatError, one_line
 from latdeploy.flows.prepare import PreparedGraph, prepare_integer_graph, spikes_of
 from latdeploy.frontend.model_file import detect_format, read_graph_file
 from latdeploy.hw.profile import Profile
@@ -37,10 +38,12 @@ from latdeploy.nn.network import make_encoder
 from latdeploy.passes.base import run_passes
 from latdeploy.passes.quantize import QuantizeForProfile
 from latdeploy.report.bundle import BUNDLE_MODEL_FILE
+from latdeploy.untrusted.json_document import load_json
 
 ANALOG = "analog"
 FORMAT_NAMES = {"onnx": "graph (.onnx)", "nir": "NIR graph (.nir)", "netx": "lava-dl network (.net)"}
 HOST_FILE = "host.onnx"
+HOST_PROPERTY = "latdeploy.host"
 BUNDLE_MODEL_FILES = {"checkpoint": BUNDLE_MODEL_FILE, "onnx": "model.onnx", "nir": "model.nir", "netx": "model.net"}
 """The name of the model file's copy in a bundle, per format."""
 
@@ -89,7 +92,12 @@ class ModelSource:
         """The per-sample shape of the analog inputs the file's encoder takes (None: no encoder)."""
         if self.host is None and self.encoder is None:
             return None
-        return tuple(int(n) for n in self.metadata["input_shape"])
+        shape = self.metadata.get("input_shape")
+        if not isinstance(shape, list) or not all(isinstance(n, int) and n >= 1 for n in shape):
+            raise ModelFormatError(
+                f"{self.path}: metadata field 'input_shape' must be positive integers, got {shape!r}"
+            )
+        return tuple(shape)
 
     def require_float(self, command: str) -> None:
         """Refuse an integer file for ``command``, which compares against the float model.
@@ -110,6 +118,25 @@ class ModelSource:
             for name, graph in (("float_graph", self.float_graph), ("int_graph", self.int_graph))
         }
         return replace(self, metadata={**self.metadata, "timesteps": int(timesteps)}, **graphs)
+
+
+def host_info(host: bytes) -> dict[str, Any]:
+    """Return a ``host.onnx``'s ``latdeploy.host`` metadata (``encoder``, ``timesteps``, ...).
+
+    Raises:
+        ModelFormatError: if the file is not a host ONNX graph written by latdeploy.
+    """
+    try:
+        proto = onnx.load_from_string(host)
+    except Exception as error:  # protobuf raises DecodeError and others for bytes that are not ONNX
+        raise ModelFormatError(f"{HOST_FILE}: not an ONNX model ({one_line(error)})") from error
+    props = {prop.key: prop.value for prop in proto.metadata_props}
+    if HOST_PROPERTY not in props:
+        raise ModelFormatError(f"{HOST_FILE}: not latdeploy's host graph (no {HOST_PROPERTY!r} metadata)")
+    info = load_json(props[HOST_PROPERTY], f"{HOST_FILE}: metadata {HOST_PROPERTY!r}")
+    if not isinstance(info, dict):
+        raise ModelFormatError(f"{HOST_FILE}: metadata {HOST_PROPERTY!r} is not a JSON object")
+    return info
 
 
 def bundle_model_file(kind: str, path: Path) -> str:
@@ -232,11 +259,11 @@ def _graph_split(source: ModelSource, user: UserData, labels: bool) -> tuple[Spl
                 f"{where}: field 'x' holds values in [{float(x.min()):g}, {float(x.max()):g}]; "
                 f"the {encoder!r} encoder expects [0, 1]"
             )
-        counts = encoder == "stc" and x.dtype == np.uint8
+        counts = (host_info(source.host)["encoder"] if source.host else encoder) == "stc" and x.dtype == np.uint8
         x = np.ascontiguousarray(x.reshape(len(x), *analog), dtype=np.uint8 if counts else np.float32)
     else:
         step = "T" if source.format == "nir" else str(steps)
-        expected = _shape_text((step, *_graph_step_shapes(source)[-1]))  # type: ignore[arg-type]
+        expected = "[N, " + ", ".join([step, *(str(n) for n in _graph_step_shapes(source)[-1])]) + "]"
         also = "" if analog is None else f" or {_shape_text(analog)} inputs its encoder encodes"
         raise InputFormatError(
             f"{where}: field 'x' has shape {list(x.shape)}; {source.path.name} takes {expected} encoded spikes{also}"
@@ -267,7 +294,7 @@ def source_data(
 
     A checkpoint takes its data as :func:`latdeploy.data.source.model_data`; a graph file needs
     ``data`` (it carries no dataset) and calibrates on ``calibration_data``, else the first
-    :data:`~latdeploy.data.source.CALIBRATION_SAMPLES` of ``data``; an integer file is not calibrated.
+    :data:`~latdeploy.data.source.CALIBRATION_SAMPLES` of ``data``.
 
     Raises:
         InputFormatError: if a graph file comes without ``data``, or the data does not fit it.
@@ -284,7 +311,7 @@ def source_data(
     test, test_record, steps = _graph_split(source, user, labels)
     if source.format == "nir":
         source = source.with_timesteps(steps)
-    if not calibration or source.integer:
+    if not calibration:
         return source, ModelData(test, _head(test, 0), {"test": test_record})
     if calibration_data is not None:
         other = calibration_data if isinstance(calibration_data, UserData) else read_user_data(calibration_data)
@@ -318,7 +345,7 @@ def prepare_source(
 ) -> PreparedGraph:
     """Quantize ``source`` for ``profile`` on the ``calibration`` spikes ``[B, T, n]``
     (:func:`latdeploy.flows.prepare.prepare_integer_graph` for a checkpoint; the file's float graph
-    otherwise). An integer file comes back as it is, with ``float_graph`` None and no layers.
+    otherwise; an integer file is refused first, :meth:`ModelSource.require_float`).
 
     Raises:
         QuantizationRangeError: if a layer cannot be represented in the profile's arithmetic.
@@ -326,8 +353,6 @@ def prepare_source(
     """
     if source.is_checkpoint:
         return prepare_integer_graph(source.model, source.metadata, profile, weight_bits, calibration)
-    if source.integer:
-        return PreparedGraph(None, source.graph, [], calibration)  # type: ignore[arg-type]
     quantizer = QuantizeForProfile(profile, calibration, weight_bits)
     int_graph = run_passes(source.graph, [quantizer])
     return PreparedGraph(source.graph, int_graph, quantizer.layers, calibration)

@@ -3,13 +3,13 @@ by what it is, in one line with exit 2, and the message never mentions pickles o
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 import latdeploy
+from latdeploy.cli import main
 from latdeploy.errors import ModelFormatError
 from latdeploy.frontend.torch_module import graph_from_module
 from latdeploy.ir.onnx_io import write_onnx
@@ -50,15 +50,18 @@ def test_load_names_the_format_it_found(tmp_path, kind):
 
 
 @pytest.mark.parametrize("kind", sorted(FILES))
-def test_export_of_a_file_that_is_not_a_checkpoint_is_one_line_exit_2(tmp_path, kind):
+def test_export_of_a_file_that_is_not_a_checkpoint_is_one_line_exit_2(tmp_path, monkeypatch, capsys, kind):
     write, message = FILES[kind]
     path = tmp_path / "model.pt"
     write(path)
-    command = [sys.executable, "-m", "latdeploy.cli", "export", str(path), "--samples", "2"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=tmp_path)
-    assert result.returncode == 2, result.stderr
-    assert result.stderr.count("\n") == 1 and message in result.stderr
-    assert "pickle" not in result.stderr.lower()
+    monkeypatch.chdir(tmp_path)  # where export would write its default bundle
+    monkeypatch.setattr(sys, "argv", ["latdeploy", "export", str(path), "--samples", "2"])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    stderr = capsys.readouterr().err
+    assert exit_info.value.code == 2, stderr
+    assert stderr.count("\n") == 1 and message in stderr
+    assert "pickle" not in stderr.lower()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["model.pt", *(["model.onnx"] if kind == "onnx" else [])]
     )

@@ -6,7 +6,6 @@ a float graph on the input it runs; what cannot work is a one-line exit-2 error.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from click.testing import CliRunner
 
 from latdeploy.backends.host_onnx import host_onnx_bytes
 from latdeploy.backends.nir import write_nir
-from latdeploy.cli import cli
+from latdeploy.cli import cli, main
 from latdeploy.data.registry import load_split
 from latdeploy.flows.prepare import encode
 from latdeploy.frontend.torch_module import graph_from_module
@@ -37,10 +36,12 @@ def invoke(*args: object):
     return CliRunner().invoke(cli, [str(arg) for arg in args])
 
 
-def latdeploy_cli(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``latdeploy`` in a subprocess (in ``cwd``): its exit status and output as a user sees them."""
-    command = [sys.executable, "-m", "latdeploy.cli", *(str(arg) for arg in args)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=cwd)
+def exit_and_stderr(monkeypatch, capsys, *args: object) -> tuple[int, str]:
+    """Run ``latdeploy`` as its console script does (``cli.main``): its exit status and what it printed to stderr."""
+    monkeypatch.setattr(sys, "argv", ["latdeploy", *(str(arg) for arg in args)])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    return exit_info.value.code, capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +104,8 @@ def test_nir_file_exports_on_encoded_spikes_with_zero_mismatches(files, tmp_path
     assert json.loads((out / "manifest.json").read_text())["model"]["file"] == "model.nir"
 
 
-def test_sweep_requantizes_a_float_graph_per_setting_and_refuses_an_integer_file(files, tmp_path):
+@pytest.mark.slow
+def test_sweep_requantizes_a_float_graph_per_setting(files, tmp_path):
     result = invoke(
         "sweep", files["float.onnx"], "--data", files["encoded"], "--weight-bits", "8,3", "--samples", "10",
         "--hardware-samples", "1", "-o", tmp_path / "float.sweep", "--quiet", "--json",
@@ -113,11 +115,6 @@ def test_sweep_requantizes_a_float_graph_per_setting_and_refuses_an_integer_file
     assert [s["weight_bits"] for s in settings] == [8, 3]
     assert all(s["fixed_vs_hardware_mismatches"] == 0 for s in settings)
     assert settings[0]["sops"] != settings[1]["sops"] or settings[0]["accuracy"] != settings[1]["accuracy"]
-
-    result = latdeploy_cli("sweep", files["graph.int.onnx"], "--data", files["encoded"], "-o", tmp_path / "int.sweep")
-    assert result.returncode == 2, result.stderr
-    assert result.stderr.count("\n") == 1
-    assert "holds an integer graph, with no float model for sweep to compare against" in result.stderr
 
 
 def test_run_on_a_float_graph_quantizes_it_on_its_input_and_says_so(files, tmp_path):
@@ -139,12 +136,13 @@ def test_run_on_a_float_graph_quantizes_it_on_its_input_and_says_so(files, tmp_p
         (("export", "float.onnx", "--data", "analog"), "field 'x' has shape [30, 64]; float.onnx takes [N, 8, 64]"),
         (("export", "graph.int.onnx", "--data", "encoded"), "holds an integer graph, with no float model for export"),
         (("energy", "graph.int.onnx", "--data", "encoded"), "holds an integer graph, with no float model for energy"),
+        (("sweep", "graph.int.onnx", "--data", "encoded"), "holds an integer graph, with no float model for sweep"),
     ],
 )
-def test_what_a_graph_file_cannot_do_is_a_one_line_exit_2_error(files, tmp_path, args, message):
-    named = [str(files.get(arg, arg)) for arg in args]
-    result = latdeploy_cli(*named, "--samples", "2", cwd=tmp_path)
-    assert result.returncode == 2, result.stderr
-    assert result.stderr.count("\n") == 1, result.stderr
-    assert message in result.stderr
+def test_what_a_graph_file_cannot_do_is_a_one_line_exit_2_error(files, tmp_path, monkeypatch, capsys, args, message):
+    monkeypatch.chdir(tmp_path)  # where export and sweep would write their default outputs
+    code, stderr = exit_and_stderr(monkeypatch, capsys, *(files.get(arg, arg) for arg in args), "--samples", "2")
+    assert code == 2, stderr
+    assert stderr.count("\n") == 1, stderr
+    assert message in stderr
     assert not list(tmp_path.iterdir())
