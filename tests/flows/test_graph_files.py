@@ -104,7 +104,6 @@ def test_nir_file_exports_on_encoded_spikes_with_zero_mismatches(files, tmp_path
     assert json.loads((out / "manifest.json").read_text())["model"]["file"] == "model.nir"
 
 
-@pytest.mark.slow
 def test_sweep_requantizes_a_float_graph_per_setting(files, tmp_path):
     result = invoke(
         "sweep", files["float.onnx"], "--data", files["encoded"], "--weight-bits", "8,3", "--samples", "10",
