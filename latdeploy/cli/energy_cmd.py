@@ -9,7 +9,14 @@ import click
 
 from latdeploy.cli.app import cli
 from latdeploy.cli.format import energy_lines
-from latdeploy.cli.options import data_options, execution_of, executor_options, samples_option, weight_bits_option
+from latdeploy.cli.options import (
+    data_options,
+    dt_option,
+    execution_of,
+    executor_options,
+    samples_option,
+    weight_bits_option,
+)
 from latdeploy.hw.profile import DEFAULT_PROFILE
 from latdeploy.report import schema_versions
 from latdeploy.report.schema_versions import versioned
@@ -26,6 +33,7 @@ from latdeploy.untrusted.text import printable
 @click.option("--model", "model_path", type=click.Path(path_type=Path), default=None, help="Model file of a bundle.")
 @click.option("--json", "as_json", is_flag=True, help="Print {counts, profiles: [energy.json ...]} as JSON.")
 @data_options()
+@dt_option()
 @executor_options()
 def energy(
     source: Path,
@@ -40,6 +48,7 @@ def energy(
     ray_address: str | None,
     chunk_samples: int | None,
     memory_limit: int | None,
+    dt: float | None,
 ) -> None:
     """Count SOPs, neuron updates and spikes of SOURCE (model file or bundle) and price them per profile.
 
@@ -52,7 +61,7 @@ def energy(
 
     execution = execution_of(executor, ray_address, chunk_samples, memory_limit)
     subject, table = energy_of_source(
-        source, profiles, samples, weight_bits, model_path, data, calibration_data, execution
+        source, profiles, samples, weight_bits, model_path, data, calibration_data, execution, dt
     )
     if as_json:
         click.echo(json.dumps(versioned(table, schema_versions.ENERGY), indent=2, sort_keys=True))

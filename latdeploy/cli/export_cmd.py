@@ -15,6 +15,7 @@ from latdeploy.cli.app import cli
 from latdeploy.cli.format import executor_line, export_lines, gate_failure, parity_failure
 from latdeploy.cli.options import (
     data_options,
+    dt_option,
     execution_of,
     executor_options,
     force_option,
@@ -80,6 +81,7 @@ def json_summary(result: Any) -> dict[str, Any]:
 @gate_options()
 @force_option()
 @data_options()
+@dt_option()
 @executor_options()
 def export(
     formats: tuple[str, ...],
@@ -103,6 +105,7 @@ def export(
     ray_address: str | None,
     chunk_samples: int | None,
     memory_limit: int | None,
+    dt: float | None,
 ) -> None:
     """Export MODEL to TARGET, verify it spike for spike and estimate its energy.
 
@@ -138,6 +141,7 @@ def export(
             calibration_data=calibration_data,
             gates=Gates(max_accuracy_drop, min_agreement),
             execution=execution_of(executor, ray_address, chunk_samples, memory_limit, detail_of(advance)),
+            dt=dt,
         )
     if as_json:
         click.echo(json.dumps(json_summary(result), indent=2, sort_keys=True))

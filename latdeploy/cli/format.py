@@ -330,6 +330,7 @@ def run_line(summary: dict[str, Any]) -> str:
             if summary.get("layout_also_fits")
             else ""
         )
+        + (f"\n{summary['quantized']}" if "quantized" in summary else "")
     )
 
 

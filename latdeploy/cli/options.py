@@ -256,6 +256,16 @@ def data_options() -> Decorator:
     return decorate
 
 
+def dt_option() -> Decorator:
+    """``--dt SECONDS`` (as ``dt``, a positive float or None): the time step of a ``.nir`` file that states none."""
+    return click.option(
+        "--dt",
+        type=click.FloatRange(min=0.0, min_open=True),
+        default=None,
+        help="Time step in seconds of a .nir file that states none (Sinabs: 1, snnTorch: 1e-4, Norse: its dt).",
+    )
+
+
 def executor_options() -> Decorator:
     """``--executor``, ``--ray-address``, ``--chunk-samples`` and ``--memory-limit`` (as ``executor``,
     ``ray_address``, ``chunk_samples``, ``memory_limit``): how the samples run; :func:`execution_of`

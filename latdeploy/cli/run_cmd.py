@@ -9,7 +9,7 @@ import click
 
 from latdeploy.cli.app import cli
 from latdeploy.cli.format import run_line
-from latdeploy.cli.options import backend_option, force_option, memory_limit_option, profile_option
+from latdeploy.cli.options import backend_option, dt_option, force_option, memory_limit_option, profile_option
 from latdeploy.report import schema_versions
 from latdeploy.report.schema_versions import versioned
 from latdeploy.untrusted.text import printable
@@ -35,12 +35,7 @@ from latdeploy.untrusted.text import printable
 @profile_option(help_text="Profile for checkpoints.")
 @force_option()
 @memory_limit_option()
-@click.option(
-    "--dt",
-    type=click.FloatRange(min=0.0, min_open=True),
-    default=None,
-    help="Time step in seconds of a .nir file that states none (Sinabs: 1, snnTorch: 1e-4, Norse: its dt).",
-)
+@dt_option()
 @click.option(
     "--layout",
     type=click.Choice(["auto", "NT", "BT", "WHCT", "CHWT"]),

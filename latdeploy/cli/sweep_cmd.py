@@ -13,6 +13,7 @@ from latdeploy.cli.format import sweep_lines
 from latdeploy.cli.options import (
     backend_option,
     data_options,
+    dt_option,
     execution_of,
     executor_options,
     force_option,
@@ -52,6 +53,7 @@ def _bits(value: str) -> list[int]:
 @gate_options()
 @force_option()
 @data_options()
+@dt_option()
 @executor_options()
 def sweep(
     model: Path,
@@ -72,6 +74,7 @@ def sweep(
     ray_address: str | None,
     chunk_samples: int | None,
     memory_limit: int | None,
+    dt: float | None,
 ) -> None:
     """Quantize MODEL at each weight bit width; compare accuracy, parity and energy (with a Pareto plot).
 
@@ -100,6 +103,7 @@ def sweep(
             calibration_data=calibration_data,
             gates=gates,
             execution=execution_of(executor, ray_address, chunk_samples, memory_limit, detail_of(advance)),
+            dt=dt,
         )
     write_sweep(result, out, f"{Path(model).name} on {profile_name}")
     if as_json:

@@ -13,6 +13,7 @@ from latdeploy.cli.format import executor_line, gate_failure, parity_failure, ve
 from latdeploy.cli.options import (
     backend_option,
     data_options,
+    dt_option,
     execution_of,
     executor_options,
     force_option,
@@ -50,6 +51,7 @@ from latdeploy.verify.gates import Gates, gates_ok
 @gate_options()
 @force_option()
 @data_options()
+@dt_option()
 @executor_options()
 def verify(
     source: Path,
@@ -73,6 +75,7 @@ def verify(
     ray_address: str | None,
     chunk_samples: int | None,
     memory_limit: int | None,
+    dt: float | None,
 ) -> None:
     """Verify SOURCE (a model file or an exported bundle) spike for spike: float vs fixed point vs hardware.
 
@@ -104,6 +107,7 @@ def verify(
             calibration_data,
             gates,
             execution_of(executor, ray_address, chunk_samples, memory_limit, detail_of(advance)),
+            dt,
         )
     report = result.report
     if report["hardware_samples"] < hardware_samples:

@@ -23,7 +23,7 @@ from latdeploy.flows.export import ExportResult
 from latdeploy.flows.export import export as export_flow
 from latdeploy.flows.verify import VerifyResult, verify_source
 from latdeploy.hw.profile import DEFAULT_PROFILE
-from latdeploy.nn.checkpoint import save
+from latdeploy.nn.checkpoint import GRAPH_SUFFIX, save, saves_as_checkpoint
 from latdeploy.report.output_paths import check_file_output
 
 PathLike = str | os.PathLike[str]
@@ -37,7 +37,8 @@ def _model_file(
     force: bool,
 ) -> Path:
     """Return the model file to export: ``model`` itself if it is a path, else ``model`` saved to ``save_as``
-    (default: ``out`` with the suffix ``.pt``) with ``metadata`` (:func:`latdeploy.save`).
+    (default: ``out`` with the suffix ``.pt``, or ``.onnx`` for a network :func:`latdeploy.save` writes as
+    its float graph) with ``metadata`` (:func:`latdeploy.save`).
 
     Raises:
         LatdeployError: if a live model comes without ``out`` or ``save_as``, or without the metadata
@@ -49,9 +50,9 @@ def _model_file(
     if save_as is None:
         if out is None:
             raise LatdeployError("export of a live model: give out= (the bundle) or save_as= (the model file)")
-        save_as = Path(out).with_suffix(".pt")
+        save_as = Path(out).with_suffix(".pt" if saves_as_checkpoint(model) else GRAPH_SUFFIX)
     path = check_file_output(Path(save_as), "model", [], force, flag="save_as")
-    return save(model, path, metadata)
+    return save(model, path, metadata, encoder=metadata["encoder"])
 
 
 def export(
@@ -66,12 +67,13 @@ def export(
     save_as: PathLike | None = None,
     input_shape: list[int] | tuple[int, ...] | None = None,
     timesteps: int | None = None,
-    encoder: str = "latency",
+    encoder: str | None = "latency",
     classes: int | None = None,
     dataset: str = "user-data",
     timeout: float | None = None,
     formats: tuple[str, ...] = ("onnx",),
     force: bool = False,
+    dt: float | None = None,
 ) -> ExportResult:
     """Export ``model`` (a model file, or a live model :func:`latdeploy.save` stores) to ``target`` and verify
     it on ``samples`` samples of ``data`` (``latdeploy export MODEL --data DATA``).
@@ -79,7 +81,10 @@ def export(
     A live model is first saved to ``save_as`` (default ``out`` with the suffix ``.pt``; never over a file
     latdeploy did not write unless ``force``), with ``input_shape`` (the per-step input, e.g. ``[100]``),
     ``timesteps``, ``encoder``, ``classes`` and ``dataset`` as its metadata, so that ``verify_deployment(out)`` finds
-    it again. ``data``/``calibration_data``: an ``.npz`` (``x``, optional ``y``), a directory of such
+    it again; a network that is not latdeploy's is saved as its float graph (``.onnx``, ``encoder`` may be
+    None for spike inputs and ``classes`` defaults to its outputs). ``model`` may also be a graph file
+    (``.nir``, float ``.onnx``; ``dt``: the time step of a ``.nir`` file that states none), which needs
+    ``data``. ``data``/``calibration_data``: an ``.npz`` (``x``, optional ``y``), a directory of such
     shards, ``"module:function"`` or data already read (:data:`latdeploy.data.source.DataSpec`).
 
     Returns:
@@ -97,7 +102,8 @@ def export(
         "classes": classes,
     }
     if isinstance(model, nn.Module):
-        missing = [key for key, value in metadata.items() if value is None]
+        optional = () if saves_as_checkpoint(model) else ("encoder", "classes")  # a graph: spikes in, its outputs
+        missing = [key for key, value in metadata.items() if value is None and key not in optional]
         if missing:
             raise LatdeployError(f"export of a live model: give {', '.join(missing)} (its metadata)")
     out_path = None if out is None else Path(out)
@@ -114,6 +120,7 @@ def export(
         force=force,
         data=data,
         calibration_data=calibration_data,
+        dt=dt,
     )
 
 
@@ -126,6 +133,7 @@ def verify_deployment(
     profile: str | None = None,
     backend: str | None = None,
     calibration_data: DataSpec | None = None,
+    dt: float | None = None,
 ) -> VerifyResult:
     """Verify ``source`` (a bundle or a model file) float vs fixed point vs ``backend`` on ``data``
     (``latdeploy verify SOURCE --data DATA``; a bundle finds the data it was exported with, checked by hash).
@@ -144,6 +152,7 @@ def verify_deployment(
         backend=backend,
         data=data,
         calibration_data=calibration_data,
+        dt=dt,
     )
 
 
@@ -154,6 +163,7 @@ def estimate_energy(
     data: DataSpec | None = None,
     samples: int | None = 100,
     calibration_data: DataSpec | None = None,
+    dt: float | None = None,
 ) -> dict[str, Any]:
     """Count and price ``source``'s synaptic operations, neuron updates and spikes on ``data`` for each of
     ``profiles`` (``latdeploy energy SOURCE --data DATA``).
@@ -164,5 +174,7 @@ def estimate_energy(
     Raises:
         LatdeployError: as ``latdeploy energy``.
     """
-    _, table = energy_of_source(Path(source), profiles, samples=samples, data=data, calibration_data=calibration_data)
+    _, table = energy_of_source(
+        Path(source), profiles, samples=samples, data=data, calibration_data=calibration_data, dt=dt
+    )
     return table

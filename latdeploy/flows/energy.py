@@ -10,7 +10,6 @@ from typing import Any
 from latdeploy.data.source import DataSpec
 from latdeploy.energy.counting import energy_table
 from latdeploy.executors.evaluate import Execution, open_evaluator
-from latdeploy.flows.prepare import spikes_of
 from latdeploy.flows.sample_count import sample_count
 from latdeploy.flows.verify import Subject, load_subject
 from latdeploy.hw.profile import load_profile
@@ -25,6 +24,7 @@ def energy_of_source(
     data: DataSpec | None = None,
     calibration_data: DataSpec | None = None,
     execution: Execution | None = None,
+    dt: float | None = None,
 ) -> tuple[Subject, dict[str, Any]]:
     """Count SOPs, neuron updates and spikes of ``source`` (model file or bundle) on ``samples`` test
     samples (None: all) in the fixed-point simulator and price them for each of ``profile_names``
@@ -35,7 +35,9 @@ def energy_of_source(
     unless ``profile_names`` are given, which re-price it. ``data`` and ``calibration_data`` are the user's data
     (:func:`latdeploy.data.source.model_data`; labels are not needed here). ``execution`` says how
     the samples run (:class:`latdeploy.executors.evaluate.Execution`; None: locally, in chunks
-    within the default memory limit); the counts are the same whatever it says.
+    within the default memory limit); the counts are the same whatever it says. ``source`` may be a
+    float graph file (:mod:`latdeploy.flows.model_source`; ``dt``: the time step of a ``.nir`` file
+    that states none), quantized on the calibration data.
 
     Returns:
         ``(subject, table)``: what was counted (:class:`~latdeploy.flows.verify.Subject`) and
@@ -49,11 +51,13 @@ def energy_of_source(
     """
     loaded = [load_profile(name) for name in profile_names]
     chips = [name for name, profile in zip(profile_names, loaded, strict=True) if profile.kind == "chip"]
-    subject = load_subject(source, chips[0] if chips else None, weight_bits, model_path, data, calibration_data)
+    subject = load_subject(
+        source, chips[0] if chips else None, weight_bits, model_path, data, calibration_data, dt, command="energy"
+    )
     loaded = loaded or [subject.profile]
     test = subject.data.test
     count = sample_count(samples, len(test.x))
-    spikes = spikes_of(subject.model, test, count)
+    spikes = subject.spikes(test, count)
     with open_evaluator(execution) as evaluator:
         trace = evaluator.evaluate(subject.int_graph, spikes, simulators=("fixed",)).traces["fixed"]
     table = energy_table(subject.int_graph, spikes, trace, loaded, subject.float_graph)

@@ -17,18 +17,26 @@ import latdeploy
 from latdeploy.backends.host_onnx import check_host_onnx, host_onnx_bytes
 from latdeploy.backends.interchange import interchange_writers
 from latdeploy.backends.select import backend_for_target
-from latdeploy.data.source import DataSpec, data_paths, model_data
+from latdeploy.data.registry import Split
+from latdeploy.data.source import DataSpec, data_paths
 from latdeploy.energy.counting import energy_report
 from latdeploy.executors.evaluate import Execution, open_evaluator
-from latdeploy.flows.prepare import prepare_integer_graph, spikes_of
+from latdeploy.flows.model_source import (
+    ModelSource,
+    bundle_model_file,
+    open_source,
+    prepare_source,
+    source_data,
+    source_spikes,
+)
 from latdeploy.flows.sample_count import sample_count
 from latdeploy.hw.mapper import map_graph
 from latdeploy.hw.profile import DEFAULT_PROFILE, load_profile
 from latdeploy.ir.onnx_io import write_onnx
-from latdeploy.nn.checkpoint import LIMITS, load
+from latdeploy.nn.checkpoint import LIMITS
 from latdeploy.passes.range_analysis import check_ranges, range_report
 from latdeploy.report import schema_versions
-from latdeploy.report.bundle import BUNDLE_MODEL_FILE, BUNDLE_PROFILE_FILE, dump_json, write_bundle
+from latdeploy.report.bundle import BUNDLE_PROFILE_FILE, dump_json, write_bundle
 from latdeploy.report.html import render_report
 from latdeploy.report.output_paths import check_directory_output
 from latdeploy.report.rasters import raster_sample, spike_rasters
@@ -71,6 +79,22 @@ class ExportResult:
         return gates_ok(self.parity)
 
 
+def _host_model(source: ModelSource, test: Split, samples: int, spikes: np.ndarray) -> bytes | None:
+    """Return ``host.onnx`` (the encoder as plain ONNX, checked to give ``spikes`` on the first ``samples``
+    of ``test``): exported from a checkpoint's encoder, or the graph file's own; None for encoded data or
+    a graph file whose encoder has no ONNX form here.
+
+    Raises:
+        HostOnnxError: if it does not reproduce ``spikes``.
+    """
+    if test.encoded:
+        return None
+    host = host_onnx_bytes(source.model, test.x[:samples]) if source.is_checkpoint else source.host
+    if host is not None:
+        check_host_onnx(host, test.x[:samples], spikes)
+    return host
+
+
 def export(
     model_path: Path,
     target: str | None = None,
@@ -89,6 +113,7 @@ def export(
     calibration_data: DataSpec | None = None,
     gates: Gates | None = None,
     execution: Execution | None = None,
+    dt: float | None = None,
 ) -> ExportResult:
     """Export ``model_path`` to ``target`` and verify it on ``samples`` test samples (None: all).
 
@@ -121,6 +146,11 @@ def export(
     (:class:`latdeploy.executors.evaluate.Execution`: executor, memory limit, chunks; None: locally,
     within the default limit); the bundle is the same whatever it says.
 
+    ``model_path`` is a checkpoint or a float graph file (:mod:`latdeploy.flows.model_source`): a
+    ``.nir``/``.onnx`` graph is quantized for the profile on the calibration data; it needs ``data``, and
+    ``dt`` is the time step of a ``.nir`` file that states none. An integer file (``graph.int.onnx``,
+    ``.net``) has no float model to verify against and is refused.
+
     Returns:
         The :class:`ExportResult`; the bundle is at ``result.out``.
 
@@ -140,29 +170,29 @@ def export(
     out = Path(out) if out is not None else Path(f"{model_path.stem}.latdeploy")
     check_directory_output(out, [model_path, Path(profile_name), *data_paths(data, calibration_data)], force)
     backend = backend_for_target(target)
-    model, metadata = load(model_path, trust_pickle=trust_pickle)
+    source = open_source(model_path, trust_pickle=trust_pickle, dt=dt)
+    source.require_float("export")
     sha256_of_file(model_path, limit=LIMITS["file_bytes"])  # refuses a file beyond the limit before reading it
     model_bytes = model_path.read_bytes()
     profile = load_profile(profile_name)
     profile_yaml = profile.path.read_bytes()
-    chosen = model_data(model, metadata, data, calibration_data)
+    source, chosen = source_data(source, data, calibration_data)
+    metadata = source.metadata
     test = chosen.test
     samples = sample_count(samples, len(test.x), metadata["dataset"] if data is None else "--data")
 
     step = progress or (lambda _stage: None)
     step("quantize")
-    prepared = prepare_integer_graph(model, metadata, profile, weight_bits, spikes_of(model, chosen.calibration))
+    prepared = prepare_source(source, profile, weight_bits, source_spikes(source, chosen.calibration))
     graph, int_graph = prepared.float_graph, prepared.int_graph
     warnings = check_ranges(range_report(int_graph, profile, prepared.calibration), allow_overflow)
     mapping = map_graph(int_graph, profile)
     interchange = interchange_writers(graph, int_graph, tuple(formats))
 
     step("float and fixed-point simulators")
-    spikes = spikes_of(model, test, samples)
+    spikes = source_spikes(source, test, samples)
     labels = test.y[:samples]
-    host_model = None if test.encoded else host_onnx_bytes(model, test.x[:samples])
-    if host_model is not None:
-        check_host_onnx(host_model, test.x[:samples], spikes)
+    host_model = _host_model(source, test, samples, spikes)
     with open_evaluator(execution) as evaluator:
         float_trace = evaluator.evaluate(int_graph, spikes, graph, ("float",)).traces["float"]
         started = time.perf_counter()
@@ -188,6 +218,7 @@ def export(
     parity["gates"] = evaluate_gates(parity, gates or Gates())
     rasters = spike_rasters(int_graph, spikes, float_trace, hardware.trace, raster_sample(parity), backend.name)
     energy = energy_report(int_graph, spikes, fixed_trace, profile, graph)
+    model_file = bundle_model_file(source.format, model_path)
     manifest = {
         "latdeploy": latdeploy.__version__,
         "torch": torch.__version__,
@@ -205,7 +236,8 @@ def export(
         "model": {
             "path": str(model_path),
             "sha256": hashlib.sha256(model_bytes).hexdigest(),
-            "file": BUNDLE_MODEL_FILE,
+            "file": model_file,
+            "format": source.format,
         },
         "dataset": metadata["dataset"],
         "data": chosen.record,
@@ -216,7 +248,7 @@ def export(
             "graph.onnx",
             "graph.int.onnx",
             BUNDLE_PROFILE_FILE,
-            BUNDLE_MODEL_FILE,
+            model_file,
             *(["host.onnx"] if host_model is not None else []),
             "parity.json",
             "energy.json",
@@ -233,7 +265,7 @@ def export(
             "graph.onnx": lambda p: write_onnx(graph, p),
             "graph.int.onnx": lambda p: write_onnx(int_graph, p),
             BUNDLE_PROFILE_FILE: lambda p: p.write_bytes(profile_yaml),
-            BUNDLE_MODEL_FILE: lambda p: p.write_bytes(model_bytes),
+            model_file: lambda p: p.write_bytes(model_bytes),
             **({"host.onnx": lambda p: p.write_bytes(host_model)} if host_model is not None else {}),
             **interchange,
             "quantization.json": lambda p: p.write_text(

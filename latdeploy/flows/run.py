@@ -29,9 +29,12 @@ from latdeploy.data.spike_files import load_spike_array
 from latdeploy.errors import InputFormatError, LatdeployError
 from latdeploy.executors.join import join_traces
 from latdeploy.flows.input_layouts import to_batch
-from latdeploy.frontend.model_file import detect_format, load_graph
-from latdeploy.hw.profile import DEFAULT_PROFILE
+from latdeploy.frontend.model_file import detect_format, load_graph, read_graph_file
+from latdeploy.hw.profile import DEFAULT_PROFILE, load_profile
 from latdeploy.ir import Graph
+from latdeploy.ir.describe import is_integer_graph
+from latdeploy.passes.base import run_passes
+from latdeploy.passes.quantize import QuantizeForProfile
 from latdeploy.report.bundle import atomic_file
 from latdeploy.report.output_paths import check_file_output, check_free_space
 from latdeploy.sim.budget import plan_chunks
@@ -40,6 +43,8 @@ from latdeploy.sim.float_sim import simulate_float
 from latdeploy.sim.trace import Trace
 
 SIMULATORS = {"fixed": simulate_fixed, "float": simulate_float}
+GRAPH_FILES = ("onnx", "nir")
+"""Formats that hold one graph, float or integer (a float one is quantized on the input it runs)."""
 CURRENT_INPUT_MAX = 255
 
 
@@ -162,7 +167,9 @@ def run_file(
     ``(samples, steps, *shape)``, ``WHCT``/``CHWT`` lava-dl's one sample; ``"auto"`` detects it and refuses
     an ambiguous shape). ``dt`` is the time step of a NIR file that states none
     (:func:`~latdeploy.frontend.nir.read_nir`); a ``.net`` file without ``simulation/tSample`` runs for the
-    input's steps.
+    input's steps. A float ``.onnx``/``.nir`` file run by the fixed-point simulator or a hardware
+    backend is quantized for ``profile_name`` with ``spikes`` as its calibration data
+    (``facts["quantized"]`` says so).
 
     A simulator runs within ``memory_limit`` bytes (None: a share of the available memory),
     in chunks of samples where the whole batch does not fit (:func:`simulate_in_chunks`).
@@ -181,11 +188,21 @@ def run_file(
     steps = None  # a .net file without simulation/tSample runs for the input's steps
     if kind == "netx" and spikes.ndim >= 2:
         steps = int(spikes.shape[1] if layout == "BT" else spikes.shape[-1])
-    graph = load_graph(model, integer=backend != "float", profile_name=profile_name, dt=dt, timesteps=steps)
+    integer = backend != "float"
+    if integer and kind in GRAPH_FILES:
+        graph = read_graph_file(model, kind, dt=dt)
+    else:
+        graph = load_graph(model, integer=integer, profile_name=profile_name, dt=dt, timesteps=steps)
     batch, layout, others = to_batch(spikes, graph, layout, source)
     single = layout != "BT" and (layout != "NT" or spikes.ndim == 2)
     check_input_values(batch, graph, source)
     facts: dict[str, Any] = {"file": str(model), "format": kind, "layout": layout}
+    if integer and not is_integer_graph(graph):
+        graph = run_passes(graph, [QuantizeForProfile(load_profile(profile_name), batch)])
+        facts["quantized"] = (
+            f"{Path(model).name} holds a float graph: quantized for {profile_name} with this input "
+            f"({len(batch)} sample(s)) as calibration data"
+        )
     if others:
         facts["layout_also_fits"] = others
     if backend not in SIMULATORS:

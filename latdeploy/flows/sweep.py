@@ -45,12 +45,15 @@ def sweep(
     calibration_data: DataSpec | None = None,
     gates: Gates | None = None,
     execution: Execution | None = None,
+    dt: float | None = None,
 ) -> dict[str, Any]:
     """Quantize ``model_path`` at each of ``weight_bits``, verify (the hardware run on the backend
     named ``backend``, None: the default) and price each setting, on the user's ``data`` and
     ``calibration_data`` when given (:func:`latdeploy.data.source.model_data`); ``execution`` says
     how the samples run (:class:`latdeploy.executors.evaluate.Execution`; None: locally), one
-    executor for every setting.
+    executor for every setting. ``model_path`` may be a float graph file
+    (:mod:`latdeploy.flows.model_source`; ``dt``: the time step of a ``.nir`` file that states none),
+    re-quantized for each setting; an integer file has nothing to re-quantize and is refused.
 
     Returns:
         ``{schema_version, model, profile, samples, hardware, hardware_samples, settings: [...], pareto: [...]}``
@@ -82,7 +85,9 @@ def sweep(
     with open_evaluator(execution) as evaluator:
         for bits in weight_bits:
             step(f"{bits}-bit weights")
-            subject = load_subject(model_path, profile_name, bits, data=data, calibration_data=calibration_data)
+            subject = load_subject(
+                model_path, profile_name, bits, data=data, calibration_data=calibration_data, dt=dt, command="sweep"
+            )
             result = verify(subject, samples, hardware_samples, backend=chosen, evaluator=evaluator)
             settings.append(_setting(bits, subject, result, gates))
     floor = round(gates.accuracy_floor(result.report["accuracy"]["float"]), 12)

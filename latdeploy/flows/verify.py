@@ -18,16 +18,25 @@ import numpy as np
 from latdeploy.backends.base import Backend
 from latdeploy.backends.select import get_backend
 from latdeploy.data.registry import Split
-from latdeploy.data.source import DataSpec, ModelData, model_data
+from latdeploy.data.source import DataSpec, ModelData
 from latdeploy.energy.counting import energy_report
 from latdeploy.errors import InputFormatError, LatdeployError, ModelFormatError
 from latdeploy.executors.evaluate import Evaluator, Execution, open_evaluator
-from latdeploy.flows.prepare import prepare_integer_graph, spikes_of
+from latdeploy.flows.model_source import (
+    BUNDLE_MODEL_FILES,
+    HOST_FILE,
+    ModelSource,
+    open_source,
+    prepare_source,
+    source_data,
+    source_spikes,
+)
+from latdeploy.flows.prepare import spikes_of
 from latdeploy.flows.sample_count import sample_count
 from latdeploy.hw.profile import DEFAULT_PROFILE, Profile, load_profile
 from latdeploy.ir import Graph
 from latdeploy.ir.onnx_io import read_onnx
-from latdeploy.nn.checkpoint import LIMITS, load
+from latdeploy.nn.checkpoint import LIMITS
 from latdeploy.nn.decoders import first_spike_decision
 from latdeploy.report import schema_versions
 from latdeploy.report.bundle import BUNDLE_MODEL_FILE, BUNDLE_PROFILE_FILE
@@ -67,6 +76,15 @@ class Subject:
     """True for a bundle priced with a ``--profile`` instead of the profile it was built for."""
     built_for: str = ""
     """The name of the profile a bundle was built for (empty for a model file)."""
+    opened: ModelSource | None = None
+    """The opened model file (:mod:`latdeploy.flows.model_source`): its encoder turns the data into spikes."""
+
+    def spikes(self, split: Split, count: int | None = None) -> np.ndarray:
+        """Return the spikes ``[B, T, n]`` of the first ``count`` samples of ``split`` (None: all)
+        (:func:`latdeploy.flows.model_source.source_spikes`)."""
+        if self.opened is None:
+            return spikes_of(self.model, split, count)
+        return source_spikes(self.opened, split, count)
 
 
 @dataclass
@@ -120,7 +138,10 @@ def _bundle_model_path(bundle: Path, manifest: dict[str, Any], model: Path | Non
     if model is not None:
         return model
     copy = bundle / BUNDLE_MODEL_FILE
-    if manifest.get("model", {}).get("file") == BUNDLE_MODEL_FILE and copy.is_file():
+    recorded_file = manifest.get("model", {}).get("file")
+    if recorded_file in BUNDLE_MODEL_FILES.values() and recorded_file != BUNDLE_MODEL_FILE:
+        copy = bundle / recorded_file
+    if recorded_file in BUNDLE_MODEL_FILES.values() and copy.is_file():
         if sha256_of_file(copy, limit=LIMITS["file_bytes"]) != manifest["model"].get("sha256"):
             raise ModelFormatError(f"{copy}: does not match the sha256 in manifest.json (altered after export)")
         return copy
@@ -209,11 +230,15 @@ def load_subject(
     model_path: Path | None = None,
     data: DataSpec | None = None,
     calibration_data: DataSpec | None = None,
+    dt: float | None = None,
+    command: str = "verify",
 ) -> Subject:
     """Load a model file (and quantize it) or a bundle directory (its ``graph.onnx``/``graph.int.onnx``).
 
     ``data`` and ``calibration_data`` are the user's data (:func:`latdeploy.data.source.model_data`);
-    a bundle made with user data finds it again at its recorded path when ``data`` is None.
+    a bundle made with user data finds it again at its recorded path when ``data`` is None. A model
+    file may be a checkpoint or a float graph file (:mod:`latdeploy.flows.model_source`; ``dt``: the time
+    step of a ``.nir`` file that states none), quantized for the profile on the calibration data.
 
     Raises:
         ModelFormatError: for a malformed bundle, or a model file that is missing or altered.
@@ -223,8 +248,9 @@ def load_subject(
     path = Path(path)
     if path.is_dir():
         manifest = read_manifest(path)
-        model, metadata = load(_bundle_model_path(path, manifest, model_path))
-        chosen = model_data(model, metadata, data or recorded_data(path, manifest), calibration=False)
+        host = path / HOST_FILE if (path / HOST_FILE).is_file() else None
+        source = open_source(_bundle_model_path(path, manifest, model_path), dt=dt, host_file=host)
+        source, chosen = source_data(source, data or recorded_data(path, manifest), calibration=False)
         graphs = {}
         for name in ("graph.onnx", "graph.int.onnx"):
             if not (path / name).is_file():
@@ -232,8 +258,8 @@ def load_subject(
             graphs[name] = read_onnx(path / name)
         profile, note, repriced = bundle_profile(path, manifest, profile_name)
         return Subject(
-            model,
-            metadata,
+            source.model,
+            source.metadata,
             graphs["graph.onnx"],
             graphs["graph.int.onnx"],
             profile,
@@ -242,12 +268,23 @@ def load_subject(
             note,
             repriced,
             str(manifest.get("profile", {}).get("name", DEFAULT_PROFILE)),
+            source,
         )
-    model, metadata = load(path)
+    source = open_source(path, dt=dt)
+    source.require_float(command)
     profile = load_profile(profile_name or DEFAULT_PROFILE)
-    chosen = model_data(model, metadata, data, calibration_data)
-    prepared = prepare_integer_graph(model, metadata, profile, weight_bits, spikes_of(model, chosen.calibration))
-    return Subject(model, metadata, prepared.float_graph, prepared.int_graph, profile, str(path), chosen)
+    source, chosen = source_data(source, data, calibration_data)
+    prepared = prepare_source(source, profile, weight_bits, source_spikes(source, chosen.calibration))
+    return Subject(
+        source.model,
+        source.metadata,
+        prepared.float_graph,
+        prepared.int_graph,
+        profile,
+        str(path),
+        chosen,
+        opened=source,
+    )
 
 
 def _robustness(
@@ -260,7 +297,7 @@ def _robustness(
     backend: Backend,
     evaluator: Evaluator,
 ) -> dict[str, Any]:
-    spikes = spikes_of(subject.model, Split(corrupt(x, corruption, seed), labels))
+    spikes = subject.spikes(Split(corrupt(x, corruption, seed), labels))
     runs = evaluator.evaluate(subject.int_graph, spikes, subject.float_graph, ("float", "fixed"))
     hardware = evaluator.evaluate(
         subject.int_graph, spikes, simulators=(), backend=backend.name, hardware_samples=hardware_samples
@@ -323,7 +360,7 @@ def verify(
     if corruptions and test.encoded:
         raise InputFormatError("--corrupt needs inputs the model's encoder encodes; --data holds encoded spikes")
     x, labels = test.x[:total], test.y[:total]
-    spikes = spikes_of(subject.model, test, total)
+    spikes = subject.spikes(test, total)
     step("float simulator")
     float_trace = evaluator.evaluate(subject.int_graph, spikes, subject.float_graph, ("float",)).traces["float"]
     step("fixed-point simulator")
@@ -380,11 +417,13 @@ def verify_source(
     calibration_data: DataSpec | None = None,
     gates: Gates | None = None,
     execution: Execution | None = None,
+    dt: float | None = None,
 ) -> VerifyResult:
     """``latdeploy verify``: load ``source`` (:func:`load_subject`) and :func:`verify` it on the
     backend named ``backend`` (None: the default) on ``data`` (None: the shipped test split, or the
     data a bundle recorded); ``progress`` sees ``VERIFY_STAGES`` stages plus one per corruption;
-    ``execution`` says how the samples run (executor, memory limit, chunks; None: locally).
+    ``execution`` says how the samples run (executor, memory limit, chunks; None: locally); ``dt`` is
+    the time step of a ``.nir`` file that states none.
 
     Returns:
         The :class:`VerifyResult`.
@@ -394,7 +433,7 @@ def verify_source(
         BackendError: if the backend is missing or its run fails.
     """
     chosen = get_backend(backend)
-    subject = load_subject(source, profile_name, weight_bits, model_path, data, calibration_data)
+    subject = load_subject(source, profile_name, weight_bits, model_path, data, calibration_data, dt)
     with open_evaluator(execution) as evaluator:
         return verify(
             subject, samples, hardware_samples, corruptions, seed, progress, chosen, gates=gates, evaluator=evaluator

@@ -48,6 +48,25 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     raise ModelFormatError(f"{path}: unknown model format {suffix!r}; expected .pt, .onnx, .net, .nir or a bundle")
 
 
+def read_graph_file(
+    path: str | os.PathLike[str], kind: str, dt: float | None = None, timesteps: int | None = None
+) -> Graph:
+    """Return the graph held by the graph file ``path`` of format ``kind`` (``onnx``, ``nir`` or ``netx``),
+    float or integer as the file holds it (``dt``, ``timesteps``: as :func:`load_graph`).
+
+    Raises:
+        ModelFormatError: if ``kind`` is not a graph file format or the file is unreadable.
+        LatdeployError: from the format's reader.
+    """
+    if kind == "netx":
+        return read_netx(path, timesteps)
+    if kind == "nir":
+        return read_nir(path, dt=dt)
+    if kind == "onnx":
+        return read_onnx(path)
+    raise ModelFormatError(f"{path}: a {kind}, not a graph file (.onnx, .nir or .net)")
+
+
 def _checkpoint_graph(path: Path, integer: bool, profile_name: str) -> Graph:
     model, metadata = load(path)
     graph = graph_from_module(model, metadata)
@@ -69,6 +88,8 @@ def load_graph(
     data, as ``latdeploy export`` does); bundles hold both graphs; ``.onnx`` and
     ``.nir`` files hold one (``dt``: the time step of a NIR file that states none); ``.net`` files are
     integer only (``timesteps``: their steps, instead of ``simulation/tSample``).
+    (``latdeploy run`` quantizes a float graph file on the input it runs:
+    :func:`latdeploy.flows.run.run_file`.)
 
     Raises:
         ModelFormatError: if the file is unreadable or does not hold the graph asked for.
@@ -84,16 +105,9 @@ def load_graph(
         if not (path / name).is_file():
             raise ModelFormatError(f"{path}: bundle has no {name} (the {wanted} graph)")
         return read_onnx(path / name)
-    if kind == "netx":
-        if not integer:
-            raise ModelFormatError(
-                f"{path}: a netx .net file holds an integer network only; use --backend fixed or lava"
-            )
-        return read_netx(path, timesteps)
-    if kind == "nir":
-        graph = read_nir(path, dt=dt)
-    else:
-        graph = read_onnx(path)
+    if kind == "netx" and not integer:
+        raise ModelFormatError(f"{path}: a netx .net file holds an integer network only; use --backend fixed or lava")
+    graph = read_graph_file(path, kind, dt=dt, timesteps=timesteps)
     if is_integer_graph(graph) != integer:
         holds = "an integer" if is_integer_graph(graph) else "a float"
         raise ModelFormatError(f"{path}: holds {holds} graph, not the {wanted} graph this backend needs")

@@ -29,16 +29,22 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import onnx
 import torch
 from torch import nn
 
 from latdeploy.errors import ModelFormatError, one_line
+from latdeploy.frontend.torch_module import graph_from_module
+from latdeploy.ir import Graph
+from latdeploy.ir.onnx_io import write_onnx
 from latdeploy.nn.network import build_model, sequential_config
 from latdeploy.report.bundle import atomic_file
 from latdeploy.untrusted.json_document import check_nesting
 
 FORMAT_NAME = "latdeploy-model"
 FORMAT_VERSION = 1
+SAVED_ENCODER_KEY = "encoder_config"
+"""Graph metadata of a model saved as its float graph: the encoder (``{"encoder": name}``) its inputs take."""
 REQUIRED_METADATA = ("input_shape", "timesteps", "encoder", "dataset", "classes")
 REAL_DTYPES = frozenset(
     {
@@ -63,37 +69,66 @@ class TrustedPickleWarning(UserWarning):
     """A model file is being unpickled with full pickle: it may run arbitrary code."""
 
 
-def save(model: nn.Module, path: str | os.PathLike[str], metadata: dict[str, Any]) -> Path:
-    """Write ``model`` to ``path`` atomically: a model built by :func:`latdeploy.nn.build_model`, or a
-    plain ``nn.Sequential`` of latdeploy's blocks (``Conv2d``/``Linear`` without bias, ``BatchNorm2d``,
-    pools, ``Flatten``, latdeploy's neurons), stored as the ``convnet`` config that rebuilds it
-    (:func:`latdeploy.nn.network.sequential_config`) with its weights, so it loads back without
-    unpickling code. The Sequential's input shape, ``T`` and encoder come from ``metadata``.
+GRAPH_SUFFIX = ".onnx"
+"""The suffix of a model saved as its float graph (:func:`save` of a network that is not latdeploy's)."""
+PROBE_METADATA = {"input_shape": [1], "timesteps": 1, "encoder": "latency"}
+"""Metadata for asking :func:`sequential_config` whether a Sequential's layers have a config form."""
+GRAPH_ENCODERS = ("latency",)
+"""Encoders a model saved as its float graph may name (they take no trained weights); ``None``: its
+inputs are already-encoded spikes."""
 
-    ``metadata`` must hold at least ``input_shape``, ``timesteps``, ``encoder``,
-    ``dataset`` and ``classes``; anything else JSON-like (accuracy, train command)
-    is kept as is.
+
+def save(
+    model: nn.Module,
+    path: str | os.PathLike[str],
+    metadata: dict[str, Any] | None = None,
+    *,
+    input_shape: list[int] | tuple[int, ...] | None = None,
+    timesteps: int | None = None,
+    encoder: str | None = "latency",
+    classes: int | None = None,
+    dataset: str | None = None,
+) -> Path:
+    """Write ``model`` to ``path`` atomically, in a form latdeploy reads back without unpickling code.
+
+    A model built by :func:`latdeploy.nn.build_model`, or a plain ``nn.Sequential`` of latdeploy's blocks
+    (``Conv2d``/``Linear`` without bias, ``BatchNorm2d``, pools, ``Flatten``, latdeploy's neurons), is
+    written as a checkpoint: the config that rebuilds it (:func:`latdeploy.nn.network.sequential_config`)
+    with its weights. Any other network the frontend converts (an snnTorch, Sinabs, Norse or SpikingJelly
+    network, a Sequential of ``nn.Linear`` and framework neurons) is written as its float graph
+    (:func:`latdeploy.frontend.torch_module.graph_from_module`) in latdeploy's ONNX form, so ``path``
+    must end in ``.onnx``; its metadata names the encoder that turns analog inputs into its spikes
+    (``encoder``: one of :data:`GRAPH_ENCODERS`, or None for inputs that are already spikes).
+
+    The per-step ``input_shape``, ``timesteps``, ``encoder``, ``classes`` and ``dataset`` are taken
+    from the keyword arguments, else from ``metadata`` (``classes`` defaults to the output layer's
+    size for a graph, ``dataset`` to ``"user-data"``); anything else JSON-like in ``metadata``
+    (accuracy, train command) is kept as is.
 
     Returns:
         The path written.
 
     Raises:
-        ModelFormatError: if the model is neither built by ``build_model`` nor a Sequential of
-            latdeploy's blocks, or metadata keys are missing.
+        ModelFormatError: if the input shape or ``timesteps`` is missing, the encoder is unknown, a
+            network that is not latdeploy's is not saved to a ``.onnx`` path, or the metadata misses keys.
+        UnsupportedLayerError: if the frontend cannot convert a layer of the network.
     """
-    missing = [key for key in REQUIRED_METADATA if key not in metadata]
+    given = {"input_shape": input_shape, "timesteps": timesteps, "classes": classes, "dataset": dataset}
+    metadata = {**(metadata or {}), **{key: value for key, value in given.items() if value is not None}}
+    if "encoder" not in metadata or encoder != "latency":
+        metadata["encoder"] = encoder
+    metadata.setdefault("dataset", "user-data")
+    path = Path(path)
+    config = getattr(model, "config", None)
+    if path.suffix.lower() == GRAPH_SUFFIX or not saves_as_checkpoint(model):
+        return _save_graph(model, path, metadata)
+    missing = [key for key in REQUIRED_METADATA if metadata.get(key) is None]
     if missing:
         raise ModelFormatError(f"metadata lacks required keys {missing}")
     state_dict = model.state_dict()
-    config = getattr(model, "config", None)
-    if isinstance(model, nn.Sequential) and not isinstance(config, dict):
-        config, keys = sequential_config(model, metadata)
-        state_dict = {keys[name]: tensor for name, tensor in state_dict.items()}
     if not isinstance(config, dict):
-        raise ModelFormatError(
-            "model has no 'config' dict; build it with latdeploy.nn.build_model or pass an nn.Sequential "
-            "of latdeploy's blocks"
-        )
+        config, keys = sequential_config(model, metadata)  # type: ignore[arg-type]
+        state_dict = {keys[name]: tensor for name, tensor in state_dict.items()}
     payload = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -101,12 +136,76 @@ def save(model: nn.Module, path: str | os.PathLike[str], metadata: dict[str, Any
         "state_dict": {name: tensor.detach().cpu().clone() for name, tensor in state_dict.items()},
         "metadata": dict(metadata),
     }
-    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()  # torch.save names its archive after a file's name: a buffer names it 'archive' always
     torch.save(payload, buffer)
     with atomic_file(path) as temporary:
         temporary.write_bytes(buffer.getvalue())
+    return path
+
+
+def saves_as_checkpoint(model: nn.Module) -> bool:
+    """Return True when :func:`save` writes ``model`` as a checkpoint (built by ``build_model``, or a
+    Sequential of latdeploy's blocks); False when it writes its float graph (``.onnx``)."""
+    return isinstance(getattr(model, "config", None), dict) or _is_latdeploy_sequential(model)
+
+
+def _is_latdeploy_sequential(model: nn.Module) -> bool:
+    """Return True for an ``nn.Sequential`` of latdeploy's blocks only (one :func:`sequential_config` saves)."""
+    if not isinstance(model, nn.Sequential):
+        return False
+    try:
+        sequential_config(model, PROBE_METADATA)
+    except ModelFormatError:
+        return False
+    return True
+
+
+def _save_graph(model: nn.Module, path: Path, metadata: dict[str, Any]) -> Path:
+    """Write the float graph of ``model`` (any network the frontend converts) with ``metadata`` to the
+    ``.onnx`` file ``path`` (see :func:`save`).
+
+    Raises:
+        ModelFormatError: for a path without ``.onnx``, a missing input shape or ``timesteps``, an unknown encoder.
+        UnsupportedLayerError: for a layer the frontend cannot convert.
+    """
+    if path.suffix.lower() != GRAPH_SUFFIX and isinstance(model, nn.Sequential):
+        try:
+            sequential_config(model, PROBE_METADATA)
+        except ModelFormatError as error:  # say why it is no checkpoint, and where the graph form goes
+            raise ModelFormatError(
+                f"{error}; or give a path ending in {GRAPH_SUFFIX} to save its float graph"
+            ) from error
+    if path.suffix.lower() != GRAPH_SUFFIX:
+        raise ModelFormatError(
+            f"{path}: a {type(model).__name__} that is not built from latdeploy's blocks is saved as its float "
+            f"graph; give a path ending in {GRAPH_SUFFIX}"
+        )
+    missing = [key for key in ("input_shape", "timesteps") if metadata.get(key) is None]
+    if missing:
+        raise ModelFormatError(f"{path}: saving {type(model).__name__} needs {' and '.join(missing)}")
+    encoder = metadata["encoder"]
+    if encoder is not None and encoder not in GRAPH_ENCODERS:
+        raise ModelFormatError(
+            f"{path}: encoder {encoder!r} cannot be saved with a graph; give one of {list(GRAPH_ENCODERS)} "
+            "or None (inputs that are already spikes)"
+        )
+    with torch.no_grad():
+        graph = graph_from_module(model.eval(), metadata)
+    kept = {
+        **{key: value for key, value in metadata.items() if key != "encoder"},
+        "input_shape": [int(n) for n in metadata["input_shape"]],
+        "timesteps": int(metadata["timesteps"]),
+        "classes": int(metadata.get("classes") or graph.neurons()[-1].size),
+        "encoder": "none" if encoder is None else encoder,
+    }
+    if encoder is not None:
+        kept[SAVED_ENCODER_KEY] = {"encoder": encoder}
+    check_nesting(kept, f"{path}: metadata", LIMITS["nesting"])
+    saved = Graph(graph.nodes, {**graph.metadata, **kept})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(path) as temporary:
+        write_onnx(saved, temporary)
     return path
 
 
@@ -131,11 +230,49 @@ def _load_failure_reason(error: Exception) -> str:
     return " ".join(text.split()[:12])[:200] or type(error).__name__
 
 
+ZIP_MAGIC = b"PK\x03\x04"
+"""The first bytes of a ``torch.save`` file (a zip archive)."""
+LEGACY_MAGIC = b"\x80"
+"""The first byte of a checkpoint in torch's legacy (pre-1.6) format."""
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def _is_onnx(path: Path) -> bool:
+    """Return True if ``path`` parses as an ONNX model with a graph (a protobuf, first field ``ir_version``)."""
+    try:
+        model = onnx.load_model(str(path), load_external_data=False)
+    except Exception:  # onnx raises DecodeError and others for anything that is not ONNX
+        return False
+    return model.HasField("graph") and model.ir_version > 0
+
+
+def check_checkpoint_bytes(path: Path) -> None:
+    """Refuse a file that is not a torch checkpoint (a zip archive, or torch's legacy format) by what it is.
+
+    Raises:
+        ModelFormatError: naming the format found (HDF5, ONNX, empty, other) and the suffix to give it.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if head.startswith(ZIP_MAGIC) or head.startswith(LEGACY_MAGIC):
+        return
+    if head.startswith(HDF5_MAGIC):
+        found = "an HDF5 file (a NIR graph or a lava-dl network?); name it .nir or .net to read it as one"
+    elif not head:
+        found = "an empty file"
+    elif head[:1] == b"\x08" and _is_onnx(path):
+        found = "an ONNX model; name it .onnx to read it as a graph"
+    else:
+        found = f"not a torch checkpoint (torch.save writes a zip archive; this file starts with 0x{head.hex()})"
+    raise ModelFormatError(f"{path}: {found}; expected a latdeploy model file written by latdeploy.save")
+
+
 def _read_payload(path: Path, trust_pickle: bool) -> Any:
     """Unpickle ``path``: weights-only unless ``trust_pickle`` (which warns)."""
     size = path.stat().st_size
     if size > LIMITS["file_bytes"]:
         raise ModelFormatError(f"{path}: file is {size} bytes, more than the limit of {LIMITS['file_bytes']}")
+    check_checkpoint_bytes(path)
     if trust_pickle:
         warnings.warn(
             f"{path}: unpickled with --trust-pickle; this runs any code the file contains",
