@@ -36,6 +36,7 @@ DEFERRING_MODULES = {
     "latdeploy.cli.format",  # the verdict and the graph description (neuron kinds, torch) when printed
     "latdeploy.cli.options",  # the executors (simulators, torch) when a command builds its Execution
     "latdeploy.hw.profile",  # the profile schema (pydantic) when a profile is loaded
+    "latdeploy.report.prerender",  # the HTML report (matplotlib) where a report is drawn: export's child
     "latdeploy.cli.energy_cmd",
     "latdeploy.cli.export_cmd",
     "latdeploy.cli.finetune_cmd",

@@ -19,6 +19,7 @@ from latdeploy.cli import cli
 from latdeploy.flows.prepare import encode
 from latdeploy.report.html import render_report
 from latdeploy.report.plots import pareto_plot
+from latdeploy.report.prerender import prerendered
 
 CHROMIUM_FLAGS = (
     "--headless",
@@ -194,6 +195,13 @@ def test_report_is_self_contained_and_deterministic(bundle):
     parity = json.loads((bundle / "parity.json").read_text())
     energy = json.loads((bundle / "energy.json").read_text())
     assert render_report(parity, [energy], None) == render_report(parity, [energy], None)
+
+
+def test_the_report_drawn_ahead_in_a_child_is_the_one_drawn_here(bundle):
+    """latdeploy.report.prerender: matplotlib imported and the page drawn in a forked child."""
+    arguments = (json.loads((bundle / "parity.json").read_text()), [json.loads((bundle / "energy.json").read_text())])
+    with prerendered(*arguments, None, "ahead") as pending:
+        assert pending.take(*arguments, None, "ahead") == render_report(*arguments, None, title="ahead")
 
 
 def test_a_divergence_with_its_cause_and_membrane_plot_is_rendered(bundle, tmp_path):
