@@ -24,7 +24,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage
 
 from latdeploy.data.cache import cached_arrays
 from latdeploy.data.digits import load_digits_split
@@ -55,6 +54,8 @@ def saccade_positions() -> np.ndarray:
 
 def _frames(images: np.ndarray) -> np.ndarray:
     """Return intensities ``[N, RAW_BINS + 1, SENSOR, SENSOR]`` of ``[N, 8, 8]`` images moving along the saccades."""
+    from scipy import ndimage  # only where a split is generated (not cached): ~0.2-0.7 s of imports
+
     scaled = ndimage.zoom(images, (1, IMAGE / 8, IMAGE / 8), order=1)
     canvas = np.zeros((len(images), SENSOR, SENSOR), np.float64)
     offset = (SENSOR - IMAGE) // 2
