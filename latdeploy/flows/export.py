@@ -181,8 +181,9 @@ def export(
             )
 
         # the report as it will be if the hardware equals the fixed-point simulator, drawn on the other core
-        expected, expected_rasters = judged(fixed_trace, _scheduled_steps(int_graph, samples))
+        # (not beside a Ray client, whose threads a fork would copy)
         ahead = evaluator.executor.name == DEFAULT_EXECUTOR
+        expected, expected_rasters = judged(fixed_trace, _scheduled_steps(int_graph, samples)) if ahead else ({}, {})
         with prerendered(expected, [energy], expected_rasters, title, fork=ahead) as report_ahead:
             step(backend.short_label)
             hardware = evaluator.evaluate(
