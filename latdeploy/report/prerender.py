@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from latdeploy.errors import STOPPING_SIGNALS
+from latdeploy.errors import STOPPING_SIGNALS, raise_if_interrupted
 
 NICENESS = 5
 """How much lower the child's scheduling priority is than the parent's."""
@@ -165,9 +165,10 @@ def prerendered(
     if pid == 0:  # the child never returns
         os.close(read)
         _child(write, lambda: render_html(*arguments))
-    os.close(write)
     pending = Prerender(pid, read, arguments)
     try:
+        os.close(write)
+        raise_if_interrupted()  # a signal whose exception Python swallowed in an at-fork hook
         yield pending
     finally:
         pending.close()
