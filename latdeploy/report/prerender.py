@@ -14,9 +14,10 @@ nothing is skipped or guessed, the work only moves to the other core.
 
 The child is mortal and deaf (``PR_SET_PDEATHSIG``, SIGINT/SIGTERM/SIGHUP ignored, so that a
 Ctrl-C to the process group reaches only the parent), silent (its stdout and stderr go to
-``/dev/null``), runs at a lower priority (:data:`NICENESS`: the hardware run comes first) and
-sends the page as raw UTF-8 bytes through a pipe (nothing is pickled). Leaving the block, however
-it is left, kills and reaps a child that is still running.
+``/dev/null``), runs as a batch process (``SCHED_BATCH``: the hardware run's processes preempt it
+when they wake, but it keeps its fair share of a busy machine, where a lower priority would starve it
+while the parent waits for its page) and sends the page as raw UTF-8 bytes through a pipe (nothing
+is pickled). Leaving the block, however it is left, kills and reaps a child that is still running.
 """
 
 from __future__ import annotations
@@ -34,8 +35,6 @@ import numpy as np
 
 from latdeploy.errors import STOPPING_SIGNALS, raise_if_interrupted
 
-NICENESS = 5
-"""How much lower the child's scheduling priority is than the parent's."""
 _PR_SET_PDEATHSIG = 1
 
 
@@ -116,7 +115,7 @@ class Prerender:
 
 
 def _child(write: int, render: Callable[[], str]) -> None:
-    """The forked child: make itself mortal, deaf, silent and low-priority, render, write, exit."""
+    """The forked child: make itself mortal, deaf, silent and a batch process, render, write, exit."""
     status = 1
     try:
         for number in STOPPING_SIGNALS:
@@ -126,7 +125,8 @@ def _child(write: int, render: Callable[[], str]) -> None:
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, 1)
         os.dup2(null, 2)
-        os.nice(NICENESS)
+        if hasattr(os, "SCHED_BATCH"):  # Lava's processes preempt it when they wake; its fair share stays
+            os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
         data = memoryview(render().encode("utf-8"))
         while data:
             data = data[os.write(write, data) :]
