@@ -23,10 +23,10 @@ ROOT = PACKAGE.parent
 
 ROOT_MODULES = {"__init__.py", "errors.py", "registry.py"}
 """The only modules directly under ``latdeploy/``; everything else lives in a package."""
-DEFERRED_IMPORTS = ("h5py", "lava", "latdeploy.backends.lava.processes", "ray", "sklearn", "xylosim")
+DEFERRED_IMPORTS = ("h5py", "lava", "latdeploy.backends.lava.processes", "ray", "scipy.ndimage", "sklearn", "xylosim")
 """Heavy optional dependencies (the 'lava', 'ray' and 'xylo' extras, and latdeploy's Lava processes,
-which import lava-nc on import; scikit-learn, needed only when the digits split is not in the data
-cache) that may be imported inside a function."""
+which import lava-nc on import; scikit-learn and scipy.ndimage, needed only when the digits or the
+event split is not in the data cache) that may be imported inside a function."""
 
 DEFERRING_MODULES = {
     "latdeploy",  # the package root and the CLI entry: signal handlers are installed before torch loads
@@ -36,6 +36,7 @@ DEFERRING_MODULES = {
     "latdeploy.cli.format",  # the verdict and the graph description (neuron kinds, torch) when printed
     "latdeploy.cli.options",  # the executors (simulators, torch) when a command builds its Execution
     "latdeploy.hw.profile",  # the profile schema (pydantic) when a profile is loaded
+    "latdeploy.report.prerender",  # the HTML report (matplotlib) where a report is drawn: export's child
     "latdeploy.cli.energy_cmd",
     "latdeploy.cli.export_cmd",
     "latdeploy.cli.finetune_cmd",

@@ -20,6 +20,7 @@ from latdeploy.backends.select import backend_for_target
 from latdeploy.data.registry import Split
 from latdeploy.data.source import DataSpec, data_paths
 from latdeploy.energy.counting import energy_report
+from latdeploy.executors.base import DEFAULT_EXECUTOR
 from latdeploy.executors.evaluate import Execution, open_evaluator
 from latdeploy.flows.model_source import (
     ModelSource,
@@ -32,15 +33,17 @@ from latdeploy.flows.model_source import (
 from latdeploy.flows.sample_count import sample_count
 from latdeploy.hw.mapper import map_graph
 from latdeploy.hw.profile import DEFAULT_PROFILE, load_profile
+from latdeploy.ir import Graph
 from latdeploy.ir.onnx_io import write_onnx
 from latdeploy.nn.checkpoint import LIMITS
 from latdeploy.passes.range_analysis import check_ranges, range_report
 from latdeploy.report import schema_versions
 from latdeploy.report.bundle import BUNDLE_PROFILE_FILE, dump_json, write_bundle
-from latdeploy.report.html import render_report
 from latdeploy.report.output_paths import check_directory_output
+from latdeploy.report.prerender import prerendered
 from latdeploy.report.rasters import raster_sample, spike_rasters
 from latdeploy.report.schema_versions import versioned
+from latdeploy.sim.trace import Trace
 from latdeploy.untrusted.file_hash import sha256_of_file
 from latdeploy.verify.gates import Gates, evaluate_gates, gates_ok
 from latdeploy.verify.parity import parity_ok, parity_report
@@ -193,31 +196,33 @@ def export(
     spikes = source_spikes(source, test, samples)
     labels = test.y[:samples]
     host_model = _host_model(source, test, samples, spikes)
+    title = f"latdeploy export {model_path.name}"
     with open_evaluator(execution) as evaluator:
         float_trace = evaluator.evaluate(int_graph, spikes, graph, ("float",)).traces["float"]
         started = time.perf_counter()
         fixed_trace = evaluator.evaluate(int_graph, spikes, simulators=("fixed",)).traces["fixed"]
         fixed_seconds = time.perf_counter() - started
-        step(backend.short_label)
-        hardware = evaluator.evaluate(
-            int_graph, spikes, simulators=(), backend=backend.name, hardware_samples=samples, timeout=timeout
-        ).hardware
-    step("parity, energy, bundle")
+        energy = energy_report(int_graph, spikes, fixed_trace, profile, graph)
 
-    parity = parity_report(
-        int_graph,
-        labels,
-        float_trace,
-        fixed_trace,
-        hardware.trace,
-        hardware.hardware_steps,
-        backend.name,
-        float_graph=graph,
-        input_spikes=spikes,
-    )
-    parity["gates"] = evaluate_gates(parity, gates or Gates())
-    rasters = spike_rasters(int_graph, spikes, float_trace, hardware.trace, raster_sample(parity), backend.name)
-    energy = energy_report(int_graph, spikes, fixed_trace, profile, graph)
+        def judged(hardware_trace: Trace, hardware_steps: int) -> tuple[dict[str, Any], dict[str, Any]]:
+            simulated = (float_trace, fixed_trace)
+            return _judged(
+                int_graph, graph, spikes, labels, simulated, hardware_trace, hardware_steps, backend.name, gates
+            )
+
+        # the report as it will be if the hardware equals the fixed-point simulator, drawn on the other core
+        # (not beside a Ray client, whose threads a fork would copy)
+        ahead = evaluator.executor.name == DEFAULT_EXECUTOR
+        expected, expected_rasters = judged(fixed_trace, _scheduled_steps(int_graph, samples)) if ahead else ({}, {})
+        with prerendered(expected, [energy], expected_rasters, title, fork=ahead) as report_ahead:
+            step(backend.short_label)
+            hardware = evaluator.evaluate(
+                int_graph, spikes, simulators=(), backend=backend.name, hardware_samples=samples, timeout=timeout
+            ).hardware
+            step("parity, energy, bundle")
+            parity, rasters = judged(hardware.trace, hardware.hardware_steps)
+            report = report_ahead.take(parity, [energy], rasters, title)
+
     model_file = bundle_model_file(source.format, model_path)
     manifest = {
         "latdeploy": latdeploy.__version__,
@@ -276,9 +281,7 @@ def export(
             "parity.json": lambda p: p.write_text(dump_json(parity)),
             "energy.json": lambda p: p.write_text(dump_json(versioned(energy, schema_versions.ENERGY))),
             "mapping.json": lambda p: p.write_text(dump_json(versioned(mapping, schema_versions.MAPPING))),
-            "report.html": lambda p: p.write_text(
-                render_report(parity, [energy], rasters, title=f"latdeploy export {model_path.name}")
-            ),
+            "report.html": lambda p: p.write_text(report),
         },
     )
     return ExportResult(
@@ -292,3 +295,43 @@ def export(
         data=chosen.record,
         executor=evaluator.record.as_dict(),
     )
+
+
+def _judged(
+    int_graph: Graph,
+    graph: Graph,
+    spikes: np.ndarray,
+    labels: np.ndarray,
+    simulated: tuple[Trace, Trace],
+    hardware_trace: Trace,
+    hardware_steps: int,
+    hardware: str,
+    gates: Gates | None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return ``parity.json``'s content (gates judged by ``gates``, None: the defaults) and the
+    report's rasters for the hardware run ``hardware_trace`` of ``hardware_steps`` steps, beside the
+    ``simulated`` float and fixed-point traces."""
+    float_trace, fixed_trace = simulated
+    parity = parity_report(
+        int_graph,
+        labels,
+        float_trace,
+        fixed_trace,
+        hardware_trace,
+        hardware_steps,
+        hardware,
+        float_graph=graph,
+        input_spikes=spikes,
+    )
+    parity["gates"] = evaluate_gates(parity, gates or Gates())
+    rasters = spike_rasters(int_graph, spikes, float_trace, hardware_trace, raster_sample(parity), hardware)
+    return parity, rasters
+
+
+def _scheduled_steps(graph: Graph, samples: int) -> int:
+    """Return the steps a backend run of ``samples`` samples takes on the schedule every backend
+    keeps (:mod:`latdeploy.executors.join`): one period (``T`` + the longest axonal delay) per
+    sample, then the deepest layer's lag. Only the report drawn ahead uses it: a backend that ran
+    another count gets its report drawn again (:mod:`latdeploy.report.prerender`)."""
+    depth = max((graph.lag(node.name) for node in graph.neurons()), default=0)
+    return samples * (graph.timesteps + graph.max_delay()) + depth

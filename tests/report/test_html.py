@@ -17,8 +17,10 @@ from click.testing import CliRunner
 
 from latdeploy.cli import cli
 from latdeploy.flows.prepare import encode
+from latdeploy.report import prerender
 from latdeploy.report.html import render_report
 from latdeploy.report.plots import pareto_plot
+from latdeploy.report.prerender import prerendered
 
 CHROMIUM_FLAGS = (
     "--headless",
@@ -31,13 +33,25 @@ CHROMIUM_FLAGS = (
 )
 
 
+DRAWN_AHEAD: list[str | None] = []
+"""The pages the export's report child sent back (None: it failed)."""
+
+
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
     from tests.conftest import SHIPPED_MODEL
 
     out = tmp_path_factory.mktemp("html") / "digits.latdeploy"
     args = ["export", str(SHIPPED_MODEL), "-o", str(out), "--samples", "3", "--json"]
-    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    receive = prerender.Prerender._receive
+
+    def recorded(pending):
+        DRAWN_AHEAD.append(receive(pending))
+        return DRAWN_AHEAD[-1]
+
+    with pytest.MonkeyPatch.context() as patch:  # record whether the page drawn ahead came back
+        patch.setattr(prerender.Prerender, "_receive", recorded)
+        result = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)  # export --json: nothing but the machine-readable summary on stdout
     assert summary["bundle"] == str(out) and summary["parity_ok"] is True
@@ -194,6 +208,20 @@ def test_report_is_self_contained_and_deterministic(bundle):
     parity = json.loads((bundle / "parity.json").read_text())
     energy = json.loads((bundle / "energy.json").read_text())
     assert render_report(parity, [energy], None) == render_report(parity, [energy], None)
+
+
+def test_the_export_took_the_report_drawn_ahead_while_lava_ran(bundle):
+    """Lava equals the fixed-point simulator, so the expected parity was the real one and the
+    child's page is the bundle's report."""
+    assert len(DRAWN_AHEAD) == 1 and DRAWN_AHEAD[0] is not None
+    assert (bundle / "report.html").read_text() == DRAWN_AHEAD[0]
+
+
+def test_the_report_drawn_ahead_in_a_child_is_the_one_drawn_here(bundle):
+    """latdeploy.report.prerender: matplotlib imported and the page drawn in a forked child."""
+    arguments = (json.loads((bundle / "parity.json").read_text()), [json.loads((bundle / "energy.json").read_text())])
+    with prerendered(*arguments, None, "ahead") as pending:
+        assert pending.take(*arguments, None, "ahead") == render_report(*arguments, None, title="ahead")
 
 
 def test_a_divergence_with_its_cause_and_membrane_plot_is_rendered(bundle, tmp_path):

@@ -28,6 +28,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from importlib.metadata import version
+from typing import Any
 
 import numpy as np
 
@@ -81,6 +82,41 @@ def _import_lava():
             "lava-nc 0.10.0 on Python 3.10: run 'bash tools/setup_env.sh' and use .venv/bin/latdeploy"
         ) from error
     return RunSteps, Loihi2SimCfg, SpikeRecorder, OutputRecorder, Source
+
+
+def host_process_models() -> dict[Any, Any]:
+    """Return ``{Process class: ProcessModel class}`` of the processes the runner adds around the
+    graph (the spike source, the recorders, the window gates): the models Lava's compiler selects for
+    them under ``Loihi2SimCfg(select_tag="fixed_pt")`` (``tests/backends/lava/test_runner.py`` asks
+    Lava's own search and selection and requires the same)."""
+    from lava.proc.io.source import PySendModelFixed, RingBuffer
+
+    from latdeploy.backends.lava.processes.recorder_models import PyOutputRecorderModel, PySpikeRecorderModel
+    from latdeploy.backends.lava.processes.recorders import OutputRecorder, SpikeRecorder
+    from latdeploy.backends.lava.processes.window_gate import WindowGate
+    from latdeploy.backends.lava.processes.window_gate_models import PyWindowGateModel
+
+    return {
+        RingBuffer: PySendModelFixed,
+        SpikeRecorder: PySpikeRecorderModel,
+        OutputRecorder: PyOutputRecorderModel,
+        WindowGate: PyWindowGateModel,
+    }
+
+
+def _known_models(source: Any, kinds: list[Any]) -> dict[Any, Any]:
+    """Return the run configuration's ``exception_proc_model_map``: the models of the neuron
+    ``kinds`` (:func:`latdeploy.backends.lava.builders.process_models`) and of
+    :func:`host_process_models` by Process class, and the same again for every process of the network
+    around ``source`` by instance. Lava's ``Loihi2SimCfg.select`` looks the map up by class, but its
+    compiler looks it up by instance first and otherwise searches for the models of each process
+    instance, re-executing every module in the directory of its Process (~0.05 s per process,
+    modelled classes included); processes of other classes (synapses) are still searched."""
+    from lava.magma.compiler.compiler_graphs import find_processes
+
+    by_class = {**process_models(kinds), **host_process_models()}
+    by_instance = {process: by_class[type(process)] for process in find_processes(source) if type(process) in by_class}
+    return {**by_class, **by_instance}
 
 
 def _align(recording: np.ndarray, lag: int, samples: int, timesteps: int, period: int) -> np.ndarray:
@@ -166,7 +202,7 @@ def run_lava(graph: Graph, input_spikes: np.ndarray, timeout: float | None = Non
     started = time.perf_counter()
     with lava_session(source, timeout) as run:
         try:
-            run_cfg = Loihi2SimCfg(select_tag="fixed_pt", exception_proc_model_map=process_models(kinds))
+            run_cfg = Loihi2SimCfg(select_tag="fixed_pt", exception_proc_model_map=_known_models(source, kinds))
             run(condition=RunSteps(num_steps=1), run_cfg=run_cfg)  # compiles
             run_seconds = None
             if steps > 1:

@@ -106,3 +106,18 @@ def test_samples_are_independent_in_one_run():
     single = run_lava(graph, spikes[2:])
     assert np.array_equal(batched.trace.output().spikes[2:], single.trace.output().spikes)
     assert np.array_equal(batched.trace.output().v[2:], single.trace.output().v)
+
+
+def test_the_models_given_to_lava_are_the_ones_its_own_search_selects():
+    """run_lava names the models of its source, recorders and gates (Lava's search re-executes every
+    module of a Process's directory per instance); Lava's own search and selection pick the same."""
+    from lava.magma.compiler.compiler_graphs import ProcGroupDiGraphs
+    from lava.magma.core.run_configs import Loihi2SimCfg
+
+    from latdeploy.backends.lava.runner import host_process_models
+
+    selection = Loihi2SimCfg(select_tag="fixed_pt")
+    for process_class, model in host_process_models().items():
+        process = object.__new__(process_class)  # the search and the selection read only its class
+        found = ProcGroupDiGraphs._find_proc_models(process)
+        assert selection.select(process, found) is model, process_class.__name__
