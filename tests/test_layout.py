@@ -16,6 +16,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 import latdeploy
 
 PACKAGE = Path(latdeploy.__file__).parent
@@ -37,6 +39,7 @@ DEFERRING_MODULES = {
     "latdeploy.cli.options",  # the executors (simulators, torch) when a command builds its Execution
     "latdeploy.hw.profile",  # the profile schema (pydantic) when a profile is loaded
     "latdeploy.report.prerender",  # the HTML report (matplotlib) where a report is drawn: export's child
+    "latdeploy.frontend.model_file",  # each format's reader where that format is read (torch for a checkpoint)
     "latdeploy.cli.energy_cmd",
     "latdeploy.cli.export_cmd",
     "latdeploy.cli.finetune_cmd",
@@ -258,6 +261,36 @@ def test_profiles_list_imports_no_heavy_dependency():
         "try:\n    cli.main(['profiles', 'list'], standalone_mode=False)\nexcept SystemExit:\n    pass"
     )
     assert _imported_after(code) == ["pydantic"]
+
+
+INSPECT_HEAVY = {"netx": ["h5py"], "nir": ["h5py"], "onnx": ["onnx"], "bundle": ["onnx"]}
+"""What ``latdeploy inspect`` of each format may import of :data:`HEAVY_MODULES`: its own reader only (no torch,
+numba, scipy or sklearn: docs/layout.md, "Deferred imports")."""
+
+
+def test_inspect_of_a_net_nir_or_onnx_file_imports_only_its_reader(tmp_path):
+    from latdeploy.backends.netx import write_netx
+    from latdeploy.backends.nir import write_nir
+    from latdeploy.frontend.torch_module import graph_from_module
+    from latdeploy.ir.onnx_io import write_onnx
+    from latdeploy.nn.checkpoint import load
+    from tests.conftest import SHIPPED_MODEL, int_graph
+
+    integer = int_graph(np.random.default_rng(0), (4, 3), timesteps=5)
+    bundle = tmp_path / "model.latdeploy"
+    bundle.mkdir()
+    files = {
+        "netx": write_netx(integer, tmp_path / "model.net"),
+        "nir": write_nir(graph_from_module(*load(SHIPPED_MODEL)), tmp_path / "model.nir"),
+        "onnx": write_onnx(integer, tmp_path / "model.onnx"),
+        "bundle": write_onnx(integer, bundle / "graph.int.onnx").parent,
+    }
+    for kind, path in files.items():
+        code = (
+            "from latdeploy.cli.commands import cli\n"
+            f"try:\n    cli.main(['inspect', {str(path)!r}], standalone_mode=False)\nexcept SystemExit:\n    pass"
+        )
+        assert _imported_after(code) == INSPECT_HEAVY[kind], kind
 
 
 def test_the_probe_sees_a_heavy_import():

@@ -1,17 +1,18 @@
 """How long the light commands take from the shell: ``latdeploy --help``, ``latdeploy profiles list`` and
 ``latdeploy inspect FILE``, each against the 0.5 s goal.
 
-    .venv/bin/python tools/bench_cli.py [--repeats 5] [--file models/digits_mlp.pt] [--baseline CHECKOUT]
-                                        [--json out.json]
+    .venv/bin/python tools/bench_cli.py [--repeats 5] [--file models/digits_mlp.pt [--file B/graph.net ...]]
+                                        [--baseline CHECKOUT] [--json out.json]
 
 Each command runs as a fresh process (``python -c "from latdeploy.cli import main; main()" ...``, what the
-``latdeploy`` console script runs) once unmeasured (a warm environment: files in the page cache, numba's
-cache compiled), then ``--repeats`` times; printed: the median wall time with its ratio to the goal, the
-median CPU time (user + system; close to the wall time on an idle core, and much less inflated by other
-processes' load) and the heavy modules it imported (``tests/test_layout.py`` keeps ``--help`` and
-``profiles list`` free of them). ``--baseline`` measures another checkout (e.g. a worktree of the commit
-before) in the same run, its runs interleaved with this one's, and prints the ratio. Exit status 0; the
-numbers are for ``docs/benchmarks.md``.
+``latdeploy`` console script runs) once unmeasured (a warm environment: files in the page cache, numba's cache
+compiled), then ``--repeats`` times (``--file`` repeatable: one ``inspect`` line per file, e.g. a checkpoint
+and a bundle's ``graph.net``, ``graph.nir`` and ``graph.int.onnx``); printed: the median wall time with its
+ratio to the goal, the median CPU time (user + system; close to the wall time on an idle core, and much less
+inflated by other processes' load) and the heavy modules it imported (``tests/test_layout.py`` keeps
+``--help`` and ``profiles list`` free of them). ``--baseline`` measures another checkout (e.g. a worktree of
+the commit before) in the same run, its runs interleaved with this one's, and prints the ratio. Exit status 0;
+the numbers are for ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
@@ -71,11 +72,15 @@ def main(argv: list[str] | None = None) -> int:
     """Measure the three commands; print one line each; return 0."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--file", default="models/digits_mlp.pt", help="the file 'inspect' describes")
+    parser.add_argument(
+        "--file", action="append", default=None, help="a file 'inspect' describes (repeatable) [models/digits_mlp.pt]"
+    )
     parser.add_argument("--baseline", type=Path, default=None, help="another checkout to measure beside this one")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     arguments = parser.parse_args(argv)
-    commands = {"--help": ["--help"], "profiles list": ["profiles", "list"], "inspect": ["inspect", arguments.file]}
+    files = arguments.file or ["models/digits_mlp.pt"]
+    commands = {"--help": ["--help"], "profiles list": ["profiles", "list"]}
+    commands.update({f"inspect {name}" if len(files) > 1 else "inspect": ["inspect", name] for name in files})
     results = {}
     load = os.getloadavg()[0]
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {load:.1f}; median of {arguments.repeats}")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from click.core import ParameterSource
 
-from latdeploy.backends.select import DEFAULT_BACKEND, backend_names, get_backend, target_names
+from latdeploy.backends.select import backend_names, get_backend, target_names
 from latdeploy.executors.base import DEFAULT_EXECUTOR, EXECUTORS
 from latdeploy.flows.sample_count import UpTo
 from latdeploy.hw.profile import DEFAULT_PROFILE
@@ -147,14 +147,17 @@ def target_option() -> Decorator:
 
 def backend_option(simulators: bool = False) -> Decorator:
     """``--backend``: a registered backend's name (with ``simulators``, also ``fixed`` and ``float``,
-    and ``fixed`` is the default)."""
+    and ``fixed`` is the default; without, None: the profile's, :func:`latdeploy.backends.select.resolve_backend`)."""
     if simulators:
         names = lambda: [*SIMULATOR_BACKENDS, *backend_names()]  # noqa: E731
-        default = "fixed"
-    else:
-        names, default = backend_names, DEFAULT_BACKEND
+        return click.option(
+            "--backend", type=RegisteredChoice(names), default="fixed", show_default=True, help="Backend that runs it."
+        )
     return click.option(
-        "--backend", type=RegisteredChoice(names), default=default, show_default=True, help="Backend that runs it."
+        "--backend",
+        type=RegisteredChoice(backend_names),
+        default=None,
+        help="Backend that runs the hardware run. [the profile's: xylo for xylo-audio2, else lava]",
     )
 
 

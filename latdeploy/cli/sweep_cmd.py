@@ -61,7 +61,7 @@ def sweep(
     weight_bits: str,
     samples: int | None,
     hardware_samples: int,
-    backend: str,
+    backend: str | None,
     out: Path | None,
     as_json: bool,
     quiet: bool,

@@ -57,7 +57,7 @@ def verify(
     source: Path,
     samples: int | None,
     hardware_samples: int,
-    backend: str,
+    backend: str | None,
     profile_name: str | None,
     weight_bits: int | None,
     model_path: Path | None,

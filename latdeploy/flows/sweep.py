@@ -6,12 +6,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from latdeploy.backends.select import get_backend
+from latdeploy.backends.select import resolve_backend
 from latdeploy.data.source import DataSpec, read_data
 from latdeploy.energy.counting import energy_report
 from latdeploy.errors import LatdeployError
 from latdeploy.executors.evaluate import Execution, open_evaluator
 from latdeploy.flows.verify import Subject, VerifyResult, load_subject, verify
+from latdeploy.hw.profile import load_profile
 from latdeploy.report import schema_versions
 from latdeploy.report.bundle import dump_json, write_bundle
 from latdeploy.report.plots import pareto_plot
@@ -48,7 +49,8 @@ def sweep(
     dt: float | None = None,
 ) -> dict[str, Any]:
     """Quantize ``model_path`` at each of ``weight_bits``, verify (the hardware run on the backend
-    named ``backend``, None: the default) and price each setting, on the user's ``data`` and
+    named ``backend``, None: the one that computes the profile's arithmetic,
+    :func:`latdeploy.backends.select.backend_for_profile`) and price each setting, on the user's ``data`` and
     ``calibration_data`` when given (:func:`latdeploy.data.source.model_data`); ``execution`` says
     how the samples run (:class:`latdeploy.executors.evaluate.Execution`; None: locally), one
     executor for every setting. ``model_path`` may be a float graph file
@@ -75,7 +77,7 @@ def sweep(
         LatdeployError: for a bad model, profile, bit width or sample count.
         BackendError: if the backend fails.
     """
-    chosen = get_backend(backend)
+    chosen = resolve_backend(backend, load_profile(profile_name))
     gates = gates or Gates()
     if not weight_bits:
         raise LatdeployError("--weight-bits needs at least one bit width, e.g. 8,6,4,2")

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from latdeploy.backends.base import Backend
-from latdeploy.backends.select import get_backend
+from latdeploy.backends.select import get_backend, resolve_backend
 from latdeploy.data.registry import Split
 from latdeploy.data.source import DataSpec, ModelData
 from latdeploy.energy.counting import energy_report
@@ -420,10 +420,11 @@ def verify_source(
     dt: float | None = None,
 ) -> VerifyResult:
     """``latdeploy verify``: load ``source`` (:func:`load_subject`) and :func:`verify` it on the
-    backend named ``backend`` (None: the default) on ``data`` (None: the shipped test split, or the
-    data a bundle recorded); ``progress`` sees ``VERIFY_STAGES`` stages plus one per corruption;
-    ``execution`` says how the samples run (executor, memory limit, chunks; None: locally); ``dt`` is
-    the time step of a ``.nir`` file that states none.
+    backend named ``backend`` (None: the one that computes the subject's profile,
+    :func:`latdeploy.backends.select.backend_for_profile`: ``xylo`` for ``xylo-audio2``) on ``data``
+    (None: the shipped test split, or the data a bundle recorded); ``progress`` sees ``VERIFY_STAGES``
+    stages plus one per corruption; ``execution`` says how the samples run (executor, memory limit,
+    chunks; None: locally); ``dt`` is the time step of a ``.nir`` file that states none.
 
     Returns:
         The :class:`VerifyResult`.
@@ -432,8 +433,8 @@ def verify_source(
         LatdeployError: for a bad source, profile, backend or sample count.
         BackendError: if the backend is missing or its run fails.
     """
-    chosen = get_backend(backend)
     subject = load_subject(source, profile_name, weight_bits, model_path, data, calibration_data, dt)
+    chosen = resolve_backend(backend, subject.profile)
     with open_evaluator(execution) as evaluator:
         return verify(
             subject, samples, hardware_samples, corruptions, seed, progress, chosen, gates=gates, evaluator=evaluator

@@ -92,7 +92,7 @@ class ConversionState:
 
 
 Converter = Callable[[nn.Module, ConversionState, str], None]
-CONVERTERS: Registry[type[nn.Module], Converter] = Registry("converter")
+CONVERTERS: Registry[type[nn.Module], Converter] = Registry("converter", plugins="latdeploy.frontend.plugins")
 """The converter of every supported torch module type."""
 
 

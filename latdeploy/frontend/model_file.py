@@ -3,6 +3,10 @@
 :func:`detect_format` names the format from the path; :func:`load_graph` returns
 the float or the integer graph of the file (quantizing a checkpoint for the
 profile when the integer graph is asked for).
+
+Each format's reader is imported where that format is read (docs/layout.md, "Deferred imports"):
+a checkpoint needs torch and the quantizer, an ``.onnx`` file or a bundle onnx, a ``.nir`` file nir and
+h5py, a ``.net`` file h5py; so ``latdeploy inspect`` of a ``.net`` file imports no torch.
 """
 
 from __future__ import annotations
@@ -11,15 +15,9 @@ import os
 from pathlib import Path
 
 from latdeploy.errors import ModelFormatError
-from latdeploy.flows.prepare import prepare_integer_graph
-from latdeploy.frontend.netx import read_netx
-from latdeploy.frontend.nir import read_nir
-from latdeploy.frontend.torch_module import graph_from_module
 from latdeploy.hw.profile import DEFAULT_PROFILE, load_profile
 from latdeploy.ir import Graph
 from latdeploy.ir.describe import is_integer_graph
-from latdeploy.ir.onnx_io import read_onnx
-from latdeploy.nn.checkpoint import load
 
 FORMATS = ("checkpoint", "bundle", "onnx", "netx", "nir")
 
@@ -59,8 +57,12 @@ def read_graph_file(
         LatdeployError: from the format's reader.
     """
     if kind == "netx":
+        from latdeploy.frontend.netx import read_netx
+
         return read_netx(path, timesteps)
     if kind == "nir":
+        from latdeploy.frontend.nir import read_nir
+
         return read_nir(path, dt=dt)
     if kind == "onnx":
         return read_onnx(path)
@@ -68,10 +70,15 @@ def read_graph_file(
 
 
 def _checkpoint_graph(path: Path, integer: bool, profile_name: str) -> Graph:
+    from latdeploy.frontend.torch_module import graph_from_module
+    from latdeploy.nn.checkpoint import load
+
     model, metadata = load(path)
     graph = graph_from_module(model, metadata)
     if not integer:
         return graph
+    from latdeploy.flows.prepare import prepare_integer_graph
+
     return prepare_integer_graph(model, metadata, load_profile(profile_name)).int_graph
 
 
@@ -100,6 +107,8 @@ def load_graph(
     wanted = "integer" if integer else "float"
     if kind == "checkpoint":
         return _checkpoint_graph(path, integer, profile_name)
+    if kind in ("bundle", "onnx"):
+        from latdeploy.ir.onnx_io import read_onnx
     if kind == "bundle":
         name = "graph.int.onnx" if integer else "graph.onnx"
         if not (path / name).is_file():

@@ -1,4 +1,9 @@
-"""A JSON-able description of a graph (layers, shapes, neuron kinds, parameters) and its text table."""
+"""A JSON-able description of a graph (layers, shapes, neuron kinds, parameters) and its text table.
+
+Light on purpose (``latdeploy inspect`` of a ``.net``, ``.nir`` or ``.onnx`` file imports no torch, numba
+or scipy): whether a graph is integer is read from its node types' names, not from the fixed-point
+simulator's kernel table (``tests/ir/test_describe.py`` checks the two agree for every node type).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,21 @@ import numpy as np
 
 from latdeploy.ir.graph import Graph
 from latdeploy.ir.nodes import Node
-from latdeploy.sim.fixed import FIXED_KERNELS
+
+SHARED_NODE_TYPES = ("AxonalDelay",)
+"""Node types that float and integer graphs share (a kernel in both simulators)."""
+
+
+def is_integer_node_type(node_type: type[Node]) -> bool:
+    """Return whether ``node_type`` computes in integers: an ``...Int`` type (the name every integer node
+    type carries, docs/neurons.md) or one of :data:`SHARED_NODE_TYPES`; exactly the types with a
+    fixed-point kernel (:data:`latdeploy.sim.fixed.FIXED_KERNELS`)."""
+    return node_type.__name__.endswith("Int") or node_type.__name__ in SHARED_NODE_TYPES
 
 
 def is_integer_graph(graph: Graph) -> bool:
-    """Return whether every node of ``graph`` but its input has a fixed-point kernel (an integer graph)."""
-    return all(node.kind == "input" or type(node) in FIXED_KERNELS for node in graph.nodes)
+    """Return whether every node of ``graph`` but its input is an integer node (an integer graph)."""
+    return all(node.kind == "input" or is_integer_node_type(type(node)) for node in graph.nodes)
 
 
 def _tensor_summary(array: np.ndarray) -> dict[str, Any]:

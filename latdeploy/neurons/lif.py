@@ -16,7 +16,7 @@ from latdeploy.neurons.base import Firing, FiringOps, LavaNeuron, NeuronKind
 from latdeploy.neurons.registry import NEURON_KINDS
 from latdeploy.nn import neurons
 from latdeploy.passes.quantize_layers import quantize_layer
-from latdeploy.sim.kernels import HARD_RESET
+from latdeploy.sim.kernel_modes import HARD_RESET
 
 
 def fire(ops: FiringOps, v: Any, theta: Any, state: None, node: Node) -> Firing:

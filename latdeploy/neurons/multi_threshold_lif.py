@@ -15,7 +15,7 @@ from latdeploy.neurons.base import Firing, FiringOps, LavaNeuron, NeuronKind
 from latdeploy.neurons.registry import NEURON_KINDS
 from latdeploy.nn import neurons
 from latdeploy.passes.quantize_neurons import threshold_snapping_quantizer
-from latdeploy.sim.kernels import MULTI_SUBTRACT, MULTI_ZERO
+from latdeploy.sim.kernel_modes import MULTI_SUBTRACT, MULTI_ZERO
 
 PROCESSES = "latdeploy.backends.lava.processes"
 

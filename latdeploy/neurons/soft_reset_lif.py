@@ -13,7 +13,7 @@ from latdeploy.neurons.base import Firing, FiringOps, LavaNeuron, NeuronKind
 from latdeploy.neurons.registry import NEURON_KINDS
 from latdeploy.nn import neurons
 from latdeploy.passes.quantize_neurons import threshold_snapping_quantizer
-from latdeploy.sim.kernels import SOFT_RESET
+from latdeploy.sim.kernel_modes import SOFT_RESET
 
 PROCESSES = "latdeploy.backends.lava.processes"
 

@@ -15,7 +15,7 @@ from latdeploy.neurons.base import Firing, FiringOps, LavaNeuron, NeuronKind
 from latdeploy.neurons.registry import NEURON_KINDS
 from latdeploy.nn import neurons
 from latdeploy.passes.quantize_neurons import threshold_snapping_quantizer
-from latdeploy.sim.kernels import TTFS_MODE
+from latdeploy.sim.kernel_modes import TTFS_MODE
 
 PROCESSES = "latdeploy.backends.lava.processes"
 

@@ -28,15 +28,13 @@ import numpy as np
 from numba import njit, prange
 
 from latdeploy.hw.arithmetic import LOIHI
+from latdeploy.sim.kernel_modes import HARD_RESET, MULTI_ZERO, SOFT_RESET, TTFS_MODE
 
 STATE_LIMIT = LOIHI.state_limit  # Lava's max_uv_val: u wraps above it, v saturates below it
 DECAY_SHIFT = LOIHI.decay_bits
 ACTIVATION_SHIFT = LOIHI.activation_shift
 BLOCK = 64  # neurons per parallel task
 EVENT_DENSITY = 0.25  # below this fraction of non-zero inputs, Dense accumulates events
-# firing rules of cuba_neuron_kernel (a kind's ``mode``): Lava's LIF (v > theta, reset to 0), then
-# latdeploy's kinds comparing v >= theta: soft reset, TTFS, multi-threshold (reset to 0 / subtract)
-HARD_RESET, SOFT_RESET, TTFS_MODE, MULTI_ZERO, MULTI_SUBTRACT = 0, 1, 2, 3, 4
 
 
 def start_threads() -> None:
