@@ -65,6 +65,8 @@ def read_graph_file(
 
         return read_nir(path, dt=dt)
     if kind == "onnx":
+        from latdeploy.ir.onnx_io import read_onnx
+
         return read_onnx(path)
     raise ModelFormatError(f"{path}: a {kind}, not a graph file (.onnx, .nir or .net)")
 
