@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 
+import h5py
 import numpy as np
 import pytest
 import torch
@@ -163,3 +164,26 @@ def test_a_slayer_block_in_a_float_model_points_at_the_slayer_path():
 
     with pytest.raises(UnsupportedLayerError, match="layer '0': slayer Dense blocks .*graph_from_slayer"):
         graph_from_module(_dense(0), {"input_shape": [20], "timesteps": T})
+
+
+@pytest.mark.parametrize(("threshold", "same"), [(32.0, True), (64.0, False)])
+def test_the_refused_threshold_corner_is_real_in_slayer(tmp_path, threshold, same):
+    """Why thresholds of 64 and above are refused: one input of weight 2 brings ``v`` to exactly ``vThMant << 6``
+    at threshold 64; slayer's float32 spike test fires there, Loihi's (and slayer's own reset) does not. Written
+    by slayer's export directly (``write_net`` refuses it)."""
+    from latdeploy.frontend.netx import read_netx
+
+    block = cuba.Dense({"threshold": threshold, "current_decay": 1.0, "voltage_decay": 0.0}, 1, 1)
+    with torch.no_grad():
+        block.synapse.weight.fill_(2.0)
+        theirs = block(torch.ones(1, 1, 40))[0, 0].numpy()
+    with h5py.File(tmp_path / "corner.net", "w") as handle:
+        layers = handle.create_group("layer")
+        first = layers.create_group("0")
+        first.create_dataset("type", (1,), "S10", [b"input"])
+        first.create_dataset("shape", data=np.array([1]))
+        block.export_hdf5(layers.create_group("1"))
+    graph = read_netx(tmp_path / "corner.net", timesteps=40)
+    ours = simulate_fixed(graph, np.ones((1, 40, 1), np.uint8)).layers[graph.neurons()[0].name].spikes[0, :, 0]
+    assert theirs.any() and ours.any()
+    assert np.array_equal(ours[:-1], theirs[1:]) == same
