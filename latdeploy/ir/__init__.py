@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from latdeploy.ir.conv import AxonalDelay, Conv2d, Conv2dInt, Pool2d
 from latdeploy.ir.delayed_reset import DelayedResetLIF, DelayedResetLIFInt
+from latdeploy.ir.framework_neurons import DecayInputLIF, DecayInputSoftLIF, NorseLIF
 from latdeploy.ir.graph import Graph
 from latdeploy.ir.netx_nodes import DelayDenseInt
 from latdeploy.ir.neurons_ext import (
@@ -32,6 +33,8 @@ __all__ = [
     "Conv2d",
     "Conv2dInt",
     "Pool2d",
+    "DecayInputLIF",
+    "DecayInputSoftLIF",
     "DelayedResetLIF",
     "DelayedResetLIFInt",
     "Dense",
@@ -46,6 +49,7 @@ __all__ = [
     "RecurrentDense",
     "RecurrentDenseInt",
     "Node",
+    "NorseLIF",
     "SoftResetLIF",
     "SoftResetLIFInt",
     "SpikeInput",

@@ -12,4 +12,13 @@ This module is the package's plugin import: it imports every kind module.
 
 from __future__ import annotations
 
-from latdeploy.neurons import delayed_reset_lif, lif, multi_threshold_lif, soft_reset_lif, ttfs  # noqa: F401  (register the kinds)
+# the float-order variants (decay_input_lif, norse_lif) import the kinds they share an integer node with first
+from latdeploy.neurons import (  # noqa: F401  (register the kinds)
+    decay_input_lif,
+    delayed_reset_lif,
+    lif,
+    multi_threshold_lif,
+    norse_lif,
+    soft_reset_lif,
+    ttfs,
+)

@@ -31,13 +31,39 @@ class NeuronKinds(Registry[str, NeuronKind]):
         self._listeners: list[tuple[Listener, Listener]] = []
 
     def add(self, key: str, value: NeuronKind) -> NeuronKind:
-        """Register kind ``value`` under ``key`` (replacing an earlier one) and tell the subscribers."""
+        """Register kind ``value`` under ``key`` (replacing an earlier one) and tell the subscribers.
+
+        A **float-order variant** (a kind whose float step is another framework's expression, e.g.
+        ``norse_lif``) shares its integer node with the kind it quantizes to; the integer tables keep
+        that first kind (:meth:`of_node` of the integer node returns it).
+
+        Raises:
+            ValueError: if ``value`` shares an integer node with a registered kind but differs from it in
+                an integer part (comparison, firing rule, state, kernel mode, Lava Process, reset).
+        """
         if key in self:
             self.remove(key)
+        primary = self._integer_owner(value)
         super().add(key, value)
         for added, _ in self._listeners:
             added(value)
+            if primary is not None:
+                added(primary)  # the integer tables stay the first kind's
         return value
+
+    def _integer_owner(self, kind: NeuronKind) -> NeuronKind | None:
+        """Return the registered kind whose integer node ``kind`` shares (checked alike), or ``None``."""
+        for _, other in self.items():
+            if other.int_node is kind.int_node:
+                parts = ("comparison", "fire", "start", "mode", "lava", "reset", "replay_v_pre", "single_spike")
+                differing = [part for part in parts if getattr(other, part) != getattr(kind, part)]
+                if differing:
+                    raise ValueError(
+                        f"neuron kind {kind.name!r} shares the integer node {kind.int_node.__name__} with "
+                        f"{other.name!r} but differs in {', '.join(differing)}"
+                    )
+                return other
+        return None
 
     def register(self, key: str) -> Callable[[NeuronKind], NeuronKind]:
         """Decorator form of :meth:`add`."""
@@ -52,6 +78,10 @@ class NeuronKinds(Registry[str, NeuronKind]):
         value = super().remove(key)
         for _, removed in self._listeners:
             removed(value)
+        sharing = [kind for _, kind in self.items() if kind.int_node is value.int_node]
+        for added, _ in self._listeners:  # a kind sharing the integer node keeps its tables
+            for kind in sharing:
+                added(kind)
         return value
 
     def subscribe(self, added: Listener, removed: Listener) -> None:
@@ -87,4 +117,4 @@ class NeuronKinds(Registry[str, NeuronKind]):
 
 
 NEURON_KINDS = NeuronKinds()
-"""Every neuron kind, by name (``"lif"``, ``"soft_reset_lif"``, ``"ttfs"``, ``"multi_threshold_lif"``)."""
+"""Every neuron kind, by name (``"lif"``, ``"soft_reset_lif"``, ``"ttfs"``, ``"multi_threshold_lif"``, ...)."""

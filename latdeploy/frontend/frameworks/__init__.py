@@ -13,8 +13,10 @@ from __future__ import annotations
 import importlib
 import importlib.util
 
-FRAMEWORKS = ("snntorch", "sinabs", "norse", "spikingjelly")
-"""Framework package -> plugin module ``latdeploy.frontend.frameworks.<name>``."""
+FRAMEWORKS = ("snntorch", "sinabs", "norse", "spikingjelly", "lava")
+"""Framework packages with a plugin module ``latdeploy.frontend.frameworks.<name>`` (:data:`PLUGINS` renames)."""
+PLUGINS = {"lava": "slayer"}
+"""Plugin modules not named after their package: lava-dl's slayer lives in ``lava.lib.dl.slayer``."""
 
 _LOADED: dict[str, bool] = {}
 
@@ -24,7 +26,7 @@ def _load(framework: str) -> bool:
     if importlib.util.find_spec(framework) is None:
         return False
     try:
-        importlib.import_module(f"{__name__}.{framework}")
+        importlib.import_module(f"{__name__}.{PLUGINS.get(framework, framework)}")
     except ImportError:  # installed but broken (a missing dependency of its own): treated as absent
         return False
     return True

@@ -1,5 +1,5 @@
-"""Norse 1.1 live modules -> IR: ``IAFCell``/``IAF`` exactly, ``LIFCell``/``LIF``/``LIFBoxCell`` as the
-same network in latdeploy's float order (warned), the rest refused.
+"""Norse 1.1 live modules -> IR: ``IAFCell``/``IAF``, ``LIFCell``/``LIF`` and ``LIFBoxCell`` exactly, the rest
+refused.
 
 Norse's steps (``norse/torch/functional/iaf.py``, ``lif.py``, ``lif_box.py``; ``c = dt * tau_inv`` in float32)::
 
@@ -9,12 +9,13 @@ Norse's steps (``norse/torch/functional/iaf.py``, ``lif.py``, ``lif_box.py``; ``
 
 * ``IAF`` -> the stock ``lif`` kind, ``voltage_decay = 0``, threshold the next float32 above ``v_th``
   (latdeploy's ``>=`` of it is Norse's ``>``): exact, bit for bit.
-* ``LIF`` -> the stock ``lif`` kind on ``v' = v / c_mem``: ``u = i`` (``current_decay = c_syn``),
-  ``v' = v' (1 - c_mem) + u``, threshold ``v_th / c_mem``. This is Norse's neuron exactly in real
-  arithmetic, but Norse's float32 evaluates another expression (``v + c ((v_leak - v) + i)``), so a
-  spike can differ where ``v`` lands within float32 rounding of the threshold: a
-  :class:`RoundingOrderWarning` says so at conversion (the tests find 0 differences on their data).
-* ``LIFBoxCell`` -> likewise with ``current_decay = 1`` (no current state).
+* ``LIF`` -> the ``norse_lif`` kind (:mod:`latdeploy.neurons.norse_lif`), whose float step is Norse's
+  expression op for op (``current_decay = c_syn``, ``voltage_decay = c_mem``, threshold ``v_th``, ``>``):
+  exact, bit for bit. It quantizes to Lava's stock LIF on ``v / c_mem`` (threshold ``v_th / c_mem``).
+* ``LIFBoxCell`` -> the same kind with ``current_decay = 1`` (Norse's ``(x + v_leak) - v`` and the LIF's
+  ``(v_leak - v) + i`` with ``i = x`` round alike): exact.
+* A layer bias before a ``LIF``/``LIFBox`` joins the input current as in Norse (exact); before an ``IAF``
+  it is added to ``v`` after the synaptic sum (Loihi's order: a ``RoundingOrderWarning``).
 
 Refused, each with a one-line :class:`~latdeploy.errors.UnsupportedLayerError` naming the layer: ``v_reset``
 or ``v_leak`` other than 0 (Norse starts ``v`` at ``v_leak`` and resets to ``v_reset``; latdeploy at 0), a
@@ -27,23 +28,22 @@ as unsupported types. Each sample starts from Norse's initial state (``v = 0``, 
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import torch
 from norse.torch.functional.lif_box import LIFBoxParameters
 from norse.torch.functional.reset import reset_value
 from norse.torch.module.iaf import IAF, IAFCell
-from norse.torch.module.lif import LIF as NorseLIF
+from norse.torch.module.lif import LIF as NorseLIFModule
 from norse.torch.module.lif import LIFCell
 from norse.torch.module.lif_box import LIFBoxCell
 from torch import nn
 
 from latdeploy.errors import UnsupportedLayerError
 from latdeploy.frontend.converters import ConversionState, register_converter
-from latdeploy.frontend.frameworks.rounding import RoundingOrderWarning, warn_bias_order
+from latdeploy.frontend.frameworks.rounding import warn_bias_order
 from latdeploy.frontend.sources import ParameterSource
-from latdeploy.ir import LIF
+from latdeploy.ir import LIF, NorseLIF
 
 
 def _one_value(value: torch.Tensor | float, what: str, path: str) -> float:
@@ -95,13 +95,15 @@ def _common(module: nn.Module, path: str) -> float:
 def _add(
     module: nn.Module, state: ConversionState, path: str, threshold: float, current_decay: float, voltage_decay: float
 ) -> None:
-    """Append the stock float ``LIF`` node (``>=`` the next float32 above ``threshold``: Norse's ``>``)."""
+    """Append the neuron: for ``IAF`` (``voltage_decay == 0``) the stock float ``LIF`` (``>=`` the next float32
+    above ``threshold``: Norse's ``>``), else ``NorseLIF`` (Norse's own float step)."""
     what = type(module).__name__
     if state.previous.kind != "synapse":
         raise UnsupportedLayerError(f"layer {path!r}: a Norse {what} must follow a synaptic layer")
     size = math.prod(state.shape)
     folded = state.pending_paths
     bias = np.zeros(size, np.float32)
+    leaky = voltage_decay > 0.0
     if state.pending_bias is not None:
         if current_decay != 1.0:
             raise UnsupportedLayerError(
@@ -110,26 +112,27 @@ def _add(
             )
         pending, _ = state.take_pending_bias()
         bias = pending.reshape(-1).astype(np.float32)
-        warn_bias_order("Norse", path, folded)
-    node = LIF(
-        state.name("lif"),
-        (state.current,),
-        threshold=float(np.nextafter(np.float32(threshold), np.float32(np.inf))),
-        current_decay=current_decay,
-        voltage_decay=voltage_decay,
-        bias=bias,
-    )
+        if not leaky:
+            warn_bias_order("Norse", path, folded)
+    if leaky:
+        node = NorseLIF(
+            state.name("lif"),
+            (state.current,),
+            threshold=threshold,
+            current_decay=current_decay,
+            voltage_decay=voltage_decay,
+            bias=bias,
+        )
+    else:
+        node = LIF(
+            state.name("lif"),
+            (state.current,),
+            threshold=float(np.nextafter(np.float32(threshold), np.float32(np.inf))),
+            current_decay=current_decay,
+            voltage_decay=voltage_decay,
+            bias=bias,
+        )
     state.add(node, state.shape, ParameterSource(path, module, folded=folded))
-
-
-def _warn_rounding(module: nn.Module, path: str) -> None:
-    warnings.warn(
-        f"layer {path!r}: Norse {type(module).__name__} converted as the same neuron on v / (dt tau_mem_inv); "
-        "Norse's float32 evaluates v + dt tau_mem_inv ((v_leak - v) + i), so a spike can differ where v lies "
-        "within float32 rounding of the threshold (compare with the float run on your data)",
-        RoundingOrderWarning,
-        stacklevel=3,
-    )
 
 
 @register_converter(IAFCell, IAF)
@@ -143,9 +146,9 @@ def convert_iaf(module: IAFCell | IAF, state: ConversionState, path: str) -> Non
     _add(module, state, path, threshold, 1.0, 0.0)
 
 
-@register_converter(LIFCell, NorseLIF)
-def convert_lif(module: LIFCell | NorseLIF, state: ConversionState, path: str) -> None:
-    """Norse ``LIFCell``/``LIF`` -> the stock ``LIF`` on ``v / (dt tau_mem_inv)`` (warned: rounding order).
+@register_converter(LIFCell, NorseLIFModule)
+def convert_lif(module: LIFCell | NorseLIFModule, state: ConversionState, path: str) -> None:
+    """Norse ``LIFCell``/``LIF`` -> ``NorseLIF`` (Norse's float step; exact).
 
     Raises:
         UnsupportedLayerError: for the refused options (module docstring), naming ``path``.
@@ -153,13 +156,12 @@ def convert_lif(module: LIFCell | NorseLIF, state: ConversionState, path: str) -
     threshold = _common(module, path)
     mem = _step_factor(module, module.p.tau_mem_inv, "tau_mem_inv", path)
     syn = _step_factor(module, module.p.tau_syn_inv, "tau_syn_inv", path)
-    _add(module, state, path, threshold / mem, syn, mem)
-    _warn_rounding(module, path)
+    _add(module, state, path, threshold, syn, mem)
 
 
 @register_converter(LIFBoxCell)
 def convert_lif_box(module: LIFBoxCell, state: ConversionState, path: str) -> None:
-    """Norse ``LIFBoxCell`` -> the stock ``LIF`` on ``v / (dt tau_mem_inv)``, no current state (warned).
+    """Norse ``LIFBoxCell`` -> ``NorseLIF`` with no current state (``current_decay = 1``; exact).
 
     Raises:
         UnsupportedLayerError: for the refused options (module docstring), naming ``path``.
@@ -172,5 +174,4 @@ def convert_lif_box(module: LIFBoxCell, state: ConversionState, path: str) -> No
         )
     threshold = _common(module, path)
     mem = _step_factor(module, p.tau_mem_inv, "tau_mem_inv", path)
-    _add(module, state, path, threshold / mem, 1.0, mem)
-    _warn_rounding(module, path)
+    _add(module, state, path, threshold, 1.0, mem)

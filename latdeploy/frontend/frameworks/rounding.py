@@ -1,4 +1,9 @@
-"""The warning a framework converter gives when it converts a neuron to the same network in another float order."""
+"""The warning a framework converter gives when it converts a neuron to the same network in another float order.
+
+Since the float-order variant kinds (``norse_lif``, ``decay_input_lif``: ``docs/neurons.md``) reproduce Norse's
+``LIF`` and SpikingJelly's ``decay_input=True`` step op for op, the one case left is a layer bias before a
+neuron of a stock kind (:func:`warn_bias_order`).
+"""
 
 from __future__ import annotations
 

@@ -11,10 +11,13 @@ SpikingJelly's step (``spikingjelly/activation_based/neuron.py``; every surrogat
 * ``v_reset=0`` -> the stock ``lif`` kind (float test ``>=``, reset to zero); ``v_reset=None`` (soft reset)
   -> ``soft_reset_lif`` (``>=``, subtract). ``voltage_decay = 1/tau`` (``0`` for ``IFNode``): latdeploy's
   ``v (1 - voltage_decay) + u`` is SpikingJelly's expression bit for bit (``decay_input=False``).
-* ``decay_input=True`` -> the same kinds on ``v' = tau v`` (threshold ``tau v_threshold``): the same neuron
-  in real arithmetic, but SpikingJelly's float32 evaluates ``v + (x - v) / tau``, so a spike can differ where
-  ``v`` lies within float32 rounding of the threshold; a
-  :class:`~latdeploy.frontend.frameworks.rounding.RoundingOrderWarning` says so at conversion.
+* ``decay_input=True`` -> the ``decay_input_lif`` (``v_reset=0``) or ``decay_input_soft_lif`` (``None``) kind
+  (:mod:`latdeploy.neurons.decay_input_lif`), whose float step is SpikingJelly's ``v + (x - v) / tau`` op for
+  op (``voltage_decay = 1/tau``; torch divides by float32 ``tau``): exact. They quantize to the stock kinds on
+  ``tau v``. The node holds ``1/tau``; a ``tau`` whose float32 is not ``float32(1 / (1 / tau))`` would be
+  refused (a guard: none among 6e7 random taus in [1, 1e7]).
+* A layer bias joins ``x`` before a ``decay_input=True`` neuron as in SpikingJelly (exact); before the stock
+  kinds it is added to ``v`` after the synaptic sum (Loihi's order; a ``RoundingOrderWarning``).
 * ``layer.Linear``, ``layer.Conv2d``, ``layer.Flatten``, ``layer.AvgPool2d`` subclass torch's and convert
   as those (in either ``step_mode``).
 
@@ -28,7 +31,6 @@ Each sample starts from zero state, as after ``functional.reset_net``.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 from spikingjelly.activation_based import neuron
@@ -36,9 +38,9 @@ from torch import nn
 
 from latdeploy.errors import UnsupportedLayerError
 from latdeploy.frontend.converters import ConversionState, register_converter
-from latdeploy.frontend.frameworks.rounding import RoundingOrderWarning, warn_bias_order
+from latdeploy.frontend.frameworks.rounding import warn_bias_order
 from latdeploy.frontend.sources import ParameterSource
-from latdeploy.ir import LIF, SoftResetLIF
+from latdeploy.ir import LIF, DecayInputLIF, DecayInputSoftLIF, SoftResetLIF
 
 
 def _reset(module: neuron.BaseNode, path: str) -> str:
@@ -64,8 +66,11 @@ def _threshold(module: neuron.BaseNode, path: str) -> float:
     return threshold
 
 
-def _add(module: nn.Module, state: ConversionState, path: str, threshold: float, voltage_decay: float) -> None:
-    """Append ``LIF`` (zero reset) or ``SoftResetLIF`` (soft reset); both compare ``v >= threshold``."""
+def _add(
+    module: nn.Module, state: ConversionState, path: str, threshold: float, voltage_decay: float, decay_input: bool
+) -> None:
+    """Append ``LIF``/``DecayInputLIF`` (zero reset) or ``SoftResetLIF``/``DecayInputSoftLIF`` (soft reset);
+    all compare ``v >= threshold``."""
     what = type(module).__name__
     if state.previous.kind != "synapse":
         raise UnsupportedLayerError(f"layer {path!r}: a SpikingJelly {what} must follow a synaptic layer")
@@ -73,9 +78,13 @@ def _add(module: nn.Module, state: ConversionState, path: str, threshold: float,
     folded = state.pending_paths
     pending, _ = state.take_pending_bias()
     bias = np.zeros(size, np.float32) if pending is None else pending.reshape(-1).astype(np.float32)
-    if pending is not None:
+    if pending is not None and not decay_input:
         warn_bias_order("SpikingJelly", path, folded)
-    node_type = SoftResetLIF if _reset(module, path) == "subtract" else LIF
+    soft = _reset(module, path) == "subtract"
+    if decay_input:
+        node_type = DecayInputSoftLIF if soft else DecayInputLIF
+    else:
+        node_type = SoftResetLIF if soft else LIF
     node = node_type(
         state.name("lif"),
         (state.current,),
@@ -94,29 +103,25 @@ def convert_if(module: neuron.IFNode, state: ConversionState, path: str) -> None
     Raises:
         UnsupportedLayerError: for a non-zero ``v_reset`` or a non-positive threshold.
     """
-    _add(module, state, path, _threshold(module, path), 0.0)
+    _add(module, state, path, _threshold(module, path), 0.0, False)
 
 
 @register_converter(neuron.LIFNode)
 def convert_lif(module: neuron.LIFNode, state: ConversionState, path: str) -> None:
-    """SpikingJelly ``LIFNode`` -> ``LIF``/``SoftResetLIF`` with ``voltage_decay = 1/tau`` (exact for
-    ``decay_input=False``; on ``tau v``, warned, for ``decay_input=True``).
+    """SpikingJelly ``LIFNode`` -> ``LIF``/``SoftResetLIF`` (``decay_input=False``) or
+    ``DecayInputLIF``/``DecayInputSoftLIF`` (``decay_input=True``), ``voltage_decay = 1/tau``; exact.
 
     Raises:
-        UnsupportedLayerError: for a non-zero ``v_reset``, ``tau < 1`` or a non-positive threshold.
+        UnsupportedLayerError: for a non-zero ``v_reset``, ``tau < 1``, a ``tau`` that ``1/tau`` does not give
+            back in float32 (``decay_input=True``) or a non-positive threshold.
     """
     tau = float(module.tau)
     if not (math.isfinite(tau) and tau >= 1.0):
         raise UnsupportedLayerError(f"layer {path!r}: SpikingJelly LIFNode tau must be >= 1 (decay 1/tau), got {tau}")
     threshold = _threshold(module, path)
-    if not module.decay_input:
-        _add(module, state, path, threshold, 1.0 / tau)
-        return
-    _add(module, state, path, threshold * tau, 1.0 / tau)
-    warnings.warn(
-        f"layer {path!r}: SpikingJelly LIFNode(decay_input=True) converted as the same neuron on tau v; its float32 "
-        "evaluates v + (x - v) / tau, so a spike can differ where v lies within float32 rounding of the threshold "
-        "(decay_input=False converts bit for bit)",
-        RoundingOrderWarning,
-        stacklevel=2,
-    )
+    if module.decay_input and np.float32(1.0 / (1.0 / tau)) != np.float32(tau):
+        raise UnsupportedLayerError(
+            f"layer {path!r}: SpikingJelly LIFNode(decay_input=True) tau {tau!r} is not float32(1 / (1 / tau)); "
+            "latdeploy holds 1/tau and would divide by another float32 tau (choose a nearby tau)"
+        )
+    _add(module, state, path, threshold, 1.0 / tau, bool(module.decay_input))

@@ -1,5 +1,7 @@
 """SpikingJelly ``IFNode``/``LIFNode`` with multi-step ``layer.*`` against SpikingJelly itself: briefly trained
-networks, latdeploy's float run reproduces SpikingJelly's own forward spike for spike on every layer, the
+networks, latdeploy's float run reproduces SpikingJelly's own forward spike for spike on every layer (its default
+``LIFNode(decay_input=True)`` through the ``decay_input_lif`` kinds, whose float step is SpikingJelly's
+``v + (x - v) / tau`` op for op), the
 quantized graph runs the same in the fixed-point simulator and in real Lava, and what cannot be reproduced
 is refused."""
 
@@ -15,7 +17,7 @@ from torch import nn
 from latdeploy.errors import UnsupportedLayerError
 from latdeploy.frontend.torch_module import graph_from_module
 from latdeploy.hw.profile import load_profile
-from latdeploy.ir import LIF, SoftResetLIF
+from latdeploy.ir import LIF, DecayInputLIF, DecayInputSoftLIF, SoftResetLIF
 from latdeploy.passes.quantize import quantize
 from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
@@ -61,7 +63,7 @@ def _mlp(make_neuron, bias: bool = False) -> nn.Sequential:
     return net
 
 
-def _conv(make_neuron) -> nn.Sequential:
+def _conv(make_neuron, scale: float = 3.0) -> nn.Sequential:
     torch.manual_seed(0)
     net = nn.Sequential(
         layer.Conv2d(2, 4, 3, padding=1, bias=False),
@@ -73,8 +75,8 @@ def _conv(make_neuron) -> nn.Sequential:
     )
     functional.set_step_mode(net, "m")
     with torch.no_grad():
-        net[0].weight.mul_(3.0)
-        net[4].weight.mul_(3.0)
+        net[0].weight.mul_(scale)
+        net[4].weight.mul_(scale)
     return net
 
 
@@ -90,17 +92,29 @@ NETWORKS = {
         (N_IN,),
         False,
     ),
-    "lif-decay-input": (lambda: _mlp(lambda: neuron.LIFNode(tau=2.0)), LIF, (N_IN,), True),
+    "lif-decay-input": (lambda: _mlp(lambda: neuron.LIFNode(tau=2.0)), DecayInputLIF, (N_IN,), False),
+    "lif-decay-input-soft": (
+        lambda: _mlp(lambda: neuron.LIFNode(tau=2.0, v_reset=None)),
+        DecayInputSoftLIF,
+        (N_IN,),
+        False,
+    ),
+    # a tau that is no float32 value: SpikingJelly divides by float32(tau), and so does the kind
+    "lif-decay-input-odd-tau": (lambda: _mlp(lambda: neuron.LIFNode(tau=1.7)), DecayInputLIF, (N_IN,), False),
+    # a layer bias joins x in v + (x - v) / tau, in SpikingJelly's order: exact, no warning
+    "lif-decay-input-bias": (lambda: _mlp(lambda: neuron.LIFNode(tau=2.0), bias=True), DecayInputLIF, (N_IN,), False),
+    "conv-lif-decay-input": (lambda: _conv(lambda: neuron.LIFNode(tau=2.0), 8.0), DecayInputLIF, CONV_SHAPE, False),
     "conv-lif": (lambda: _conv(lambda: neuron.LIFNode(tau=2.0, decay_input=False)), LIF, CONV_SHAPE, False),
 }
 
 
+@pytest.mark.parametrize("seed", [1, 11])
 @pytest.mark.parametrize("name", sorted(NETWORKS))
-def test_latdeploy_float_reproduces_spikingjelly_spikes_on_every_layer(name):
+def test_latdeploy_float_reproduces_spikingjelly_spikes_on_every_layer(name, seed):
     make, node_type, shape, rounding_warned = NETWORKS[name]
     net = make()
-    _train(net, seed=1, shape=shape)
-    spikes = _spikes(2, shape)
+    _train(net, seed=seed, shape=shape)
+    spikes = _spikes(seed + 1, shape)
     with torch.no_grad():
         expected = _sj_run(net, spikes)
     with warnings.catch_warnings(record=True) as caught:
@@ -117,11 +131,12 @@ def test_latdeploy_float_reproduces_spikingjelly_spikes_on_every_layer(name):
         assert int((trace.layers[neuron_node.name].spikes != theirs).sum()) == 0, f"{name}: {neuron_node.name}"
 
 
-def test_quantized_spikingjelly_network_runs_the_same_in_lava():
+@pytest.mark.parametrize("name", ["lif-no-decay-input-hard", "lif-decay-input-bias", "lif-decay-input-soft"])
+def test_quantized_spikingjelly_network_runs_the_same_in_lava(name):
     pytest.importorskip("lava.magma.core.run_configs")
     from latdeploy.backends.lava import run_lava
 
-    make, _, shape, _ = NETWORKS["lif-no-decay-input-hard"]
+    make, _, shape, _ = NETWORKS[name]
     net = make()
     _train(net, seed=3, shape=shape)
     graph = graph_from_module(net, {"input_shape": list(shape), "timesteps": T})
