@@ -249,7 +249,10 @@ def load_subject(
     if path.is_dir():
         manifest = read_manifest(path)
         host = path / HOST_FILE if (path / HOST_FILE).is_file() else None
-        source = open_source(_bundle_model_path(path, manifest, model_path), dt=dt, host_file=host)
+        recorded_dt = manifest.get("model", {}).get("dt")  # the --dt a NIR file was exported with
+        source = open_source(
+            _bundle_model_path(path, manifest, model_path), dt=dt if dt is not None else recorded_dt, host_file=host
+        )
         source, chosen = source_data(source, data or recorded_data(path, manifest), calibration=False)
         graphs = {}
         for name in ("graph.onnx", "graph.int.onnx"):
