@@ -43,6 +43,7 @@ from latdeploy.neurons.base import NeuronKind
 from latdeploy.neurons.registry import NEURON_KINDS
 from latdeploy.registry import Registry
 from latdeploy.sim.fixed_neurons import neuron_int
+from latdeploy.sim.fixed_weights import DenseWeights, prepared
 from latdeploy.sim.kernels import dense_accumulate
 from latdeploy.sim.kernels_neurons import neuron_int_compiled
 from latdeploy.sim.trace import LayerTrace, Trace
@@ -81,12 +82,24 @@ def lava_weights(weight: np.ndarray, num_weight_bits: int) -> np.ndarray:
     return -signed if inhibitory else signed
 
 
+def lava_dense_weights(node: Node) -> DenseWeights:
+    """Return ``node``'s ``weight`` as Lava stores it (:func:`lava_weights`), prepared for the kernels; kept
+    per node while ``weight`` and ``num_weight_bits`` are unchanged (:func:`latdeploy.sim.fixed_weights.prepared`)."""
+    return prepared(
+        node,
+        "lava_weights",
+        (node.weight, node.num_weight_bits),
+        lambda: DenseWeights.of(lava_weights(node.weight, node.num_weight_bits)),
+    )
+
+
 @register_fixed_kernel(DenseInt)
 def dense_int(node: DenseInt, spikes: np.ndarray) -> np.ndarray:
     """Return the synaptic input ``a`` ``[B, T, out]`` (int32) for ``spikes`` ``[B, T, in]``."""
-    weight = lava_weights(node.weight, node.num_weight_bits)
     batch, steps, fan_in = spikes.shape
-    return dense_accumulate(spikes.reshape(-1, fan_in), weight, node.weight_exp).reshape(batch, steps, -1)
+    return dense_accumulate(spikes.reshape(-1, fan_in), lava_dense_weights(node), node.weight_exp).reshape(
+        batch, steps, -1
+    )
 
 
 def simulate_fixed(graph: Graph, input_spikes: np.ndarray) -> Trace:
