@@ -323,21 +323,34 @@ def shift_to_int32(accumulated: int, weight_exp: int) -> int:
 
 
 @njit(cache=True)
-def _dense_row(spikes: np.ndarray, row: int, weight_t: np.ndarray, accumulated: np.ndarray) -> None:
+def _dense_row(spikes: np.ndarray, row: int, weight_t: np.ndarray, accumulated: np.ndarray, events: np.ndarray) -> None:
     """Sum ``payload * weight_t[i]`` over the non-zero inputs ``i`` of ``spikes[row]`` into ``accumulated``
-    (zeroed first; a payload of 1 adds the weight row without a multiply)."""
+    (zeroed first). The non-zero inputs are listed first (branch-free, into ``events``), then added two
+    weight rows per pass over ``accumulated`` (without a multiply where both payloads are 1)."""
     accumulated[:] = 0
     fan_out = weight_t.shape[1]
-    for i in range(spikes.shape[1]):
-        payload = np.int64(spikes[row, i])
-        if payload == 1:
-            weight_row = weight_t[i]
+    spikes_row = spikes[row]
+    count = 0
+    for i in range(spikes_row.shape[0]):
+        events[count] = i
+        count += spikes_row[i] != 0
+    p = 0
+    while p + 1 < count:
+        first, second = events[p], events[p + 1]
+        payload_first, payload_second = np.int64(spikes_row[first]), np.int64(spikes_row[second])
+        row_first, row_second = weight_t[first], weight_t[second]
+        if payload_first == 1 and payload_second == 1:
             for j in range(fan_out):
-                accumulated[j] += weight_row[j]
-        elif payload != 0:
-            weight_row = weight_t[i]
+                accumulated[j] += row_first[j] + row_second[j]
+        else:
             for j in range(fan_out):
-                accumulated[j] += payload * weight_row[j]
+                accumulated[j] += payload_first * row_first[j] + payload_second * row_second[j]
+        p += 2
+    if p < count:
+        last = events[p]
+        payload, weight_row = np.int64(spikes_row[last]), weight_t[last]
+        for j in range(fan_out):
+            accumulated[j] += payload * weight_row[j]
 
 
 @njit(cache=True)
@@ -355,9 +368,10 @@ def _dense_rows(
     ``delays[j]`` rows later (within the sample: ``last``; ``out`` zero there before)."""
     fan_out = weight_t.shape[1]
     accumulated = np.zeros(fan_out, weight_t.dtype)
+    events = np.empty(spikes.shape[1], np.int64)
     delayed = delays.size > 0
     for row in range(first, last):
-        _dense_row(spikes, row, weight_t, accumulated)
+        _dense_row(spikes, row, weight_t, accumulated, events)
         if not delayed:
             out_row = out[row]
             for j in range(fan_out):
@@ -400,7 +414,8 @@ def dense_events_kernel(
 
     ``weight_t`` is the transposed Lava weight ``[in, out]``; sums are accumulated in its integer
     type (int64, or int32 where the caller has bounded every sum below 2**31: half the memory
-    traffic and twice the SIMD lanes). With ``delays`` (``[out]``, steps), the rows are ``R / steps``
+    traffic and twice the SIMD lanes; every partial sum is bounded by the same sum, so none wraps either).
+    With ``delays`` (``[out]``, steps), the rows are ``R / steps``
     samples of ``steps`` steps and output ``j`` arrives ``delays[j]`` steps later (zero before, cut at
     the sample's last step): Lava's ``DelayDense`` with axonal delays. ``parallel`` as
     :func:`cuba_neuron_kernel`, the work being the number of synaptic adds.
