@@ -4,7 +4,9 @@ Layer at a time over all steps and samples: a ``DenseInt`` accumulates the input
 events of every (sample, step) at once (event by event where fewer than a quarter
 of the inputs are non-zero, else one float64 matrix product, exact for integers
 below 2**53); only the neuron recurrence loops over time, compiled and run in
-parallel over (sample, block of neurons) tasks (:mod:`latdeploy.sim.kernels`). Every
+parallel over (sample, block of neurons) tasks where a layer is large, on the calling
+thread where it is small (:mod:`latdeploy.sim.kernels`). Each Dense's weights are
+prepared once per node (:mod:`latdeploy.sim.fixed_weights`). Every
 cast follows lava-nc 0.10.0 (``lava/proc/dense/models.py``, ``lava/proc/lif/models.py``):
 
 * Dense: weights clipped and truncated as ``lava.utils.weightutils`` does, the sum

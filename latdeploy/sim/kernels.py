@@ -9,7 +9,10 @@ input, overflowing ones included.
 Layout: currents and spikes are ``[B, T, N]`` (samples, steps, neurons), C order.
 A neuron kernel loops over time per sample; the work is split into tasks of
 (sample, block of :data:`BLOCK` neurons) run in parallel (``prange``) on all
-cores, the inner loop running over contiguous neurons.
+cores, the inner loop running over one step's contiguous neurons. A kernel with
+less work than :data:`PARALLEL_NEURONS` neuron updates (:data:`PARALLEL_ADDS`
+synaptic additions) runs the same loops on the calling thread (:func:`run_in_parallel`):
+starting the threads and waiting for the last one costs more than such work.
 
 Every CUBA neuron kind with a ``mode`` runs in :func:`cuba_neuron_kernel` (the update
 :func:`cuba_step`, then the kind's firing and reset rule chosen by ``mode``, the rule its
