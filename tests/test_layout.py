@@ -40,6 +40,7 @@ DEFERRING_MODULES = {
     "latdeploy.hw.profile",  # the profile schema (pydantic) when a profile is loaded
     "latdeploy.report.prerender",  # the HTML report (matplotlib) where a report is drawn: export's child
     "latdeploy.frontend.model_file",  # each format's reader where that format is read (torch for a checkpoint)
+    "latdeploy.nn.checkpoint",  # onnx where save() writes a graph, not when a checkpoint is loaded
     "latdeploy.cli.energy_cmd",
     "latdeploy.cli.export_cmd",
     "latdeploy.cli.finetune_cmd",
@@ -263,12 +264,12 @@ def test_profiles_list_imports_no_heavy_dependency():
     assert _imported_after(code) == ["pydantic"]
 
 
-INSPECT_HEAVY = {"netx": ["h5py"], "nir": ["h5py"], "onnx": ["onnx"], "bundle": ["onnx"]}
+INSPECT_HEAVY = {"netx": ["h5py"], "nir": ["h5py"], "onnx": ["onnx"], "bundle": ["onnx"], "checkpoint": ["torch"]}
 """What ``latdeploy inspect`` of each format may import of :data:`HEAVY_MODULES`: its own reader only (no torch,
-numba, scipy or sklearn: docs/layout.md, "Deferred imports")."""
+numba, scipy or sklearn for a graph file; torch alone for a checkpoint: docs/layout.md, "Deferred imports")."""
 
 
-def test_inspect_of_a_net_nir_or_onnx_file_imports_only_its_reader(tmp_path):
+def test_inspect_of_each_model_format_imports_only_its_reader(tmp_path):
     from latdeploy.backends.netx import write_netx
     from latdeploy.backends.nir import write_nir
     from latdeploy.frontend.torch_module import graph_from_module
@@ -284,6 +285,7 @@ def test_inspect_of_a_net_nir_or_onnx_file_imports_only_its_reader(tmp_path):
         "nir": write_nir(graph_from_module(*load(SHIPPED_MODEL)), tmp_path / "model.nir"),
         "onnx": write_onnx(integer, tmp_path / "model.onnx"),
         "bundle": write_onnx(integer, bundle / "graph.int.onnx").parent,
+        "checkpoint": SHIPPED_MODEL,
     }
     for kind, path in files.items():
         code = (

@@ -29,14 +29,12 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import onnx
 import torch
 from torch import nn
 
 from latdeploy.errors import ModelFormatError, one_line
 from latdeploy.frontend.torch_module import graph_from_module
 from latdeploy.ir import Graph
-from latdeploy.ir.onnx_io import write_onnx
 from latdeploy.nn.network import build_model, sequential_config
 from latdeploy.report.bundle import atomic_file
 from latdeploy.untrusted.json_document import check_nesting
@@ -204,6 +202,8 @@ def _save_graph(model: nn.Module, path: Path, metadata: dict[str, Any]) -> Path:
     check_nesting(kept, f"{path}: metadata", LIMITS["nesting"])
     saved = Graph(graph.nodes, {**graph.metadata, **kept})
     path.parent.mkdir(parents=True, exist_ok=True)
+    from latdeploy.ir.onnx_io import write_onnx  # onnx only where a graph is saved (not on checkpoint load)
+
     with atomic_file(path) as temporary:
         write_onnx(saved, temporary)
     return path
@@ -239,6 +239,8 @@ HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 def _is_onnx(path: Path) -> bool:
     """Return True if ``path`` parses as an ONNX model with a graph (a protobuf, first field ``ir_version``)."""
+    import onnx  # only for a file that is not a checkpoint, to name what it is
+
     try:
         model = onnx.load_model(str(path), load_external_data=False)
     except Exception:  # onnx raises DecodeError and others for anything that is not ONNX
