@@ -110,12 +110,25 @@ def _node_values(graph: Graph, input_spikes: np.ndarray, trace: Trace) -> dict[s
     return values
 
 
-def _feeding_synapse(graph: Graph, neuron: Node) -> Node:
+IDENTITY_SYNAPSE = "identity"
+"""``per_layer[].synapse`` of a neuron layer the network input drives one to one (a ``.net``'s input
+layer): each input event is one SOP to one neuron; no ANN MACs."""
+
+
+def _feeding_synapse(graph: Graph, neuron: Node) -> Node | None:
+    """Return the synapse that feeds ``neuron`` (``neuron`` itself for a layer that carries its own),
+    or None for a neuron layer the network input drives one to one (a lava-dl ``.net``'s input layer).
+
+    Raises:
+        UnsupportedLayerError: if no synapse feeds it otherwise.
+    """
     if type(neuron) in SYNAPSE_COUNTERS:
         return neuron  # a layer node that carries its own synapses (Xylo)
     node = graph.node(neuron.inputs[0])
     while node.kind not in ("synapse", "neuron", "input") and node.inputs:
         node = graph.node(node.inputs[0])
+    if node.kind == "input" and node.size == neuron.size:
+        return None
     if node.kind != "synapse":
         raise UnsupportedLayerError(f"node {neuron.name!r}: no synapse feeds this neuron layer")
     return node
@@ -155,9 +168,13 @@ def count_operations(
     per_layer = []
     for neuron in graph.neurons():
         synapse = _feeding_synapse(graph, neuron)
-        counter = SYNAPSE_COUNTERS.get(type(synapse), subject=f"node {synapse.name!r}")
-        events = (values[synapse.inputs[0]] != 0).astype(np.uint8)
-        sops, sops_dense = counter.sops(synapse, events)
+        if synapse is None:  # driven one to one by the input: one SOP per input event (fan-out 1)
+            events = (values[neuron.inputs[0]] != 0).astype(np.uint8)
+            sops = sops_dense = int(events.sum())
+        else:
+            counter = SYNAPSE_COUNTERS.get(type(synapse), subject=f"node {synapse.name!r}")
+            events = (values[synapse.inputs[0]] != 0).astype(np.uint8)
+            sops, sops_dense = counter.sops(synapse, events)
         current = (
             values[neuron.inputs[0]]
             if synapse is not neuron
@@ -181,7 +198,7 @@ def count_operations(
         per_layer.append(
             {
                 "name": neuron.name,
-                "synapse": synapse.name,
+                "synapse": IDENTITY_SYNAPSE if synapse is None else synapse.name,
                 "input_events": events_total / samples,
                 "sops": sops / samples,
                 "sops_dense": sops_dense / samples,

@@ -24,6 +24,7 @@ from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.verify.parity import NO_FLOAT_REASON
 from tests.conftest import SHIPPED_MODEL
 from tests.flows.test_graph_files import exit_and_stderr
+from tests.frontend.test_netx import NETX_TESTS
 from tests.frontend.test_netx_tutorial_files import STEPS, _tutorial_net
 
 pytest.importorskip("lava.magma.core.run_configs")
@@ -92,6 +93,19 @@ def test_a_tutorial_net_file_exports_verifies_and_prices_with_its_float_column_n
     assert priced.exit_code == 0, priced.output
     counts = json.loads(priced.output)["counts"]
     assert counts["ann_graph"] == "integer" and sum(layer["sops"] for layer in counts["per_layer"]) > 0
+
+
+@pytest.mark.skipif(not (NETX_TESTS / "tiny.net").is_file(), reason="lava-dl's netx test networks are not installed")
+def test_lava_dls_own_tiny_net_exports_with_zero_mismatches_and_counts_its_input_layer(tmp_path):
+    """lava-dl's tiny.net: an input layer with neurons (driven one to one), two strided conv layers."""
+    spikes = (np.random.default_rng(0).random((2, 16, 3 * 16 * 16)) < 0.3).astype(np.uint8)
+    np.savez(tmp_path / "spikes.npz", x=spikes)
+    out = tmp_path / "tiny.latdeploy"
+    _assert_integer_parity(_export(NETX_TESTS / "tiny.net", tmp_path / "spikes.npz", out, "--samples", "2")["parity"])
+    energy = json.loads((out / "energy.json").read_text())
+    first = energy["per_layer"][0]
+    assert first["synapse"] == "identity" and first["macs_ann"] == 0
+    assert first["sops"] == first["input_events"] == spikes.sum() / len(spikes)
 
 
 def test_graph_int_onnx_exports_with_labels_and_its_fixed_accuracy(tmp_path):
