@@ -24,7 +24,9 @@ Every simulator time is wall time of a whole ``simulate_fixed`` call (weights as
 Lava stores them, every kernel, the trace with spikes, ``v_pre``, ``u``, ``v`` and
 overflow counts); nothing but Python imports is excluded. "first call" is the first
 call in this process, so it also holds numba's loading (or compiling) of the
-kernels. Usage::
+kernels. Warm calls on one graph reuse each Dense's weights as prepared on the first
+(``latdeploy.sim.fixed_weights``, checked against the node by value on every call); the
+"whole call" of (a) reads the ``.net`` file anew each time, so it prepares them each time. Usage::
 
     .venv/bin/python tools/bench_sim.py [--lava-steps 100,400] [--repeats 20] [--runs 3] [--skip-lava]
 

@@ -4,7 +4,7 @@ Encoder, neuron, decoder, loss, architecture and time steps are chosen by flags;
 data are scikit-learn's digits, event streams generated from them
 (``--dataset sklearn-digits-dvs``, see latdeploy/data/events.py) or the generated seed-scale
 sets (``generated-shapes-32``: 32x32x3 images, ``generated-shapes-dvs-128``: 2x128x128 event
-streams; latdeploy/data/shapes.py, shapes_dvs.py). Fixed seed; CPU only (2 threads).
+streams; latdeploy/data/shapes.py, shapes_dvs.py). Fixed seed; CPU only (``--threads``, default 2).
 
 Example (a 64-128-10 LIF MLP on the digits; all defaults: the architecture of ``models/digits_mlp.pt``)::
 
@@ -30,6 +30,8 @@ import torch
 
 import latdeploy
 from latdeploy.data import DATASETS, DIGITS, EVENTS, SHAPES, SHAPES_DVS, WINE, Split, load_split
+from latdeploy.data.shapes import shapes_split
+from latdeploy.data.shapes_dvs import shapes_dvs_split
 from latdeploy.nn import DECODERS, build_model
 from latdeploy.nn.evaluation import evaluate, model_inputs
 from latdeploy.nn.fake_quant import FakeQuantizedWeights
@@ -38,6 +40,7 @@ from latdeploy.nn.network import is_neuron, vgg11_layers
 from latdeploy.nn.neurons import NEURONS
 
 ENCODERS = ("latency", "learned_latency", "stc")
+GENERATORS = {SHAPES: shapes_split, SHAPES_DVS: shapes_dvs_split}
 EVENT_DATASETS = (EVENTS, SHAPES_DVS)
 DATA_TEXT = {
     DIGITS: "scikit-learn's 1,797 real 8×8 digits, 80/20 stratified split, seed 0: 1,437 train / 360 test",
@@ -120,6 +123,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--epochs", type=int, default=60)
     add("--batch-size", type=int, default=32)
     add("--train-samples", type=int, default=0, help="train on the first N training samples only (0: all)")
+    add(
+        "--generated-train",
+        type=int,
+        default=0,
+        help="generated shapes sets: draw N training samples from the generator (its first ones are the "
+        "registered train split; 0: that split)",
+    )
     add("--lr", type=float, default=2e-3)
     add("--seed", type=int, default=0)
     add("--fire-weight", type=float, default=0.0, help="weight of the term that makes the correct output fire")
@@ -130,6 +140,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--input-noise", type=float, default=0.0, help="std of Gaussian noise on the analog training pixels (0: none)")
     add("--qat-epochs", type=int, default=20, help="mlp + lif only: final epochs on Loihi's weight grid (0: none)")
     add("--weight-bits", type=int, default=8, help="weight bits of the quantization-aware phase")
+    add("--threads", type=int, default=2, help="torch CPU threads (1 on a shared machine)")
+    add("--eval-every", type=int, default=0, help="print the test accuracy every N epochs (0: never)")
     add("--export-check", action=argparse.BooleanOptionalAction, default=True, help="try a loihi2-sim export")
     args = parser.parse_args(argv)
     if args.encoder is None:
@@ -138,6 +150,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"the stc encoder is for event data (--dataset {'/'.join(EVENT_DATASETS)}) and event data need it")
     if args.arch == "vgg11" and args.dataset != SHAPES:
         parser.error(f"--arch vgg11 takes 32x32x3 images (--dataset {SHAPES})")
+    if args.generated_train and args.dataset not in GENERATORS:
+        parser.error(f"--generated-train is for the generated sets (--dataset {'/'.join(GENERATORS)})")
     if args.input_noise and args.dataset != DIGITS:
         parser.error("--input-noise is for the analog digits images (--dataset sklearn-digits)")
     if args.loss == "decoded_ce" and args.decoder == "first_spike":
@@ -282,8 +296,10 @@ def train_epochs(
     lr: float,
     phase: str,
     generator: torch.Generator,
+    test: Split | None = None,
 ) -> None:
-    """Train ``model`` in place for ``epochs`` with Adam and a cosine schedule, printing progress."""
+    """Train ``model`` in place for ``epochs`` with Adam and a cosine schedule, printing progress (and the
+    accuracy on ``test`` every ``--eval-every`` epochs when given)."""
     threshold, batch_size = output_threshold(model), args.batch_size
     x_train, y_train = model_inputs(train.x, model.config), torch.from_numpy(train.y)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -309,6 +325,13 @@ def train_epochs(
             print(
                 f"{phase} epoch {epoch + 1:3d}  loss {total / len(order):.4f}  train acc {result.accuracy:.4f}  "
                 f"mean step {result.mean_decision_step:.2f}"
+            )
+        if test is not None and args.eval_every and (epoch + 1) % args.eval_every == 0:
+            result = evaluate(model, test.x, test.y, args.decoder)
+            print(
+                f"{phase} epoch {epoch + 1:3d}  test acc {result.accuracy:.4f}  decided {result.decided}/{len(test.y)}  "
+                f"mean step {result.mean_decision_step:.2f}",
+                flush=True,
             )
 
 
@@ -338,8 +361,12 @@ def main(argv: list[str] | None = None) -> int:
     """Train, evaluate, save the model file and its card; returns the exit code."""
     args = parse_args(argv)
     torch.manual_seed(args.seed)
-    torch.set_num_threads(2)
-    train, test = load_split(args.dataset, "train"), load_split(args.dataset, "test")
+    torch.set_num_threads(args.threads)
+    test = load_split(args.dataset, "test")
+    if args.generated_train:
+        train = GENERATORS[args.dataset]("train", args.generated_train)
+    else:
+        train = load_split(args.dataset, "train")
     if args.train_samples:
         train = Split(train.x[: args.train_samples], train.y[: args.train_samples])
     config = make_config(args, train)
@@ -353,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     started, cpu_started = time.perf_counter(), time.process_time()
     generator = torch.Generator().manual_seed(args.seed)
     if args.epochs:
-        train_epochs(model, train, args, args.epochs, args.lr, "float", generator)
+        train_epochs(model, train, args, args.epochs, args.lr, "float", generator, test)
     float_accuracy = evaluate(model, test.x, test.y, args.decoder).accuracy
     if args.qat_epochs:
         with FakeQuantizedWeights(model, bits=args.weight_bits):
@@ -426,6 +453,11 @@ def write_model_card(path: Path, model: torch.nn.Module, metadata: dict, args: a
     )
     size_kb = path.with_suffix(".pt").stat().st_size / 1024
     subset = f", on the first {args.train_samples} training samples" if args.train_samples else ""
+    if args.generated_train:
+        subset += (
+            f", on {args.generated_train} generated training samples (the generator's first "
+            f"{args.generated_train}; the registered train split is its first ones)"
+        )
     noise = f", Gaussian noise (std {args.input_noise}) on the analog training pixels" if args.input_noise else ""
     loss_scale = (
         f"margin {args.margin}, fire margin {args.fire_margin}"
@@ -451,7 +483,7 @@ Method: {args.encoder} encoder + {args.neuron} neurons + {args.decoder} decoder,
 | time steps T | {args.timesteps} |
 | dataset | {data} |
 | loss | {LOSS_TEXT[args.loss]}; fire weight {args.fire_weight}; {loss_scale} |
-| training | Adam lr {args.lr}, cosine schedule, {args.epochs} epochs, batch {args.batch_size}, seed {args.seed}{subset}{noise}{qat}; {metadata["train_seconds"]} s wall clock, {metadata["train_cpu_seconds"]} s CPU time (2 threads, on a machine shared with other jobs) |
+| training | Adam lr {args.lr}, cosine schedule, {args.epochs} epochs, batch {args.batch_size}, seed {args.seed}{subset}{noise}{qat}; {metadata["train_seconds"]} s wall clock, {metadata["train_cpu_seconds"]} s CPU time ({args.threads} thread(s), on a machine shared with other jobs) |
 | float test accuracy before the quantization-aware phase | {100 * metadata["float_test_accuracy_before_qat"]:.2f} % |
 | float test accuracy | {100 * metadata["float_test_accuracy"]:.2f} % |
 | decision latency | {latency} steps: mean 0-based step of the first output spike over the {decided} of {total} test samples decided by one (float model; the definition `latdeploy verify` reports) |

@@ -252,6 +252,7 @@ def export(
             "sha256": hashlib.sha256(model_bytes).hexdigest(),
             "file": model_file,
             "format": source.format,
+            **({"dt": dt} if dt is not None else {}),
         },
         "dataset": metadata["dataset"],
         "data": chosen.record,

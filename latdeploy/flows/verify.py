@@ -256,8 +256,12 @@ def load_subject(
     if path.is_dir():
         manifest = read_manifest(path)
         host = path / HOST_FILE if (path / HOST_FILE).is_file() else None
+        recorded_dt = manifest.get("model", {}).get("dt")  # the --dt a NIR file was exported with
         source, data = open_with_data(
-            _bundle_model_path(path, manifest, model_path), data or recorded_data(path, manifest), dt=dt, host_file=host
+            _bundle_model_path(path, manifest, model_path),
+            data or recorded_data(path, manifest),
+            dt=dt if dt is not None else recorded_dt,
+            host_file=host,
         )
         source, chosen = source_data(source, data, calibration=False, labels=not source.integer)
         graphs: dict[str, Graph | None] = {"graph.onnx": None}

@@ -4,7 +4,9 @@ Layer at a time over all steps and samples: a ``DenseInt`` accumulates the input
 events of every (sample, step) at once (event by event where fewer than a quarter
 of the inputs are non-zero, else one float64 matrix product, exact for integers
 below 2**53); only the neuron recurrence loops over time, compiled and run in
-parallel over (sample, block of neurons) tasks (:mod:`latdeploy.sim.kernels`). Every
+parallel over (sample, block of neurons) tasks where a layer is large, on the calling
+thread where it is small (:mod:`latdeploy.sim.kernels`). Each Dense's weights are
+prepared once per node (:mod:`latdeploy.sim.fixed_weights`). Every
 cast follows lava-nc 0.10.0 (``lava/proc/dense/models.py``, ``lava/proc/lif/models.py``):
 
 * Dense: weights clipped and truncated as ``lava.utils.weightutils`` does, the sum
@@ -44,6 +46,7 @@ from latdeploy.neurons.base import NeuronKind
 from latdeploy.neurons.registry import NEURON_KINDS
 from latdeploy.registry import Registry
 from latdeploy.sim.fixed_neurons import neuron_int
+from latdeploy.sim.fixed_weights import DenseWeights, prepared
 from latdeploy.sim.kernels import dense_accumulate
 from latdeploy.sim.kernels_neurons import neuron_int_compiled
 from latdeploy.sim.trace import LayerTrace, Trace
@@ -87,12 +90,24 @@ def lava_weights(weight: np.ndarray, num_weight_bits: int) -> np.ndarray:
     return -signed if inhibitory else signed
 
 
+def lava_dense_weights(node: Node) -> DenseWeights:
+    """Return ``node``'s ``weight`` as Lava stores it (:func:`lava_weights`), prepared for the kernels; kept
+    per node while ``weight`` and ``num_weight_bits`` are unchanged (:func:`latdeploy.sim.fixed_weights.prepared`)."""
+    return prepared(
+        node,
+        "lava_weights",
+        (node.weight, node.num_weight_bits),
+        lambda: DenseWeights.of(lava_weights(node.weight, node.num_weight_bits)),
+    )
+
+
 @register_fixed_kernel(DenseInt)
 def dense_int(node: DenseInt, spikes: np.ndarray) -> np.ndarray:
     """Return the synaptic input ``a`` ``[B, T, out]`` (int32) for ``spikes`` ``[B, T, in]``."""
-    weight = lava_weights(node.weight, node.num_weight_bits)
     batch, steps, fan_in = spikes.shape
-    return dense_accumulate(spikes.reshape(-1, fan_in), weight, node.weight_exp).reshape(batch, steps, -1)
+    return dense_accumulate(spikes.reshape(-1, fan_in), lava_dense_weights(node), node.weight_exp).reshape(
+        batch, steps, -1
+    )
 
 
 def simulate_fixed(graph: Graph, input_spikes: np.ndarray) -> Trace:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from latdeploy.ir.netx_nodes import DelayDenseInt
-from latdeploy.sim.fixed import lava_weights, register_fixed_kernel
+from latdeploy.sim.fixed import lava_dense_weights, register_fixed_kernel
 from latdeploy.sim.kernels import delay_dense_accumulate
 
 
@@ -25,5 +25,4 @@ def delay_dense_int(node: DelayDenseInt, spikes: np.ndarray) -> np.ndarray:
     Inputs may be graded (any integers); contributions delayed past the last step
     are dropped.
     """
-    weight = lava_weights(node.weight, node.num_weight_bits)
-    return delay_dense_accumulate(np.asarray(spikes), weight, node.delay, node.weight_exp)
+    return delay_dense_accumulate(np.asarray(spikes), lava_dense_weights(node), node.delay, node.weight_exp)

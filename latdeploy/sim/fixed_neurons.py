@@ -16,6 +16,8 @@ equal, ``tests/test_conformance.py``), a kind without one runs :func:`neuron_int
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from latdeploy.hw.arithmetic import LOIHI
@@ -56,8 +58,14 @@ def cuba_step(
     return u, v, high | low, v != updated
 
 
-def neuron_int(node: Node, current: np.ndarray) -> tuple[LayerTrace, dict[str, int]]:
+def neuron_int(
+    node: Node, current: np.ndarray, feedback: Callable[[np.ndarray], np.ndarray] | None = None
+) -> tuple[LayerTrace, dict[str, int]]:
     """Integrate ``current`` ``[B, T, N]`` (int32) from zero state with ``node``'s kind's dynamics.
+
+    ``feedback`` (a recurrent layer, :mod:`latdeploy.sim.fixed_recurrent`) maps the payloads the layer
+    sent at the step before (``[B, N]`` int64, zero before step 0) to an int32 current added to the
+    step's input with int32 wrap-around, as Lava's input port adds two connections.
 
     Returns:
         ``(trace, overflow)``: spikes (uint8 payloads: 0/1, or levels ``0..levels``),
@@ -78,14 +86,18 @@ def neuron_int(node: Node, current: np.ndarray) -> tuple[LayerTrace, dict[str, i
     theta = np.int32(LOIHI.theta(node.vth))
     out = {key: np.empty((batch, steps, size), np.int32) for key in ("v_pre", "u", "v")}
     spikes = np.empty((batch, steps, size), np.uint8)
+    payload = np.zeros((batch, size), np.int64)
     wraps = saturations = 0
     for step in range(steps):
-        u, v, wrapped, saturated = cuba_step(node, u, v, current[:, step], bias)
+        drive = current[:, step] if feedback is None else current[:, step].astype(np.int32) + feedback(payload)
+        u, v, wrapped, saturated = cuba_step(node, u, v, drive, bias)
         wraps += int(wrapped.sum())
         firing = kind.fire(ops, v, theta, state, node)
         counted = saturated if firing.counted is None else saturated & (firing.counted != 0)
         saturations += int(counted.sum())
         state, v = firing.state, firing.v.astype(np.int32)
+        if feedback is not None:
+            payload = np.asarray(firing.payload, np.int64)
         spikes[:, step] = firing.payload
         out["v_pre"][:, step] = firing.v_pre
         out["u"][:, step] = u

@@ -14,20 +14,18 @@ Lava's ``PyInPortVectorDense.recv`` adds the int32 arrays of all connected ports
 clipped and truncated as Lava's own ``Dense`` does for this matrix alone
 (:func:`latdeploy.sim.fixed.lava_weights`). Payloads of graded neurons multiply the weights (Lava's
 ``num_message_bits > 0``). The neuron steps with the numpy rule of its kind
-(:class:`latdeploy.neurons.base.NeuronKind`); every sample starts from zero state and no spike.
+(:func:`latdeploy.sim.fixed_neurons.neuron_int` with the loop as its ``feedback``); every sample
+starts from zero state and no spike.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from latdeploy.hw.arithmetic import LOIHI
 from latdeploy.ir.nodes import Node
 from latdeploy.ir.recurrent import RecurrentDenseInt
-from latdeploy.neurons.base import NumpyOps
-from latdeploy.neurons.registry import NEURON_KINDS
 from latdeploy.sim.fixed import RECURRENT_STEPPERS, lava_weights, register_fixed_kernel
-from latdeploy.sim.fixed_neurons import bias_of, cuba_step
+from latdeploy.sim.fixed_neurons import neuron_int
 from latdeploy.sim.trace import LayerTrace
 
 
@@ -61,34 +59,8 @@ def recurrent_neuron_int(
     Raises:
         UnsupportedLayerError: if ``neuron`` is of no registered neuron kind.
     """
-    kind = NEURON_KINDS.kind_of(neuron)
-    ops = NumpyOps(kind.comparison)
-    batch, steps, size = current.shape
     weight = lava_weights(loop.weight, loop.num_weight_bits)
-    u = np.zeros((batch, size), np.int32)
-    v = np.zeros((batch, size), np.int32)
-    payload = np.zeros((batch, size), np.int64)
-    state = kind.start(ops, v)
-    bias = bias_of(neuron)
-    theta = np.int32(LOIHI.theta(neuron.vth))
-    out = {key: np.empty((batch, steps, size), np.int32) for key in ("v_pre", "u", "v")}
-    spikes = np.empty((batch, steps, size), np.uint8)
-    wraps = saturations = 0
-    for step in range(steps):
-        summed = current[:, step].astype(np.int32) + shifted_sum(weight, payload, loop.weight_exp)  # int32 wrap
-        u, v, wrapped, saturated = cuba_step(neuron, u, v, summed, bias)
-        wraps += int(wrapped.sum())
-        firing = kind.fire(ops, v, theta, state, neuron)
-        counted = saturated if firing.counted is None else saturated & (firing.counted != 0)
-        saturations += int(counted.sum())
-        state, v = firing.state, firing.v.astype(np.int32)
-        payload = np.asarray(firing.payload, np.int64)
-        spikes[:, step] = firing.payload
-        out["v_pre"][:, step] = firing.v_pre
-        out["u"][:, step] = u
-        out["v"][:, step] = v
-    trace = LayerTrace(spikes=spikes, v_pre=out["v_pre"], u=out["u"], v=out["v"])
-    return trace, {"u_wraps": wraps, "v_saturations": saturations}
+    return neuron_int(neuron, current, feedback=lambda payload: shifted_sum(weight, payload, loop.weight_exp))
 
 
 RECURRENT_STEPPERS.add(RecurrentDenseInt, recurrent_neuron_int)

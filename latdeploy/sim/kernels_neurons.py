@@ -3,7 +3,7 @@
 The same arithmetic as the numpy reference :func:`latdeploy.sim.fixed_neurons.neuron_int`
 (and so as the kinds' Lava ProcessModels): each kind is a firing rule (``mode``) of
 :func:`latdeploy.sim.kernels.cuba_neuron_kernel`, run in parallel over (sample, block of
-neurons) tasks.
+neurons) tasks for large layers, on one thread for small ones.
 """
 
 from __future__ import annotations
@@ -18,8 +18,11 @@ from latdeploy.sim.kernels import cuba_neuron_kernel
 from latdeploy.sim.trace import LayerTrace
 
 
-def neuron_int_compiled(node: Node, current: np.ndarray) -> tuple[LayerTrace, dict[str, int]]:
-    """Compiled equivalent of :func:`latdeploy.sim.fixed_neurons.neuron_int` (same returns).
+def neuron_int_compiled(
+    node: Node, current: np.ndarray, parallel: bool | None = None
+) -> tuple[LayerTrace, dict[str, int]]:
+    """Compiled equivalent of :func:`latdeploy.sim.fixed_neurons.neuron_int` (same returns); ``parallel``:
+    on all cores, on this thread, or by size (None), as :func:`latdeploy.sim.kernels.cuba_neuron_kernel`.
 
     Raises:
         UnsupportedLayerError: if ``node`` is of no registered neuron kind, or its kind has no kernel mode.
@@ -37,6 +40,7 @@ def neuron_int_compiled(node: Node, current: np.ndarray) -> tuple[LayerTrace, di
         bias,
         mode,
         levels,
+        parallel,
     )
     trace = LayerTrace(spikes=spikes, v_pre=v_pre, u=u, v=v)
     return trace, {"u_wraps": int(wraps), "v_saturations": int(saturations)}

@@ -93,16 +93,18 @@ def lif_cases(draw):
     )
 
 
-def _lif_kernel(case):
+def _lif_kernel(case, parallel=None):
     bias = np.left_shift(case["bias_mant"].astype(np.int32), np.int32(case["bias_exp"])).astype(np.int64)
-    return lif_int_kernel(case["current"], 4096 - (case["du"] + 1), 4096 - case["dv"], case["vth"] << 6, bias)
+    decays = (4096 - (case["du"] + 1), 4096 - case["dv"])
+    return lif_int_kernel(case["current"], *decays, case["vth"] << 6, bias, parallel)
 
 
 @settings(max_examples=300)
-@given(lif_cases())
-def test_lif_kernel_equals_numpy_reference(case):
+@given(lif_cases(), st.sampled_from([None, True, False]))
+def test_lif_kernel_equals_numpy_reference(case, parallel):
+    """On one thread and in parallel (sample, block of neurons) tasks alike."""
     expected = _lif_reference(**case)
-    got = _lif_kernel(case)
+    got = _lif_kernel(case, parallel)
     for name, want, have in zip(("spikes", "v_pre", "u", "v"), expected[:4], got[:4], strict=True):
         assert have.dtype == want.dtype, name
         assert np.array_equal(have, want), name
@@ -114,9 +116,10 @@ def test_lif_kernel_counts_wraps_and_saturations_in_every_parallel_task():
     current = np.full((3, 2, 2 * BLOCK + 3), 1 << 25, np.int32)
     case = dict(current=current, du=4095, dv=0, vth=1, bias_mant=np.full(current.shape[2], 4095), bias_exp=7)
     expected = _lif_reference(**case)
-    got = _lif_kernel(case)
     assert expected[4] > 0 and expected[5] > 0
-    assert (int(got[4]), int(got[5])) == expected[4:]
+    for parallel in (True, False):
+        got = _lif_kernel(case, parallel)
+        assert (int(got[4]), int(got[5])) == expected[4:]
 
 
 @st.composite
@@ -138,12 +141,13 @@ def dense_cases(draw):
 
 
 @settings(max_examples=200)
-@given(dense_cases())
-def test_dense_kernels_equal_numpy_reference_on_both_paths(case):
+@given(dense_cases(), st.sampled_from([True, False]))
+def test_dense_kernels_equal_numpy_reference_on_both_paths(case, parallel):
     spikes, weight, weight_exp = case
     expected = _dense_reference(spikes, weight, weight_exp)
-    events = dense_events_kernel(spikes, np.ascontiguousarray(weight.T, dtype=np.int64), weight_exp)
-    matrix = shift_wrap_kernel(spikes.astype(np.float64) @ weight.T.astype(np.float64), weight_exp)
+    weight_t = np.ascontiguousarray(weight.T, dtype=np.int64)
+    events = dense_events_kernel(spikes, weight_t, weight_exp, parallel=parallel)
+    matrix = shift_wrap_kernel(spikes.astype(np.float64) @ weight.T.astype(np.float64), weight_exp, parallel)
     for got in (events, matrix, dense_accumulate(spikes, weight, weight_exp)):
         assert got.dtype == np.int32
         assert np.array_equal(got, expected)
@@ -204,6 +208,23 @@ def test_delay_dense_kernel_equals_numpy_reference(case):
     got = delay_dense_accumulate(*case)
     assert got.dtype == np.int32
     assert np.array_equal(got, expected)
+
+
+@settings(max_examples=100)
+@given(delay_dense_cases(), st.sampled_from([True, False]), st.sampled_from([np.int32, np.int64]))
+def test_dense_event_kernel_with_axonal_delays_equals_numpy_reference(case, parallel, accumulator):
+    """The fused path of one delay per output neuron, each sample a task or all on one thread."""
+    spikes, weight, delay, weight_exp = case
+    delays = np.broadcast_to(delay[:, :1], delay.shape)
+    batch, steps, fan_in = spikes.shape
+    expected = _delay_dense_reference(spikes, weight, delays, weight_exp)
+    if accumulator is np.int32 and np.abs(spikes.astype(np.int64)).max(initial=0) * 256 * fan_in >= 1 << 31:
+        accumulator = np.int64  # the caller's rule: int32 sums only where none can overflow
+    weight_t = np.ascontiguousarray(weight.T, dtype=accumulator)
+    flat = spikes.reshape(batch * steps, fan_in)
+    got = dense_events_kernel(flat, weight_t, weight_exp, delays[:, 0], steps, parallel)
+    assert got.dtype == np.int32
+    assert np.array_equal(got.reshape(batch, steps, -1), expected)
 
 
 def test_delay_dense_shifts_each_delay_group_before_summing():

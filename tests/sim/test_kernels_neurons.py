@@ -21,8 +21,10 @@ from latdeploy.sim.kernels_neurons import neuron_int_compiled
     bias_exp=st.integers(0, 7),
     magnitude=st.sampled_from([300, 1 << 18, 1 << 26]),
     shape=st.tuples(st.integers(1, 3), st.integers(1, 7), st.integers(1, 130)),
+    parallel=st.sampled_from([None, True, False]),
 )
-def test_compiled_equals_reference(kind, seed, du, dv, vth, bias_exp, magnitude, shape):
+def test_compiled_equals_reference(kind, seed, du, dv, vth, bias_exp, magnitude, shape, parallel):
+    """On one thread and in parallel (sample, block of neurons) tasks alike."""
     rng = np.random.default_rng(seed)
     batch, steps, size = shape
     fields = {"du": du, "dv": dv, "vth": vth, "bias_mant": rng.integers(-4096, 4096, size), "bias_exp": bias_exp}
@@ -36,7 +38,7 @@ def test_compiled_equals_reference(kind, seed, du, dv, vth, bias_exp, magnitude,
     }[kind]()
     current = rng.integers(-magnitude, magnitude, shape).astype(np.int32)
     reference, reference_overflow = neuron_int(node, current)
-    compiled, overflow = neuron_int_compiled(node, current)
+    compiled, overflow = neuron_int_compiled(node, current, parallel)
     for key in ("spikes", "v_pre", "u", "v"):
         assert np.array_equal(getattr(compiled, key), getattr(reference, key)), key
     assert overflow == reference_overflow
