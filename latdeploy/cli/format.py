@@ -81,7 +81,7 @@ def verdict_line(report: dict[str, Any]) -> str:
 
 def gate_failure(report: dict[str, Any]) -> str:
     """The one-line gate-failure message: the gates that failed (:mod:`latdeploy.verify.gates`)."""
-    failed = [describe_check(check) for check in report["gates"]["checks"] if not check["passed"]]
+    failed = [describe_check(check) for check in report["gates"]["checks"] if check["passed"] is False]
     return "gate failure: " + "; ".join(failed)
 
 
@@ -111,14 +111,46 @@ def divergence_lines(divergence: dict[str, Any] | None) -> list[str]:
     return lines
 
 
+def float_missing(report: dict[str, Any]) -> str | None:
+    """Why a parity report (current schema) has no float run (an integer file), or None when it has one."""
+    entry = report.get("float_run") or {}
+    return None if entry.get("available", True) else str(entry.get("reason"))
+
+
+def _or_na(value: Any) -> Any:
+    return "n/a" if value is None else value
+
+
 def _parity_lines(report: dict[str, Any], short: str) -> list[str]:
     fixed_hardware, float_fixed = report["fixed_vs_hardware"], report["float_vs_fixed"]
+    missing = float_missing(report)
     return [
         f"parity      fixed vs {short}: {fixed_hardware['mismatches']} mismatches in {fixed_hardware['compared']} "
         f"spike slots [{status(report)}]",
-        f"            float vs fixed: {float_fixed['mismatches']} mismatches in {float_fixed['compared']} spike slots "
-        f"({percent(1 - float_fixed['mismatches'] / max(float_fixed['compared'], 1))} agree)",
+        f"            float vs fixed: {missing}"
+        if missing
+        else f"            float vs fixed: {float_fixed['mismatches']} mismatches in {float_fixed['compared']} spike "
+        f"slots ({percent(1 - float_fixed['mismatches'] / max(float_fixed['compared'], 1))} agree)",
     ]
+
+
+def _divergence_or_missing(report: dict[str, Any]) -> list[str]:
+    missing = float_missing(report)
+    return (
+        [f"first divergence  {missing}"] if missing else divergence_lines(report["float_vs_fixed"]["first_divergence"])
+    )
+
+
+def _latency_float(latency: dict[str, Any], name: str) -> str:
+    """``float 3.00, lava 3.00 (undecided float 0, lava 0)``, without the float run where there is none."""
+    runs = [run for run in ("float", "hardware") if run in latency]
+    label = {"float": "float", "hardware": name}
+    return (
+        ", ".join(f"{label[run]} {steps(latency[run]['mean_step'])}" for run in runs)
+        + " (undecided "
+        + ", ".join(f"{label[run]} {latency[run]['undecided']}" for run in runs)
+        + ")"
+    )
 
 
 def export_lines(
@@ -136,9 +168,8 @@ def export_lines(
         f"accuracy    {accuracy_columns(accuracy, accuracy_samples(parity), name)}",
         f"decisions   float/fixed agree {percent(agreement['float_vs_fixed'])}, "
         f"fixed/{short} agree {percent(agreement['fixed_vs_hardware'])}; mean decision step "
-        f"float {steps(latency['float']['mean_step'])}, {name} {steps(latency['hardware']['mean_step'])} "
-        f"(undecided float {latency['float']['undecided']}, {name} {latency['hardware']['undecided']})",
-        *divergence_lines(parity["float_vs_fixed"]["first_divergence"]),
+        f"{_latency_float(latency, name)}",
+        *_divergence_or_missing(parity),
         f"energy      {_per_inference(energy)} on {energy['profile']} "
         f"({energy['sops']:.0f} SOPs, {energy['spikes']:.0f} spikes); "
         f"ANN equivalent {energy['ann_equivalent']['macs']} MACs = {energy['ann_equivalent']['energy_j'] * 1e6:.4f} uJ",
@@ -158,12 +189,15 @@ def verify_lines(report: dict[str, Any]) -> list[str]:
         f"first {report['hardware_samples']} on {short} ({report['hardware_steps']} {short} steps)",
         *_parity_lines(report, short),
     ]
+    if float_missing(report):
+        lines[0] = lines[0].replace("in float and fixed point", "in fixed point (no float model: integer file)")
     for layer in report["layers"]:
         lines.append(
             f"  {layer['name']:<9} ({layer['kind']}, {layer['neurons']} neurons, lag {layer['lag']}): float/fixed "
             f"{percent(layer['agreement_float_vs_fixed'])}, fixed/{short} "
             f"{percent(layer['agreement_fixed_vs_hardware'])}; "
-            f"spikes float {layer['spikes_float']}, fixed {layer['spikes_fixed']}; overflows {layer['overflow_fixed']}"
+            f"spikes float {_or_na(layer['spikes_float'])}, fixed {layer['spikes_fixed']}; "
+            f"overflows {layer['overflow_fixed']}"
         )
         shift = layer.get("first_spike_shift_float_vs_fixed")
         if shift is not None:
@@ -172,7 +206,7 @@ def verify_lines(report: dict[str, Any]) -> list[str]:
                 f"            first-spike shift fixed - float (steps:count) {histogram}; "
                 f"only float {shift['only_reference']}, only fixed {shift['only_candidate']}"
             )
-    lines += divergence_lines(report["float_vs_fixed"]["first_divergence"])
+    lines += _divergence_or_missing(report)
     measured = accuracy_samples(report)
     lines += [
         f"accuracy    float {accuracy_with_samples(accuracy['float'], measured['float'])}   fixed "
@@ -182,7 +216,7 @@ def verify_lines(report: dict[str, Any]) -> list[str]:
         f"decisions   float/fixed agree {percent(agreement['float_vs_fixed'])}, "
         f"fixed/{short} agree {percent(agreement['fixed_vs_hardware'])}",
     ]
-    for run in ("float", "fixed", "hardware"):
+    for run in (run for run in ("float", "fixed", "hardware") if run in latency):
         entry = latency[run]
         lines.append(
             f"latency     {name if run == 'hardware' else run:<5} mean {steps(entry['mean_step'])} steps "

@@ -110,18 +110,33 @@ def _node_values(graph: Graph, input_spikes: np.ndarray, trace: Trace) -> dict[s
     return values
 
 
-def _feeding_synapse(graph: Graph, neuron: Node) -> Node:
+IDENTITY_SYNAPSE = "identity"
+"""``per_layer[].synapse`` of a neuron layer the network input drives one to one (a ``.net``'s input
+layer): each input event is one SOP to one neuron; no ANN MACs."""
+
+
+def _feeding_synapse(graph: Graph, neuron: Node) -> Node | None:
+    """Return the synapse that feeds ``neuron`` (``neuron`` itself for a layer that carries its own),
+    or None for a neuron layer the network input drives one to one (a lava-dl ``.net``'s input layer).
+
+    Raises:
+        UnsupportedLayerError: if no synapse feeds it otherwise.
+    """
     if type(neuron) in SYNAPSE_COUNTERS:
         return neuron  # a layer node that carries its own synapses (Xylo)
     node = graph.node(neuron.inputs[0])
     while node.kind not in ("synapse", "neuron", "input") and node.inputs:
         node = graph.node(node.inputs[0])
+    if node.kind == "input" and node.size == neuron.size:
+        return None
     if node.kind != "synapse":
         raise UnsupportedLayerError(f"node {neuron.name!r}: no synapse feeds this neuron layer")
     return node
 
 
-def count_operations(graph: Graph, input_spikes: np.ndarray, trace: Trace, float_graph: Graph) -> dict[str, Any]:
+def count_operations(
+    graph: Graph, input_spikes: np.ndarray, trace: Trace, float_graph: Graph | None = None
+) -> dict[str, Any]:
     """Count SOPs (both conventions), neuron updates and spikes of a run, per inference, beside the
     ANN-equivalent operations of the network as trained.
 
@@ -131,12 +146,16 @@ def count_operations(graph: Graph, input_spikes: np.ndarray, trace: Trace, float
         trace: a trace of the same samples (fixed point or Lava: only spikes are read; the
             synaptic inputs are recomputed from them with the fixed-point kernels).
         float_graph: the float graph ``graph`` was quantized from (before synapse fusion): the
-            ANN equivalent is counted on it (:func:`latdeploy.energy.ann.ann_operations`).
+            ANN equivalent is counted on it (:func:`latdeploy.energy.ann.ann_operations`). None for
+            an integer file (``graph.int.onnx``, a lava-dl ``.net``), which has no float graph: the
+            ANN equivalent is then counted on ``graph``'s own shapes (its synapses as they run,
+            pools fused into the convolutions).
 
     Returns:
-        ``{samples, timesteps, per_layer: [{name, synapse, input_events, sops, sops_dense,
+        ``{samples, timesteps, ann_graph, per_layer: [{name, synapse, input_events, sops, sops_dense,
         neuron_updates, neuron_updates_active, spikes, macs_ann, adds_ann}]}``, counts averaged
-        over samples (``macs_ann``/``adds_ann``: one ANN pass).
+        over samples (``macs_ann``/``adds_ann``: one ANN pass; ``ann_graph``: ``"float"`` or
+        ``"integer"``, the graph they were counted on).
 
     Raises:
         UnsupportedLayerError: for a synapse kind without a :data:`SYNAPSE_COUNTERS` or
@@ -145,13 +164,17 @@ def count_operations(graph: Graph, input_spikes: np.ndarray, trace: Trace, float
     """
     samples = input_spikes.shape[0]
     values = _node_values(graph, input_spikes, trace)
-    ann = ann_operations(float_graph)
+    ann = ann_operations(graph if float_graph is None else float_graph)
     per_layer = []
     for neuron in graph.neurons():
         synapse = _feeding_synapse(graph, neuron)
-        counter = SYNAPSE_COUNTERS.get(type(synapse), subject=f"node {synapse.name!r}")
-        events = (values[synapse.inputs[0]] != 0).astype(np.uint8)
-        sops, sops_dense = counter.sops(synapse, events)
+        if synapse is None:  # driven one to one by the input: one SOP per input event (fan-out 1)
+            events = (values[neuron.inputs[0]] != 0).astype(np.uint8)
+            sops = sops_dense = int(events.sum())
+        else:
+            counter = SYNAPSE_COUNTERS.get(type(synapse), subject=f"node {synapse.name!r}")
+            events = (values[synapse.inputs[0]] != 0).astype(np.uint8)
+            sops, sops_dense = counter.sops(synapse, events)
         current = (
             values[neuron.inputs[0]]
             if synapse is not neuron
@@ -175,7 +198,7 @@ def count_operations(graph: Graph, input_spikes: np.ndarray, trace: Trace, float
         per_layer.append(
             {
                 "name": neuron.name,
-                "synapse": synapse.name,
+                "synapse": IDENTITY_SYNAPSE if synapse is None else synapse.name,
                 "input_events": events_total / samples,
                 "sops": sops / samples,
                 "sops_dense": sops_dense / samples,
@@ -187,7 +210,8 @@ def count_operations(graph: Graph, input_spikes: np.ndarray, trace: Trace, float
                 **recurrent,
             }
         )
-    return {"samples": int(samples), "timesteps": graph.timesteps, "per_layer": per_layer}
+    ann_graph = "integer" if float_graph is None else "float"
+    return {"samples": int(samples), "timesteps": graph.timesteps, "per_layer": per_layer, "ann_graph": ann_graph}
 
 
 def _price(layer: dict[str, Any], energy: dict[str, float]) -> float:
@@ -198,6 +222,12 @@ def _price(layer: dict[str, Any], energy: dict[str, float]) -> float:
         + idle * energy["neuron_update_idle_j"]
         + layer["spikes"] * energy["spike_j"]
     )
+
+
+INTEGER_ANN_NOTE = (
+    "; counted on the integer graph's shapes (an integer file has no float graph; pools are fused into the "
+    "convolutions there, as the chip runs them)"
+)
 
 
 def energy_from_counts(counts: dict[str, Any], profile: Profile) -> dict[str, Any]:
@@ -254,7 +284,7 @@ def energy_from_counts(counts: dict[str, Any], profile: Profile) -> dict[str, An
         "ann_equivalent": {
             "macs": macs,
             "adds": adds,
-            "convention": ANN_CONVENTION,
+            "convention": ANN_CONVENTION + (INTEGER_ANN_NOTE if counts.get("ann_graph") == "integer" else ""),
             "energy_j": macs * ann_mac_j + adds * add_j,
             "mac_j": ann_mac_j,
             "add_j": add_j,
@@ -269,7 +299,7 @@ def energy_from_counts(counts: dict[str, Any], profile: Profile) -> dict[str, An
 
 
 def energy_report(
-    graph: Graph, input_spikes: np.ndarray, trace: Trace, profile: Profile, float_graph: Graph
+    graph: Graph, input_spikes: np.ndarray, trace: Trace, profile: Profile, float_graph: Graph | None = None
 ) -> dict[str, Any]:
     """Return the content of ``energy.json`` for one profile (see :func:`count_operations` for the
     arguments, :func:`energy_from_counts` for the content).
@@ -281,7 +311,7 @@ def energy_report(
 
 
 def energy_table(
-    graph: Graph, input_spikes: np.ndarray, trace: Trace, profiles: list[Profile], float_graph: Graph
+    graph: Graph, input_spikes: np.ndarray, trace: Trace, profiles: list[Profile], float_graph: Graph | None = None
 ) -> dict[str, Any]:
     """Count once (:func:`count_operations`), price with every profile: ``{counts, profiles:
     [energy.json per profile]}``.

@@ -20,12 +20,13 @@ from latdeploy.backends.select import backend_for_target
 from latdeploy.data.registry import Split
 from latdeploy.data.source import DataSpec, data_paths
 from latdeploy.energy.counting import energy_report
+from latdeploy.errors import LatdeployError
 from latdeploy.executors.base import DEFAULT_EXECUTOR
 from latdeploy.executors.evaluate import Execution, open_evaluator
 from latdeploy.flows.model_source import (
     ModelSource,
     bundle_model_file,
-    open_source,
+    open_with_data,
     prepare_source,
     source_data,
     source_spikes,
@@ -152,7 +153,11 @@ def export(
     ``model_path`` is a checkpoint or a float graph file (:mod:`latdeploy.flows.model_source`): a
     ``.nir``/``.onnx`` graph is quantized for the profile on the calibration data; it needs ``data``, and
     ``dt`` is the time step of a ``.nir`` file that states none. An integer file (``graph.int.onnx``,
-    ``.net``) has no float model to verify against and is refused.
+    ``.net``) is not quantized: it runs as it is, on ``data`` holding encoded spikes (labels optional),
+    and the parity is its fixed-point run against the hardware on every layer; it has no float model,
+    so ``parity.json``'s float values are null with the reason (``float_run``), the float-based gates
+    are not applicable, the report draws no rasters, the ANN equivalent is counted on the integer
+    graph, and the bundle holds no ``graph.onnx`` or ``quantization.json``.
 
     Returns:
         The :class:`ExportResult`; the bundle is at ``result.out``.
@@ -173,13 +178,14 @@ def export(
     out = Path(out) if out is not None else Path(f"{model_path.stem}.latdeploy")
     check_directory_output(out, [model_path, Path(profile_name), *data_paths(data, calibration_data)], force)
     backend = backend_for_target(target)
-    source = open_source(model_path, trust_pickle=trust_pickle, dt=dt)
-    source.require_float("export")
+    source, data = open_with_data(model_path, data, trust_pickle=trust_pickle, dt=dt)
+    if source.integer and "nir" in formats:
+        raise LatdeployError(f"{model_path}: --format nir writes the float graph, which an integer file lacks")
     sha256_of_file(model_path, limit=LIMITS["file_bytes"])  # refuses a file beyond the limit before reading it
     model_bytes = model_path.read_bytes()
     profile = load_profile(profile_name)
     profile_yaml = profile.path.read_bytes()
-    source, chosen = source_data(source, data, calibration_data)
+    source, chosen = source_data(source, data, calibration_data, labels=not source.integer)
     metadata = source.metadata
     test = chosen.test
     samples = sample_count(samples, len(test.x), metadata["dataset"] if data is None else "--data")
@@ -194,17 +200,19 @@ def export(
 
     step("float and fixed-point simulators")
     spikes = source_spikes(source, test, samples)
-    labels = test.y[:samples]
+    labels = None if test.y is None else test.y[:samples]
     host_model = _host_model(source, test, samples, spikes)
     title = f"latdeploy export {model_path.name}"
     with open_evaluator(execution) as evaluator:
-        float_trace = evaluator.evaluate(int_graph, spikes, graph, ("float",)).traces["float"]
+        float_trace = (
+            None if graph is None else evaluator.evaluate(int_graph, spikes, graph, ("float",)).traces["float"]
+        )
         started = time.perf_counter()
         fixed_trace = evaluator.evaluate(int_graph, spikes, simulators=("fixed",)).traces["fixed"]
         fixed_seconds = time.perf_counter() - started
         energy = energy_report(int_graph, spikes, fixed_trace, profile, graph)
 
-        def judged(hardware_trace: Trace, hardware_steps: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        def judged(hardware_trace: Trace, hardware_steps: int) -> tuple[dict[str, Any], dict[str, Any] | None]:
             simulated = (float_trace, fixed_trace)
             return _judged(
                 int_graph, graph, spikes, labels, simulated, hardware_trace, hardware_steps, backend.name, gates
@@ -224,6 +232,7 @@ def export(
             report = report_ahead.take(parity, [energy], rasters, title)
 
     model_file = bundle_model_file(source.format, model_path)
+    float_files = [] if graph is None else ["graph.onnx", "quantization.json"]
     manifest = {
         "latdeploy": latdeploy.__version__,
         "torch": torch.__version__,
@@ -251,14 +260,14 @@ def export(
         "command_line": command_line,
         "weight_bits": weight_bits or profile["arithmetic.weight_bits"],
         "files": [
-            "graph.onnx",
+            *float_files[:1],
             "graph.int.onnx",
             BUNDLE_PROFILE_FILE,
             model_file,
             *(["host.onnx"] if host_model is not None else []),
             "parity.json",
             "energy.json",
-            "quantization.json",
+            *float_files[1:],
             "mapping.json",
             "report.html",
             *interchange,
@@ -268,16 +277,25 @@ def export(
         out,
         {
             "manifest.json": lambda p: p.write_text(dump_json(versioned(manifest, schema_versions.MANIFEST))),
-            "graph.onnx": lambda p: write_onnx(graph, p),
+            **({"graph.onnx": lambda p: write_onnx(graph, p)} if graph is not None else {}),
             "graph.int.onnx": lambda p: write_onnx(int_graph, p),
             BUNDLE_PROFILE_FILE: lambda p: p.write_bytes(profile_yaml),
             model_file: lambda p: p.write_bytes(model_bytes),
             **({"host.onnx": lambda p: p.write_bytes(host_model)} if host_model is not None else {}),
             **interchange,
-            "quantization.json": lambda p: p.write_text(
-                dump_json(
-                    {"schema_version": schema_versions.QUANTIZATION, "layers": int_graph.metadata["quantization"]}
-                )
+            **(
+                {
+                    "quantization.json": lambda p: p.write_text(
+                        dump_json(
+                            {
+                                "schema_version": schema_versions.QUANTIZATION,
+                                "layers": int_graph.metadata["quantization"],
+                            }
+                        )
+                    )
+                }
+                if graph is not None
+                else {}
             ),
             "parity.json": lambda p: p.write_text(dump_json(parity)),
             "energy.json": lambda p: p.write_text(dump_json(versioned(energy, schema_versions.ENERGY))),
@@ -300,18 +318,19 @@ def export(
 
 def _judged(
     int_graph: Graph,
-    graph: Graph,
+    graph: Graph | None,
     spikes: np.ndarray,
-    labels: np.ndarray,
-    simulated: tuple[Trace, Trace],
+    labels: np.ndarray | None,
+    simulated: tuple[Trace | None, Trace],
     hardware_trace: Trace,
     hardware_steps: int,
     hardware: str,
     gates: Gates | None,
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Return ``parity.json``'s content (gates judged by ``gates``, None: the defaults) and the
     report's rasters for the hardware run ``hardware_trace`` of ``hardware_steps`` steps, beside the
-    ``simulated`` float and fixed-point traces."""
+    ``simulated`` float and fixed-point traces (an integer file has no float trace, and no rasters,
+    which draw the float run against the hardware; ``labels`` None: data without labels)."""
     float_trace, fixed_trace = simulated
     parity = parity_report(
         int_graph,
@@ -325,6 +344,8 @@ def _judged(
         input_spikes=spikes,
     )
     parity["gates"] = evaluate_gates(parity, gates or Gates())
+    if float_trace is None:
+        return parity, None
     rasters = spike_rasters(int_graph, spikes, float_trace, hardware_trace, raster_sample(parity), hardware)
     return parity, rasters
 

@@ -31,7 +31,9 @@ from torch import nn
 from latdeploy.data.registry import Split, load_split
 from latdeploy.data.source import DataSpec, ModelData, data_paths, model_data, read_data
 from latdeploy.errors import InputFormatError, UnsupportedLayerError
+from latdeploy.flows.model_source import open_source
 from latdeploy.flows.prepare import prepare_integer_graph, spikes_of
+from latdeploy.frontend.model_file import detect_format
 from latdeploy.hw.profile import Profile, load_profile
 from latdeploy.nn import decide
 from latdeploy.nn.checkpoint import load, save
@@ -246,10 +248,13 @@ def finetune_file(
 
     Raises:
         OutputPathError: if ``out`` may not be written or writing it fails.
-        LatdeployError: for a bad model file or profile, or a model that cannot be fine-tuned.
+        LatdeployError: for a bad model file or profile, or a model that cannot be fine-tuned (an
+            integer file, ``graph.int.onnx`` or ``.net``, is refused with the reason).
     """
     check_file_output(out, "model", [model_path, Path(profile_name), *data_paths(data, calibration_data)], force)
     show = on_report or (lambda _stage, _report: None)
+    if detect_format(Path(model_path)) in ("onnx", "netx"):
+        open_source(model_path, timesteps=1).require_float("finetune")  # an integer file: refused (any T)
     network, metadata = load(model_path)
     profile = load_profile(profile_name)
     data, calibration_data = read_data(data), read_data(calibration_data)

@@ -4,10 +4,13 @@ A checkpoint (``.pt``) brings its torch model: its encoder, its dataset and its 
 file brings a graph only: ``.nir`` and float ``.onnx`` files (latdeploy's own ``graph.onnx``, a
 :func:`latdeploy.save` of a framework's network) hold the float graph, which is quantized for the
 profile with the calibration data; ``graph.int.onnx`` and lava-dl ``.net`` files hold the integer
-graph, which runs as it is (there is no float run to compare with). Graph files carry no dataset, so
-their data is the user's (``--data``): already-encoded spikes ``[N, T, *step]`` (``step``: the graph's
-input per step), or analog inputs ``[N, *input_shape]`` where the file states an encoder (a
-``host.onnx`` beside latdeploy's ``graph.onnx``, or the encoder a :func:`latdeploy.save` file names).
+graph, which runs as it is: export, verify and energy take it with ``--data`` and compare the
+fixed-point simulator with the hardware; there is no float run to compare with, so every float value
+of their reports is null with the reason (:data:`latdeploy.verify.parity.NO_FLOAT_REASON`). Graph
+files carry no dataset, so their data is the user's (``--data``): already-encoded spikes ``[N, T,
+*step]`` (``step``: the graph's input per step), or analog inputs ``[N, *input_shape]`` where the
+file states an encoder (a ``host.onnx`` beside latdeploy's ``graph.onnx``, or the encoder a
+:func:`latdeploy.save` file names).
 """
 
 from __future__ import annotations
@@ -100,15 +103,16 @@ class ModelSource:
         return tuple(shape)
 
     def require_float(self, command: str) -> None:
-        """Refuse an integer file for ``command``, which compares against the float model.
+        """Refuse an integer file for ``command``, which re-quantizes or trains the float model
+        (``sweep``, ``finetune``; export, verify and energy take integer files as they are).
 
         Raises:
-            ModelFormatError: naming the file and what to run instead.
+            ModelFormatError: naming the file, the reason and what to run instead.
         """
         if self.integer:
             raise ModelFormatError(
-                f"{self.path}: holds an integer graph, with no float model for {command} to compare against; "
-                f"give the float graph or the checkpoint, or run it with latdeploy run --backend fixed|lava"
+                f"{self.path}: holds an integer graph (already quantized), with no float model for {command} to "
+                f"re-quantize or train; give the float graph or the checkpoint, or use export/verify/energy"
             )
 
     def with_timesteps(self, timesteps: int) -> ModelSource:
@@ -213,6 +217,33 @@ def open_source(
     return ModelSource(
         path, kind, metadata, float_graph=graph, host=_host_beside(path, host_file), encoder=_saved_encoder(path, graph)
     )
+
+
+def open_with_data(
+    path: str | Path,
+    data: DataSpec | None,
+    trust_pickle: bool = False,
+    dt: float | None = None,
+    host_file: Path | None = None,
+    memory_limit: int | None = None,
+) -> tuple[ModelSource, DataSpec | UserData | None]:
+    """Open ``path`` as :func:`open_source` does, with a lava-dl ``.net`` file run for the steps of
+    its data (as ``latdeploy run`` does and netx's ``Network`` can: a tutorial ``.net`` states no
+    ``simulation/tSample``): the data ``[N, T, ...]`` is read first and ``T`` given to the reader.
+
+    Returns:
+        ``(source, data)``; ``data`` is then the :class:`~latdeploy.data.user.UserData` read (pass
+        it on to :func:`source_data`), else as given.
+
+    Raises:
+        ModelFormatError, InputFormatError: as :func:`open_source` and
+            :func:`latdeploy.data.user.read_user_data`.
+    """
+    timesteps = None
+    if data is not None and Path(path).exists() and detect_format(Path(path)) == "netx":
+        data = data if isinstance(data, UserData) else read_user_data(data, memory_limit)
+        timesteps = int(data.x.shape[1]) if data.x.ndim >= 3 and data.x.shape[1] >= 1 else None
+    return open_source(path, trust_pickle, dt, timesteps, host_file), data
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
@@ -345,7 +376,7 @@ def prepare_source(
 ) -> PreparedGraph:
     """Quantize ``source`` for ``profile`` on the ``calibration`` spikes ``[B, T, n]``
     (:func:`latdeploy.flows.prepare.prepare_integer_graph` for a checkpoint; the file's float graph
-    otherwise; an integer file is refused first, :meth:`ModelSource.require_float`).
+    otherwise; an integer file's graph as it is, with no float graph).
 
     Raises:
         QuantizationRangeError: if a layer cannot be represented in the profile's arithmetic.
@@ -353,6 +384,8 @@ def prepare_source(
     """
     if source.is_checkpoint:
         return prepare_integer_graph(source.model, source.metadata, profile, weight_bits, calibration)
+    if source.integer:
+        return PreparedGraph(None, source.graph, [], calibration)
     quantizer = QuantizeForProfile(profile, calibration, weight_bits)
     int_graph = run_passes(source.graph, [quantizer])
     return PreparedGraph(source.graph, int_graph, quantizer.layers, calibration)

@@ -35,10 +35,11 @@ __all__ = [
 @dataclass
 class PreparedGraph:
     """The graphs of one model for one profile: ``float_graph`` (the torch model's IR),
-    ``int_graph`` (quantized), ``layers`` (the per-layer quantization report) and the
+    ``int_graph`` (quantized; an integer file's graph as it is, with no float graph), ``layers`` (the
+    per-layer quantization report) and the
     ``calibration`` spikes ``[B, T, n_in]`` that chose the scales."""
 
-    float_graph: Graph
+    float_graph: Graph | None
     int_graph: Graph
     layers: list[LayerQuantization]
     calibration: np.ndarray

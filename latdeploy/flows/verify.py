@@ -26,7 +26,7 @@ from latdeploy.flows.model_source import (
     BUNDLE_MODEL_FILES,
     HOST_FILE,
     ModelSource,
-    open_source,
+    open_with_data,
     prepare_source,
     source_data,
     source_spikes,
@@ -52,6 +52,8 @@ from latdeploy.verify.parity import compare, head, parity_report
 
 Progress = Callable[[str], None]
 VERIFY_STAGES = 4
+INTEGER_COMMANDS = ("verify", "energy")
+"""The commands that take an integer file (no float model) as it is; ``sweep`` refuses it."""
 MANIFEST_MAX_BYTES = 1 << 20
 """The largest ``manifest.json`` read (a bundle's is about 2 KB)."""
 """Progress stages of :func:`verify` besides one per corruption."""
@@ -65,7 +67,8 @@ class Subject:
 
     model: Any
     metadata: dict[str, Any]
-    float_graph: Graph
+    float_graph: Graph | None
+    """None for an integer file (``graph.int.onnx``, ``.net``), which has no float model."""
     int_graph: Graph
     profile: Profile
     source: str
@@ -89,11 +92,12 @@ class Subject:
 
 @dataclass
 class VerifyResult:
-    """``report`` is parity.json's content; ``rasters`` the spikes of one sample for the HTML plots."""
+    """``report`` is parity.json's content; ``rasters`` the spikes of one sample for the HTML plots
+    (None for an integer file, which has no float run to draw)."""
 
     subject: Subject
     report: dict[str, Any]
-    rasters: dict[str, Any]
+    rasters: dict[str, Any] | None
     input_spikes: np.ndarray
     fixed_trace: Trace
     hardware_trace: Trace
@@ -238,10 +242,13 @@ def load_subject(
     ``data`` and ``calibration_data`` are the user's data (:func:`latdeploy.data.source.model_data`);
     a bundle made with user data finds it again at its recorded path when ``data`` is None. A model
     file may be a checkpoint or a float graph file (:mod:`latdeploy.flows.model_source`; ``dt``: the time
-    step of a ``.nir`` file that states none), quantized for the profile on the calibration data.
+    step of a ``.nir`` file that states none), quantized for the profile on the calibration data, or,
+    for ``command`` in :data:`INTEGER_COMMANDS`, an integer file (``graph.int.onnx``, ``.net``) taken
+    as it is (no float graph; labels optional).
 
     Raises:
-        ModelFormatError: for a malformed bundle, or a model file that is missing or altered.
+        ModelFormatError: for a malformed bundle, or a model file that is missing or altered, or an
+            integer file for a ``command`` that is not in :data:`INTEGER_COMMANDS`.
         InputFormatError: for data that cannot be read or found, or does not fit the model.
         LatdeployError: for a bad profile or weight bit width.
     """
@@ -250,12 +257,15 @@ def load_subject(
         manifest = read_manifest(path)
         host = path / HOST_FILE if (path / HOST_FILE).is_file() else None
         recorded_dt = manifest.get("model", {}).get("dt")  # the --dt a NIR file was exported with
-        source = open_source(
-            _bundle_model_path(path, manifest, model_path), dt=dt if dt is not None else recorded_dt, host_file=host
+        source, data = open_with_data(
+            _bundle_model_path(path, manifest, model_path),
+            data or recorded_data(path, manifest),
+            dt=dt if dt is not None else recorded_dt,
+            host_file=host,
         )
-        source, chosen = source_data(source, data or recorded_data(path, manifest), calibration=False)
-        graphs = {}
-        for name in ("graph.onnx", "graph.int.onnx"):
+        source, chosen = source_data(source, data, calibration=False, labels=not source.integer)
+        graphs: dict[str, Graph | None] = {"graph.onnx": None}
+        for name in ("graph.int.onnx",) if source.integer else ("graph.onnx", "graph.int.onnx"):
             if not (path / name).is_file():
                 raise ModelFormatError(f"{path}: bundle has no {name}")
             graphs[name] = read_onnx(path / name)
@@ -273,10 +283,11 @@ def load_subject(
             str(manifest.get("profile", {}).get("name", DEFAULT_PROFILE)),
             source,
         )
-    source = open_source(path, dt=dt)
-    source.require_float(command)
+    source, data = open_with_data(path, data, dt=dt)
+    if command not in INTEGER_COMMANDS:
+        source.require_float(command)
     profile = load_profile(profile_name or DEFAULT_PROFILE)
-    source, chosen = source_data(source, data, calibration_data)
+    source, chosen = source_data(source, data, calibration_data, labels=not source.integer)
     prepared = prepare_source(source, profile, weight_bits, source_spikes(source, chosen.calibration))
     return Subject(
         source.model,
@@ -362,10 +373,14 @@ def verify(
     hardware_samples = min(hardware_samples, total)
     if corruptions and test.encoded:
         raise InputFormatError("--corrupt needs inputs the model's encoder encodes; --data holds encoded spikes")
-    x, labels = test.x[:total], test.y[:total]
+    x, labels = test.x[:total], None if test.y is None else test.y[:total]
     spikes = subject.spikes(test, total)
     step("float simulator")
-    float_trace = evaluator.evaluate(subject.int_graph, spikes, subject.float_graph, ("float",)).traces["float"]
+    float_trace = (
+        None
+        if subject.float_graph is None
+        else evaluator.evaluate(subject.int_graph, spikes, subject.float_graph, ("float",)).traces["float"]
+    )
     step("fixed-point simulator")
     fixed_trace = evaluator.evaluate(subject.int_graph, spikes, simulators=("fixed",)).traces["fixed"]
     step(backend.short_label)
@@ -393,13 +408,17 @@ def verify(
         )
     sample = raster_sample(report)
     on_hardware = sample < hardware_samples
-    rasters = spike_rasters(
-        subject.int_graph,
-        spikes,
-        float_trace,
-        hardware.trace if on_hardware else fixed_trace,
-        sample,
-        backend.name if on_hardware else "fixed",
+    rasters = (
+        None
+        if float_trace is None
+        else spike_rasters(
+            subject.int_graph,
+            spikes,
+            float_trace,
+            hardware.trace if on_hardware else fixed_trace,
+            sample,
+            backend.name if on_hardware else "fixed",
+        )
     )
     extra = {"hardware_seconds": hardware.seconds, "executor": evaluator.record.as_dict()}
     return VerifyResult(subject, report, rasters, spikes, fixed_trace, hardware.trace, extra)

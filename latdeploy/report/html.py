@@ -90,7 +90,10 @@ def _summary(parity: dict[str, Any]) -> dict[str, Any]:
         [f"samples on {short}", parity.get("hardware_samples", parity["samples"])],
         ["time steps per sample", parity["timesteps"]],
         [f"fixed vs {short} mismatches", f"{fixed_hardware['mismatches']} / {fixed_hardware['compared']}"],
-        ["float vs fixed mismatches", f"{float_fixed['mismatches']} / {float_fixed['compared']}"],
+        [
+            "float vs fixed mismatches",
+            _float_missing(parity) or f"{float_fixed['mismatches']} / {float_fixed['compared']}",
+        ],
         [
             f"accuracy float / fixed / {short} (samples)",
             " / ".join(f"{_pct(accuracy[k])} ({measured[k]})" for k in ("float", "fixed", "hardware")),
@@ -98,15 +101,30 @@ def _summary(parity: dict[str, Any]) -> dict[str, Any]:
         ["decision agreement float/fixed", _pct(parity["decision_agreement"]["float_vs_fixed"])],
         [f"decision agreement fixed/{short}", _pct(parity["decision_agreement"]["fixed_vs_hardware"])],
     ]
-    return {"hardware": hardware_label(parity["hardware"]), "ok": parity_ok(parity), "rows": _rows(rows)}
+    return {
+        "hardware": hardware_label(parity["hardware"]),
+        "ok": parity_ok(parity),
+        "rows": _rows(rows),
+        "note": _float_missing(parity),
+    }
+
+
+def _float_missing(parity: dict[str, Any]) -> str | None:
+    """Why the report has no float run (an integer file), or None."""
+    entry = parity.get("float_run") or {}
+    return None if entry.get("available", True) else str(entry.get("reason"))
 
 
 def _verdict(parity: dict[str, Any]) -> dict[str, Any]:
     """The headline: passed when parity holds and every gate passed; one line per check with its result."""
     checks = [
-        {"text": f"parity: fixed point vs {hardware_label(parity['hardware'])}", "ok": parity_ok(parity)},
+        {"text": f"parity: fixed point vs {hardware_label(parity['hardware'])}", "ok": parity_ok(parity), "na": False},
         *(
-            {"text": describe_check(check).rsplit(" [", 1)[0], "ok": check["passed"]}
+            {
+                "text": describe_check(check).rsplit(" [", 1)[0],
+                "ok": check["passed"] is not False,
+                "na": check["passed"] is None,
+            }  # fmt: skip
             for check in parity.get("gates", {}).get("checks", [])
         ),
     ]
@@ -115,7 +133,7 @@ def _verdict(parity: dict[str, Any]) -> dict[str, Any]:
 
 def _divergence(parity: dict[str, Any]) -> dict[str, Any] | None:
     divergence = parity["float_vs_fixed"]["first_divergence"]
-    if divergence is None:
+    if divergence is None or _float_missing(parity):
         return None
     cause = divergence.get("cause") or {}
     membrane = divergence.get("membrane")
@@ -142,7 +160,7 @@ def _layers(parity: dict[str, Any]) -> dict[str, Any]:
             layer.get("kind", ""),
             layer["neurons"],
             layer["lag"],
-            layer["spikes_float"],
+            "n/a" if layer["spikes_float"] is None else layer["spikes_float"],
             layer["spikes_fixed"],
             layer["spikes_hardware"],
             _pct(layer.get("agreement_float_vs_fixed")),
@@ -155,7 +173,11 @@ def _layers(parity: dict[str, Any]) -> dict[str, Any]:
         "spike agreement per layer",
         [layer["name"] for layer in layers],
         {
-            "float vs fixed": [100 * layer.get("agreement_float_vs_fixed", 0.0) for layer in layers],
+            **(
+                {}
+                if _float_missing(parity)
+                else {"float vs fixed": [100 * layer.get("agreement_float_vs_fixed", 0.0) for layer in layers]}
+            ),
             f"fixed vs {short}": [100 * layer.get("agreement_fixed_vs_hardware", 0.0) for layer in layers],
         },
         "spike slots that agree (%)",

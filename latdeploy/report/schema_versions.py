@@ -13,8 +13,10 @@ from typing import Any
 
 from latdeploy.errors import ModelFormatError
 
-PARITY = 2
-"""``parity.json`` (and ``verify --json``): 2 added ``gates``; unversioned files are 1 (the first
+PARITY = 3
+"""``parity.json`` (and ``verify --json``): 3 added ``float_run`` and ``labels`` (``{available,
+reason}``): an integer file's report has null float values, data without labels null accuracies,
+and a gate may be not applicable (``passed`` null); 2 added ``gates``; unversioned files are 1 (the first
 ones name the hardware ``lava``, :mod:`latdeploy.verify.schema`)."""
 ENERGY = 1
 """``energy.json`` (one profile's pricing) and ``energy --json`` (``{counts, profiles}``)."""

@@ -67,22 +67,26 @@ def _accuracy_drop_points(float_accuracy: float, fixed_accuracy: float) -> float
 def evaluate_gates(report: dict[str, Any], gates: Gates) -> dict[str, Any]:
     """Judge a parity report (current schema, :func:`latdeploy.verify.schema.upgrade_parity`) by ``gates``.
 
+    A gate that cannot be judged (an integer file has no float run; data without labels no accuracy)
+    is not applicable: ``measured`` and ``passed`` null and a ``reason``; it neither passes nor fails.
+
     Returns:
         ``{passed, checks: [{name, measured, limit, unit, passed, samples}, ...]}`` with one check
         ``accuracy_drop`` (float minus fixed accuracy, percentage points; ``limit`` the largest
         allowed) and one ``decision_agreement`` (float/fixed, a fraction; ``limit`` the smallest
-        allowed), both over the report's ``samples``; ``passed`` is whether every check passed.
+        allowed), both over the report's ``samples``; ``passed`` is whether no applicable check failed.
     """
     accuracy, samples = report["accuracy"], report["samples"]
-    drop = _accuracy_drop_points(accuracy["float"], accuracy["fixed"])
     agreement = report["decision_agreement"]["float_vs_fixed"]
+    missing = _not_applicable(report)
+    drop = None if missing else _accuracy_drop_points(accuracy["float"], accuracy["fixed"])
     checks = [
         {
             "name": "accuracy_drop",
             "measured": drop,
             "limit": gates.max_accuracy_drop,
             "unit": "points",
-            "passed": drop <= gates.max_accuracy_drop,
+            "passed": None if drop is None else drop <= gates.max_accuracy_drop,
             "samples": samples,
         },
         {
@@ -90,11 +94,23 @@ def evaluate_gates(report: dict[str, Any], gates: Gates) -> dict[str, Any]:
             "measured": agreement,
             "limit": gates.min_agreement,
             "unit": "fraction",
-            "passed": agreement >= gates.min_agreement,
+            "passed": None if agreement is None else agreement >= gates.min_agreement,
             "samples": samples,
         },
     ]
-    return {"passed": all(check["passed"] for check in checks), "checks": checks}
+    for check in checks:
+        if check["passed"] is None:
+            check["reason"] = missing or report.get("float_run", {}).get("reason")
+    return {"passed": all(check["passed"] is not False for check in checks), "checks": checks}
+
+
+def _not_applicable(report: dict[str, Any]) -> str | None:
+    """Why the accuracy gate cannot be judged (no float run, no labels), or None when it can."""
+    for key in ("float_run", "labels"):
+        entry = report.get(key) or {}
+        if entry.get("available") is False:
+            return str(entry.get("reason"))
+    return None
 
 
 def gates_ok(report: dict[str, Any]) -> bool:
@@ -105,7 +121,11 @@ def gates_ok(report: dict[str, Any]) -> bool:
 
 def describe_check(check: dict[str, Any]) -> str:
     """One gate as text: ``accuracy drop 86.67 points <= 1.00 [FAILED]`` or
-    ``decision agreement 16.00 % >= 99.00 % [OK]``."""
+    ``decision agreement 16.00 % >= 99.00 % [OK]``; a gate that is not applicable:
+    ``accuracy drop not applicable (n/a (integer file): ...) [N/A]``."""
+    if check["passed"] is None:
+        name = "accuracy drop" if check["unit"] == "points" else "decision agreement"
+        return f"{name} not applicable ({check.get('reason')}) [N/A]"
     result = "OK" if check["passed"] else "FAILED"
     if check["unit"] == "points":
         return f"accuracy drop {check['measured']:.2f} points <= {check['limit']:.2f} [{result}]"

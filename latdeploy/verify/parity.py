@@ -20,6 +20,9 @@ from latdeploy.verify.divergence import explain_divergence, first_causal_diverge
 from latdeploy.verify.schema import upgrade_parity
 
 PERCENTILES = (50, 90, 99)
+NO_FLOAT_REASON = "n/a (integer file): no float model to compare against"
+"""Why an integer file's report has no float run (``float_run.reason``)."""
+NO_LABELS_REASON = "n/a: the data has no labels"
 
 
 def first_divergence(reference: np.ndarray, candidate: np.ndarray) -> dict[str, int] | None:
@@ -128,8 +131,8 @@ def _is_ttfs(graph: Graph, name: str) -> bool:
 
 def parity_report(
     graph: Graph,
-    labels: np.ndarray,
-    float_trace: Trace,
+    labels: np.ndarray | None,
+    float_trace: Trace | None,
     fixed_trace: Trace,
     hardware_trace: Trace,
     hardware_steps: int,
@@ -138,6 +141,10 @@ def parity_report(
     input_spikes: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Return the content of ``parity.json`` for three aligned runs of the same samples.
+
+    ``float_trace`` None (an integer file, which has no float model) and ``labels`` None (data
+    without labels) leave every value that needs them null, and ``float_run``/``labels`` say why
+    (:func:`_without_float`); the fixed-vs-hardware parity is complete either way.
 
     ``hardware_trace`` is the run of the backend named ``hardware`` (:mod:`latdeploy.backends`);
     it may hold fewer samples than the others (their first ``n``). With ``float_graph`` and
@@ -154,6 +161,8 @@ def parity_report(
     ``hardware``) and ``layers`` (per layer spike counts, mismatches, lag, per-step agreement,
     first-spike shifts).
     """
+    if float_trace is None or labels is None:
+        return _without_float(graph, labels, float_trace, fixed_trace, hardware_trace, hardware_steps, hardware)
     hardware_samples = next(iter(hardware_trace.layers.values())).spikes.shape[0]
     fixed_head, float_head = head(fixed_trace, hardware_samples), head(float_trace, hardware_samples)
     traces = {"float": float_trace, "fixed": fixed_trace, "hardware": hardware_trace}
@@ -225,7 +234,60 @@ def parity_report(
         },
         "decision_latency": {name: latency_summary(d, output_lag, graph.timesteps) for name, d in decisions.items()},
         "layers": layers,
+        "float_run": {"available": True, "reason": None},
+        "labels": {"available": True, "reason": None},
     }
+
+
+def _without_float(
+    graph: Graph,
+    labels: np.ndarray | None,
+    float_trace: Trace | None,
+    fixed_trace: Trace,
+    hardware_trace: Trace,
+    hardware_steps: int,
+    hardware: str,
+) -> dict[str, Any]:
+    """:func:`parity_report` where the float run or the labels are missing: the report of the runs
+    there are (the fixed-point run standing in for the float one), with every value that needs the
+    missing run or the labels set to null."""
+    samples = next(iter(fixed_trace.layers.values())).spikes.shape[0]
+    stand_in = float_trace if float_trace is not None else fixed_trace
+    report = parity_report(
+        graph,
+        labels if labels is not None else np.zeros(samples, np.int64),
+        stand_in,
+        fixed_trace,
+        hardware_trace,
+        hardware_steps,
+        hardware,
+    )
+    if labels is None:
+        report["accuracy"] = dict.fromkeys(report["accuracy"])
+        report["accuracy_on_hardware_samples"] = dict.fromkeys(report["accuracy_on_hardware_samples"])
+        report["labels"] = {"available": False, "reason": NO_LABELS_REASON}
+    if float_trace is not None:
+        return report
+    report["float_run"] = {"available": False, "reason": NO_FLOAT_REASON}
+    report["float_vs_fixed"] = {"compared": None, "mismatches": None, "first_divergence": None}
+    report["float_vs_fixed_on_hardware_samples"] = None
+    report["accuracy"]["float"] = None
+    report["accuracy_on_hardware_samples"]["float"] = None
+    report["accuracy_samples"]["float"] = 0
+    report["decision_agreement"]["float_vs_fixed"] = None
+    report["decision_agreement"]["float_vs_hardware"] = None
+    del report["decision_latency"]["float"]
+    for layer in report["layers"]:
+        layer["spikes_float"] = layer["mismatches_float_vs_fixed"] = layer["agreement_float_vs_fixed"] = None
+        layer["per_step_agreement_float_vs_fixed"] = []
+        layer.pop("first_spike_shift_float_vs_fixed", None)
+    return report
+
+
+def has_float_run(report: dict[str, Any]) -> bool:
+    """Return whether a parity report (current schema) compares against a float run (False for an
+    integer file's; True for reports written before ``float_run`` existed)."""
+    return bool(report.get("float_run", {}).get("available", True))
 
 
 def parity_ok(report: dict[str, Any]) -> bool:

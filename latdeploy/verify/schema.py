@@ -37,6 +37,8 @@ LAYER_RENAMES = {
     "first_spike_shift_fixed_vs_lava": "first_spike_shift_fixed_vs_hardware",
 }
 ROBUSTNESS_RENAMES = {"fixed_vs_lava": "fixed_vs_hardware"}
+AVAILABLE = {"available": True, "reason": None}
+"""``float_run`` and ``labels`` of a report written before version 3 (which always had both)."""
 
 
 def _renamed(table: dict[str, Any], renames: dict[str, str]) -> dict[str, Any]:
@@ -50,7 +52,8 @@ def _runs(table: dict[str, Any]) -> dict[str, Any]:
 def upgrade_parity(report: dict[str, Any]) -> dict[str, Any]:
     """Return ``report`` (a parity report, old or current schema) in the current schema.
 
-    A current report (or an unversioned one with the current keys) is returned as it is; an old one
+    A current report (or an unversioned one with the current keys) is returned as it is; one written
+    before version 3 with ``float_run`` and ``labels`` added (both available); an old one
     (``fixed_vs_lava`` ...) as a new dict with every key renamed, ``"hardware": "lava"`` and
     ``accuracy_samples`` (from ``samples`` and ``hardware_samples``) added; ``report`` itself is not
     changed.
@@ -59,6 +62,8 @@ def upgrade_parity(report: dict[str, Any]) -> dict[str, Any]:
         ModelFormatError: for a ``schema_version`` newer than :data:`~latdeploy.report.schema_versions.PARITY`.
     """
     check_version(report, PARITY, "parity report")
+    if "float_run" not in report:  # before version 3 every report had a float run and labels
+        report = {**report, **{key: dict(AVAILABLE) for key in ("float_run", "labels")}}
     if "hardware" in report:
         return report
     upgraded = _renamed(report, TOP_LEVEL_RENAMES)

@@ -133,9 +133,8 @@ def test_run_on_a_float_graph_quantizes_it_on_its_input_and_says_so(files, tmp_p
         (("export", "float.onnx"), "float.onnx: a graph (.onnx) file carries no dataset; give --data"),
         (("verify", "float.nir"), "float.nir: a NIR graph (.nir) file carries no dataset; give --data"),
         (("export", "float.onnx", "--data", "analog"), "field 'x' has shape [30, 64]; float.onnx takes [N, 8, 64]"),
-        (("export", "graph.int.onnx", "--data", "encoded"), "holds an integer graph, with no float model for export"),
-        (("energy", "graph.int.onnx", "--data", "encoded"), "holds an integer graph, with no float model for energy"),
-        (("sweep", "graph.int.onnx", "--data", "encoded"), "holds an integer graph, with no float model for sweep"),
+        (("sweep", "graph.int.onnx", "--data", "encoded"), "holds an integer graph (already quantized), with no float"),
+        (("export", "graph.int.onnx", "--data", "encoded", "--format", "nir"), "writes the float graph, which an"),
     ],
 )
 def test_what_a_graph_file_cannot_do_is_a_one_line_exit_2_error(files, tmp_path, monkeypatch, capsys, args, message):
