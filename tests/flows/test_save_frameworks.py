@@ -43,18 +43,9 @@ def _snntorch_net() -> nn.Sequential:
 
 def _snntorch_run(net: nn.Sequential, spikes: np.ndarray) -> list[torch.Tensor]:
     """Run ``net`` in snnTorch step by step from reset state; each neuron layer's spikes ``[B, T, N]``."""
-    snn, utils = framework("snntorch"), framework("snntorch.utils")
-    utils.reset(net)
-    x = torch.from_numpy(spikes.astype(np.float32))
-    recorded: list[list[torch.Tensor]] = [[], []]
-    for step in range(x.shape[1]):
-        value, index = x[:, step], 0
-        for layer in net:
-            value = layer(value)
-            if isinstance(layer, snn.SpikingNeuron):
-                recorded[index].append(value)
-                index += 1
-    return [torch.stack(steps, dim=1) for steps in recorded]
+    from tests.frontend.frameworks.test_snntorch import _snntorch_run as run  # imports snnTorch (or skips)
+
+    return run(net, spikes)
 
 
 def test_a_saved_snntorch_network_exports_from_its_file_exactly(tmp_path):
