@@ -15,7 +15,15 @@ from typing import ClassVar
 import numpy as np
 
 from latdeploy.errors import ModelFormatError, QuantizationRangeError
-from latdeploy.ir.nodes import LIF, WEIGHT_TYPE, Dense, LIFInt, Node, _require_range, register_node
+from latdeploy.ir.nodes import (
+    LIF,
+    Dense,
+    LIFInt,
+    Node,
+    _integer_weight,
+    _require_finite_weight,
+    register_node,
+)
 
 POOL_MODES = ("avg", "sum")
 MAX_AXONAL_DELAY = 62
@@ -158,8 +166,7 @@ class Conv2d(_ConvBase):
         super().__post_init__()
         self.weight = np.asarray(self.weight, dtype=np.float32)
         self._validate_weight()
-        if not np.isfinite(self.weight).all():
-            raise ModelFormatError(f"node {self.name!r}: weight holds NaN or infinite values")
+        _require_finite_weight(self)
 
 
 @register_node
@@ -190,10 +197,7 @@ class Conv2dInt(_ConvBase):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.weight = np.asarray(self.weight)
-        if not np.issubdtype(self.weight.dtype, np.integer):
-            raise ModelFormatError(f"node {self.name!r}: weight must be integer, got {self.weight.dtype}")
-        _require_range(self, "weight", self.weight, WEIGHT_TYPE)  # before the cast, which would wrap
-        self.weight = self.weight.astype(np.int32)
+        _integer_weight(self)
         self._validate_weight()
         if not 1 <= self.num_weight_bits <= 8:
             raise QuantizationRangeError(f"node {self.name!r}: num_weight_bits {self.num_weight_bits} outside [1, 8]")

@@ -146,6 +146,42 @@ def _require_range(node: Node, what: str, values: np.ndarray | int, kind: IntTyp
         )
 
 
+def _require_matrix(node: Node) -> None:
+    """Check that ``node.weight`` is a non-empty 2-D matrix.
+
+    Raises:
+        ModelFormatError: naming the node and the shape found.
+    """
+    if node.weight.ndim != 2 or 0 in node.weight.shape:
+        raise ModelFormatError(
+            f"node {node.name!r}: weight must be a non-empty 2-D matrix, got shape {node.weight.shape}"
+        )
+
+
+def _require_finite_weight(node: Node) -> None:
+    """Check that the float ``node.weight`` holds no NaN or infinity.
+
+    Raises:
+        ModelFormatError: naming the node.
+    """
+    if not np.isfinite(node.weight).all():
+        raise ModelFormatError(f"node {node.name!r}: weight holds NaN or infinite values")
+
+
+def _integer_weight(node: Node) -> None:
+    """Check that ``node.weight`` holds integers within the weight type, then store it as int32.
+
+    Raises:
+        ModelFormatError: if the weight's dtype is not an integer one.
+        QuantizationRangeError: if a value lies outside the weight type (checked before the cast,
+            which would wrap).
+    """
+    if not np.issubdtype(node.weight.dtype, np.integer):
+        raise ModelFormatError(f"node {node.name!r}: weight must be integer, got {node.weight.dtype}")
+    _require_range(node, "weight", node.weight, WEIGHT_TYPE)
+    node.weight = node.weight.astype(np.int32)
+
+
 def _check_weight_scaling(node: Node) -> None:
     """Check an integer synapse's ``weight_exp`` (in [-8, 7]) and ``num_weight_bits`` (in [1, 8])."""
     low, high = LOIHI.weight_exp_min, LOIHI.weight_exp_max
@@ -193,12 +229,8 @@ class Dense(Node):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.weight = np.asarray(self.weight, dtype=np.float32)
-        if self.weight.ndim != 2 or 0 in self.weight.shape:
-            raise ModelFormatError(
-                f"node {self.name!r}: weight must be a non-empty 2-D matrix, got shape {self.weight.shape}"
-            )
-        if not np.isfinite(self.weight).all():
-            raise ModelFormatError(f"node {self.name!r}: weight holds NaN or infinite values")
+        _require_matrix(self)
+        _require_finite_weight(self)
 
     @property
     def size(self) -> int:
@@ -268,14 +300,8 @@ class DenseInt(Node):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.weight = np.asarray(self.weight)
-        if self.weight.ndim != 2 or 0 in self.weight.shape:
-            raise ModelFormatError(
-                f"node {self.name!r}: weight must be a non-empty 2-D matrix, got shape {self.weight.shape}"
-            )
-        if not np.issubdtype(self.weight.dtype, np.integer):
-            raise ModelFormatError(f"node {self.name!r}: weight must be integer, got {self.weight.dtype}")
-        _require_range(self, "weight", self.weight, WEIGHT_TYPE)  # before the cast, which would wrap
-        self.weight = self.weight.astype(np.int32)
+        _require_matrix(self)
+        _integer_weight(self)
         _check_weight_scaling(self)
 
     @property

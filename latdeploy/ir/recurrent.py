@@ -26,13 +26,14 @@ import numpy as np
 from latdeploy.errors import ModelFormatError
 from latdeploy.ir.nodes import (
     LIF,
-    WEIGHT_TYPE,
     Dense,
     DenseInt,
     LIFInt,
     Node,
     _check_weight_scaling,
-    _require_range,
+    _integer_weight,
+    _require_finite_weight,
+    _require_matrix,
     register_node,
 )
 
@@ -40,10 +41,7 @@ RECURRENT_KIND = "recurrent"
 
 
 def _check_square(node: Node) -> None:
-    if node.weight.ndim != 2 or 0 in node.weight.shape:
-        raise ModelFormatError(
-            f"node {node.name!r}: weight must be a non-empty 2-D matrix, got shape {node.weight.shape}"
-        )
+    _require_matrix(node)
     if len(node.inputs) != 1:
         raise ModelFormatError(
             f"node {node.name!r}: a recurrent connection takes exactly one input (its own neuron layer), "
@@ -71,8 +69,7 @@ class RecurrentDense(Node):
         super().__post_init__()
         self.weight = np.asarray(self.weight, dtype=np.float32)
         _check_square(self)
-        if not np.isfinite(self.weight).all():
-            raise ModelFormatError(f"node {self.name!r}: weight holds NaN or infinite values")
+        _require_finite_weight(self)
 
     @property
     def size(self) -> int:
@@ -108,10 +105,7 @@ class RecurrentDenseInt(Node):
         super().__post_init__()
         self.weight = np.asarray(self.weight)
         _check_square(self)
-        if not np.issubdtype(self.weight.dtype, np.integer):
-            raise ModelFormatError(f"node {self.name!r}: weight must be integer, got {self.weight.dtype}")
-        _require_range(self, "weight", self.weight, WEIGHT_TYPE)  # before the cast, which would wrap
-        self.weight = self.weight.astype(np.int32)
+        _integer_weight(self)
         _check_weight_scaling(self)
 
     @property
