@@ -18,8 +18,8 @@ from latdeploy.frontend.torch_module import graph_from_module
 from latdeploy.hw.profile import load_profile
 from latdeploy.ir import LIF, NorseLIF
 from latdeploy.passes.quantize import quantize
-from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
+from tests.frontend.frameworks.lava_parity import assert_lava_equals_fixed
 from tests.frontend.frameworks.optional import framework
 from tests.frontend.frameworks.training import train_towards_random_rates
 
@@ -112,7 +112,6 @@ def test_latdeploy_float_reproduces_norse_spikes_on_every_layer(name, seed):
 def test_quantized_norse_lif_runs_the_same_in_lava(name):
     """``NorseLIF`` quantizes to Lava's stock ``LIFInt`` (on ``v / c_mem``): 0 fixed-vs-Lava mismatches."""
     pytest.importorskip("lava.magma.core.run_configs")
-    from latdeploy.backends.lava import run_lava
     from latdeploy.ir import LIFInt
 
     net = NETWORKS[name][0]()
@@ -122,13 +121,7 @@ def test_quantized_norse_lif_runs_the_same_in_lava(name):
         graph = graph_from_module(net, {"input_shape": [N_IN], "timesteps": T})
     int_graph, _ = quantize(graph, load_profile("loihi2"), _spikes(4))
     assert all(type(neuron) is LIFInt for neuron in int_graph.neurons())
-    spikes = _spikes(5, samples=4)
-    fixed = simulate_fixed(int_graph, spikes)
-    lava = run_lava(int_graph, spikes, timeout=300)
-    for neuron in int_graph.neurons():
-        assert fixed.layers[neuron.name].spikes.any()
-        mismatches = int((lava.trace.layers[neuron.name].spikes != fixed.layers[neuron.name].spikes).sum())
-        assert mismatches == 0, neuron.name
+    assert_lava_equals_fixed(int_graph, _spikes(5, samples=4))
 
 
 def test_norse_nir_of_iaf_cells_reads_exactly_with_dt_1():

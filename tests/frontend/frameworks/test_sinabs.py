@@ -14,8 +14,8 @@ from latdeploy.frontend.torch_module import graph_from_module
 from latdeploy.hw.profile import load_profile
 from latdeploy.ir import LIF, MultiThresholdLIF, SoftResetLIF
 from latdeploy.passes.quantize import quantize
-from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
+from tests.frontend.frameworks.lava_parity import assert_lava_equals_fixed
 from tests.frontend.frameworks.optional import framework
 from tests.frontend.frameworks.training import train_towards_random_rates
 
@@ -128,20 +128,13 @@ def test_latdeploy_float_reproduces_sinabs_spikes_on_every_layer(name):
 
 def test_quantized_sinabs_network_runs_the_same_in_lava():
     pytest.importorskip("lava.magma.core.run_configs")
-    from latdeploy.backends.lava import run_lava
 
     make, _, shape = NETWORKS["lif-maxspike-subtract"]
     net = make()
     _train(net, seed=3, shape=shape)
     graph = graph_from_module(net, {"input_shape": list(shape), "timesteps": T})
     int_graph, _ = quantize(graph, load_profile("loihi2"), _spikes(4, shape))
-    spikes = _spikes(5, shape, samples=4)
-    fixed = simulate_fixed(int_graph, spikes)
-    lava = run_lava(int_graph, spikes, timeout=300)
-    for neuron in int_graph.neurons():
-        assert fixed.layers[neuron.name].spikes.any()
-        mismatches = int((lava.trace.layers[neuron.name].spikes != fixed.layers[neuron.name].spikes).sum())
-        assert mismatches == 0, neuron.name
+    assert_lava_equals_fixed(int_graph, _spikes(5, shape, samples=4))
 
 
 REFUSED = {

@@ -15,8 +15,8 @@ from latdeploy.frontend.torch_module import graph_from_module
 from latdeploy.hw.profile import load_profile
 from latdeploy.ir import LIF, DelayedResetLIF, DelayedResetLIFInt
 from latdeploy.passes.quantize import quantize
-from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
+from tests.frontend.frameworks.lava_parity import assert_lava_equals_fixed
 from tests.frontend.frameworks.optional import framework
 from tests.frontend.frameworks.training import train_towards_random_rates
 
@@ -100,25 +100,13 @@ def test_latdeploy_float_reproduces_snntorch_spikes_on_every_layer(name):
 
 def test_quantized_snntorch_leaky_runs_the_same_in_lava():
     pytest.importorskip("lava.magma.core.run_configs")
-    from latdeploy.backends.lava import run_lava
 
     net = NETWORKS["leaky-subtract-learnable"]()
     _train(net, seed=3)
     graph = graph_from_module(net, {"input_shape": [N_IN], "timesteps": T})
     int_graph, _ = quantize(graph, load_profile("loihi2"), _spikes(4))
     assert all(type(neuron) is DelayedResetLIFInt for neuron in int_graph.neurons())
-    spikes = _spikes(5, samples=4)
-    fixed = simulate_fixed(int_graph, spikes)
-    lava = run_lava(int_graph, spikes, timeout=300)
-    read_back = 0
-    for neuron in int_graph.neurons():
-        assert fixed.layers[neuron.name].spikes.any()
-        ours, theirs = lava.trace.layers[neuron.name], fixed.layers[neuron.name]
-        assert int((ours.spikes != theirs.spikes).sum()) == 0, neuron.name
-        for key in ("v_pre", "u", "v"):  # where Lava read the state back
-            if getattr(ours, key) is not None and getattr(ours, key).size:
-                assert np.array_equal(getattr(ours, key), getattr(theirs, key)), (neuron.name, key)
-                read_back += 1
+    _, _, read_back = assert_lava_equals_fixed(int_graph, _spikes(5, samples=4), states=True)
     assert read_back  # v before the reset, rebuilt from Lava's u and v with the rule replayed
 
 

@@ -18,8 +18,8 @@ from latdeploy.frontend.torch_module import graph_from_module
 from latdeploy.hw.profile import load_profile
 from latdeploy.ir import RecurrentDense, RecurrentDenseInt
 from latdeploy.passes.quantize import quantize
-from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
+from tests.frontend.frameworks.lava_parity import assert_lava_equals_fixed
 from tests.frontend.frameworks.optional import framework
 from tests.frontend.frameworks.test_snntorch import N_IN, T, _snntorch_run, _spikes, _train
 
@@ -107,7 +107,6 @@ def test_snntorch_rleaky_nir_file_reads_as_the_same_recurrent_graph(tmp_path):
 
 def test_quantized_snntorch_rleaky_runs_the_same_in_lava():
     pytest.importorskip("lava.magma.core.run_configs")
-    from latdeploy.backends.lava import run_lava
 
     net = NETWORKS["rleaky-linear"]()
     _train(net, seed=3)
@@ -116,14 +115,9 @@ def test_quantized_snntorch_rleaky_runs_the_same_in_lava():
         graph = graph_from_module(net, {"input_shape": [N_IN], "timesteps": T})
     int_graph, _ = quantize(graph, load_profile("loihi2"), _spikes(4))
     assert any(isinstance(node, RecurrentDenseInt) for node in int_graph.nodes)
-    spikes = _spikes(5, samples=4)
-    fixed = simulate_fixed(int_graph, spikes)
-    lava = run_lava(int_graph, spikes, timeout=300)
-    for neuron in int_graph.neurons():
-        assert fixed.layers[neuron.name].spikes.any()
-        assert int((lava.trace.layers[neuron.name].spikes != fixed.layers[neuron.name].spikes).sum()) == 0
+    fixed, lava, _ = assert_lava_equals_fixed(int_graph, _spikes(5, samples=4))
     for key in ("v_pre", "u", "v"):
-        assert np.array_equal(getattr(lava.trace.output(), key), getattr(fixed.output(), key)), key
+        assert np.array_equal(getattr(lava.output(), key), getattr(fixed.output(), key)), key
 
 
 REFUSED = {

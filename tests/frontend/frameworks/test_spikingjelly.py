@@ -19,8 +19,8 @@ from latdeploy.frontend.torch_module import graph_from_module
 from latdeploy.hw.profile import load_profile
 from latdeploy.ir import LIF, DecayInputLIF, DecayInputSoftLIF, SoftResetLIF
 from latdeploy.passes.quantize import quantize
-from latdeploy.sim.fixed import simulate_fixed
 from latdeploy.sim.float_sim import simulate_float
+from tests.frontend.frameworks.lava_parity import assert_lava_equals_fixed
 from tests.frontend.frameworks.optional import framework
 from tests.frontend.frameworks.training import train_towards_random_rates
 
@@ -134,20 +134,13 @@ def test_latdeploy_float_reproduces_spikingjelly_spikes_on_every_layer(name, see
 @pytest.mark.parametrize("name", ["lif-no-decay-input-hard", "lif-decay-input-bias", "lif-decay-input-soft"])
 def test_quantized_spikingjelly_network_runs_the_same_in_lava(name):
     pytest.importorskip("lava.magma.core.run_configs")
-    from latdeploy.backends.lava import run_lava
 
     make, _, shape, _ = NETWORKS[name]
     net = make()
     _train(net, seed=3, shape=shape)
     graph = graph_from_module(net, {"input_shape": list(shape), "timesteps": T})
     int_graph, _ = quantize(graph, load_profile("loihi2"), _spikes(4, shape))
-    spikes = _spikes(5, shape, samples=4)
-    fixed = simulate_fixed(int_graph, spikes)
-    lava = run_lava(int_graph, spikes, timeout=300)
-    for neuron_node in int_graph.neurons():
-        assert fixed.layers[neuron_node.name].spikes.any()
-        ours, theirs = lava.trace.layers[neuron_node.name].spikes, fixed.layers[neuron_node.name].spikes
-        assert int((ours != theirs).sum()) == 0, neuron_node.name
+    assert_lava_equals_fixed(int_graph, _spikes(5, shape, samples=4))
 
 
 def _with(module: nn.Module, **attributes: object) -> nn.Module:
