@@ -38,6 +38,7 @@ from latdeploy.nn.fake_quant import FakeQuantizedWeights
 from latdeploy.nn.losses import LOSSES, training_loss
 from latdeploy.nn.network import is_neuron, vgg11_layers
 from latdeploy.nn.neurons import NEURONS
+from latdeploy.report.output_paths import check_file_output
 
 ENCODERS = ("latency", "learned_latency", "stc")
 GENERATORS = {SHAPES: shapes_split, SHAPES_DVS: shapes_dvs_split}
@@ -91,6 +92,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add = parser.add_argument
     add("--out", type=Path, default=Path("models/digits_mlp.pt"))
+    add("--force", action="store_true", help="replace an existing --out file (e.g. retraining a shipped model)")
     add("--dataset", choices=DATASETS, default=DIGITS)
     add("--arch", choices=("mlp", "convnet", "vgg11"), default="mlp")
     add("--width", type=float, default=1.0, help="vgg11: channel width multiplier (1.0: 64..512 channels)")
@@ -360,6 +362,7 @@ def export_status(path: Path, samples: int = 20) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Train, evaluate, save the model file and its card; returns the exit code."""
     args = parse_args(argv)
+    check_file_output(args.out, "model", (), args.force, flag="--out")  # before training, not after
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     test = load_split(args.dataset, "test")
@@ -417,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
         "train_seconds": round(train_seconds, 1),
         "train_cpu_seconds": round(cpu_seconds, 1),
     }
-    latdeploy.save(model, args.out, metadata)
+    latdeploy.save(model, args.out, metadata, force=args.force)
     status = export_status(args.out) if args.export_check else "not checked (--no-export-check)"
     write_model_card(args.out.with_suffix(".md"), model, metadata, args, status)
     print(f"wrote {args.out} and {args.out.with_suffix('.md')}; loihi2-sim export: {status}")

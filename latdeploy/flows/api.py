@@ -24,7 +24,6 @@ from latdeploy.flows.export import export as export_flow
 from latdeploy.flows.verify import VerifyResult, verify_source
 from latdeploy.hw.profile import DEFAULT_PROFILE
 from latdeploy.nn.checkpoint import GRAPH_SUFFIX, save, saves_as_checkpoint
-from latdeploy.report.output_paths import check_file_output
 
 PathLike = str | os.PathLike[str]
 
@@ -51,8 +50,7 @@ def _model_file(
         if out is None:
             raise LatdeployError("export of a live model: give out= (the bundle) or save_as= (the model file)")
         save_as = Path(out).with_suffix(".pt" if saves_as_checkpoint(model) else GRAPH_SUFFIX)
-    path = check_file_output(Path(save_as), "model", [], force, flag="save_as")
-    return save(model, path, metadata, encoder=metadata["encoder"])
+    return save(model, Path(save_as), metadata, encoder=metadata["encoder"], force=force)
 
 
 def export(

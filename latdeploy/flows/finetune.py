@@ -291,5 +291,5 @@ def finetune_file(
         **({"data": chosen.record} if data is not None or calibration_data is not None else {}),
     }
     saved["finetune"] = json.loads(json.dumps(record))
-    save(network, out, saved)
+    save(network, out, saved, force=force)
     return saved["finetune"]

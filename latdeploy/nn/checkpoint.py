@@ -86,8 +86,10 @@ def save(
     encoder: str | None = "latency",
     classes: int | None = None,
     dataset: str | None = None,
+    force: bool = False,
 ) -> Path:
     """Write ``model`` to ``path`` atomically, in a form latdeploy reads back without unpickling code.
+    An existing file at ``path`` is replaced only with ``force`` (it may be the user's own).
 
     A model built by :func:`latdeploy.nn.build_model`, or a plain ``nn.Sequential`` of latdeploy's blocks
     (``Conv2d``/``Linear`` without bias, ``BatchNorm2d``, pools, ``Flatten``, latdeploy's neurons), is
@@ -110,13 +112,16 @@ def save(
         ModelFormatError: if the input shape or ``timesteps`` is missing, the encoder is unknown, a
             network that is not latdeploy's is not saved to a ``.onnx`` path, or the metadata misses keys.
         UnsupportedLayerError: if the frontend cannot convert a layer of the network.
+        OutputPathError: if ``path`` exists and ``force`` is not given, or cannot be written.
     """
+    from latdeploy.report.output_paths import check_file_output
+
     given = {"input_shape": input_shape, "timesteps": timesteps, "classes": classes, "dataset": dataset}
     metadata = {**(metadata or {}), **{key: value for key, value in given.items() if value is not None}}
     if "encoder" not in metadata or encoder != "latency":
         metadata["encoder"] = encoder
     metadata.setdefault("dataset", "user-data")
-    path = Path(path)
+    path = check_file_output(Path(path), "model", (), force, flag="path")
     config = getattr(model, "config", None)
     if path.suffix.lower() == GRAPH_SUFFIX or not saves_as_checkpoint(model):
         return _save_graph(model, path, metadata)

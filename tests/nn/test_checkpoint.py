@@ -299,3 +299,17 @@ def test_a_forward_that_refuses_an_empty_batch_is_judged_on_the_meta_device(tmp_
     monkeypatch.setattr(torch.nn.Linear, "forward", refuse_empty)
     loaded, _ = latdeploy.load(path)  # the meta run decides: the model fits
     assert type(loaded) is type(model)
+
+
+@pytest.mark.parametrize("name", ["mine.pt", "mine.onnx"])
+def test_save_never_replaces_an_existing_file_without_force(tmp_path, name):
+    from latdeploy.report.output_paths import OutputPathError
+
+    path = tmp_path / name
+    path.write_bytes(b"the user's own file")
+    with pytest.raises(OutputPathError, match="force"):
+        latdeploy.save(_model(), path, METADATA)
+    assert path.read_bytes() == b"the user's own file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # nothing half-written beside it
+    latdeploy.save(_model(), path, METADATA, force=True)
+    assert path.read_bytes() != b"the user's own file"
