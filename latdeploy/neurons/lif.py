@@ -34,7 +34,8 @@ KIND = NeuronKind(
     comparison=LOIHI.comparison,  # Lava's LIF: v > theta
     fire=fire,
     quantizer=quantize_layer,
-    lava=LavaNeuron(process="lava.proc.lif.process:LIFReset"),
+    # the model Lava's own selection picks for LIFReset under fixed_pt (tests/backends/lava/test_recording.py)
+    lava=LavaNeuron(process="lava.proc.lif.process:LIFReset", model="lava.proc.lif.models:PyLifResetModelBitAcc"),
     mode=lambda node: (HARD_RESET, 1),
 )
 

@@ -7,8 +7,10 @@ per name in ``node.inputs``, each flat (``(size,)``, neurons in the IR's C order
 (adapting shapes with Lava's virtual ports, e.g. ``reshape``/``transpose`` for
 ``Conv``'s ``(X, Y, C)`` layout). A neuron builder must reset its state every
 ``context.reset_interval`` steps at ``context.reset_offset`` and return its
-process (with ``u`` and ``v`` Vars) and a ``v_pre(u, v)`` rebuilder
-(``[B, T, N]`` int32 each) for the output layer. Builders import Lava themselves.
+process, which records its own payloads for ``context.steps`` steps (and ``u`` and ``v`` with
+``context.record_state``: a :class:`~latdeploy.backends.lava.processes.recording.RecordedProcess`),
+and a ``v_pre(u, v)`` rebuilder (``[B, T, N]`` int32 each) for the output layer. Builders
+import Lava themselves.
 
 Every neuron kind with a Lava Process (:class:`latdeploy.neurons.base.LavaNeuron`) gets
 :func:`build_kind_neuron` as its builder when the kind is registered; a kind that declares a
@@ -39,7 +41,8 @@ class BuildContext:
     node's reset phase (``lag + 1``, Lava counts steps from 1), its lag, the run length,
     ``message_bits``, the ``num_message_bits`` its inputs need (0: binary spikes;
     else the bits of the largest graded payload, :func:`latdeploy.ir.neurons_ext.message_bits`),
-    and ``timesteps``, the algorithmic steps of one sample (0: not given)."""
+    ``timesteps``, the algorithmic steps of one sample (0: not given), and ``record_state``: whether a
+    neuron records ``u`` and ``v`` besides its payloads (the output layer's)."""
 
     reset_interval: int
     reset_offset: int
@@ -47,12 +50,13 @@ class BuildContext:
     steps: int
     message_bits: int = 0
     timesteps: int = 0
+    record_state: bool = False
 
 
 @dataclass
 class LavaNode:
     """What a builder made: the flat out port downstream nodes connect to; for a neuron,
-    the process holding ``u``/``v`` and the ``v_pre(u, v)`` rebuilder."""
+    its recorded process (``receive()`` gives its recording) and the ``v_pre(u, v)`` rebuilder."""
 
     out_port: Any
     process: Any = None
@@ -110,12 +114,26 @@ def build_dense_process(
 
 def build_neuron_process(process_type: Any, node: Node, inputs: list[Any], context: BuildContext, **params: Any) -> Any:
     """Return a flat (``shape=(N,)``) neuron ``process_type`` with the node's ``du``, ``dv``, ``vth``
-    and bias, resetting at the context's phase (extra ``params`` passed on), fed by ``inputs[0]`` at ``a_in``."""
+    and bias, resetting at the context's phase (extra ``params`` passed on), fed by ``inputs[0]`` at
+    ``a_in``, as its recorded subclass (:func:`~latdeploy.backends.lava.processes.recording.recorded_process`)
+    recording ``context.steps`` steps (and ``u``, ``v`` with ``context.record_state``)."""
+    from latdeploy.backends.lava.processes.recording import recorded_process
+
     reset = {"reset_interval": context.reset_interval, "reset_offset": context.reset_offset}
+    record = {"record_steps": context.steps, "record_state": context.record_state}
     bias_mant = node.bias_mant.astype(np.int32)
     fields = ("du", "dv", "vth", "bias_exp")
     return connect_process(
-        process_type, node, inputs, "a_in", fields, shape=(node.size,), bias_mant=bias_mant, **reset, **params
+        recorded_process(process_type),
+        node,
+        inputs,
+        "a_in",
+        fields,
+        shape=(node.size,),
+        bias_mant=bias_mant,
+        **reset,
+        **record,
+        **params,
     )
 
 
@@ -135,13 +153,36 @@ def build_kind_neuron(kind: NeuronKind, node: Node, inputs: list[Any], context: 
     return LavaNode(out_port=process.s_out, process=process, v_pre=lambda u, v: lava_v_pre(kind, node, u, v))
 
 
+def kind_process_and_model(kind: NeuronKind) -> tuple[type, type]:
+    """Return ``kind``'s Lava Process class and its ProcessModel class: the one the kind declares, else
+    the one Lava's own search and selection pick (``Loihi2SimCfg(select_tag="fixed_pt")``).
+
+    Raises:
+        BackendError: if the kind has no Lava Process, or Lava selects no model for it.
+    """
+    from latdeploy.backends.lava.processes.recording import lava_selected_model
+
+    if not isinstance(kind.lava, LavaNeuron):
+        raise BackendError(f"neuron kind {kind.name!r} has no Lava Process: {kind.lava}")
+    process = import_object(kind.lava.process)
+    model = import_object(kind.lava.model) if kind.lava.model is not None else lava_selected_model(process)
+    return process, model
+
+
 def process_models(kinds: list[NeuronKind]) -> dict[Any, Any]:
-    """Return ``{Process class: ProcessModel class}`` of the ``kinds`` that declare their model
-    (the run configuration's ``exception_proc_model_map``)."""
+    """Return ``{Process class: ProcessModel class}`` of the recorded neuron processes of ``kinds``
+    (:mod:`latdeploy.backends.lava.processes.recording`; the run configuration's
+    ``exception_proc_model_map``): each kind's model (:func:`kind_process_and_model`), recording.
+
+    Raises:
+        BackendError: as :func:`kind_process_and_model`.
+    """
+    from latdeploy.backends.lava.processes.recording import recorded_model, recorded_process
+
     models = {}
     for kind in kinds:
-        if isinstance(kind.lava, LavaNeuron) and kind.lava.model is not None:
-            models[import_object(kind.lava.process)] = import_object(kind.lava.model)
+        process, model = kind_process_and_model(kind)
+        models[recorded_process(process)] = recorded_model(model, process)
     return models
 
 

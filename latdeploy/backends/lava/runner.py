@@ -2,11 +2,11 @@
 
 Network: a ``RingBuffer`` spike source, then one or more Lava processes per node,
 built by the node's registered builder (``DenseInt`` -> ``Dense``, ``LIFInt`` ->
-``LIFReset``, ...), and a :class:`~latdeploy.backends.lava.processes.recorders.SpikeRecorder`
-on every neuron layer but the output layer, whose payloads, ``u`` and ``v`` one
-:class:`~latdeploy.backends.lava.processes.recorders.OutputRecorder` records every step. Each recorder hands
-its whole recording to the host in one message at the end of the run (Lava's ``Var.get``
-would send it one element per message).
+``LIFReset``, ...). Every neuron process records its own payloads every step, and the output
+layer's its ``u`` and ``v`` too (:mod:`latdeploy.backends.lava.processes.recording`: the kind's
+Process and ProcessModel, subclassed), and hands the whole recording to the host in one message
+at the end of the run (Lava's ``Var.get`` would send it one element per message; a separate
+recorder process would add a synchronisation round to every step).
 
 Many samples share one run, so Lava's start-up is paid once: sample ``s`` feeds
 the source during steps ``s*P .. s*P + T - 1`` with the period ``P = T + D`` (``D``:
@@ -47,7 +47,7 @@ class LavaRun:
     """A finished Lava run.
 
     ``trace`` is in algorithmic time (aligned by each layer's lag); ``hardware``
-    holds each layer's raw sink recording ``[N, steps]`` in hardware time;
+    holds each layer's raw recording (its payloads) ``[N, steps]`` in hardware time;
     ``seconds`` is the wall time of ``run`` (compile + simulate + read back);
     ``run_seconds`` the simulation alone: the first step runs with compilation and
     process start-up, then ``RunSteps`` of the remaining ``hardware_steps - 1`` steps
@@ -74,32 +74,26 @@ def _import_lava():
         from lava.magma.core.run_conditions import RunSteps
         from lava.magma.core.run_configs import Loihi2SimCfg
         from lava.proc.io.source import RingBuffer as Source
-
-        from latdeploy.backends.lava.processes.recorders import OutputRecorder, SpikeRecorder
     except Exception as error:  # ImportError, or lava's own failure on Python >= 3.11
         raise BackendError(
             f"lava-nc cannot be imported ({type(error).__name__}: {error}); the loihi2-sim target needs "
             "lava-nc 0.10.0 on Python 3.10: run 'bash tools/setup_env.sh' and use .venv/bin/latdeploy"
         ) from error
-    return RunSteps, Loihi2SimCfg, SpikeRecorder, OutputRecorder, Source
+    return RunSteps, Loihi2SimCfg, Source
 
 
 def host_process_models() -> dict[Any, Any]:
     """Return ``{Process class: ProcessModel class}`` of the processes the runner adds around the
-    graph (the spike source, the recorders, the window gates): the models Lava's compiler selects for
+    graph (the spike source, the window gates): the models Lava's compiler selects for
     them under ``Loihi2SimCfg(select_tag="fixed_pt")`` (``tests/backends/lava/test_runner.py`` asks
     Lava's own search and selection and requires the same)."""
     from lava.proc.io.source import PySendModelFixed, RingBuffer
 
-    from latdeploy.backends.lava.processes.recorder_models import PyOutputRecorderModel, PySpikeRecorderModel
-    from latdeploy.backends.lava.processes.recorders import OutputRecorder, SpikeRecorder
     from latdeploy.backends.lava.processes.window_gate import WindowGate
     from latdeploy.backends.lava.processes.window_gate_models import PyWindowGateModel
 
     return {
         RingBuffer: PySendModelFixed,
-        SpikeRecorder: PySpikeRecorderModel,
-        OutputRecorder: PyOutputRecorderModel,
         WindowGate: PyWindowGateModel,
     }
 
@@ -142,7 +136,7 @@ def run_lava(graph: Graph, input_spikes: np.ndarray, timeout: float | None = Non
         BackendError: if Lava is not importable, a node has no Lava builder, or the run fails.
         LavaTimeoutError: (a BackendError) if the run takes longer than ``timeout`` seconds.
     """
-    RunSteps, Loihi2SimCfg, SpikeRecorder, OutputRecorder, Source = _import_lava()
+    RunSteps, Loihi2SimCfg, Source = _import_lava()
     input_spikes = np.asarray(input_spikes)
     samples, timesteps = input_spikes.shape[:2]
     input_spikes = input_spikes.reshape(samples, timesteps, -1)
@@ -166,7 +160,7 @@ def run_lava(graph: Graph, input_spikes: np.ndarray, timeout: float | None = Non
     source = Source(data=stream)
     built: dict[str, LavaNode] = {}
     payload_bits: dict[str, int] = {}  # num_message_bits of each node's output (delays pass theirs on)
-    sinks, lags = {}, {}
+    recorded, lags = {}, {}
     for node in graph.nodes:
         if isinstance(node, SpikeInput):
             built[node.name] = LavaNode(out_port=source.s_out)
@@ -178,17 +172,17 @@ def run_lava(graph: Graph, input_spikes: np.ndarray, timeout: float | None = Non
         bits = max((payload_bits[name] for name in node.inputs), default=0)
         payload_bits[node.name] = bits if node.kind == "delay" else message_bits(node)
         context = BuildContext(
-            reset_interval=period, reset_offset=lag + 1, lag=lag, steps=steps, message_bits=bits, timesteps=timesteps
+            reset_interval=period,
+            reset_offset=lag + 1,
+            lag=lag,
+            steps=steps,
+            message_bits=bits,
+            timesteps=timesteps,
+            record_state=node.name == neurons[-1].name,  # the output layer: payloads, u and v
         )
         built[node.name] = builders[node.name](node, [built[name].out_port for name in node.inputs], context)
         if node.kind == "neuron":
-            if node.name == neurons[-1].name:  # payloads, u and v in one process
-                process = built[node.name].process
-                sink = OutputRecorder(u=process.u, v=process.v, steps=steps, name=f"{node.name}_recorder")
-            else:
-                sink = SpikeRecorder(shape=(node.size,), steps=steps, name=f"{node.name}_recorder")
-            built[node.name].out_port.connect(sink.a_in)
-            sinks[node.name], lags[node.name] = sink, lag
+            recorded[node.name], lags[node.name] = built[node.name].process, lag
             if node.name in delayed:  # its spikes outside the windows would land in a window behind the delay
                 gate = WindowGate(
                     shape=(node.size,), lag=lag, period=period, timesteps=timesteps, name=f"{node.name}_gate"
@@ -209,8 +203,9 @@ def run_lava(graph: Graph, input_spikes: np.ndarray, timeout: float | None = Non
                 run_started = time.perf_counter()
                 run(condition=RunSteps(num_steps=steps - 1))
                 run_seconds = time.perf_counter() - run_started
-            hardware = {name: sink.receive().astype(np.int64) for name, sink in sinks.items()}
-            hardware[neurons[-1].name], u_raw, v_raw = hardware[neurons[-1].name]
+            records = {name: process.receive().astype(np.int64) for name, process in recorded.items()}
+            hardware = {name: record[0] for name, record in records.items()}
+            _, u_raw, v_raw = records[neurons[-1].name]
         except BackendError:
             raise
         except Exception as error:

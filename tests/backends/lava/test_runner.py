@@ -109,7 +109,7 @@ def test_samples_are_independent_in_one_run():
 
 
 def test_the_models_given_to_lava_are_the_ones_its_own_search_selects():
-    """run_lava names the models of its source, recorders and gates (Lava's search re-executes every
+    """run_lava names the models of its source and gates (Lava's search re-executes every
     module of a Process's directory per instance); Lava's own search and selection pick the same."""
     from lava.magma.compiler.compiler_graphs import ProcGroupDiGraphs
     from lava.magma.core.run_configs import Loihi2SimCfg
