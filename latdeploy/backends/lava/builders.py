@@ -160,7 +160,7 @@ def kind_process_and_model(kind: NeuronKind) -> tuple[type, type]:
     Raises:
         BackendError: if the kind has no Lava Process, or Lava selects no model for it.
     """
-    from latdeploy.backends.lava.processes.recording import lava_selected_model
+    from latdeploy.backends.lava.selection import lava_selected_model
 
     if not isinstance(kind.lava, LavaNeuron):
         raise BackendError(f"neuron kind {kind.name!r} has no Lava Process: {kind.lava}")

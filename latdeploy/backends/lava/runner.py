@@ -38,8 +38,11 @@ from latdeploy.backends.lava.session import lava_session
 from latdeploy.errors import BackendError
 from latdeploy.ir import Graph, SpikeInput
 from latdeploy.ir.neurons_ext import message_bits
+from latdeploy.neurons.base import import_object
 from latdeploy.neurons.registry import NEURON_KINDS
 from latdeploy.sim.trace import LayerTrace, Trace
+
+WINDOW_GATE = "latdeploy.backends.lava.processes.window_gate"
 
 
 @dataclass
@@ -82,34 +85,42 @@ def _import_lava():
     return RunSteps, Loihi2SimCfg, Source
 
 
+STOCK_MODELS: dict[str, str] = {
+    "lava.proc.dense.process:Dense": "lava.proc.dense.models:PyDenseModelBitAcc",
+    "lava.proc.dense.process:DelayDense": "lava.proc.dense.models:PyDelayDenseModelBitAcc",
+    "lava.proc.conv.process:Conv": "lava.proc.conv.models:PyConvModelFixed",
+    "lava.proc.io.source:RingBuffer": "lava.proc.io.source:PySendModelFixed",
+    f"{WINDOW_GATE}:WindowGate": f"{WINDOW_GATE}_models:PyWindowGateModel",
+}
+"""``"module:Process"`` -> ``"module:ProcessModel"`` of Lava's stock synapses the builders use and of
+the processes the runner adds around the graph (the spike source, the window gates): the models
+Lava's compiler selects for them under ``Loihi2SimCfg(select_tag="fixed_pt")``
+(``tests/backends/lava/test_runner.py`` asks Lava's own search and selection and requires the same).
+Imported only for the processes a network has (``lava.proc.conv`` imports scipy)."""
+
+
 def host_process_models() -> dict[Any, Any]:
-    """Return ``{Process class: ProcessModel class}`` of the processes the runner adds around the
-    graph (the spike source, the window gates): the models Lava's compiler selects for
-    them under ``Loihi2SimCfg(select_tag="fixed_pt")`` (``tests/backends/lava/test_runner.py`` asks
-    Lava's own search and selection and requires the same)."""
-    from lava.proc.io.source import PySendModelFixed, RingBuffer
-
-    from latdeploy.backends.lava.processes.window_gate import WindowGate
-    from latdeploy.backends.lava.processes.window_gate_models import PyWindowGateModel
-
-    return {
-        RingBuffer: PySendModelFixed,
-        WindowGate: PyWindowGateModel,
-    }
+    """Return :data:`STOCK_MODELS` as ``{Process class: ProcessModel class}`` (all imported)."""
+    return {import_object(process): import_object(model) for process, model in STOCK_MODELS.items()}
 
 
 def _known_models(source: Any, kinds: list[Any]) -> dict[Any, Any]:
     """Return the run configuration's ``exception_proc_model_map``: the models of the neuron
-    ``kinds`` (:func:`latdeploy.backends.lava.builders.process_models`) and of
-    :func:`host_process_models` by Process class, and the same again for every process of the network
-    around ``source`` by instance. Lava's ``Loihi2SimCfg.select`` looks the map up by class, but its
+    ``kinds`` (:func:`latdeploy.backends.lava.builders.process_models`) by Process class, and for every
+    process of the network around ``source`` its model by instance (a kind's, or :data:`STOCK_MODELS`'),
+    and the stock ones by class too. Lava's ``Loihi2SimCfg.select`` looks the map up by class, but its
     compiler looks it up by instance first and otherwise searches for the models of each process
     instance, re-executing every module in the directory of its Process (~0.05 s per process,
-    modelled classes included); processes of other classes (synapses) are still searched."""
+    modelled classes included); processes of other classes (a plugin's) are still searched."""
     from lava.magma.compiler.compiler_graphs import find_processes
 
-    by_class = {**process_models(kinds), **host_process_models()}
-    by_instance = {process: by_class[type(process)] for process in find_processes(source) if type(process) in by_class}
+    by_class = process_models(kinds)
+    processes = find_processes(source)
+    for process in processes:
+        model = STOCK_MODELS.get(f"{type(process).__module__}:{type(process).__qualname__}")
+        if type(process) not in by_class and model is not None:
+            by_class[type(process)] = import_object(model)
+    by_instance = {process: by_class[type(process)] for process in processes if type(process) in by_class}
     return {**by_class, **by_instance}
 
 

@@ -32,7 +32,7 @@ from latdeploy.backends.lava.builders import (  # noqa: E402
     lava_builder,
     process_models,
 )
-from latdeploy.backends.lava.processes.recording import lava_selected_model  # noqa: E402
+from latdeploy.backends.lava.selection import lava_selected_model  # noqa: E402
 from latdeploy.errors import BackendError  # noqa: E402
 
 KINDS = [kind for _, kind in NEURON_KINDS.items() if isinstance(kind.lava, LavaNeuron)]

@@ -109,15 +109,11 @@ def test_samples_are_independent_in_one_run():
 
 
 def test_the_models_given_to_lava_are_the_ones_its_own_search_selects():
-    """run_lava names the models of its source and gates (Lava's search re-executes every
-    module of a Process's directory per instance); Lava's own search and selection pick the same."""
-    from lava.magma.compiler.compiler_graphs import ProcGroupDiGraphs
-    from lava.magma.core.run_configs import Loihi2SimCfg
-
+    """run_lava names the models of Lava's stock synapses, its source and gates (Lava's search
+    re-executes every module of a Process's directory per instance); Lava's own search and selection
+    pick the same."""
     from latdeploy.backends.lava.runner import host_process_models
+    from latdeploy.backends.lava.selection import lava_selected_model
 
-    selection = Loihi2SimCfg(select_tag="fixed_pt")
     for process_class, model in host_process_models().items():
-        process = object.__new__(process_class)  # the search and the selection read only its class
-        found = ProcGroupDiGraphs._find_proc_models(process)
-        assert selection.select(process, found) is model, process_class.__name__
+        assert lava_selected_model(process_class) is model, process_class.__name__
