@@ -41,7 +41,7 @@ from latdeploy.passes.range_analysis import check_ranges, range_report
 from latdeploy.report import schema_versions
 from latdeploy.report.bundle import BUNDLE_PROFILE_FILE, dump_json, write_bundle
 from latdeploy.report.output_paths import check_directory_output
-from latdeploy.report.prerender import prerendered
+from latdeploy.report.prerender import report_child
 from latdeploy.report.rasters import raster_sample, spike_rasters
 from latdeploy.report.schema_versions import versioned
 from latdeploy.sim.trace import Trace
@@ -177,52 +177,55 @@ def export(
     model_path = Path(model_path)
     out = Path(out) if out is not None else Path(f"{model_path.stem}.latdeploy")
     check_directory_output(out, [model_path, Path(profile_name), *data_paths(data, calibration_data)], force)
-    backend = backend_for_target(target)
-    source, data = open_with_data(model_path, data, trust_pickle=trust_pickle, dt=dt)
-    if source.integer and "nir" in formats:
-        raise LatdeployError(f"{model_path}: --format nir writes the float graph, which an integer file lacks")
-    sha256_of_file(model_path, limit=LIMITS["file_bytes"])  # refuses a file beyond the limit before reading it
-    model_bytes = model_path.read_bytes()
-    profile = load_profile(profile_name)
-    profile_yaml = profile.path.read_bytes()
-    source, chosen = source_data(source, data, calibration_data, labels=not source.integer)
-    metadata = source.metadata
-    test = chosen.test
-    samples = sample_count(samples, len(test.x), metadata["dataset"] if data is None else "--data")
+    # the report's child, forked before the model loads: it imports matplotlib on the other core meanwhile
+    # (not beside a Ray client, whose threads a fork would copy)
+    ahead = (execution or Execution()).executor == DEFAULT_EXECUTOR
+    with report_child(fork=ahead) as report_ahead:
+        backend = backend_for_target(target)
+        source, data = open_with_data(model_path, data, trust_pickle=trust_pickle, dt=dt)
+        if source.integer and "nir" in formats:
+            raise LatdeployError(f"{model_path}: --format nir writes the float graph, which an integer file lacks")
+        sha256_of_file(model_path, limit=LIMITS["file_bytes"])  # refuses a file beyond the limit before reading it
+        model_bytes = model_path.read_bytes()
+        profile = load_profile(profile_name)
+        profile_yaml = profile.path.read_bytes()
+        source, chosen = source_data(source, data, calibration_data, labels=not source.integer)
+        metadata = source.metadata
+        test = chosen.test
+        samples = sample_count(samples, len(test.x), metadata["dataset"] if data is None else "--data")
 
-    step = progress or (lambda _stage: None)
-    step("quantize")
-    prepared = prepare_source(source, profile, weight_bits, source_spikes(source, chosen.calibration))
-    graph, int_graph = prepared.float_graph, prepared.int_graph
-    warnings = check_ranges(range_report(int_graph, profile, prepared.calibration), allow_overflow)
-    mapping = map_graph(int_graph, profile)
-    interchange = interchange_writers(graph, int_graph, tuple(formats))
+        step = progress or (lambda _stage: None)
+        step("quantize")
+        prepared = prepare_source(source, profile, weight_bits, source_spikes(source, chosen.calibration))
+        graph, int_graph = prepared.float_graph, prepared.int_graph
+        warnings = check_ranges(range_report(int_graph, profile, prepared.calibration), allow_overflow)
+        mapping = map_graph(int_graph, profile)
+        interchange = interchange_writers(graph, int_graph, tuple(formats))
 
-    step("float and fixed-point simulators")
-    spikes = source_spikes(source, test, samples)
-    labels = None if test.y is None else test.y[:samples]
-    host_model = _host_model(source, test, samples, spikes)
-    title = f"latdeploy export {model_path.name}"
-    with open_evaluator(execution) as evaluator:
-        float_trace = (
-            None if graph is None else evaluator.evaluate(int_graph, spikes, graph, ("float",)).traces["float"]
-        )
-        started = time.perf_counter()
-        fixed_trace = evaluator.evaluate(int_graph, spikes, simulators=("fixed",)).traces["fixed"]
-        fixed_seconds = time.perf_counter() - started
-        energy = energy_report(int_graph, spikes, fixed_trace, profile, graph)
-
-        def judged(hardware_trace: Trace, hardware_steps: int) -> tuple[dict[str, Any], dict[str, Any] | None]:
-            simulated = (float_trace, fixed_trace)
-            return _judged(
-                int_graph, graph, spikes, labels, simulated, hardware_trace, hardware_steps, backend.name, gates
+        step("float and fixed-point simulators")
+        spikes = source_spikes(source, test, samples)
+        labels = None if test.y is None else test.y[:samples]
+        host_model = _host_model(source, test, samples, spikes)
+        title = f"latdeploy export {model_path.name}"
+        with open_evaluator(execution) as evaluator:
+            float_trace = (
+                None if graph is None else evaluator.evaluate(int_graph, spikes, graph, ("float",)).traces["float"]
             )
+            started = time.perf_counter()
+            fixed_trace = evaluator.evaluate(int_graph, spikes, simulators=("fixed",)).traces["fixed"]
+            fixed_seconds = time.perf_counter() - started
+            energy = energy_report(int_graph, spikes, fixed_trace, profile, graph)
 
-        # the report as it will be if the hardware equals the fixed-point simulator, drawn on the other core
-        # (not beside a Ray client, whose threads a fork would copy)
-        ahead = evaluator.executor.name == DEFAULT_EXECUTOR
-        expected, expected_rasters = judged(fixed_trace, _scheduled_steps(int_graph, samples)) if ahead else ({}, {})
-        with prerendered(expected, [energy], expected_rasters, title, fork=ahead) as report_ahead:
+            def judged(hardware_trace: Trace, hardware_steps: int) -> tuple[dict[str, Any], dict[str, Any] | None]:
+                simulated = (float_trace, fixed_trace)
+                return _judged(
+                    int_graph, graph, spikes, labels, simulated, hardware_trace, hardware_steps, backend.name, gates
+                )
+
+            # the report as it will be if the hardware equals the fixed-point simulator, drawn on the other core
+            if ahead:
+                expected, expected_rasters = judged(fixed_trace, _scheduled_steps(int_graph, samples))
+                report_ahead.ahead(expected, [energy], expected_rasters, title)
             step(backend.short_label)
             hardware = evaluator.evaluate(
                 int_graph, spikes, simulators=(), backend=backend.name, hardware_samples=samples, timeout=timeout
