@@ -5,7 +5,8 @@ events of every (sample, step) at once (event by event where fewer than a quarte
 of the inputs are non-zero, else one float64 matrix product, exact for integers
 below 2**53); only the neuron recurrence loops over time, compiled and run in
 parallel over (sample, block of neurons) tasks where a layer is large, on the calling
-thread where it is small (:mod:`latdeploy.sim.kernels`). Each Dense's weights are
+thread where it is smaller (:mod:`latdeploy.sim.kernels`), in numpy where it is small enough
+that loading the compiled kernels would cost more (:mod:`latdeploy.sim.numpy_kernels`). Each Dense's weights are
 prepared once per node (:mod:`latdeploy.sim.fixed_weights`). Every
 cast follows lava-nc 0.10.0 (``lava/proc/dense/models.py``, ``lava/proc/lif/models.py``):
 
@@ -28,8 +29,8 @@ A ``"neuron"`` node's kernel returns ``(LayerTrace, overflow counts)`` and start
 every sample from zero state; any other node returns one ``[B, T, size]`` array
 (int32 currents for synapses, spikes for pass-through nodes such as delays). Every neuron
 kind's integer node gets its kernel when the kind is registered
-(:data:`latdeploy.neurons.registry.NEURON_KINDS`): the compiled one of its ``mode``, else its
-numpy rule.
+(:data:`latdeploy.neurons.registry.NEURON_KINDS`): the compiled one of its ``mode`` (numpy for a
+small layer, :func:`neuron_int_sized`), else its numpy rule.
 """
 
 from __future__ import annotations
@@ -47,8 +48,7 @@ from latdeploy.neurons.registry import NEURON_KINDS
 from latdeploy.registry import Registry
 from latdeploy.sim.fixed_neurons import neuron_int
 from latdeploy.sim.fixed_weights import DenseWeights, prepared
-from latdeploy.sim.kernels import dense_accumulate
-from latdeploy.sim.kernels_neurons import neuron_int_compiled
+from latdeploy.sim.numpy_kernels import NUMPY_DENSE_MACS, NUMPY_NEURON_STEPS, NUMPY_STEPS, dense_numpy
 from latdeploy.sim.trace import LayerTrace, Trace
 
 FixedKernel = Callable[..., Any]
@@ -67,8 +67,20 @@ def register_fixed_kernel(node_type: type[Node]) -> Callable[[FixedKernel], Fixe
     return FIXED_KERNELS.register(node_type)
 
 
+def neuron_int_sized(node: Node, current: np.ndarray) -> tuple[LayerTrace, dict[str, int]]:
+    """Run the neuron ``node`` of a kind with a compiled ``mode`` on ``current`` ``[B, T, N]``: in numpy
+    (:func:`latdeploy.sim.fixed_neurons.neuron_int`) up to :data:`~latdeploy.sim.numpy_kernels.NUMPY_STEPS` steps
+    and :data:`~latdeploy.sim.numpy_kernels.NUMPY_NEURON_STEPS` neuron updates, else compiled
+    (:func:`latdeploy.sim.kernels_neurons.neuron_int_compiled`); the same returns."""
+    if current.shape[1] <= NUMPY_STEPS and current.size <= NUMPY_NEURON_STEPS:
+        return neuron_int(node, current)
+    from latdeploy.sim.kernels_neurons import neuron_int_compiled
+
+    return neuron_int_compiled(node, current)
+
+
 def _add_kind(kind: NeuronKind) -> None:
-    FIXED_KERNELS.add(kind.int_node, neuron_int if kind.mode is None else neuron_int_compiled)
+    FIXED_KERNELS.add(kind.int_node, neuron_int if kind.mode is None else neuron_int_sized)
 
 
 NEURON_KINDS.subscribe(_add_kind, lambda kind: FIXED_KERNELS.remove(kind.int_node))
@@ -105,9 +117,12 @@ def lava_dense_weights(node: Node) -> DenseWeights:
 def dense_int(node: DenseInt, spikes: np.ndarray) -> np.ndarray:
     """Return the synaptic input ``a`` ``[B, T, out]`` (int32) for ``spikes`` ``[B, T, in]``."""
     batch, steps, fan_in = spikes.shape
-    return dense_accumulate(spikes.reshape(-1, fan_in), lava_dense_weights(node), node.weight_exp).reshape(
-        batch, steps, -1
-    )
+    rows, weights = spikes.reshape(-1, fan_in), lava_dense_weights(node)
+    if steps <= NUMPY_STEPS and rows.shape[0] * weights.weight.size <= NUMPY_DENSE_MACS:
+        return dense_numpy(rows, weights, node.weight_exp).reshape(batch, steps, -1)
+    from latdeploy.sim.kernels import dense_accumulate
+
+    return dense_accumulate(rows, weights, node.weight_exp).reshape(batch, steps, -1)
 
 
 def simulate_fixed(graph: Graph, input_spikes: np.ndarray) -> Trace:

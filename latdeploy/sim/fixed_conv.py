@@ -20,7 +20,6 @@ import torch.nn.functional as F
 
 from latdeploy.ir.conv import AxonalDelay, Conv2dInt
 from latdeploy.sim.fixed import register_fixed_kernel
-from latdeploy.sim.kernels import EVENT_DENSITY, conv_input_wrapped, wrap_signed24_kernel
 
 CONV_WRAP_BITS = 24
 
@@ -34,6 +33,8 @@ def wrap_signed(values: np.ndarray, bits: int) -> np.ndarray:
 @register_fixed_kernel(Conv2dInt)
 def conv2d_int(node: Conv2dInt, spikes: np.ndarray) -> np.ndarray:
     """Return the synaptic input ``a`` ``[B, T, size]`` (int32) for input payloads ``[B, T, C*H*W]``."""
+    from latdeploy.sim.kernels import EVENT_DENSITY, conv_input_wrapped, wrap_signed24_kernel  # numba: on first use
+
     batch, steps = spikes.shape[:2]
     images = spikes.reshape(-1, *node.in_shape)
     stride, padding = (node.stride_h, node.stride_w), (node.padding_h, node.padding_w)

@@ -15,7 +15,6 @@ import numpy as np
 
 from latdeploy.ir.netx_nodes import DelayDenseInt
 from latdeploy.sim.fixed import lava_dense_weights, register_fixed_kernel
-from latdeploy.sim.kernels import delay_dense_accumulate
 
 
 @register_fixed_kernel(DelayDenseInt)
@@ -25,4 +24,6 @@ def delay_dense_int(node: DelayDenseInt, spikes: np.ndarray) -> np.ndarray:
     Inputs may be graded (any integers); contributions delayed past the last step
     are dropped.
     """
+    from latdeploy.sim.kernels import delay_dense_accumulate  # numba: on first use
+
     return delay_dense_accumulate(np.asarray(spikes), lava_dense_weights(node), node.delay, node.weight_exp)
