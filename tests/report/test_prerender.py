@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import time
 
 import numpy as np
@@ -12,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from latdeploy.report import prerender
-from latdeploy.report.prerender import identical, prerendered
+from latdeploy.report.prerender import identical, prerendered, report_child
 
 PARITY = {"samples": 2, "layers": [{"name": "h", "spikes": np.array([[0, 1]], np.uint8)}], "agreement": 1.0}
 ARGUMENTS = (PARITY, [{"sops": 3}], {"sample": 0, "layers": []}, "title")
@@ -78,6 +79,36 @@ def test_without_fork_the_page_is_drawn_here(monkeypatch):
     with prerendered(*ARGUMENTS, fork=False) as pending:
         assert pending._pid is None
         assert pending.take(*ARGUMENTS) == f"drawn by {os.getpid()}"
+
+
+def test_a_child_given_no_arguments_is_stopped_and_the_page_drawn_here(monkeypatch):
+    monkeypatch.setattr(prerender, "render_html", pid_page)
+    with report_child() as pending:
+        child = pending._pid
+        assert pending.take(*ARGUMENTS) == f"drawn by {os.getpid()}"
+    assert gone(child)
+
+
+def test_arguments_that_cannot_be_pickled_are_drawn_here(monkeypatch):
+    monkeypatch.setattr(prerender, "render_html", pid_page)
+    unpicklable = ({**PARITY, "callback": lambda: None}, *ARGUMENTS[1:])
+    with report_child() as pending:
+        pending.ahead(*unpicklable)
+        assert pending.take(*unpicklable) == f"drawn by {os.getpid()}"
+
+
+def test_handing_over_large_arguments_does_not_wait_for_the_child(monkeypatch):
+    """The arguments go through a file: the parent never blocks on a pipe the child does not read yet."""
+    monkeypatch.setattr(prerender, "render_html", pid_page)
+    large = ({**PARITY, "spikes": np.ones((64, 1024, 64), np.uint8)}, *ARGUMENTS[1:])  # 4 MiB: 64 pipe buffers
+    with report_child() as pending:
+        child = pending._pid
+        os.kill(child, signal.SIGSTOP)  # a child that reads nothing
+        started = time.monotonic()
+        pending.ahead(*large)
+        assert time.monotonic() - started < 5
+        os.kill(child, signal.SIGCONT)
+        assert pending.take(*large) == f"drawn by {child}"
 
 
 @pytest.mark.parametrize(
