@@ -41,6 +41,9 @@ DEFERRING_MODULES = {
     "latdeploy.report.prerender",  # the HTML report (matplotlib) where a report is drawn: export's child
     "latdeploy.frontend.model_file",  # each format's reader where that format is read (torch for a checkpoint)
     "latdeploy.nn.checkpoint",  # onnx where save() writes a graph, not when a checkpoint is loaded
+    "latdeploy.sim.fixed",  # the compiled kernels (numba) where a layer is too large for numpy
+    "latdeploy.sim.fixed_conv",
+    "latdeploy.sim.fixed_delay",
     "latdeploy.cli.energy_cmd",
     "latdeploy.cli.export_cmd",
     "latdeploy.cli.finetune_cmd",
@@ -296,4 +299,4 @@ def test_inspect_of_each_model_format_imports_only_its_reader(tmp_path):
 
 
 def test_the_probe_sees_a_heavy_import():
-    assert {"numba", "torch"} <= set(_imported_after("import latdeploy.sim.fixed"))
+    assert {"numba", "torch"} <= set(_imported_after("import latdeploy.sim.kernels_neurons"))

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from latdeploy.backends.lava.selection import lava_selected_model
 from latdeploy.errors import BackendError
 from latdeploy.hw.arithmetic import LOIHI
 from latdeploy.ir import DenseInt, Node
@@ -160,8 +161,6 @@ def kind_process_and_model(kind: NeuronKind) -> tuple[type, type]:
     Raises:
         BackendError: if the kind has no Lava Process, or Lava selects no model for it.
     """
-    from latdeploy.backends.lava.selection import lava_selected_model
-
     if not isinstance(kind.lava, LavaNeuron):
         raise BackendError(f"neuron kind {kind.name!r} has no Lava Process: {kind.lava}")
     process = import_object(kind.lava.process)
