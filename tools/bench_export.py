@@ -4,7 +4,8 @@ The README's command (a), ``latdeploy export models/digits_mlp.pt --target loihi
 samples), runs as the user runs it: a fresh ``python -m latdeploy.cli`` process, timed from its
 start to its exit (imports, model loading, quantization, the Lava run, the bundle, the
 interpreter's exit all included). The previous code path is the code of ``--base`` (default: the
-commit this work started from), extracted with ``git archive`` into a temporary directory and run
+commit this work started from), extracted with ``git archive`` into a temporary directory, byte-compiled
+as ``pip install`` does, and run
 the same way by the same Python, so that nothing of it is reconstructed by hand; the new code path is
 ``--new`` (default: ``HEAD``), extracted the same way (so that edits to the working tree during the
 run cannot touch it). The two run
@@ -56,10 +57,13 @@ EXIT_MISMATCH = 3
 
 
 def extract(commit: str, into: Path) -> Path:
-    """Extract the tree of ``commit`` of this repository into ``into``; returns ``into``."""
+    """Extract the tree of ``commit`` of this repository into ``into`` and byte-compile its package, as
+    ``pip install`` does (where ``PYTHONDONTWRITEBYTECODE`` is set, as on this machine, every run would
+    otherwise compile every module from source); returns ``into``."""
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit], capture_output=True, check=True).stdout
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(into / "latdeploy")], check=True)
     return into
 
 
@@ -201,7 +205,7 @@ def main() -> int:
     print(f"machine   {machine}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     print(f"load      {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min) before")
     print(f"command   latdeploy export {MODEL.relative_to(ROOT)} --target loihi2-sim --samples {arguments.samples}")
-    print(f"trees     base {base_label} vs new {head} (each extracted with git archive)")
+    print(f"trees     base {base_label} vs new {head} (each extracted with git archive and byte-compiled)")
     times: dict[str, list[float]] = {"base": [], "new": []}
     cpu_times: dict[str, list[float]] = {"base": [], "new": []}
     first: dict[str, dict[str, bytes]] = {}
