@@ -99,7 +99,7 @@ Lava's compiler selects for them under ``Loihi2SimCfg(select_tag="fixed_pt")``
 Imported only for the processes a network has (``lava.proc.conv`` imports scipy)."""
 
 
-def host_process_models() -> dict[Any, Any]:
+def stock_process_models() -> dict[Any, Any]:
     """Return :data:`STOCK_MODELS` as ``{Process class: ProcessModel class}`` (all imported)."""
     return {import_object(process): import_object(model) for process, model in STOCK_MODELS.items()}
 

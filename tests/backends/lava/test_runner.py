@@ -112,8 +112,8 @@ def test_the_models_given_to_lava_are_the_ones_its_own_search_selects():
     """run_lava names the models of Lava's stock synapses, its source and gates (Lava's search
     re-executes every module of a Process's directory per instance); Lava's own search and selection
     pick the same."""
-    from latdeploy.backends.lava.runner import host_process_models
+    from latdeploy.backends.lava.runner import stock_process_models
     from latdeploy.backends.lava.selection import lava_selected_model
 
-    for process_class, model in host_process_models().items():
+    for process_class, model in stock_process_models().items():
         assert lava_selected_model(process_class) is model, process_class.__name__
