@@ -48,7 +48,7 @@ from latdeploy.neurons.registry import NEURON_KINDS
 from latdeploy.registry import Registry
 from latdeploy.sim.fixed_neurons import neuron_int
 from latdeploy.sim.fixed_weights import DenseWeights, prepared
-from latdeploy.sim.numpy_kernels import NUMPY_DENSE_MACS, NUMPY_NEURON_STEPS, NUMPY_STEPS, dense_numpy
+from latdeploy.sim.numpy_kernels import NUMPY_DENSE_MACS, NUMPY_NEURON_STEPS, dense_numpy, in_numpy
 from latdeploy.sim.trace import LayerTrace, Trace
 
 FixedKernel = Callable[..., Any]
@@ -69,10 +69,9 @@ def register_fixed_kernel(node_type: type[Node]) -> Callable[[FixedKernel], Fixe
 
 def neuron_int_sized(node: Node, current: np.ndarray) -> tuple[LayerTrace, dict[str, int]]:
     """Run the neuron ``node`` of a kind with a compiled ``mode`` on ``current`` ``[B, T, N]``: in numpy
-    (:func:`latdeploy.sim.fixed_neurons.neuron_int`) up to :data:`~latdeploy.sim.numpy_kernels.NUMPY_STEPS` steps
-    and :data:`~latdeploy.sim.numpy_kernels.NUMPY_NEURON_STEPS` neuron updates, else compiled
-    (:func:`latdeploy.sim.kernels_neurons.neuron_int_compiled`); the same returns."""
-    if current.shape[1] <= NUMPY_STEPS and current.size <= NUMPY_NEURON_STEPS:
+    (:func:`latdeploy.sim.fixed_neurons.neuron_int`) where :func:`~latdeploy.sim.numpy_kernels.in_numpy` says
+    so, else compiled (:func:`latdeploy.sim.kernels_neurons.neuron_int_compiled`); the same returns."""
+    if in_numpy(current.shape[1], current.size, NUMPY_NEURON_STEPS):
         return neuron_int(node, current)
     from latdeploy.sim.kernels_neurons import neuron_int_compiled
 
@@ -118,7 +117,7 @@ def dense_int(node: DenseInt, spikes: np.ndarray) -> np.ndarray:
     """Return the synaptic input ``a`` ``[B, T, out]`` (int32) for ``spikes`` ``[B, T, in]``."""
     batch, steps, fan_in = spikes.shape
     rows, weights = spikes.reshape(-1, fan_in), lava_dense_weights(node)
-    if steps <= NUMPY_STEPS and rows.shape[0] * weights.weight.size <= NUMPY_DENSE_MACS:
+    if in_numpy(steps, rows.shape[0] * weights.weight.size, NUMPY_DENSE_MACS):
         return dense_numpy(rows, weights, node.weight_exp).reshape(batch, steps, -1)
     from latdeploy.sim.kernels import dense_accumulate
 

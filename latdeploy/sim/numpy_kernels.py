@@ -8,10 +8,13 @@ numpy. A layer of at most :data:`NUMPY_STEPS` time steps and :data:`NUMPY_NEURON
 (:func:`latdeploy.sim.fixed_neurons.neuron_int`, whose Python loop over the steps costs ~50 µs a step), and a
 Dense without delays, as short, whose matrix product is at most :data:`NUMPY_DENSE_MACS` multiply-adds runs
 :func:`dense_numpy`; longer or larger ones run the compiled kernels (:mod:`latdeploy.sim.kernels`, imported
-then). Both paths give the same bits (``tests/sim/test_numpy_kernels.py``, ``tests/test_conformance.py``).
+then), and so does every layer once they are loaded in the process (their cost is paid then). Both
+paths give the same bits (``tests/sim/test_numpy_kernels.py``, ``tests/test_conformance.py``).
 """
 
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
@@ -23,6 +26,19 @@ NUMPY_NEURON_STEPS = 1 << 21
 """Neuron layers with at most this many neuron updates (samples x steps x neurons) run in numpy."""
 NUMPY_DENSE_MACS = 1 << 26
 """Dense layers whose product has at most this many multiply-adds (rows x fan-in x fan-out) run in numpy."""
+
+
+def compiled_kernels_loaded() -> bool:
+    """Return whether this process has loaded the compiled kernels (a larger layer, a convolution, a
+    delayed Dense did): from then on they are the faster path for every layer."""
+    return "latdeploy.sim.kernels" in sys.modules
+
+
+def in_numpy(steps: int, work: int, limit: int) -> bool:
+    """Return whether a layer of ``steps`` time steps and ``work`` (neuron updates or multiply-adds,
+    at most ``limit``: :data:`NUMPY_NEURON_STEPS`, :data:`NUMPY_DENSE_MACS`) runs in numpy: while the
+    compiled kernels are not loaded and the layer is small (see the module docstring)."""
+    return steps <= NUMPY_STEPS and work <= limit and not compiled_kernels_loaded()
 
 
 def dense_numpy(spikes: np.ndarray, weights: DenseWeights, weight_exp: int) -> np.ndarray:

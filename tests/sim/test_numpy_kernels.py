@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import latdeploy.sim.fixed as fixed
+import latdeploy.sim.numpy_kernels as numpy_kernels
 from latdeploy.ir import DenseInt, Graph, SpikeInput
 from latdeploy.neurons.registry import NEURON_KINDS
 from latdeploy.sim.fixed import simulate_fixed
@@ -66,16 +66,22 @@ def test_the_simulator_gives_the_same_trace_in_numpy_and_compiled(kind_name, dat
     samples = data.draw(st.integers(1, 4))
     spikes = (rng.random((samples, graph.timesteps, graph.nodes[0].size)) < 0.4).astype(np.uint8)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(fixed, "NUMPY_NEURON_STEPS", 1 << 40)
-        patch.setattr(fixed, "NUMPY_STEPS", 1 << 40)
-        patch.setattr(fixed, "NUMPY_DENSE_MACS", 1 << 40)
+        patch.setattr(numpy_kernels, "compiled_kernels_loaded", lambda: False)  # this test process loaded them
         in_numpy = simulate_fixed(graph, spikes)
-        patch.setattr(fixed, "NUMPY_NEURON_STEPS", -1)
-        patch.setattr(fixed, "NUMPY_DENSE_MACS", -1)
+        patch.setattr(numpy_kernels, "compiled_kernels_loaded", lambda: True)
         compiled = simulate_fixed(graph, spikes)
     for key in ("spikes", "v_pre", "u", "v"):
         assert np.array_equal(getattr(in_numpy.layers["n"], key), getattr(compiled.layers["n"], key)), key
     assert in_numpy.overflow == compiled.overflow
+
+
+def test_small_layers_run_in_numpy_until_the_compiled_kernels_are_loaded(monkeypatch):
+    monkeypatch.setattr(numpy_kernels, "compiled_kernels_loaded", lambda: False)
+    assert numpy_kernels.in_numpy(16, 1 << 21, numpy_kernels.NUMPY_NEURON_STEPS)
+    assert not numpy_kernels.in_numpy(17, 100, numpy_kernels.NUMPY_NEURON_STEPS)  # a Python loop per step
+    assert not numpy_kernels.in_numpy(8, (1 << 21) + 1, numpy_kernels.NUMPY_NEURON_STEPS)
+    monkeypatch.setattr(numpy_kernels, "compiled_kernels_loaded", lambda: True)
+    assert not numpy_kernels.in_numpy(8, 100, numpy_kernels.NUMPY_NEURON_STEPS)
 
 
 def test_a_small_network_is_simulated_without_numba():
