@@ -568,7 +568,9 @@ def _step(metadata: dict[str, Any], dt: float | None, where: str) -> float:
     try:
         step = float(np.asarray(step, np.float64).reshape(()))
     except (TypeError, ValueError) as error:
-        raise ModelFormatError(f"{where}: metadata 'dt' must be one number, got {step!r}") from error
+        shape = np.shape(step) if isinstance(step, (np.ndarray, list, tuple)) else None
+        got = f"an array of shape {shape}" if shape else f"{type(step).__name__} {str(step)[:40]!r}"
+        raise ModelFormatError(f"{where}: metadata 'dt' must be one number, got {got}") from error
     if not (np.isfinite(step) and step > 0):
         raise ModelFormatError(f"{where}: time step dt must be finite and positive, got {step}")
     return step

@@ -272,3 +272,20 @@ def test_one_reader_per_nir_node_class_of_the_documented_list():
     documented = "Input Output Affine Linear Conv2d SumPool2d AvgPool2d Flatten Delay IF LIF CubaLIF Threshold"
     assert sorted(NIR_READERS.names()) == sorted(documented.split())
     assert all(NIR_READERS.get(getattr(nir, name)) for name in documented.split())
+
+
+@pytest.mark.parametrize("dt", [np.zeros((3, 3, 3)), [1e-4, 1e-4], "1e-4\n2e-4"])
+def test_a_time_step_that_is_not_one_number_is_refused_in_one_line(dt):
+    """Found by tests/hardening/test_fuzz_interchange.py: the message printed the whole array over several lines."""
+    graph = nir.NIRGraph(
+        nodes={
+            "input": nir.Input(input_type=np.array([2])),
+            "linear": nir.Linear(weight=np.ones((2, 2))),
+            "output": nir.Output(output_type=np.array([2])),
+        },
+        edges=[("input", "linear"), ("linear", "output")],
+        metadata={"dt": dt},
+    )
+    with pytest.raises(ModelFormatError, match="model.nir: metadata 'dt' must be one number") as error:
+        graph_from_nir(graph, where="model.nir")
+    assert "\n" not in str(error.value)
