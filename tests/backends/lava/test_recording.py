@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from latdeploy.neurons.base import LavaNeuron
+from latdeploy.neurons.base import LavaNeuron, import_object
 from latdeploy.neurons.registry import NEURON_KINDS
 
 pytest.importorskip("lava.magma.core.run_configs")
@@ -117,9 +117,12 @@ def test_every_kind_runs_the_model_it_declares_or_lavas_own_choice(kind):
     """A kind that names its model runs that one (for Lava's stock LIFReset: the one Lava's own
     search and selection pick); one that names none runs Lava's choice."""
     process, model = kind_process_and_model(kind)
+    assert process is import_object(kind.lava.process)
     if kind.lava.model is None:
         assert model is lava_selected_model(process)
-    if process.__module__.startswith("lava."):
+    else:
+        assert model is import_object(kind.lava.model)
+    if process.__module__.startswith("lava."):  # Lava's own Process: the model Lava itself would run
         assert model is lava_selected_model(process)
 
 
