@@ -25,7 +25,7 @@ from latdeploy.hw.profile import Profile
 from latdeploy.ir import LIF, DecayInputLIF, DecayInputSoftLIF, Node, SoftResetLIF
 from latdeploy.neurons import lif, soft_reset_lif
 from latdeploy.neurons.registry import NEURON_KINDS
-from latdeploy.nn.neurons import RESETS, CubaNeuron
+from latdeploy.nn.neurons import CubaNeuron, check_reset
 
 
 class DecayInputLIFNeuron(CubaNeuron):
@@ -47,11 +47,9 @@ class DecayInputLIFNeuron(CubaNeuron):
         surrogate_slope: float = 5.0,
     ) -> None:
         super().__init__(size, threshold, current_decay, voltage_decay, bias, surrogate, surrogate_slope)
-        if reset not in RESETS:
-            raise ValueError(f"reset must be one of {RESETS}, got {reset!r}")
+        self.reset = check_reset(reset)
         if current_decay != 1.0 or not voltage_decay > 0:
             raise ValueError(f"current_decay must be 1 and voltage_decay > 0, got {current_decay}, {voltage_decay}")
-        self.reset = reset
         self.tau = float(np.float32(1.0 / voltage_decay))  # what SpikingJelly's float32 division uses
 
     def _integrate(self, u: torch.Tensor, v: torch.Tensor, current: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

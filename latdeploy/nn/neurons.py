@@ -120,7 +120,12 @@ class CubaNeuron(nn.Module):
         return torch.stack(spikes), torch.stack(v_pre)
 
 
-def _check_reset(reset: str) -> str:
+def check_reset(reset: str) -> str:
+    """Return ``reset`` if it is one of :data:`RESETS`.
+
+    Raises:
+        ValueError: naming the allowed values otherwise.
+    """
     if reset not in RESETS:
         raise ValueError(f"reset must be one of {RESETS}, got {reset!r}")
     return reset
@@ -150,7 +155,7 @@ class LIF(CubaNeuron):
         surrogate_slope: float = 5.0,
     ) -> None:
         super().__init__(size, threshold, current_decay, voltage_decay, bias, surrogate, surrogate_slope)
-        self.reset = _check_reset(reset)
+        self.reset = check_reset(reset)
 
     def _fire(self, v: torch.Tensor, state: torch.Tensor | None) -> _Step:
         s = self._spike(v - self.threshold)
@@ -210,7 +215,7 @@ class MultiThresholdLIF(CubaNeuron):
         if not 1 <= int(levels) <= 255:
             raise ValueError(f"levels must lie in 1..255, got {levels}")
         self.levels = int(levels)
-        self.reset = _check_reset(reset)
+        self.reset = check_reset(reset)
 
     def _fire(self, v: torch.Tensor, state: torch.Tensor | None) -> _Step:
         crossed = [self._spike(v - level * self.threshold) for level in range(1, self.levels + 1)]
